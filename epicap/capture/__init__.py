@@ -1,0 +1,1 @@
+"""Capture: record several cameras with per-frame timestamps, ingest existing videos, sync."""

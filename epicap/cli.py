@@ -1,0 +1,71 @@
+"""The `epicap` command: one entry point, with verbs. Thin over the library.
+
+Exit status: 0 on success, 2 for a user's mistake or bad input (one line on stderr saying what
+and where), 1 for a bug (the traceback, to report).
+"""
+from __future__ import annotations
+
+import argparse
+import importlib
+import importlib.util
+import sys
+
+from epicap import __version__
+from epicap.errors import InputError
+
+# Every verb of the product, in the order a session goes through them. A verb whose module does
+# not exist yet is not offered.
+VERBS = ("demo", "record", "ingest", "detect", "import", "sync", "calibrate", "triangulate",
+         "label", "train", "evaluate", "infer", "view", "report", "export", "run", "synth",
+         "models")
+
+
+def _module_name(verb: str) -> str:
+    return "epicap.commands." + ("import_" if verb == "import" else verb)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="epicap",
+        description="Metric 3D human poses from synchronized cameras, calibrated from the "
+                    "people in view. `epicap VERB --help` explains each verb.",
+        formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--version", action="version", version=f"epicap {__version__}")
+    sub = parser.add_subparsers(dest="verb", metavar="VERB")
+    for verb in VERBS:
+        name = _module_name(verb)
+        if importlib.util.find_spec(name) is None:
+            continue
+        mod = importlib.import_module(name)
+        doc = (mod.__doc__ or "").strip()
+        summary = doc.splitlines()[0] if doc else ""
+        p = sub.add_parser(verb, help=summary, description=doc,
+                           formatter_class=argparse.RawDescriptionHelpFormatter)
+        mod.add_arguments(p)
+        p.add_argument("--quiet", action="store_true",
+                       help="no progress bars (they are off anyway when stderr is not a terminal)")
+        p.set_defaults(_run=mod.run)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "_run", None):
+        parser.print_help(sys.stderr)
+        return 2
+    from epicap.console import set_quiet
+
+    set_quiet(args.quiet)
+    try:
+        return int(args._run(args) or 0)
+    except InputError as e:
+        print(f"epicap {args.verb}: error: {e}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(f"epicap {args.verb}: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,133 @@
+"""`keypoints2d.npz`: 2D keypoints of every camera on one common timeline.
+
+| key | dtype, shape | meaning |
+| keypoints | float32 (C, T, J, 3) | x, y pixels, confidence in [0, 1]; missing: NaN, NaN, 0 |
+| cameras | str (C,) | camera names |  joints | str (J,) |  joint_set | str () |
+| image_size | int (C, 2) | width, height |  fps | float () |
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+import numpy as np
+
+from epicap.errors import InputError, check_shape
+from epicap.joint_sets import JointSet, get_joint_set
+from epicap.session.io import read_npz, write_npz
+
+__all__ = ["Keypoints2D"]
+
+
+@dataclass
+class Keypoints2D:
+    """2D keypoints of C cameras over T frames of J joints.
+
+    keypoints: (C, T, J, 3) float32, x and y in pixels of the original image, confidence in [0, 1];
+        missing joints are (NaN, NaN, 0).
+    cameras: C names. joint_set: a built-in joint set name; joints: its J joint names in order.
+    image_size: (C, 2) int width, height. fps: frames per second of the common timeline.
+    """
+
+    keypoints: np.ndarray
+    cameras: list[str]
+    joint_set: str
+    image_size: np.ndarray
+    fps: float
+    joints: list[str] | None = None
+
+    def __post_init__(self):
+        self.cameras = [str(c) for c in self.cameras]
+        self.joints = list(self.joints) if self.joints is not None else list(self.skeleton.joints)
+        self.image_size = np.asarray(self.image_size, dtype=np.int64)
+        self.fps = float(self.fps)
+        self.keypoints = self.validate(np.asarray(self.keypoints), "keypoints2d")
+
+    @property
+    def skeleton(self) -> JointSet:
+        """The JointSet named by `joint_set`."""
+        return get_joint_set(self.joint_set)
+
+    @property
+    def points(self) -> np.ndarray:
+        """(C, T, J, 2) pixel coordinates (NaN where missing)."""
+        return self.keypoints[..., :2]
+
+    @property
+    def confidence(self) -> np.ndarray:
+        """(C, T, J) confidence in [0, 1] (0 where missing)."""
+        return self.keypoints[..., 2]
+
+    @property
+    def num_frames(self) -> int:
+        return self.keypoints.shape[1]
+
+    def validate(self, kp: np.ndarray, where: str) -> np.ndarray:
+        """Check every field against the contract; returns the keypoints as clean float32.
+
+        Coordinates of joints with confidence 0 become NaN and joints with a NaN coordinate get
+        confidence 0, so "missing" has one representation.
+        """
+        skel = self.skeleton  # raises for an unknown joint set
+        dims = check_shape(kp, "C, T, J, 3", f"{where}: keypoints")
+        C, J = dims["C"], dims["J"]
+        if kp.dtype.kind != "f":
+            raise InputError(f"{where}: keypoints must be float, got {kp.dtype}")
+        if len(self.cameras) != C:
+            raise InputError(f"{where}: {len(self.cameras)} camera names for {C} cameras")
+        if len(set(self.cameras)) != C:
+            raise InputError(f"{where}: camera names are not unique: {self.cameras}")
+        if tuple(self.joints) != skel.joints:
+            raise InputError(f"{where}: joints do not match joint set {skel.name} "
+                             f"({J} joints given, {len(skel)} expected, in its order)")
+        check_shape(self.image_size, "C, 2", f"{where}: image_size", {"C": C})
+        if (self.image_size <= 0).any():
+            raise InputError(f"{where}: image_size must be positive, got {self.image_size.tolist()}")
+        if not (np.isfinite(self.fps) and self.fps > 0):
+            raise InputError(f"{where}: fps must be positive, got {self.fps}")
+        kp = kp.astype(np.float32, copy=True)
+        if np.isinf(kp).any():
+            raise InputError(f"{where}: keypoints contain infinite values")
+        conf = kp[..., 2]
+        if np.isnan(conf).any() or (conf < 0).any() or (conf > 1).any():
+            raise InputError(f"{where}: confidence must lie in [0, 1] (NaN not allowed)")
+        missing = np.isnan(kp[..., :2]).any(axis=-1) | (conf <= 0)
+        kp[missing] = (np.nan, np.nan, 0.0)
+        return kp
+
+    @classmethod
+    def from_npz(cls, path: str | os.PathLike) -> "Keypoints2D":
+        """Load and validate; InputError naming the file and what is wrong."""
+        z = read_npz(path, {"keypoints": ("f",), "cameras": ("U",), "joints": ("U",),
+                            "joint_set": ("U",), "image_size": ("i", "u"), "fps": ("f", "i", "u")})
+        try:
+            return cls(keypoints=z["keypoints"], cameras=list(z["cameras"].reshape(-1)),
+                       joint_set=str(z["joint_set"]), image_size=z["image_size"],
+                       fps=float(z["fps"]), joints=list(z["joints"].reshape(-1)))
+        except InputError as e:
+            raise InputError(f"{path}: {e}".replace(": keypoints2d:", ":")) from None
+        except (TypeError, ValueError) as e:
+            raise InputError(f"{path}: {e}") from None
+
+    def save(self, path: str | os.PathLike) -> None:
+        """Write `keypoints2d.npz` atomically, exactly as the contract lays it out."""
+        write_npz(path, {
+            "keypoints": self.keypoints.astype(np.float32),
+            "cameras": np.array(self.cameras, dtype=str),
+            "joints": np.array(self.joints, dtype=str),
+            "joint_set": np.array(self.joint_set, dtype=str),
+            "image_size": self.image_size.astype(np.int64),
+            "fps": np.array(self.fps, dtype=np.float64),
+        })
+
+    def select_cameras(self, names: list[str]) -> "Keypoints2D":
+        """A copy holding only the cameras `names`, in that order."""
+        idx = [self.camera_index(n) for n in names]
+        return Keypoints2D(self.keypoints[idx], names, self.joint_set, self.image_size[idx],
+                           self.fps, self.joints)
+
+    def camera_index(self, name: str) -> int:
+        try:
+            return self.cameras.index(name)
+        except ValueError:
+            raise InputError(f"no camera {name!r} in keypoints; have {', '.join(self.cameras)}")

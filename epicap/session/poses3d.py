@@ -1,0 +1,87 @@
+"""`poses3d.npz`: triangulated 3D joints in the world frame.
+
+| key | dtype, shape | meaning |
+| poses | float32 (T, J, 3) | world frame, metres; NaN where not triangulated |
+| reprojection_error | float32 (T, J) | mean pixel error over the views used |
+| views | uint8 (T, J) | how many views were used |
+| joints, joint_set, fps | | as in keypoints2d.npz |
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+import numpy as np
+
+from epicap.errors import InputError, check_shape
+from epicap.joint_sets import JointSet, get_joint_set
+from epicap.session.io import read_npz, write_npz
+
+__all__ = ["Poses3D"]
+
+
+@dataclass
+class Poses3D:
+    """T frames of J joints in the world frame.
+
+    poses: (T, J, 3) metres, NaN where not triangulated. reprojection_error: (T, J) mean pixels
+    over the views used (NaN where not triangulated). views: (T, J) number of views used.
+    """
+
+    poses: np.ndarray
+    reprojection_error: np.ndarray
+    views: np.ndarray
+    joint_set: str
+    fps: float
+    joints: list[str] | None = None
+
+    def __post_init__(self):
+        skel = self.skeleton
+        self.joints = list(self.joints) if self.joints is not None else list(skel.joints)
+        if tuple(self.joints) != skel.joints:
+            raise InputError(f"poses3d: joints do not match joint set {skel.name}")
+        dims = check_shape(self.poses, "T, J, 3", "poses3d: poses", {"J": len(skel)})
+        check_shape(self.reprojection_error, "T, J", "poses3d: reprojection_error", dims)
+        check_shape(self.views, "T, J", "poses3d: views", dims)
+        self.poses = np.asarray(self.poses, dtype=np.float32)
+        self.reprojection_error = np.asarray(self.reprojection_error, dtype=np.float32)
+        if np.isinf(self.poses).any():
+            raise InputError("poses3d: poses contain infinite values")
+        views = np.asarray(self.views)
+        if (views < 0).any() or (views > 255).any():
+            raise InputError("poses3d: views must lie in 0..255")
+        self.views = views.astype(np.uint8)
+        self.fps = float(self.fps)
+        if not (np.isfinite(self.fps) and self.fps > 0):
+            raise InputError(f"poses3d: fps must be positive, got {self.fps}")
+
+    @property
+    def skeleton(self) -> JointSet:
+        return get_joint_set(self.joint_set)
+
+    @property
+    def valid(self) -> np.ndarray:
+        """(T, J) bool: joints that were triangulated."""
+        return np.isfinite(self.poses).all(axis=-1)
+
+    @classmethod
+    def from_npz(cls, path: str | os.PathLike) -> "Poses3D":
+        """Load and validate; InputError naming the file and what is wrong."""
+        z = read_npz(path, {"poses": ("f",), "reprojection_error": ("f",), "views": ("u", "i"),
+                            "joints": ("U",), "joint_set": ("U",), "fps": ("f", "i", "u")})
+        try:
+            return cls(z["poses"], z["reprojection_error"], z["views"], str(z["joint_set"]),
+                       float(z["fps"]), list(z["joints"].reshape(-1)))
+        except InputError as e:
+            raise InputError(f"{path}: {e}".replace(": poses3d:", ":")) from None
+
+    def save(self, path: str | os.PathLike) -> None:
+        """Write `poses3d.npz` atomically, exactly as the contract lays it out."""
+        write_npz(path, {
+            "poses": self.poses.astype(np.float32),
+            "reprojection_error": self.reprojection_error.astype(np.float32),
+            "views": self.views.astype(np.uint8),
+            "joints": np.array(self.joints, dtype=str),
+            "joint_set": np.array(self.joint_set, dtype=str),
+            "fps": np.array(self.fps, dtype=np.float64),
+        })

@@ -1,0 +1,1 @@
+"""Pseudo-label datasets, the EpipolarPose and lifting students, the trainer, metrics."""
