@@ -104,8 +104,8 @@ def undistort_points(pixels: np.ndarray, K: np.ndarray, dist: np.ndarray | None 
     """Normalized undistorted coordinates (C, N, 2) from pixels (C, N, 2) of the distorted images.
 
     K: (C, 3, 3); dist: (C, 4 or 5) or None. NaN pixels stay NaN. Without distortion this is
-    K^-1 exactly; with it, OpenCV's iterative inversion (`cv2.undistortPointsIter`), so it agrees
-    with `cv2.undistortPoints` to far below a pixel.
+    K^-1 exactly; with it, OpenCV's iterative inversion (`cv2.undistortPoints` run to convergence:
+    `iterations` steps or 1e-12 change).
     """
     C = check_shape(K, "C, 3, 3", "K")["C"]
     check_shape(pixels, "C, N, 2", "pixels", {"C": C})
@@ -122,8 +122,13 @@ def undistort_points(pixels: np.ndarray, K: np.ndarray, dist: np.ndarray | None 
     for c in range(C):
         ok = np.isfinite(pixels[c]).all(axis=-1)
         if ok.any():
-            und = cv2.undistortPointsIter(pixels[c][ok].reshape(-1, 1, 2), K[c], d[c], None, None,
-                                          criteria)
+            # OpenCV 4.x names the iterative variant undistortPointsIter; 5.x folds it into
+            # undistortPoints(..., criteria=...).
+            src = pixels[c][ok].reshape(-1, 1, 2)
+            if hasattr(cv2, "undistortPointsIter"):
+                und = cv2.undistortPointsIter(src, K[c], d[c], None, None, criteria)
+            else:
+                und = cv2.undistortPoints(src, K[c], d[c], criteria=criteria)
             out[c][ok] = und.reshape(-1, 2)
     return out
 
