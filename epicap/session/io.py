@@ -29,6 +29,7 @@ def atomic_write(path: str | os.PathLike, mode: str = "wb"):
     except OSError as e:
         raise InputError(f"{path}: cannot write here ({e.strerror or e})") from None
     try:
+        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; a session file is an ordinary file
         with os.fdopen(fd, mode) as f:
             yield f
             f.flush()
@@ -40,6 +41,12 @@ def atomic_write(path: str | os.PathLike, mode: str = "wb"):
     except BaseException:
         _remove(tmp)
         raise
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
 
 
 def _remove(tmp: str) -> None:

@@ -19,6 +19,13 @@ def test_failed_write_leaves_the_old_file_and_no_temporary(tmp_path):
     assert os.listdir(tmp_path) == ["f.npz"]
 
 
+def test_written_files_have_ordinary_permissions(tmp_path):
+    write_npz(tmp_path / "f.npz", {"a": np.arange(3)})
+    mask = os.umask(0)
+    os.umask(mask)
+    assert (tmp_path / "f.npz").stat().st_mode & 0o777 == 0o666 & ~mask
+
+
 @pytest.mark.skipif(os.geteuid() == 0, reason="root ignores folder permissions")
 def test_read_only_folder_is_a_clear_error(tmp_path):
     ro = tmp_path / "ro"
