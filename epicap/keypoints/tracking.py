@@ -1,0 +1,272 @@
+"""Choose and follow the main subject among the people a 2D detector found in each frame.
+
+Detectors and other tools (OpenPose, MMPose, MediaPipe with several poses) report every person
+they see, in an order that changes from frame to frame. The main subject is the person who is
+large, confidently detected and present for most of the recording; bystanders are smaller, further
+away or seen briefly. The procedure, per camera:
+
+1. Link detections into tracks frame to frame: an optimal assignment (Hungarian algorithm,
+   `scipy.optimize.linear_sum_assignment`) on the median joint displacement between a track's
+   last pose and each candidate, relative to the body's size, gated by `max_jump`, with tracks
+   allowed to resume after up to `max_gap` frames without a detection (the linking step of
+   tracking-by-detection, e.g. Bewley et al., "Simple Online and Realtime Tracking", ICIP 2016,
+   with a pose distance in place of box overlap).
+2. Score each track by the sum over its frames of body size x mean confidence x the fraction of
+   joints seen: the track with the largest score is the main subject.
+
+Example:
+    >>> import numpy as np
+    >>> walker = [np.array([[[100.0 + t, 100.0, 0.9], [100.0 + t, 200.0, 0.9],
+    ...                      [140.0 + t, 200.0, 0.9]]]) for t in range(5)]
+    >>> select_main_subject(walker).shape
+    (5, 3, 3)
+"""
+from __future__ import annotations
+
+import contextlib
+import warnings
+from dataclasses import dataclass, field
+from typing import Sequence
+
+import numpy as np
+
+from epicap.errors import InputError
+
+__all__ = ["TrackingOptions", "SubjectTrack", "track_main_subject", "select_main_subject",
+           "select_main_subjects"]
+
+
+@dataclass(frozen=True)
+class TrackingOptions:
+    """Knobs of the main-subject tracker.
+
+    min_confidence: joints with a lower confidence count as unseen (default 0.05).
+    min_joints: candidates with fewer seen joints are ignored (default 3).
+    max_jump: the largest median joint displacement from one frame to the next, as a fraction of
+        the body's size (bounding-box diagonal), for a candidate to continue a track (default 0.35).
+        After a gap of g frames the gate is max_jump * sqrt(g).
+    max_size_ratio: the largest change of body size between linked detections (default 2.0).
+    max_gap: frames a track may go undetected and still resume (default 15).
+    """
+
+    min_confidence: float = 0.05
+    min_joints: int = 3
+    max_jump: float = 0.35
+    max_size_ratio: float = 2.0
+    max_gap: int = 15
+
+
+@dataclass
+class SubjectTrack:
+    """The main subject of one camera.
+
+    keypoints: (T, J, 3) x, y pixels, confidence; (NaN, NaN, 0) where the subject is not seen.
+    person_index: (T,) int, which candidate of each frame was chosen; -1 where none.
+    num_tracks: how many distinct people (tracks) were found in all.
+    coverage: fraction of frames in which the main subject is seen.
+    """
+
+    keypoints: np.ndarray
+    person_index: np.ndarray
+    num_tracks: int
+    coverage: float
+    scores: list[float] = field(default_factory=list)
+
+
+@dataclass
+class _Track:
+    frames: list[int] = field(default_factory=list)
+    indices: list[int] = field(default_factory=list)
+    poses: list[np.ndarray] = field(default_factory=list)  # (J, 3) each, fragments merged
+    last: np.ndarray | None = None  # (J, 2) last seen positions, NaN where unseen
+    size: float = 0.0
+    score: float = 0.0
+
+
+def _clean(pose: np.ndarray, min_confidence: float) -> np.ndarray:
+    """(P, J, 3) -> copy with unseen joints set to (NaN, NaN, 0)."""
+    pose = np.array(pose, dtype=np.float64, copy=True)
+    unseen = ~np.isfinite(pose[..., :2]).all(-1) | ~(pose[..., 2] >= min_confidence)
+    pose[unseen] = (np.nan, np.nan, 0.0)
+    return pose
+
+
+def _body_size(xy: np.ndarray) -> np.ndarray:
+    """(P, J, 2) -> (P,) bounding-box diagonal of the seen joints in pixels (0 if fewer than 2)."""
+    with _no_nan_warnings():
+        extent = np.nanmax(xy, axis=1) - np.nanmin(xy, axis=1)
+    size = np.hypot(extent[:, 0], extent[:, 1])
+    return np.where(np.isfinite(size), size, 0.0)
+
+
+@contextlib.contextmanager
+def _no_nan_warnings():
+    """Silence numpy's "All-NaN slice" / "Mean of empty slice" warnings (NaN is the answer)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        yield
+
+
+def _pose_distance(track_xy: np.ndarray, cand_xy: np.ndarray) -> np.ndarray:
+    """(K, J, 2), (P, J, 2) -> (K, P) median displacement of joints seen in both, pixels.
+
+    Pairs with fewer than 2 joints in common compare the means of their seen joints instead.
+    """
+    d = np.linalg.norm(track_xy[:, None] - cand_xy[None], axis=-1)  # (K, P, J)
+    common = np.isfinite(d)
+    with _no_nan_warnings():
+        med = np.nanmedian(np.where(common, d, np.nan), axis=-1)
+        centre = np.linalg.norm(np.nanmean(track_xy, 1)[:, None] - np.nanmean(cand_xy, 1)[None],
+                                axis=-1)
+    return np.where(common.sum(-1) >= 2, med, centre)
+
+
+def _merge_fragments(poses: np.ndarray, matched: dict[int, int], rel: np.ndarray | None,
+                     alive: list[int], opt: TrackingOptions) -> set[int]:
+    """Merge into each matched candidate the unmatched ones that are parts of the same body.
+
+    Bottom-up detectors (OpenPose) sometimes split one person into two detections, e.g. the upper
+    and the lower body. An unmatched candidate that shares at most one joint with a matched one and
+    lies within the gate of the same track is merged into it (joints it adds are copied in place).
+    poses: (P, J, 3), modified in place. rel: (K, P) relative distances of alive tracks to
+    candidates. Returns the merged candidates' indices.
+    """
+    consumed: set[int] = set()
+    if rel is None:
+        return consumed
+    row = {k: r for r, k in enumerate(alive)}
+    seen = poses[..., 2] > 0
+    for c, k in matched.items():
+        for u in range(poses.shape[0]):
+            if u in matched or u in consumed or rel[row[k], u] > opt.max_jump:
+                continue
+            if (seen[u] & seen[c]).sum() <= 1:
+                add = seen[u] & ~seen[c]
+                poses[c, add] = poses[u, add]
+                seen[c] |= add
+                consumed.add(u)
+    return consumed
+
+
+def track_main_subject(candidates: Sequence[np.ndarray | None],
+                       options: TrackingOptions | None = None) -> SubjectTrack:
+    """Link the people of every frame into tracks and return the most prominent track.
+
+    candidates: T entries, one per frame: an array (P, J, 3) of the P people found in that frame
+        (x, y in pixels, confidence in [0, 1]; NaN or confidence 0 where a joint is unseen), or
+        None / an array with P = 0 when nobody was found. J must be the same in every frame.
+    options: TrackingOptions (defaults when None).
+    Returns a SubjectTrack; its keypoints are all missing when nobody was ever found.
+    """
+    from scipy.optimize import linear_sum_assignment
+
+    opt = options or TrackingOptions()
+    J = None
+    frames: list[np.ndarray] = []
+    for t, c in enumerate(candidates):
+        if c is None or np.size(c) == 0:
+            frames.append(np.zeros((0, J or 0, 3)))
+            continue
+        c = np.asarray(c)
+        if c.ndim != 3 or c.shape[-1] != 3 or (J is not None and c.shape[1] != J):
+            raise InputError(f"frame {t}: expected people as (P, {J or 'J'}, 3), got {c.shape}")
+        J = c.shape[1]
+        frames.append(_clean(c, opt.min_confidence))
+    T = len(frames)
+    if J is None:
+        return SubjectTrack(np.zeros((T, 0, 3)), np.full(T, -1), 0, 0.0)
+
+    tracks: list[_Track] = []
+    for t, people in enumerate(frames):
+        if people.shape[0] == 0:
+            continue
+        seen = people[..., 2] > 0
+        keep = np.flatnonzero(seen.sum(-1) >= opt.min_joints)
+        if keep.size == 0:
+            continue
+        xy = people[keep, :, :2]
+        size = _body_size(xy)
+        quality = size * people[keep, :, 2].sum(-1) / J  # size x mean conf x fraction seen
+        alive = [k for k, tr in enumerate(tracks) if t - tr.frames[-1] <= opt.max_gap + 1]
+        matched: dict[int, int] = {}
+        if alive:
+            last = np.stack([tracks[k].last for k in alive])
+            sizes = np.array([tracks[k].size for k in alive])
+            gaps = np.array([t - tracks[k].frames[-1] for k in alive], dtype=np.float64)
+            scale = np.maximum(sizes[:, None], size[None])
+            rel = _pose_distance(last, xy) / np.maximum(scale, 1e-9)
+            ratio = np.maximum(sizes[:, None], size[None]) / np.maximum(
+                np.minimum(sizes[:, None], size[None]), 1e-9)
+            ok = (rel <= opt.max_jump * np.sqrt(gaps)[:, None]) & (ratio <= opt.max_size_ratio)
+            cost = np.where(ok, rel + np.log(ratio), 1e6)
+            for r, c in zip(*linear_sum_assignment(cost)):
+                if ok[r, c]:
+                    matched[c] = alive[r]
+        poses = people[keep]
+        consumed = _merge_fragments(poses, matched, rel if alive else None, alive, opt)
+        for c in range(len(keep)):
+            if c in consumed:
+                continue
+            tr = tracks[matched[c]] if c in matched else None
+            if tr is None:
+                tr = _Track()
+                tracks.append(tr)
+            tr.frames.append(t)
+            tr.indices.append(int(keep[c]))
+            tr.poses.append(poses[c])
+            tr.last = poses[c, :, :2]
+            tr.size = float(_body_size(poses[c:c + 1, :, :2])[0])
+            tr.score += float(quality[c])
+
+    keypoints = np.full((T, J, 3), np.nan)
+    keypoints[..., 2] = 0.0
+    person = np.full(T, -1, dtype=np.int64)
+    if not tracks:
+        return SubjectTrack(keypoints, person, 0, 0.0)
+    best = max(tracks, key=lambda tr: tr.score)
+    for t, i, pose in zip(best.frames, best.indices, best.poses):
+        keypoints[t] = pose
+        person[t] = i
+    return SubjectTrack(keypoints, person, len(tracks), len(best.frames) / max(T, 1),
+                        sorted((tr.score for tr in tracks), reverse=True))
+
+
+def select_main_subject(candidates: Sequence[np.ndarray | None],
+                        options: TrackingOptions | None = None) -> np.ndarray:
+    """(T, J, 3) keypoints of the main subject, (NaN, NaN, 0) where not seen.
+
+    candidates: T entries, each (P, J, 3) people of one frame in pixels with confidence, or None.
+    See `track_main_subject` for the procedure and a richer result.
+    """
+    return track_main_subject(candidates, options).keypoints
+
+
+def select_main_subjects(per_camera: Sequence[Sequence[np.ndarray | None]], num_joints: int,
+                         options: TrackingOptions | None = None,
+                         camera_names: Sequence[str] | None = None
+                         ) -> tuple[np.ndarray, list[SubjectTrack]]:
+    """Stack the main subject of every camera into one (C, T, J, 3) float32 array.
+
+    per_camera: C lists of candidates (see `track_main_subject`); shorter ones are padded with
+        missing frames to the longest T.
+    num_joints: J (needed when a camera never saw anybody).
+    camera_names: C names, only for error messages.
+    Returns (keypoints (C, T, J, 3) float32, the C SubjectTracks).
+    """
+    T = max((len(c) for c in per_camera), default=0)
+    out = np.full((len(per_camera), T, num_joints, 3), np.nan, dtype=np.float32)
+    out[..., 2] = 0.0
+    results = []
+    for ci, cands in enumerate(per_camera):
+        try:
+            res = track_main_subject(cands, options)
+        except InputError as e:
+            name = camera_names[ci] if camera_names else f"camera {ci}"
+            raise InputError(f"{name}: {e}") from None
+        if res.keypoints.shape[1] not in (0, num_joints):
+            raise InputError(f"{camera_names[ci] if camera_names else ci}: "
+                             f"{res.keypoints.shape[1]} joints, expected {num_joints}")
+        if res.keypoints.shape[1]:
+            out[ci, :len(cands)] = res.keypoints
+        results.append(res)
+    return out, results
