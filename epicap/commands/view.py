@@ -1,0 +1,97 @@
+"""Look at a session in 3D: skeletons, camera frusta with names, floor grid and world axes.
+
+Opens an Open3D window that plays the triangulated sequence (Space plays or pauses, Left/Right
+step one frame, Home/End jump to the ends, the slider picks a frame; drag to turn the view).
+Left joints and bones are blue, right ones orange, central ones grey; frusta are purple.
+
+With no display, --offscreen renders the same scene to a file instead:
+FILE.png is one picture, FILE.mp4 the sequence played back (or, with --animate turntable, the
+scene turned once around). --view picks the viewpoint: front (from -Y, Z up), top, or
+`camera NAME` (through that camera's own lens). --overlays DIR draws each camera's 2D keypoints
+and the reprojected 3D joints (magenta segments show their disagreement) as one MP4 per camera and a
+contact-sheet PNG, on the session's videos or on a blank canvas when it has none.
+
+Needs cameras.toml (`epicap calibrate`) and poses3d.npz (`epicap triangulate`); overlays need
+keypoints2d.npz (`epicap detect`).
+
+Example:
+    epicap view runs/lab1
+    epicap view runs/lab1 --offscreen lab1.png --view top --size 1280x720
+    epicap view runs/lab1 --offscreen lab1.mp4 --animate turntable
+    epicap view runs/lab1 --overlays runs/lab1/overlays
+"""
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from epicap.errors import InputError
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("session", help="session folder")
+    parser.add_argument("--offscreen", metavar="FILE", help="render to FILE.png or FILE.mp4 "
+                        "instead of opening a window")
+    parser.add_argument("--view", nargs="+", default=["front"], metavar="VIEW",
+                        help="front (default), top, or camera NAME")
+    parser.add_argument("--size", default="1280x720", metavar="WxH",
+                        help="picture size in pixels for --offscreen (default 1280x720)")
+    parser.add_argument("--frame", type=int, help="frame to picture in a PNG (default: the one "
+                        "with the most triangulated joints)")
+    parser.add_argument("--animate", choices=("sequence", "turntable"), default="sequence",
+                        help="what an MP4 shows (default: the sequence)")
+    parser.add_argument("--step", type=int, default=1, help="MP4s and overlays: every N-th frame")
+    parser.add_argument("--overlays", metavar="DIR",
+                        help="write 2D overlays (one MP4 per camera and a contact sheet) into DIR")
+    parser.add_argument("--force", action="store_true", help="overwrite an existing output file")
+
+
+def parse_size(text: str) -> tuple[int, int]:
+    """(width, height) from "WxH"; InputError otherwise."""
+    try:
+        w, h = (int(v) for v in text.lower().split("x"))
+    except ValueError:
+        raise InputError(f"--size: expected WxH such as 1280x720, got {text!r}") from None
+    if not (16 <= w <= 8192 and 16 <= h <= 8192):
+        raise InputError(f"--size: {w}x{h} out of range (16..8192 pixels a side)")
+    return w, h
+
+
+def run(args: argparse.Namespace) -> int:
+    from epicap.session.io import refuse_overwrite
+    from epicap.viz.viewpoint import parse_view
+
+    view = " ".join(args.view)
+    kind, name = parse_view(view)
+    view = f"camera:{name}" if kind == "camera" else kind
+    if args.overlays:
+        from epicap.viz.overlay import OverlaySource, write_overlays
+
+        source = OverlaySource.from_session(args.session, "view")
+        for path in write_overlays(source, args.overlays, step=args.step):
+            print(path)
+        if not args.offscreen:
+            return 0
+    if args.offscreen:
+        from epicap.viz.render import (output_kind, render_session_png, render_session_video,
+                                       session_scene)
+
+        kind = output_kind(args.offscreen)
+        size = parse_size(args.size)
+        cameras, poses = session_scene(args.session, "view")
+        refuse_overwrite(args.offscreen, args.force, "output")
+        if kind == "png":
+            render_session_png((cameras, poses), args.offscreen, view, size, args.frame)
+        else:
+            n = render_session_video((cameras, poses), args.offscreen, view, size, args.animate,
+                                     step=args.step)
+            print(f"{n} frames", end=" ")
+        print(Path(args.offscreen))
+        return 0
+    from epicap.viz.render import session_scene
+    from epicap.viz.viewer import require_display, show_session
+
+    cameras, poses = session_scene(args.session, "view")
+    require_display()
+    show_session(cameras, poses, title=f"epicap view {args.session}")
+    return 0

@@ -1,0 +1,82 @@
+"""Writing pictures and videos atomically (PNG, MP4 through OpenCV), and text on pictures."""
+from __future__ import annotations
+
+import contextlib
+import os
+import tempfile
+from pathlib import Path
+from typing import Iterable
+
+import numpy as np
+
+from epicap.errors import InputError
+from epicap.session.io import atomic_write
+
+__all__ = ["write_png", "encode_png", "write_mp4", "put_label"]
+
+
+def encode_png(rgb: np.ndarray) -> bytes:
+    """PNG bytes of an (H, W, 3) uint8 RGB image."""
+    import cv2
+
+    ok, buf = cv2.imencode(".png", np.ascontiguousarray(rgb[..., ::-1]))
+    if not ok:
+        raise ValueError("PNG encoding failed")
+    return buf.tobytes()
+
+
+def write_png(path: str | os.PathLike, rgb: np.ndarray) -> Path:
+    """Write an (H, W, 3) uint8 RGB image as a PNG, atomically. Returns the path."""
+    with atomic_write(path) as f:
+        f.write(encode_png(rgb))
+    return Path(path)
+
+
+def write_mp4(path: str | os.PathLike, frames: Iterable[np.ndarray], fps: float) -> int:
+    """Write RGB frames (each (H, W, 3) uint8, all one size) as an MP4 (MPEG-4 part 2), atomically.
+
+    path: the .mp4 to write. fps: frames per second. Returns the number of frames written.
+    InputError if the folder is not writable or OpenCV cannot encode MP4 here.
+    """
+    import cv2
+
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=".mp4", dir=path.parent)
+    os.close(fd)
+    writer, n = None, 0
+    try:
+        for rgb in frames:
+            if writer is None:
+                h, w = rgb.shape[:2]
+                writer = cv2.VideoWriter(tmp, cv2.VideoWriter_fourcc(*"mp4v"), float(fps), (w, h))
+                if not writer.isOpened():
+                    raise InputError(f"{path}: OpenCV cannot write MP4 video on this machine")
+            writer.write(np.ascontiguousarray(rgb[..., ::-1]))
+            n += 1
+        if writer is None:
+            raise InputError(f"{path}: no frames to write")
+        writer.release()
+        writer = None
+        os.replace(tmp, path)
+    finally:
+        if writer is not None:
+            writer.release()
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+    return n
+
+
+def put_label(rgb: np.ndarray, text: str, xy, color=(0, 0, 0), scale: float = 0.45) -> None:
+    """Write `text` on an RGB image in place, its lower-left corner at pixel xy, with a white halo
+    so it reads on any background. color: RGB 0-255. Skipped when xy is NaN."""
+    import cv2
+
+    if not np.isfinite(xy).all():
+        return
+    org = (int(round(xy[0])), int(round(xy[1])))
+    bgr_img = rgb  # cv2 draws in place on the array's channels as given: pass RGB colours
+    cv2.putText(bgr_img, text, org, cv2.FONT_HERSHEY_SIMPLEX, scale, (255, 255, 255), 3,
+                cv2.LINE_AA)
+    cv2.putText(bgr_img, text, org, cv2.FONT_HERSHEY_SIMPLEX, scale, tuple(int(c) for c in color),
+                1, cv2.LINE_AA)

@@ -1,0 +1,227 @@
+"""2D overlays: each camera's picture with its detected keypoints and the reprojected 3D joints,
+drawn so that disagreement shows.
+
+- detected keypoints: filled dots and thick bones in the side colours (left blue, right orange);
+- reprojected 3D joints: white rings and thin white bones;
+- the error of each joint: a magenta segment from the detection to the reprojection.
+
+The picture is the session's video when `session.toml` names one, otherwise a grey canvas of the
+camera's image size. Outputs: one MP4 per camera and a contact-sheet PNG (cameras in rows, a few
+frames in columns).
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterator
+
+import numpy as np
+
+from epicap.console import progress, warn
+from epicap.errors import InputError
+from epicap.session import Cameras, Keypoints2D, Poses3D
+from epicap.viz.media import put_label, write_mp4, write_png
+from epicap.viz.scene import bone_colors, side_colors
+
+__all__ = ["OverlaySource", "reprojection_residuals", "draw_overlay", "overlay_frames",
+           "contact_sheet", "write_overlays", "ERROR_RGB", "CANVAS_GREY"]
+
+ERROR_RGB = (255, 0, 255)
+REPROJ_RGB = (255, 255, 255)
+CANVAS_GREY = 70
+
+
+def reprojection_residuals(cameras: Cameras, poses: Poses3D, keypoints: Keypoints2D) -> np.ndarray:
+    """(C, T, J) pixel distance between each detection and its reprojected 3D joint.
+
+    Cameras follow `keypoints.cameras`' order; NaN where either is missing. The frames are the
+    first min(T_2d, T_3d) of both sequences. Lens distortion is applied (`Cameras.project`).
+    """
+    reproj = reproject(cameras, poses, keypoints)
+    T = reproj.shape[1]
+    return np.linalg.norm(keypoints.points[:, :T].astype(np.float64) - reproj, axis=-1)
+
+
+def reproject(cameras: Cameras, poses: Poses3D, keypoints: Keypoints2D) -> np.ndarray:
+    """(C, T, J, 2) pixels of the 3D joints in each camera of `keypoints`, in its order."""
+    if poses.joint_set != keypoints.joint_set:
+        raise InputError(f"poses3d uses {poses.joint_set}, keypoints2d {keypoints.joint_set}: "
+                         "cannot compare them joint by joint")
+    cams = cameras.select(keypoints.cameras)
+    T = min(keypoints.num_frames, len(poses.poses))
+    X = poses.poses[:T].reshape(-1, 3).astype(np.float64)
+    return cams.project(X).reshape(len(cams), T, -1, 2)
+
+
+@dataclass
+class OverlaySource:
+    """What overlays draw: 2D keypoints, and optionally the 3D poses with the cameras and the
+    session folder (for videos)."""
+
+    keypoints: Keypoints2D
+    cameras: Cameras | None = None
+    poses: Poses3D | None = None
+    root: Path | None = None
+
+    @classmethod
+    def from_session(cls, session_dir: str | os.PathLike, verb: str = "view") -> "OverlaySource":
+        """Load keypoints2d.npz (required) and cameras.toml + poses3d.npz when both exist."""
+        from epicap.session import CAMERAS_FILE, POSES_FILE
+        from epicap.viz.inputs import load_session
+
+        data = load_session(session_dir, verb, keypoints=True, optional=(CAMERAS_FILE, POSES_FILE))
+        cams = data.cameras if data.cameras is not None and data.cameras.has_extrinsics else None
+        poses = data.poses if cams is not None else None
+        return cls(data.keypoints, cams, poses, data.root)
+
+    def reprojected(self) -> np.ndarray | None:
+        """(C, T, J, 2) reprojections, or None without 3D poses."""
+        if self.poses is None or self.cameras is None:
+            return None
+        if not hasattr(self, "_reproj"):
+            self._reproj = reproject(self.cameras, self.poses, self.keypoints)
+        return self._reproj
+
+    def video(self, camera: str) -> Path | None:
+        """The camera's video when the session's manifest names one that exists."""
+        if self.root is None or not (self.root / "session.toml").is_file():
+            return None
+        try:
+            from epicap.session.manifest import SessionManifest
+
+            path = SessionManifest.load(self.root).video_path(self.root, camera)
+        except (ImportError, InputError) as e:
+            warn(f"overlay: no video for {camera} ({e}); drawing on a blank canvas")
+            return None
+        return path if path is not None and path.is_file() else None
+
+
+def draw_overlay(image: np.ndarray, detected: np.ndarray | None, reprojected: np.ndarray | None,
+                 skeleton) -> np.ndarray:
+    """Draw one frame's detections and reprojections on a copy of `image`.
+
+    image: (H, W, 3) uint8 RGB. detected: (J, 2 or 3) pixels (NaN where missing) or None.
+    reprojected: (J, 2) pixels of the 3D joints or None. skeleton: the JointSet.
+    Returns the new (H, W, 3) uint8 RGB image.
+    """
+    import cv2
+
+    out = np.ascontiguousarray(image, dtype=np.uint8).copy()
+    scale = max(1.0, max(out.shape[:2]) / 640)
+    r, thick = int(round(3 * scale)), max(1, int(round(2 * scale)))
+    bones = skeleton.bone_index
+    joint_rgb = (255 * side_colors(skeleton)).astype(int)
+    bone_rgb = (255 * bone_colors(skeleton)).astype(int)
+    det = None if detected is None else np.asarray(detected, np.float64)[:, :2]
+    rep = None if reprojected is None else np.asarray(reprojected, np.float64)
+
+    def pt(p):
+        return int(round(p[0])), int(round(p[1]))
+
+    def ok(p):
+        return np.isfinite(p).all() and abs(p).max() < 1e6
+
+    if det is not None and rep is not None:
+        for a, b in zip(det, rep):
+            if ok(a) and ok(b):
+                cv2.line(out, pt(a), pt(b), ERROR_RGB, thick, cv2.LINE_AA)
+    if det is not None:
+        for (i, j), c in zip(bones, bone_rgb):
+            if ok(det[i]) and ok(det[j]):
+                cv2.line(out, pt(det[i]), pt(det[j]), tuple(int(v) for v in c), thick + 1,
+                         cv2.LINE_AA)
+        for p, c in zip(det, joint_rgb):
+            if ok(p):
+                cv2.circle(out, pt(p), r, tuple(int(v) for v in c), -1, cv2.LINE_AA)
+    if rep is not None:
+        for i, j in bones:
+            if ok(rep[i]) and ok(rep[j]):
+                cv2.line(out, pt(rep[i]), pt(rep[j]), REPROJ_RGB, 1, cv2.LINE_AA)
+        for p in rep:
+            if ok(p):
+                cv2.circle(out, pt(p), r + 2, REPROJ_RGB, max(1, thick // 2), cv2.LINE_AA)
+    return out
+
+
+def overlay_frames(source: OverlaySource, camera: str,
+                   frames: range | list[int] | None = None) -> Iterator[np.ndarray]:
+    """The overlay pictures of one camera, frame by frame ((H, W, 3) uint8 RGB each).
+
+    frames: indices on the keypoints' timeline (default: all). The video, if any, is read in step.
+    """
+    import cv2
+
+    kp = source.keypoints
+    c = kp.camera_index(camera)
+    w, h = (int(v) for v in kp.image_size[c])
+    reproj = source.reprojected()
+    frames = range(kp.num_frames) if frames is None else frames
+    video = source.video(camera)
+    cap = cv2.VideoCapture(str(video)) if video is not None else None
+    next_index = 0
+    try:
+        for t in frames:
+            image = None
+            if cap is not None:
+                if t != next_index:
+                    cap.set(cv2.CAP_PROP_POS_FRAMES, t)
+                ok, bgr = cap.read()
+                next_index = t + 1
+                if ok and bgr.shape[:2] == (h, w):
+                    image = bgr[..., ::-1]
+            if image is None:
+                image = np.full((h, w, 3), CANVAS_GREY, np.uint8)
+            rep = reproj[c, t] if reproj is not None and t < reproj.shape[1] else None
+            img = draw_overlay(image, kp.points[c, t], rep, kp.skeleton)
+            err = np.nanmedian(np.linalg.norm(kp.points[c, t] - rep, axis=-1)) \
+                if rep is not None and np.isfinite(kp.points[c, t] - rep).any() else np.nan
+            text = f"{camera}  frame {t}" + (f"  median error {err:.1f} px" if np.isfinite(err)
+                                              else "")
+            put_label(img, text, (8, 22 * max(1.0, h / 640)), (0, 0, 0),
+                      0.55 * max(1.0, h / 640))
+            yield img
+    finally:
+        if cap is not None:
+            cap.release()
+
+
+def contact_sheet(source: OverlaySource, columns: int = 4, tile_width: int = 320) -> np.ndarray:
+    """(H, W, 3) uint8 RGB: one row per camera, `columns` frames spread over the sequence."""
+    import cv2
+
+    T = source.keypoints.num_frames
+    frames = sorted(set(np.linspace(0, T - 1, min(columns, T)).round().astype(int).tolist()))
+    rows = []
+    for name in source.keypoints.cameras:
+        tiles = []
+        for img in overlay_frames(source, name, frames):
+            th = int(round(img.shape[0] * tile_width / img.shape[1]))
+            tiles.append(cv2.resize(img, (tile_width, th), interpolation=cv2.INTER_AREA))
+        height = max(t.shape[0] for t in tiles)
+        tiles = [np.pad(t, ((0, height - t.shape[0]), (0, 0), (0, 0)), constant_values=255)
+                 for t in tiles]
+        tiles += [np.full_like(tiles[0], 255)] * (len(frames) - len(tiles))
+        rows.append(np.concatenate([np.pad(t, ((2, 2), (2, 2), (0, 0)), constant_values=255)
+                                    for t in tiles], axis=1))
+    return np.concatenate(rows, axis=0)
+
+
+def write_overlays(source: OverlaySource, out_dir: str | os.PathLike, step: int = 1,
+                   cameras: list[str] | None = None) -> list[Path]:
+    """Write `overlay_<camera>.mp4` for each camera and `overlay_contact_sheet.png` into out_dir.
+
+    step: keep every step-th frame. cameras: names to draw (default: all). Returns the paths.
+    """
+    out_dir = Path(out_dir)
+    names = cameras or source.keypoints.cameras
+    frames = range(0, source.keypoints.num_frames, max(1, int(step)))
+    written = []
+    for name in progress(names, desc="overlays"):
+        path = out_dir / f"overlay_{name}.mp4"
+        write_mp4(path, overlay_frames(source, name, frames), source.keypoints.fps / max(1, step))
+        written.append(path)
+    sheet = out_dir / "overlay_contact_sheet.png"
+    write_png(sheet, contact_sheet(source))
+    written.append(sheet)
+    return written

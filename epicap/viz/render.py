@@ -1,0 +1,200 @@
+"""Pictures and videos of a session's 3D scene with no display, through Open3D's
+`rendering.OffscreenRenderer` (Filament; a software Vulkan driver such as llvmpipe suffices).
+
+    render_session_png("SESSION", "scene.png", view="front", size=(640, 480))
+    render_session_video("SESSION", "turn.mp4", mode="turntable")
+
+Post-processing (tone mapping) is switched off and every material is unlit, so a pixel holds the
+exact colour of what it shows: the tests read the skeleton's colours at projected joints.
+"""
+from __future__ import annotations
+
+import contextlib
+import os
+import sys
+from pathlib import Path
+from typing import Iterator
+
+import numpy as np
+
+from epicap.errors import InputError
+from epicap.session import Cameras, Poses3D
+from epicap.viz.media import put_label, write_mp4, write_png
+from epicap.viz.scene import FRUSTUM_RGB, Geometry, Skeleton, static_geometries
+from epicap.viz.viewpoint import ViewCamera, view_camera
+
+__all__ = ["OffscreenScene", "render_session_png", "render_session_video", "session_scene"]
+
+
+
+def session_scene(session, verb: str = "view") -> tuple[Cameras, Poses3D]:
+    """(cameras, poses) from a session folder (both files required) or a (Cameras, Poses3D) pair."""
+    if isinstance(session, tuple):
+        cameras, poses = session
+        return cameras, poses
+    from epicap.viz.inputs import load_session
+
+    data = load_session(session, verb, cameras=True, poses=True)
+    return data.cameras, data.poses
+
+
+class OffscreenScene:
+    """A session's scene in an OffscreenRenderer: static geometry once, the skeleton per frame.
+
+    cameras, poses: what to show. size: (width, height) of every picture in pixels.
+    """
+
+    def __init__(self, cameras: Cameras, poses: Poses3D, size: tuple[int, int] = (640, 480)):
+        from open3d.visualization import rendering
+
+        self.cameras, self.poses = cameras, poses
+        self.size = (int(size[0]), int(size[1]))
+        if min(self.size) < 16:
+            raise InputError(f"picture size {self.size} too small (at least 16x16 pixels)")
+        with _native_output_silenced():  # Filament prints its start-up to stdout/stderr
+            self.renderer = rendering.OffscreenRenderer(*self.size)
+        scene = self.renderer.scene
+        scene.set_background([1.0, 1.0, 1.0, 1.0])
+        scene.view.set_post_processing(False)
+        for g in static_geometries(cameras, poses):
+            self._add(g)
+        self.skeleton = Skeleton(poses)
+        self._show_skeleton()
+
+    @property
+    def frame(self) -> int:
+        return self.skeleton.frame
+
+    def set_frame(self, t: int) -> None:
+        """Show frame t of the sequence."""
+        self.skeleton.set_frame(t)
+        self._show_skeleton()
+
+    def render(self, view: ViewCamera, labels: bool = True) -> np.ndarray:
+        """(H, W, 3) uint8 RGB picture through `view`, camera names written beside their frusta
+        (a camera's own frustum is hidden when the picture is taken through it)."""
+        scene = self.renderer.scene
+        own = self._own_camera(view)
+        for c in range(len(self.cameras.names) if self.cameras.has_extrinsics else 0):
+            scene.show_geometry(f"frustum_{c}", c != own)
+        self.renderer.setup_camera(view.K, view.cam_from_world, *view.size)
+        rgb = np.array(self.renderer.render_to_image(), dtype=np.uint8, copy=True)[..., :3]
+        if labels and self.cameras.has_extrinsics:
+            rgb = np.ascontiguousarray(rgb)
+            colour = tuple(int(255 * c) for c in FRUSTUM_RGB)
+            for name, uv in zip(self.cameras.names, view.project(self.cameras.centers)):
+                put_label(rgb, name, uv + (6, -6), colour)
+        return rgb
+
+    def _own_camera(self, view: ViewCamera) -> int:
+        """Index of the rig camera the view looks through, or -1."""
+        if not self.cameras.has_extrinsics:
+            return -1
+        d = np.linalg.norm(self.cameras.centers - view.eye, axis=1)
+        return int(np.argmin(d)) if d.min() < 1e-6 else -1
+
+    def _show_skeleton(self) -> None:
+        for g in self.skeleton.geometries():
+            if self.renderer.scene.has_geometry(g.name):
+                self.renderer.scene.remove_geometry(g.name)
+            self._add(g)
+
+    def _add(self, g: Geometry) -> None:
+        from open3d.visualization import rendering
+
+        mat = rendering.MaterialRecord()
+        if g.kind == "line":
+            mat.shader, mat.line_width = "unlitLine", g.size
+        else:
+            mat.shader, mat.point_size = "defaultUnlit", g.size
+        self.renderer.scene.add_geometry(g.name, g.geometry, mat)
+
+
+def render_session_png(session, path: str | os.PathLike, view: str = "front",
+                       size: tuple[int, int] = (640, 480), frame: int | None = None) -> np.ndarray:
+    """Render one picture of a session's scene to a PNG and return it ((H, W, 3) uint8 RGB).
+
+    session: a session folder (needs cameras.toml and poses3d.npz) or a (Cameras, Poses3D) pair.
+    path: the .png to write (atomically). view: "front", "top" or "camera:NAME".
+    size: (width, height) in pixels. frame: which frame's skeleton (default: the first frame with
+    the most triangulated joints).
+    """
+    cameras, poses = session_scene(session)
+    scene = OffscreenScene(cameras, poses, size)
+    if frame is not None:
+        _check_frame(frame, poses)
+        scene.set_frame(frame)
+    rgb = scene.render(view_camera(view, cameras, poses, size))
+    write_png(path, rgb)
+    return rgb
+
+
+def render_session_video(session, path: str | os.PathLike, view: str = "front",
+                         size: tuple[int, int] = (640, 480), mode: str = "sequence",
+                         fps: float | None = None, step: int = 1,
+                         turntable_frames: int = 72) -> int:
+    """Render the sequence (or a turntable of one frame) to an MP4; returns the frame count.
+
+    mode: "sequence" plays every `step`-th frame from `view` at the poses' fps / step (or `fps`);
+    "turntable" turns the "front" view once around the scene in `turntable_frames` pictures
+    (at 24 fps unless `fps`), showing the frame with the most triangulated joints.
+    """
+    cameras, poses = session_scene(session)
+    if mode not in ("sequence", "turntable"):
+        raise InputError(f"unknown video mode {mode!r}; valid: sequence, turntable")
+    if step < 1:
+        raise InputError(f"step must be at least 1, got {step}")
+    scene = OffscreenScene(cameras, poses, size)
+    if mode == "turntable":
+        views = (view_camera("front", cameras, poses, size,
+                             azimuth_deg=360.0 * i / turntable_frames)
+                 for i in range(turntable_frames))
+        frames = (scene.render(v) for v in views)
+        return write_mp4(path, frames, fps or 24.0)
+    fixed = view_camera(view, cameras, poses, size)
+    return write_mp4(path, _sequence(scene, fixed, range(0, len(poses.poses), step)),
+                     fps or poses.fps / step)
+
+
+def _sequence(scene: OffscreenScene, view: ViewCamera, frames) -> Iterator[np.ndarray]:
+    from epicap.console import progress
+
+    for t in progress(frames, desc="render"):
+        scene.set_frame(t)
+        yield scene.render(view)
+
+
+@contextlib.contextmanager
+def _native_output_silenced():
+    """Send the process's stdout/stderr file descriptors to /dev/null for the duration."""
+    import open3d as o3d
+
+    o3d.utility.set_verbosity_level(o3d.utility.VerbosityLevel.Error)
+    sys.stdout.flush()
+    sys.stderr.flush()
+    saved = [os.dup(1), os.dup(2)]
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, 1)
+        os.dup2(devnull, 2)
+        yield
+    finally:
+        os.dup2(saved[0], 1)
+        os.dup2(saved[1], 2)
+        for fd in saved + [devnull]:
+            os.close(fd)
+
+
+def _check_frame(frame: int, poses: Poses3D) -> None:
+    if not 0 <= frame < len(poses.poses):
+        raise InputError(f"frame {frame} out of range: the sequence has {len(poses.poses)} frames "
+                         f"(0..{len(poses.poses) - 1})")
+
+
+def output_kind(path: str | os.PathLike) -> str:
+    """"png" or "mp4" from a file name; InputError for another extension."""
+    ext = Path(path).suffix.lower()
+    if ext not in (".png", ".mp4"):
+        raise InputError(f"{path}: --offscreen writes .png or .mp4 files, "
+                         f"not {ext or 'no extension'}")
+    return ext[1:]

@@ -1,0 +1,60 @@
+import numpy as np
+import pytest
+
+from epicap.errors import InputError
+from epicap.joint_sets import get_joint_set
+from epicap.viz.overlay import (CANVAS_GREY, ERROR_RGB, OverlaySource, contact_sheet, draw_overlay,
+                                reprojection_residuals, write_overlays)
+from epicap.viz.scene import LEFT_RGB, RIGHT_RGB
+from tests.viz.session_factory import four_cameras, keypoints_from, make_session, stick_figure
+
+
+def test_residuals_match_the_added_noise():
+    cams, poses = four_cameras(), stick_figure()
+    kp = keypoints_from(cams, poses, noise_px=2.0)
+    r = reprojection_residuals(cams, poses, kp)
+    assert r.shape == (4, 6, 17)
+    assert np.isnan(r[0, 0, 3]) and np.isfinite(r).sum() == r.size - 1
+    # |N(0, 2^2 I_2)| follows a Rayleigh law: median 2 * sqrt(2 ln 2) = 2.35 px
+    assert abs(np.nanmedian(r) - 2.35) < 0.25
+    # a camera listed in another order is matched by name
+    kp2 = kp.select_cameras(["cam03", "cam01", "cam02", "cam04"])
+    assert np.allclose(reprojection_residuals(cams, poses, kp2)[1], r[0], equal_nan=True)
+
+
+def test_overlay_pixels_show_detections_reprojections_and_their_disagreement():
+    skel = get_joint_set("h36m17")
+    det = np.full((17, 2), np.nan)
+    rep = np.full((17, 2), np.nan)
+    lw, rw = skel.index("left_wrist"), skel.index("right_wrist")
+    det[lw], rep[lw] = (50, 50), (90, 50)   # 40 px apart: a magenta segment between them
+    det[rw], rep[rw] = (150, 100), (150, 100)
+    img = draw_overlay(np.full((200, 200, 3), CANVAS_GREY, np.uint8), det, rep, skel)
+    assert np.abs(img[50, 50].astype(int) - 255 * np.array(LEFT_RGB)).max() <= 2
+    assert np.abs(img[100, 150].astype(int) - 255 * np.array(RIGHT_RGB)).max() <= 2
+    assert (img[50, 70] == ERROR_RGB).all()             # midway: the error segment
+    ring = img[43:48, 90].astype(int)                   # the reprojection's white ring, r = 5
+    assert ring.min(axis=1).max() >= 220
+    assert (img[10, 10] == CANVAS_GREY).all()           # elsewhere untouched
+
+
+def test_contact_sheet_and_videos(tmp_path):
+    import cv2
+
+    source = OverlaySource.from_session(make_session(tmp_path / "s", T=6))
+    assert source.poses is not None
+    sheet = contact_sheet(source, columns=3, tile_width=160)
+    assert sheet.shape == (4 * (120 + 4), 3 * (160 + 4), 3)
+    paths = write_overlays(source, tmp_path / "ov", step=2)
+    assert [p.name for p in paths][-1] == "overlay_contact_sheet.png"
+    cap = cv2.VideoCapture(str(paths[0]))
+    n = 0
+    while cap.read()[0]:
+        n += 1
+    assert n == 3 and int(cap.get(cv2.CAP_PROP_FRAME_WIDTH)) == 640
+
+
+def test_overlays_need_keypoints(tmp_path):
+    session = make_session(tmp_path / "s", with_keypoints=False)
+    with pytest.raises(InputError, match="keypoints2d.npz: not found.*epicap detect"):
+        OverlaySource.from_session(session)
