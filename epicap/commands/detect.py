@@ -1,0 +1,73 @@
+"""2D keypoints of the main subject in every camera (MediaPipe) into keypoints2d.npz.
+
+Runs MediaPipe's PoseLandmarker (33 landmarks, joint set `mediapipe33`) in VIDEO mode over every
+camera's video named in SESSION/session.toml and writes SESSION/keypoints2d.npz. Confidence is
+the landmark's visibility x presence; a joint not found is (NaN, NaN, 0). When several people are
+in view, the main subject (large, confident, present most of the time) is followed over time.
+
+The model is FILE.task when given (e.g. Google's pose_landmarker_full.task), otherwise the one
+epicap builds from the mediapipe==0.10.21 wheel on PyPI (see `epicap models install`), cached and
+checked by sha256. A camera where nobody is ever found is reported and left out.
+
+Example:
+    epicap detect my_session
+    epicap detect my_session --model pose_landmarker_heavy.task --force
+    epicap detect my_session --frames 0:300      # a quick look at the first 300 frames
+"""
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from epicap.errors import InputError
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("session", help="session folder (with session.toml)")
+    parser.add_argument("--model", metavar="FILE.task",
+                        help="a MediaPipe pose landmarker bundle (default: the built one)")
+    parser.add_argument("--max-people", type=int, default=2, metavar="N",
+                        help="people detected per frame, among which the main subject is "
+                             "followed (default 2; 1 is fastest)")
+    parser.add_argument("--frames", metavar="START:STOP",
+                        help="only these frames of every video (Python slice, e.g. 40:53)")
+    parser.add_argument("--force", action="store_true",
+                        help="overwrite an existing keypoints2d.npz")
+
+
+def parse_frames(text: str | None) -> range | None:
+    """'START:STOP' -> range(START, STOP); None stays None. InputError when malformed."""
+    if text is None:
+        return None
+    try:
+        start, stop = (int(v) for v in text.split(":"))
+    except ValueError:
+        raise InputError(f"--frames: expected START:STOP (e.g. 40:53), got {text!r}") from None
+    if not 0 <= start < stop:
+        raise InputError(f"--frames: need 0 <= START < STOP, got {text!r}")
+    return range(start, stop)
+
+
+def run(args: argparse.Namespace) -> int:
+    from epicap.keypoints.mediapipe_detector import DetectorOptions, detect_session
+    from epicap.keypoints.models import check_task_file, pose_model_path
+    from epicap.session import KEYPOINTS_FILE
+    from epicap.session.io import refuse_overwrite
+
+    session = Path(args.session)
+    if not session.is_dir():
+        raise InputError(f"{session}: no such session folder")
+    out = session / KEYPOINTS_FILE
+    refuse_overwrite(out, args.force, "keypoints")
+    frames = parse_frames(args.frames)
+    model = check_task_file(args.model) if args.model else pose_model_path()
+    result = detect_session(session, model, DetectorOptions(num_poses=args.max_people), frames)
+    result.keypoints.save(out)
+    if not args.quiet:
+        from epicap.console import format_table
+
+        rows = [(n, len(r.frames), f"{100 * r.coverage:.0f}%", r.num_people)
+                for n, r in result.cameras.items() if n not in result.dropped]
+        print(format_table(rows, ["camera", "frames", "subject found", "people seen"]))
+        print(f"wrote {out}")
+    return 0

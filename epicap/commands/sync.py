@@ -1,0 +1,54 @@
+"""Estimate and apply the time offsets between cameras (keypoints2d.npz to one timeline).
+
+Uses the per-frame timestamps recorded with the videos when every camera has them; otherwise
+estimates the offsets from the 2D keypoints: a coarse lag by cross-correlating the subject's
+motion, refined below a frame by the offset that best satisfies the epipolar constraint
+(smallest Sampson error under one fundamental matrix pooled over all frames).
+
+Writes SESSION/sync.toml (per camera: offset_frames, offset_s, confidence, method) and rewrites
+SESSION/keypoints2d.npz on one common timeline; the keypoints as they were are kept in
+SESSION/keypoints2d_raw.npz, so sync can be rerun. Gaps are never interpolated.
+
+Example:
+    epicap sync my_session
+    epicap sync my_session --method keypoints --reference cam02 --max-offset 5
+"""
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from epicap.errors import InputError
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("session", help="session folder with keypoints2d.npz")
+    parser.add_argument("--method", choices=("auto", "timestamps", "keypoints"), default="auto",
+                        help="auto: timestamps when recorded, else keypoints (default)")
+    parser.add_argument("--reference", metavar="CAM", help="camera with offset 0 (default: first)")
+    parser.add_argument("--max-offset", type=float, default=2.0, metavar="S",
+                        help="largest offset searched, seconds (default 2)")
+
+
+def run(args: argparse.Namespace) -> int:
+    from epicap.capture.sync import SYNC_FILE, SyncOptions, sync_session
+
+    session = Path(args.session)
+    if not session.is_dir():
+        raise InputError(f"{session}: no such session folder")
+    if not args.max_offset > 0:
+        raise InputError(f"--max-offset must be positive, got {args.max_offset}")
+    result = sync_session(session, args.method, args.reference,
+                          SyncOptions(max_offset_s=args.max_offset))
+    if result is None:
+        print(f"{session}: one camera, nothing to synchronize")
+        return 0
+    if not args.quiet:
+        from epicap.console import format_table
+
+        rows = [(c.name, round(c.offset_frames, 2), round(c.offset_s, 4), round(c.confidence, 2),
+                 c.method) for c in result.cameras]
+        print(format_table(rows, ["camera", "offset (frames)", "offset (s)", "confidence",
+                                  "method"]))
+        print(f"wrote {session / SYNC_FILE}")
+    return 0
