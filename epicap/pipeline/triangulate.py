@@ -1,0 +1,152 @@
+"""The triangulation stage: `keypoints2d.npz` + `cameras.toml` -> `poses3d.npz`, with a summary."""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from epicap.errors import InputError
+from epicap.geometry.filtering import SmoothingOptions, far_joints, smooth_poses
+from epicap.geometry.triangulation import TriangulationOptions, triangulate
+from epicap.session import CAMERAS_FILE, KEYPOINTS_FILE, POSES_FILE, Cameras, Keypoints2D, Poses3D
+from epicap.session.io import refuse_overwrite
+
+__all__ = ["TriangulationSummary", "triangulate_session", "triangulate_keypoints"]
+
+
+@dataclass
+class TriangulationSummary:
+    """What a triangulation run produced, for a table or a report.
+
+    frames, joints: T and J. cameras: names of the cameras used. triangulated_fraction: share of
+    the T x J joints that got a 3D point. reprojection_px: {50, 90, 99} percentiles of the
+    per-joint mean reprojection error (pixels) over triangulated joints. mean_views: views per
+    triangulated joint. camera_used_fraction: per camera, the share of its detections (confidence
+    at least `min_confidence`) that were kept as inliers. rejected_off_body: joints dropped by the
+    body-extent check. output: the file written (None if not).
+    """
+
+    frames: int
+    joints: int
+    cameras: list[str]
+    triangulated_fraction: float
+    reprojection_px: dict[int, float]
+    mean_views: float
+    camera_used_fraction: dict[str, float]
+    rejected_off_body: int = 0
+    output: Path | None = None
+    warnings: list[str] = field(default_factory=list)
+
+    def rows(self) -> list[tuple[str, object]]:
+        """(name, value) rows for `epicap.console.format_table`."""
+        rows = [("frames", self.frames), ("joints", self.joints),
+                ("cameras", ", ".join(self.cameras)),
+                ("joints triangulated", f"{100 * self.triangulated_fraction:.1f} %")]
+        rows += [(f"reprojection error p{q} (px)", v) for q, v in self.reprojection_px.items()]
+        rows.append(("mean views per joint", self.mean_views))
+        rows.append(("joints dropped as off the body", self.rejected_off_body))
+        rows += [(f"inliers of {name}", f"{100 * v:.1f} %")
+                 for name, v in self.camera_used_fraction.items()]
+        if self.output is not None:
+            rows.append(("written", str(self.output)))
+        return rows
+
+
+def triangulate_keypoints(keypoints: Keypoints2D, cameras: Cameras,
+                          options: TriangulationOptions = TriangulationOptions(),
+                          smoothing: SmoothingOptions | None = None,
+                          max_extent_m: float | None = 2.0) -> tuple[Poses3D, TriangulationSummary]:
+    """3D poses from 2D keypoints and a calibrated rig (no files).
+
+    keypoints: C cameras x T frames x J joints. cameras: a calibration with extrinsics holding
+    every camera of `keypoints` by name (extra cameras are ignored). smoothing: optional
+    zero-phase low-pass of the 3D trajectories (gaps are not bridged). max_extent_m: a joint
+    farther than this from the median of its frame's joints is dropped (two outlier views that
+    agree by chance; `filtering.far_joints`); None keeps every joint.
+    Raises InputError for a camera without calibration, missing extrinsics, or when no joint of
+    any frame is seen by `options.min_views` agreeing views.
+    """
+    rig = cameras.select(keypoints.cameras)
+    if not rig.has_extrinsics:
+        raise InputError("cameras: only intrinsics are known (no rotation/translation); "
+                         "run `epicap calibrate` first or pass --cameras")
+    warnings = [f"camera {name}: calibrated for {tuple(a)} pixels but keypoints are from "
+                f"{tuple(b)} images" for name, a, b in
+                zip(rig.names, rig.image_size, keypoints.image_size) if tuple(a) != tuple(b)]
+    res = triangulate(np.asarray(keypoints.points), rig.K, rig.R, rig.t, rig.dist,
+                      np.asarray(keypoints.confidence), options)
+    if not res.valid.any():
+        raise InputError(f"no joint could be triangulated: none is seen by {options.min_views} or "
+                         "more cameras that agree (check that the calibration belongs to these "
+                         "keypoints and that the cameras are synchronized)")
+    rejected = 0
+    if max_extent_m is not None:
+        far = far_joints(res.points3d, max_extent_m)
+        rejected = int(far.sum())
+        res.points3d[far] = np.nan
+        res.reprojection_error[far] = np.nan
+        res.views[far] = 0
+        res.inliers[:, far] = False
+    poses = res.points3d
+    if smoothing is not None:
+        poses = smooth_poses(poses, keypoints.fps, smoothing)
+    views = np.where(np.isfinite(poses).all(-1), res.views, 0)
+    result = Poses3D(poses.astype(np.float32), res.reprojection_error.astype(np.float32),
+                     views.astype(np.uint8), keypoints.joint_set, keypoints.fps,
+                     list(keypoints.joints))
+    summary = _summarize(res, keypoints, options, warnings)
+    summary.rejected_off_body = rejected
+    return result, summary
+
+
+def triangulate_session(session_dir: str | os.PathLike,
+                        cameras_path: str | os.PathLike | None = None,
+                        options: TriangulationOptions = TriangulationOptions(),
+                        smoothing: SmoothingOptions | None = None, force: bool = False,
+                        max_extent_m: float | None = 2.0) -> tuple[Poses3D, TriangulationSummary]:
+    """Triangulate a session folder and write its `poses3d.npz` atomically.
+
+    session_dir: the session (holds `keypoints2d.npz`, usually `cameras.toml`).
+    cameras_path: a calibration TOML to use instead of the session's `cameras.toml`.
+    force: overwrite an existing `poses3d.npz` (refused otherwise, before any work).
+    smoothing, max_extent_m: as in `triangulate_keypoints`.
+    Returns the poses written and a summary.
+    """
+    session = Path(session_dir)
+    if not session.is_dir():
+        raise InputError(f"{session}: no such session folder")
+    output = session / POSES_FILE
+    refuse_overwrite(output, force, "3D poses")
+    keypoints = Keypoints2D.from_npz(session / KEYPOINTS_FILE)
+    calib_path = Path(cameras_path) if cameras_path is not None else session / CAMERAS_FILE
+    if cameras_path is None and not calib_path.is_file():
+        raise InputError(f"{calib_path}: no such file (run `epicap calibrate {session}` or pass "
+                         "--cameras FILE)")
+    cameras = Cameras.from_toml(calib_path, require_extrinsics=True)
+    try:
+        cameras = cameras.select(keypoints.cameras)
+    except InputError as e:  # a keypoint camera without calibration: say which file lacks it
+        raise InputError(f"{calib_path}: {e}") from None
+    poses, summary = triangulate_keypoints(keypoints, cameras, options, smoothing, max_extent_m)
+    poses.save(output)
+    summary.output = output
+    return poses, summary
+
+
+def _summarize(res, keypoints: Keypoints2D, options: TriangulationOptions,
+               warnings: list[str]) -> TriangulationSummary:
+    valid = res.valid
+    error = res.reprojection_error[valid]
+    detected = keypoints.confidence >= max(options.min_confidence, 1e-12)
+    used = res.inliers.reshape(len(keypoints.cameras), -1).sum(1)
+    seen = detected.reshape(len(keypoints.cameras), -1).sum(1)
+    return TriangulationSummary(
+        frames=keypoints.num_frames, joints=len(keypoints.joints), cameras=list(keypoints.cameras),
+        triangulated_fraction=float(valid.mean()),
+        reprojection_px={q: float(np.percentile(error, q)) for q in (50, 90, 99)},
+        mean_views=float(res.views[valid].mean()),
+        camera_used_fraction={n: float(u / s) if s else 0.0
+                              for n, u, s in zip(keypoints.cameras, used, seen)},
+        warnings=warnings)
