@@ -1,0 +1,221 @@
+"""Benchmark of calibration from the people in view: synthetic sessions and the real Pose2Sim demo.
+
+Synthetic rows: real mocap clips (DeepMimic: walk, run, jump, dance, crawl, get-up, ...) seen by a
+ring of 4 or 8 cameras (jittered poses and heights), Gaussian noise 1-5 px, optionally a constant
+per-camera-and-joint bias, 10% outlier joints, 10% missing, each camera losing the subject for
+10% of the frames. Methods: EpipolarPose's per-frame estimate, pooled pairs only, full epicap.
+
+Columns: rot = mean relative rotation error over camera pairs (deg, gauge-free); centre = camera
+centre error after a similarity alignment (Umeyama, on the centres), % of the mean baseline;
+focal = mean |focal error| % when unknown; ratio = MPJPE of triangulation with the recovered
+cameras / MPJPE with the true cameras (same 2D, same triangulator, both after one similarity
+alignment over the whole sequence); s = runtime.
+
+Real rows: the Pose2Sim demo (OpenPose BODY_25B, 4 cameras, Qualisys calibration as truth),
+intrinsics given or not: per-camera rotation error (after the best rotation alignment) and
+centre error (cm, after similarity alignment).
+
+    python benchmarks/calibration.py            # the full table (about 10-20 minutes)
+    python benchmarks/calibration.py --quick    # a few rows and the real demo
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from epicap.calibration_free.pipeline import CalibrationOptions, calibrate  # noqa: E402
+from epicap.console import format_table  # noqa: E402
+from epicap.errors import InputError  # noqa: E402
+from epicap.geometry.triangulation import triangulate  # noqa: E402
+from epicap.session import Cameras  # noqa: E402
+
+METHODS = ("epipolarpose", "pooled", "epicap")
+
+
+def umeyama(src: np.ndarray, dst: np.ndarray) -> tuple[float, np.ndarray, np.ndarray]:
+    """Similarity (s, Q, p) minimising |s Q src + p - dst|^2 (Umeyama, PAMI 1991)."""
+    mu_s, mu_d = src.mean(0), dst.mean(0)
+    a, b = src - mu_s, dst - mu_d
+    U, S, Vt = np.linalg.svd(b.T @ a / len(src))
+    D = np.diag([1, 1, np.sign(np.linalg.det(U @ Vt))])
+    Q = U @ D @ Vt
+    s = float(np.trace(np.diag(S) @ D) / (a ** 2).sum(1).mean())
+    return s, Q, mu_d - s * Q @ mu_s
+
+
+def relative_rotation_errors(R_true: np.ndarray, R_est: np.ndarray) -> np.ndarray:
+    """Angles (deg) between true and estimated relative rotations of every camera pair."""
+    out = []
+    for a in range(len(R_true)):
+        for b in range(a + 1, len(R_true)):
+            D = (R_true[b] @ R_true[a].T).T @ (R_est[b] @ R_est[a].T)
+            out.append(np.degrees(np.arccos(np.clip((np.trace(D) - 1) / 2, -1, 1))))
+    return np.array(out)
+
+
+def camera_errors(truth: Cameras, est: Cameras) -> dict:
+    """Rotation (per camera, deg, after the best common rotation) and centre errors (metres)."""
+    t = truth.select(est.names)
+    Qs = sum(t.R[c].T @ est.R[c] for c in range(len(est)))  # world_true <- world_est rotation
+    U, _, Vt = np.linalg.svd(Qs)
+    Q = U @ np.diag([1, 1, np.sign(np.linalg.det(U @ Vt))]) @ Vt
+    rot = np.array([np.degrees(np.arccos(np.clip(
+        (np.trace(t.R[c].T @ est.R[c] @ Q.T) - 1) / 2, -1, 1))) for c in range(len(est))])
+    if len(est) >= 3:
+        s, Qc, p = umeyama(est.centers, t.centers)
+    else:
+        s, Qc = 1.0, Q
+        p = t.centers.mean(0) - est.centers.mean(0) @ Q.T
+    centre = np.linalg.norm(s * est.centers @ Qc.T + p - t.centers, axis=1)
+    C = t.centers
+    baseline = np.mean([np.linalg.norm(C[a] - C[b]) for a in range(len(C))
+                        for b in range(a + 1, len(C))])
+    return {"rot_cam": rot, "rot_rel": relative_rotation_errors(t.R, est.R), "centre": centre,
+            "baseline": baseline}
+
+
+def mpjpe_aligned(points: np.ndarray, truth: np.ndarray) -> float:
+    """MPJPE (metres) after one similarity alignment of all frames' joints onto the truth."""
+    P, G = points.reshape(-1, 3), truth.reshape(-1, 3)
+    ok = np.isfinite(P).all(1) & np.isfinite(G).all(1)
+    s, Q, p = umeyama(P[ok], G[ok])
+    return float(np.linalg.norm(s * P[ok] @ Q.T + p - G[ok], axis=1).mean())
+
+
+def triangulated(keypoints, cams: Cameras) -> np.ndarray:
+    kp = keypoints.select_cameras(cams.names)
+    return triangulate(kp.points, cams.K, cams.R, cams.t, cams.dist, kp.confidence).points3d
+
+
+def synthetic_row(clip_name, C, noise, bias, method, focal_known=True, shared=False,
+                  frames=300, seed=0):
+    from epicap.synthetic import SceneOptions, load_clip, make_scene, ring_rig
+
+    clip = load_clip(clip_name, "coco17", fps=30, num_frames=frames)
+    heights = np.where(np.arange(C) % 2 == 0, 1.3, 2.3)
+    cams = ring_rig(C, radius_m=4.5, height_m=heights, focal_px=1100.0, image_size=(1280, 720),
+                    jitter_deg=3.0, jitter_m=0.3, seed=seed, look_at=(0, 0, 0.9))
+    scene = make_scene(clip, cams, SceneOptions(noise_px=noise, bias_px=bias,
+                                                outlier_fraction=0.1, missing_fraction=0.1,
+                                                lose_fraction=0.1, seed=seed))
+    intr = Cameras(cams.names, cams.image_size, cams.K, cams.dist) if focal_known else None
+    t0 = time.perf_counter()
+    try:
+        res = calibrate(scene.keypoints, intr, CalibrationOptions(method=method,
+                                                                   shared_focal=shared))
+    except InputError as e:
+        return {"fail": str(e)[:60], "s": time.perf_counter() - t0}
+    elapsed = time.perf_counter() - t0
+    est = res.cameras
+    err = camera_errors(cams, est)
+    focal = (None if focal_known else float(np.mean(np.abs(
+        est.K[:, 0, 0] / cams.select(est.names).K[:, 0, 0] - 1)) * 100))
+    X_true_cams = triangulated(scene.keypoints, cams)
+    X_est = triangulated(scene.keypoints, est)
+    ratio = mpjpe_aligned(X_est, scene.poses3d) / mpjpe_aligned(X_true_cams, scene.poses3d)
+    return {"cams": f"{len(est)}/{C}", "rot": float(err["rot_rel"].mean()),
+            "centre": float(100 * err["centre"].mean() / err["baseline"]), "focal": focal,
+            "ratio": ratio, "s": elapsed, "excluded": "; ".join(res.excluded)}
+
+
+def real_demo(focal_known=True, shared=False, method="epicap"):
+    """The Pose2Sim demo: OpenPose BODY_25B 2D, Qualisys calibration as the truth."""
+    from epicap.assets import fetch_wheel, list_members, read_member
+    from epicap.keypoints.openpose import read_openpose
+    from epicap.session.qualisys import read_qualisys
+
+    truth = read_qualisys(text=read_member(
+        fetch_wheel("pose2sim-0.10.49"),
+        "Pose2Sim/Demo_SinglePerson/calibration/Calib.qca.txt").decode())
+    wheel = fetch_wheel("pose2sim-0.8.4")
+    prefix = ("Pose2Sim/S00_Demo_BatchSession/S00_P00_SingleParticipant/"
+              "S00_P00_T01_BalancingTrial/pose/")
+    with tempfile.TemporaryDirectory() as tmp:
+        for m in list_members(wheel, prefix):
+            if m.endswith(".json"):
+                out = Path(tmp, m[len(prefix):])
+                out.parent.mkdir(parents=True, exist_ok=True)
+                out.write_bytes(read_member(wheel, m))
+        kp = read_openpose([Path(tmp, f"cam0{i}_json") for i in range(1, 5)],
+                           image_size=(1088, 1920), fps=60)
+    intr = Cameras(truth.names, truth.image_size, truth.K, truth.dist) if focal_known else None
+    t0 = time.perf_counter()
+    res = calibrate(kp, intr, CalibrationOptions(method=method, shared_focal=shared))
+    elapsed = time.perf_counter() - t0
+    err = camera_errors(truth, res.cameras)
+    focal = None if focal_known else 100 * (res.cameras.K[:, 0, 0] / truth.K[:, 0, 0] - 1)
+    return err, focal, elapsed, res
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="a few rows only")
+    parser.add_argument("--frames", type=int, default=300)
+    args = parser.parse_args(argv)
+
+    if args.quick:
+        grid = [("walk", 4, 2.0, 0.0), ("crawl", 4, 2.0, 0.0), ("walk", 4, 2.0, 5.0)]
+        focal_rows = [("walk", 4, 2.0, 0.0)]
+    else:
+        grid = [(c, 4, 2.0, 0.0) for c in ("walk", "run", "jump", "dance_a", "kick",
+                                            "cartwheel", "crawl", "getup_facedown",
+                                            "getup_faceup")]
+        grid += [("walk", 4, 1.0, 0.0), ("walk", 4, 5.0, 0.0), ("crawl", 4, 5.0, 0.0)]
+        grid += [(c, 4, 2.0, b) for c in ("walk", "crawl", "getup_facedown") for b in (5.0, 10.0)]
+        grid += [(c, 8, n, b) for c in ("walk", "crawl", "getup_faceup") for n, b in
+                 ((2.0, 0.0), (2.0, 5.0), (5.0, 0.0))]
+        focal_rows = [(c, C, 2.0, 0.0) for c in ("walk", "dance_a", "crawl") for C in (4, 8)]
+
+    rows = []
+    fmt = lambda v, p=2: None if v is None else round(float(v), p)  # noqa: E731
+    for clip, C, noise, bias in grid:
+        for method in METHODS:
+            r = synthetic_row(clip, C, noise, bias, method, frames=args.frames)
+            rows.append([clip, C, noise, bias, "known", method, r.get("cams"), fmt(r.get("rot"), 3),
+                         fmt(r.get("centre")), None, fmt(r.get("ratio"), 3), fmt(r["s"], 1),
+                         r.get("fail") or r.get("excluded") or ""])
+            print(format_table([rows[-1]], HEADERS), file=sys.stderr)
+    for clip, C, noise, bias in focal_rows:
+        for shared in (False, True):
+            r = synthetic_row(clip, C, noise, bias, "epicap", focal_known=False, shared=shared,
+                              frames=args.frames)
+            rows.append([clip, C, noise, bias, "shared" if shared else "per-camera", "epicap",
+                         r.get("cams"), fmt(r.get("rot"), 3), fmt(r.get("centre")),
+                         fmt(r.get("focal")), fmt(r.get("ratio"), 3), fmt(r["s"], 1),
+                         r.get("fail") or r.get("excluded") or ""])
+            print(format_table([rows[-1]], HEADERS), file=sys.stderr)
+    print("## Synthetic (DeepMimic mocap, ring rigs; 10% outliers, 10% missing, 10% lost)\n")
+    print(format_table(rows, HEADERS, floatfmt=".4g"))
+
+    print("\n## Real: Pose2Sim demo (OpenPose BODY_25B, Qualisys calibration as truth)\n")
+    real_rows = []
+    cases = [("known", "epipolarpose"), ("known", "pooled"), ("known", "epicap"),
+             ("per-camera", "epicap"), ("shared", "epicap")]
+    for focal_mode, method in cases:
+        err, focal, elapsed, res = real_demo(focal_mode == "known", focal_mode == "shared",
+                                             method)
+        real_rows.append([focal_mode, method, fmt(err["rot_rel"].mean(), 3),
+                          " ".join(f"{v:.2f}" for v in err["rot_cam"]),
+                          " ".join(f"{100 * v:.1f}" for v in err["centre"]),
+                          None if focal is None else " ".join(f"{v:+.1f}" for v in focal),
+                          fmt(res.rms_px), fmt(elapsed, 1)])
+    print(format_table(real_rows, ["focal", "method", "rel rot deg (mean)",
+                                   "rot deg per camera", "centre cm per camera",
+                                   "focal err %", "rms px", "s"]))
+    return 0
+
+
+HEADERS = ["clip", "C", "noise px", "bias px", "focal", "method", "cams", "rot deg",
+           "centre %", "focal err %", "MPJPE ratio", "s", "note"]
+
+if __name__ == "__main__":
+    os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+    sys.exit(main())

@@ -1,0 +1,77 @@
+"""Calibrate the cameras from the people in view: writes SESSION/cameras.toml.
+
+Reads SESSION/keypoints2d.npz and recovers every camera's pose (and its focal length when no
+intrinsics are given) from the body joints alone: no board, no extrinsics. All frames' joints
+are pooled per camera pair (robust essential matrices), the cameras are registered one by one
+from the best-conditioned pair, then one robust bundle adjustment refines every camera and joint
+together (joints weighted by how consistently the detector places them across views, with a
+per-camera-and-joint offset for detector bias). The world frame is Z up with the floor the feet
+touch at z = 0, the origin under the subject, and metres from --subject-height.
+
+Prints a table per camera (frames and joints used, inliers, RMS reprojection error, focal
+length, share of frames with the subject in view) and warnings to act on. A camera that sees
+too little is left out of cameras.toml and named with the reason.
+
+Intrinsics: --intrinsics FILE is a cameras.toml holding name, size, matrix and distortions for
+each camera (distortion is honoured). Without it, focal lengths are estimated with the principal
+point at the image centre and no distortion; --shared-focal estimates one focal length for all
+cameras (steadier when the cameras are alike).
+
+Methods: epicap (default, the full pipeline), pooled (pooled pair estimates only, no
+adjustment) and epipolarpose (EpipolarPose's per-frame estimate, the published baseline).
+
+Example:
+  epicap calibrate trial1 --intrinsics intrinsics.toml --subject-height 1.78
+  epicap calibrate trial1 --shared-focal --force
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+from epicap.errors import InputError
+
+
+def add_arguments(parser) -> None:
+    parser.add_argument("session", metavar="SESSION", help="the session folder")
+    parser.add_argument("--intrinsics", metavar="FILE",
+                        help="cameras.toml with each camera's intrinsics (and distortion)")
+    parser.add_argument("--subject-height", type=float, default=1.70, metavar="M",
+                        help="the subject's height in metres, sets the scale (default 1.70)")
+    parser.add_argument("--shared-focal", action="store_true",
+                        help="without --intrinsics: one focal length shared by all cameras")
+    parser.add_argument("--method", choices=("epicap", "pooled", "epipolarpose"),
+                        default="epicap", help="the estimator (default epicap; the others are "
+                                               "baselines)")
+    parser.add_argument("--max-frames", type=int, default=400, metavar="N",
+                        help="adjust at most N frames, spread over the recording (default 400)")
+    parser.add_argument("--out", metavar="FILE",
+                        help="where to write the calibration (default SESSION/cameras.toml)")
+    parser.add_argument("--force", action="store_true", help="overwrite an existing cameras.toml")
+
+
+def run(args) -> int:
+    from epicap.calibration_free.pipeline import CalibrationOptions, calibrate
+    from epicap.console import warn
+    from epicap.session import CAMERAS_FILE, KEYPOINTS_FILE, Cameras, Keypoints2D
+    from epicap.session.io import refuse_overwrite
+
+    session = Path(args.session)
+    if not session.is_dir():
+        raise InputError(f"{session}: no such session folder")
+    out = Path(args.out) if args.out else session / CAMERAS_FILE
+    refuse_overwrite(out, args.force, "calibration")
+    if args.max_frames < 5:
+        raise InputError(f"--max-frames must be at least 5, got {args.max_frames}")
+    keypoints = Keypoints2D.from_npz(session / KEYPOINTS_FILE)
+    intrinsics = Cameras.from_toml(args.intrinsics) if args.intrinsics else None
+    options = CalibrationOptions(method=args.method, shared_focal=args.shared_focal,
+                                 subject_height_m=args.subject_height,
+                                 max_frames=args.max_frames)
+    result = calibrate(keypoints, intrinsics, options)
+    result.cameras.to_toml(out)
+    print(result.table())
+    print(result.summary())
+    print(f"wrote {out}")
+    for message in result.warnings:
+        warn(message)
+    return 0

@@ -1,0 +1,380 @@
+"""Bundle adjustment of a rig's extrinsics (and focal lengths) with the 3D points it sees.
+
+Minimises the weighted pixel reprojection error over every camera's pose, optionally each
+camera's focal length (or one shared by all), every 3D point, and optionally a constant 2D offset
+per camera and point group (a detector's view-dependent bias for one joint, held by a Gaussian
+prior). Triggs et al., "Bundle Adjustment - A Modern Synthesis" (1999); H&Z sec. 18.1.
+
+The robust loss is an iteratively reweighted least-squares loop (Cauchy weights from the
+residuals of the current estimate, a hard cut for gross outliers, re-decided every round) around
+`scipy.optimize.least_squares(method='trf', loss='linear')` with an analytic sparse Jacobian
+(checked against finite differences in the tests): scipy's own robust losses with the sparse
+`lsmr` solver were measured to stall silently.
+
+Gauge: one camera is held fixed (its pose defines the frame) and the mean distance of the other
+camera centres from it is held at its initial value (the scale). Offsets that move all of one
+camera's joints alike (shift, turn, scale about their mean image position) would mimic that
+camera's pose and are held at zero.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from epicap.errors import InputError, check_shape
+from epicap.geometry.camera import distort_normalized, pad_distortion, rotation_from_rodrigues
+
+__all__ = ["BundleAdjustmentOptions", "BundleAdjustmentResult", "bundle_adjust",
+           "robust_sigma"]
+
+FOCAL_MODES = ("fixed", "per_camera", "shared")
+
+
+@dataclass(frozen=True)
+class BundleAdjustmentOptions:
+    """Knobs of `bundle_adjust`.
+
+    focal: "fixed" (intrinsics known), "per_camera" (one focal length each, fx = fy scaled
+        together) or "shared" (one scale factor for every camera's focal length).
+    offsets: estimate a constant 2D offset per camera and point group (detector bias).
+    offset_prior_px: standard deviation of the Gaussian prior on those offsets, pixels.
+    rounds: reweighting rounds. max_nfev: function evaluations per round's least squares.
+    cauchy_scale: Cauchy weight w = 1 / (1 + (r / (cauchy_scale * sigma))^2), sigma the robust
+        residual scale of the round (1.4826 * median absolute residual).
+    outlier_sigmas: observations with a residual above outlier_sigmas * sigma get weight 0 for
+        the next round (they may come back later).
+    fixed_camera: index of the camera whose pose is held fixed.
+    """
+
+    focal: str = "fixed"
+    offsets: bool = False
+    offset_prior_px: float = 8.0
+    rounds: int = 4
+    max_nfev: int = 30
+    cauchy_scale: float = 2.5
+    outlier_sigmas: float = 5.0
+    fixed_camera: int = 0
+
+    def __post_init__(self):
+        if self.focal not in FOCAL_MODES:
+            raise InputError(f"focal mode {self.focal!r}; valid: {', '.join(FOCAL_MODES)}")
+
+
+@dataclass
+class BundleAdjustmentResult:
+    """Refined rig and points.
+
+    R: (C, 3, 3), t: (C, 3) `cam_from_world`. K: (C, 3, 3). points3d: (N, 3). offsets: (C, G, 2)
+    pixels (zeros when not estimated). residuals_px: (C, N) reprojection error norm with the
+    offsets applied, NaN where unobserved. inliers: (C, N) bool, observations kept by the last
+    round. rms_px: RMS over the inliers. sigma_px: robust residual scale of the last round.
+    moved: largest camera-centre displacement over the mean baseline (to check it did move).
+    """
+
+    R: np.ndarray
+    t: np.ndarray
+    K: np.ndarray
+    points3d: np.ndarray
+    offsets: np.ndarray
+    residuals_px: np.ndarray
+    inliers: np.ndarray
+    rms_px: float
+    sigma_px: float
+    moved: float
+    success: bool = True
+    history: list = field(default_factory=list)
+    message: str = ""
+
+
+def robust_sigma(residuals: np.ndarray) -> float:
+    """1.4826 * median absolute value of the finite residuals (a Gaussian's sigma), or NaN."""
+    r = np.abs(np.asarray(residuals, dtype=np.float64))
+    r = r[np.isfinite(r)]
+    return float(1.4826 * np.median(r)) if len(r) else float("nan")
+
+
+class _Problem:
+    """Parameter packing, residuals and the Jacobian's sparsity pattern of one adjustment."""
+
+    def __init__(self, obs_xy, obs_c, obs_n, obs_g, K, dist, R0, t0, X0, G, options):
+        self.obs_xy, self.obs_c, self.obs_n, self.obs_g = obs_xy, obs_c, obs_n, obs_g
+        self.K, self.dist, self.R0, self.t0 = K, dist, R0, t0
+        self.C, self.N, self.G = len(K), len(X0), G
+        self.options = options
+        self.free = np.array([c for c in range(self.C) if c != options.fixed_camera])
+        self.n_cam = 6 * len(self.free)
+        self.n_focal = {"fixed": 0, "shared": 1, "per_camera": self.C}[options.focal]
+        self.n_off = 2 * self.C * G if options.offsets else 0
+        self.has_distortion = bool(np.any(dist))
+        C0 = -np.einsum("cji,cj->ci", R0, t0)
+        self.ref_center = C0[options.fixed_camera]
+        self.d0 = max(float(np.linalg.norm(C0[self.free] - self.ref_center, axis=1).mean()), 1e-12)
+        self.x0 = np.concatenate([np.zeros(self.n_cam + self.n_focal), X0.ravel(),
+                                  np.zeros(self.n_off)])
+        self.sqrt_w = np.ones(len(obs_c))
+        self.prior_scale = 1.0
+        if self.n_off:
+            self.gauge_rows = self._offset_gauge(obs_xy, obs_c, obs_g)
+
+    def _offset_gauge(self, obs_xy, obs_c, obs_g):
+        """(C, 4, G, 2) rows holding each camera's offsets free of image similarity motions.
+
+        Offsets of one camera that shift, turn or scale its joints' image positions together
+        would mimic a turn of the camera (pan, tilt, roll) or a change of its distance: the
+        component of the offset field along those four motions (about the joints' mean image
+        positions) is held at 0, by rows as heavy as 100 times the camera's observations.
+        """
+        C, G = self.C, self.G
+        A = np.zeros((C, 4, G, 2))
+        for c in range(C):
+            mine = obs_c == c
+            if not mine.any():
+                continue
+            counts = np.bincount(obs_g[mine], minlength=G)
+            seen = counts > 0
+            mean = np.zeros((G, 2))
+            for d in range(2):
+                mean[:, d] = np.bincount(obs_g[mine], obs_xy[mine, d], G) / np.maximum(counts, 1)
+            q = mean - mean[seen].mean(axis=0)
+            q /= max(np.sqrt((q[seen] ** 2).sum(1).mean()), 1e-9)
+            q[~seen] = 0
+            A[c, 0, seen, 0] = A[c, 1, seen, 1] = 1
+            A[c, 2, :, 0], A[c, 2, :, 1] = -q[:, 1], q[:, 0]
+            A[c, 3] = q
+            A[c] *= 10 * np.sqrt(mine.sum()) / max(seen.sum(), 1)
+        return A
+
+    def unpack(self, p):
+        cam = p[:self.n_cam].reshape(-1, 6)
+        R, t = self.R0.copy(), self.t0.copy()
+        if len(self.free):
+            R[self.free] = self.R0[self.free] @ rotation_from_rodrigues(cam[:, :3])
+            t[self.free] = self.t0[self.free] + cam[:, 3:]
+        f = p[self.n_cam:self.n_cam + self.n_focal]
+        scale = np.ones(self.C) if self.n_focal == 0 else np.exp(f) * np.ones(self.C)
+        K = self.K.copy()
+        K[:, 0, 0] *= scale
+        K[:, 1, 1] *= scale
+        start = self.n_cam + self.n_focal
+        X = p[start:start + 3 * self.N].reshape(self.N, 3)
+        off = (p[start + 3 * self.N:].reshape(self.C, self.G, 2) if self.n_off
+               else np.zeros((self.C, self.G, 2)))
+        return R, t, K, X, off
+
+    def project(self, R, t, K, X, off):
+        c, n = self.obs_c, self.obs_n
+        xc = np.einsum("mij,mj->mi", R[c], X[n]) + t[c]
+        z = xc[:, 2:]
+        xy = xc[:, :2] / np.where(np.abs(z) > 1e-12, z, 1e-12)
+        if self.has_distortion:
+            xy = distort_normalized(xy[:, None, :], self.dist[c])[:, 0]
+        uv = np.einsum("mij,mj->mi", K[c, :2, :2], xy) + K[c, :2, 2]
+        return uv + off[c, self.obs_g], z[:, 0]
+
+    def residuals(self, p):
+        R, t, K, X, off = self.unpack(p)
+        uv, z = self.project(R, t, K, X, off)
+        r = (uv - self.obs_xy) * self.sqrt_w[:, None]
+        parts = [r.ravel()]
+        if self.n_off:
+            parts.append(off.ravel() * self.prior_scale)
+            parts.append(np.einsum("ckgd,cgd->ck", self.gauge_rows, off).ravel())
+        parts.append([self._gauge(p) if self.n_cam else 0.0])
+        return np.concatenate(parts)
+
+    def jacobian(self, p):
+        """The analytic sparse Jacobian of `residuals` (the gauge row by finite differences)."""
+        from scipy.sparse import coo_matrix
+
+        R, t, K, X, off = self.unpack(p)
+        c, n = self.obs_c, self.obs_n
+        M = len(c)
+        Xn = X[n]
+        Rc = R[c]
+        xc = np.einsum("mij,mj->mi", Rc, Xn) + t[c]
+        z = np.where(np.abs(xc[:, 2]) > 1e-12, xc[:, 2], 1e-12)
+        xy = xc[:, :2] / z[:, None]
+        Jp = np.zeros((M, 2, 3))  # d normalized / d camera point
+        Jp[:, 0, 0] = Jp[:, 1, 1] = 1 / z
+        Jp[:, :, 2] = -xy / z[:, None]
+        K2 = K[c, :2, :2]
+        if self.has_distortion:
+            eps = 1e-7
+            d = self.dist[c]
+            base = distort_normalized(xy[:, None, :], d)[:, 0]
+            Jd = np.stack([(distort_normalized((xy + [eps, 0])[:, None, :], d)[:, 0] - base) / eps,
+                           (distort_normalized((xy + [0, eps])[:, None, :], d)[:, 0] - base) / eps],
+                          axis=-1)
+            A = K2 @ Jd
+        else:
+            base = xy
+            A = K2
+        A = (A @ Jp) * self.sqrt_w[:, None, None]  # (M, 2, 3): d residual / d camera point
+        blocks, colidx = [], []
+        slot = np.full(self.C, -1)
+        slot[self.free] = np.arange(len(self.free))
+        s = slot[c]
+        free = s >= 0
+        if self.n_cam:
+            cam = p[:self.n_cam].reshape(-1, 6)
+            Jr = _right_jacobian(cam[:, :3])  # (F, 3, 3)
+            Xx = _skew(Xn)
+            dR = -np.einsum("mij,mjk->mik", Rc, Xx)
+            dR[free] = dR[free] @ Jr[s[free]]
+            Jcam = np.concatenate([A @ dR, A], axis=2)[free]  # (Mf, 2, 6)
+            blocks.append((np.flatnonzero(free), Jcam, 6 * s[free, None] + np.arange(6)))
+        if self.n_focal:
+            Jf = (np.einsum("mij,mj->mi", K2, base) * self.sqrt_w[:, None])[:, :, None]
+            cols = (np.full((M, 1), self.n_cam) if self.n_focal == 1
+                    else self.n_cam + c[:, None])
+            blocks.append((np.arange(M), Jf, cols))
+        start = self.n_cam + self.n_focal
+        blocks.append((np.arange(M), A @ Rc, start + 3 * n[:, None] + np.arange(3)))
+        if self.n_off:
+            off_start = start + 3 * self.N
+            Jo = np.broadcast_to(np.eye(2), (M, 2, 2)) * self.sqrt_w[:, None, None]
+            blocks.append((np.arange(M), Jo,
+                           off_start + 2 * (c * self.G + self.obs_g)[:, None] + np.arange(2)))
+        rows, cols, vals = [], [], []
+        for obs, J, col in blocks:
+            k = J.shape[2]
+            rows.append(np.repeat(2 * obs[:, None] + np.arange(2), k, axis=1).ravel())
+            cols.append(np.tile(col, (1, 2)).ravel())
+            vals.append(J.reshape(len(obs), 2 * k).ravel())
+        n_rows = 2 * M
+        if self.n_off:
+            rows.append(n_rows + np.arange(self.n_off))
+            cols.append(off_start + np.arange(self.n_off))
+            vals.append(np.full(self.n_off, self.prior_scale))
+            n_rows += self.n_off
+            cc, kk, gg, dd = np.meshgrid(np.arange(self.C), np.arange(4), np.arange(self.G),
+                                         np.arange(2), indexing="ij")
+            rows.append((n_rows + 4 * cc + kk).ravel())
+            cols.append((off_start + 2 * (cc * self.G + gg) + dd).ravel())
+            vals.append(self.gauge_rows.ravel())
+            n_rows += 4 * self.C
+        if self.n_cam:  # gauge row: finite differences over the camera parameters only
+            g0 = self._gauge(p)
+            h = 1e-7
+            for k in range(self.n_cam):
+                q = p.copy()
+                q[k] += h
+                rows.append([n_rows])
+                cols.append([k])
+                vals.append([(self._gauge(q) - g0) / h])
+        n_rows += 1
+        return coo_matrix((np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))),
+                          shape=(n_rows, len(p))).tocsr()
+
+    def _gauge(self, p):
+        cam = p[:self.n_cam].reshape(-1, 6)
+        R = self.R0[self.free] @ rotation_from_rodrigues(cam[:, :3])
+        t = self.t0[self.free] + cam[:, 3:]
+        centers = -np.einsum("cji,cj->ci", R, t)
+        d = np.linalg.norm(centers - self.ref_center, axis=1).mean()
+        return 1e3 * (d / self.d0 - 1.0)
+
+
+def _skew(v):
+    """Cross-product matrices (..., 3, 3) of vectors (..., 3)."""
+    S = np.zeros(v.shape[:-1] + (3, 3))
+    S[..., 0, 1], S[..., 0, 2], S[..., 1, 2] = -v[..., 2], v[..., 1], -v[..., 0]
+    S[..., 1, 0], S[..., 2, 0], S[..., 2, 1] = v[..., 2], -v[..., 1], v[..., 0]
+    return S
+
+
+def _right_jacobian(w):
+    """SO(3) right Jacobians (..., 3, 3): exp(w + dw) = exp(w) exp(Jr(w) dw) to first order."""
+    theta = np.linalg.norm(w, axis=-1)[..., None, None]
+    W = _skew(w)
+    small = theta < 1e-6
+    th = np.where(small, 1.0, theta)
+    a = np.where(small, 0.5, (1 - np.cos(th)) / th ** 2)
+    b = np.where(small, 1.0 / 6, (th - np.sin(th)) / th ** 3)
+    return np.eye(3) - a * W + b * (W @ W)
+
+
+def bundle_adjust(points2d: np.ndarray, weights: np.ndarray, K: np.ndarray,
+                  dist: np.ndarray | None, R: np.ndarray, t: np.ndarray, points3d: np.ndarray,
+                  groups: np.ndarray | None = None,
+                  options: BundleAdjustmentOptions = BundleAdjustmentOptions()
+                  ) -> BundleAdjustmentResult:
+    """Refine the rig (R, t, optionally focal lengths) and the points, robustly.
+
+    points2d: (C, N, 2) pixels of the original images, NaN where unseen.
+    weights: (C, N) >= 0 per-observation weights (confidence times a per-joint weight); 0 drops
+        an observation. The robust weights multiply these.
+    K: (C, 3, 3); dist: (C, 4 or 5) or None (kept fixed). R: (C, 3, 3), t: (C, 3) initial
+        `cam_from_world`, metres or any unit. points3d: (N, 3) initial points, world frame; NaN
+        points are left out (and stay NaN).
+    groups: (N,) int in [0, G), the joint each point is (for per-joint offsets); None: one group.
+    Returns a BundleAdjustmentResult (`success=False` with a message if nothing could be adjusted).
+    The first robust weights come from the residuals of the initial estimate.
+    """
+    from scipy.optimize import least_squares
+
+    C = check_shape(points2d, "C, N, 2", "points2d")["C"]
+    N = points2d.shape[1]
+    check_shape(weights, "C, N", "weights", {"C": C, "N": N})
+    check_shape(points3d, "N, 3", "points3d", {"N": N})
+    if C < 2:
+        raise InputError("bundle adjustment needs at least 2 cameras")
+    dist = np.zeros((C, 5)) if dist is None else pad_distortion(dist)
+    groups = np.zeros(N, dtype=np.int64) if groups is None else np.asarray(groups, np.int64)
+    G = int(groups.max()) + 1 if N else 1
+    X0 = np.asarray(points3d, dtype=np.float64)
+    pts_ok = np.isfinite(X0).all(axis=1)
+    xy = np.asarray(points2d, dtype=np.float64)
+    w = np.where(np.isfinite(xy).all(axis=-1) & pts_ok[None], np.asarray(weights, np.float64), 0)
+    keep = np.flatnonzero(pts_ok)
+    remap = np.full(N, -1)
+    remap[keep] = np.arange(len(keep))
+    obs_c, obs_n = np.nonzero(w > 0)
+    R0 = np.asarray(R, np.float64)
+    t0 = np.asarray(t, np.float64)
+    K = np.asarray(K, np.float64)
+    if len(obs_c) < 6 * C:
+        return _failed(R0, t0, K, X0, C, G, N, "too few observations to adjust")
+    prob = _Problem(xy[obs_c, obs_n], obs_c, remap[obs_n], groups[obs_n], K, dist, R0, t0,
+                    X0[keep], G, options)
+    base_w = w[obs_c, obs_n]
+    p = prob.x0.copy()
+    history = []
+    inlier = np.ones(len(obs_c), bool)
+    sigma = np.nan
+    for _ in range(max(1, options.rounds)):
+        prob.sqrt_w[:] = 1.0
+        err = np.linalg.norm(prob.residuals(p)[:2 * len(obs_c)].reshape(-1, 2), axis=1)
+        sigma = max(robust_sigma(err[base_w > 0]), 1e-6)
+        inlier = err < options.outlier_sigmas * sigma
+        robust = 1.0 / (1.0 + (err / (options.cauchy_scale * sigma)) ** 2)
+        prob.sqrt_w[:] = np.sqrt(base_w * robust * inlier)
+        prob.prior_scale = sigma / options.offset_prior_px
+        sol = least_squares(prob.residuals, p, jac=prob.jacobian, method="trf",
+                            loss="linear", tr_solver="lsmr", x_scale="jac",
+                            max_nfev=options.max_nfev, xtol=1e-10, ftol=1e-8)
+        history.append((float(sigma), float(np.sqrt(np.mean(sol.fun[:2 * len(obs_c)] ** 2))),
+                        int(sol.nfev)))
+        p = sol.x
+    Rn, tn, Kn, Xk, off = prob.unpack(p)
+    uv, z = prob.project(Rn, tn, Kn, Xk, off)
+    err = np.linalg.norm(uv - prob.obs_xy, axis=1)
+    err[~(z > 0)] = np.inf
+    residuals = np.full((C, N), np.nan)
+    residuals[obs_c, obs_n] = err
+    inl = np.zeros((C, N), bool)
+    inl[obs_c, obs_n] = inlier & (z > 0)
+    X = np.full((N, 3), np.nan)
+    X[keep] = Xk
+    centers0 = -np.einsum("cji,cj->ci", R0, t0)
+    centers = -np.einsum("cji,cj->ci", Rn, tn)
+    moved = float(np.linalg.norm(centers - centers0, axis=1).max() / prob.d0)
+    rms = float(np.sqrt(np.mean(err[inlier & np.isfinite(err)] ** 2))) if inlier.any() else np.nan
+    return BundleAdjustmentResult(Rn, tn, Kn, X, off, residuals, inl, rms, float(sigma), moved,
+                                  True, history)
+
+
+def _failed(R, t, K, X, C, G, N, message):
+    return BundleAdjustmentResult(R, t, K, X, np.zeros((C, G, 2)), np.full((C, N), np.nan),
+                                  np.zeros((C, N), bool), np.nan, np.nan, 0.0, False, [], message)

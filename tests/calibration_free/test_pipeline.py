@@ -1,0 +1,90 @@
+import numpy as np
+import pytest
+
+from epicap.calibration_free.pipeline import CalibrationOptions, calibrate
+from epicap.errors import GeometryError, InputError
+from epicap.session import Cameras, Keypoints2D
+from tests.calibration_free.scene import camera_ring, observe, person_motion
+
+
+def _rel_rot(truth: Cameras, est: Cameras) -> float:
+    t = truth.select(est.names)
+    out = []
+    for a in range(len(est)):
+        for b in range(a + 1, len(est)):
+            D = (t.R[b] @ t.R[a].T).T @ (est.R[b] @ est.R[a].T)
+            out.append(np.degrees(np.arccos(np.clip((np.trace(D) - 1) / 2, -1, 1))))
+    return float(np.mean(out))
+
+
+@pytest.fixture(scope="module")
+def scene():
+    cams = camera_ring(4, seed=2)
+    X = person_motion(120, 1)
+    kp = observe(cams, X, noise_px=2.0, outliers=0.1, missing=0.1, seed=3)
+    return cams, X, kp
+
+
+def test_known_intrinsics_recovers_rig_and_world(scene):
+    cams, X, kp = scene
+    intr = Cameras(cams.names, cams.image_size, cams.K, cams.dist)
+    res = calibrate(kp, intr)
+    est = res.cameras
+    assert est.names == cams.names and not res.excluded
+    assert _rel_rot(cams, est) < 0.15  # pooled pairs alone: ~0.3 deg
+    # world frame: Z up (cameras differ from the truth by a turn about Z only), metres, floor 0
+    Q = sum(cams.R[c].T @ est.R[c] for c in range(4))
+    U, _, Vt = np.linalg.svd(Q)
+    Q = U @ Vt
+    assert np.degrees(np.arccos(np.clip((Q @ [0, 0, 1.0])[2], -1, 1))) < 2.0
+    assert np.nanmedian(res.points3d[..., 15:, 2]) == pytest.approx(0.08, abs=0.06)  # ankles
+    base_true = np.linalg.norm(cams.centers[0] - cams.centers[1])
+    base_est = np.linalg.norm(est.centers[0] - est.centers[1])
+    assert base_est / base_true == pytest.approx(1.0, abs=0.12)  # scale from limb lengths
+    assert 1.5 < res.rms_px < 3.5
+    assert "cam1" in res.table() and "calibrated" in res.summary()
+
+
+def test_methods_rank_as_expected(scene):
+    cams, X, kp = scene
+    intr = Cameras(cams.names, cams.image_size, cams.K, cams.dist)
+    errors = {m: _rel_rot(cams, calibrate(kp, intr, CalibrationOptions(method=m)).cameras)
+              for m in ("epipolarpose", "pooled")}
+    assert errors["pooled"] < 1.0 < errors["epipolarpose"]
+
+
+def test_unknown_focal(scene):
+    cams, X, kp = scene
+    for shared in (False, True):
+        res = calibrate(kp, None, CalibrationOptions(shared_focal=shared))
+        np.testing.assert_allclose(res.cameras.K[:, 0, 0], cams.K[:, 0, 0], rtol=0.02)
+        assert _rel_rot(cams, res.cameras) < 0.3
+
+
+def test_camera_that_sees_too_little_is_named(scene):
+    cams, X, kp = scene
+    k = kp.keypoints.copy()
+    k[2, 3:] = (np.nan, np.nan, 0)  # cam3 sees the subject in 3 frames only
+    kp2 = Keypoints2D(k, kp.cameras, kp.joint_set, kp.image_size, kp.fps)
+    res = calibrate(kp2, Cameras(cams.names, cams.image_size, cams.K, cams.dist))
+    assert "cam3" in res.excluded and "cam3" not in res.cameras.names
+    assert any("cam3" in w and "%" in w for w in res.warnings)
+    assert _rel_rot(cams, res.cameras) < 0.2
+
+
+def test_too_little_data_is_refused(scene):
+    cams, X, kp = scene
+    k = kp.keypoints.copy()
+    k[:, 3:] = (np.nan, np.nan, 0)
+    with pytest.raises(GeometryError):
+        calibrate(Keypoints2D(k, kp.cameras, kp.joint_set, kp.image_size, kp.fps))
+    with pytest.raises(InputError, match="at least 2 cameras"):
+        calibrate(kp.select_cameras(["cam1"]))
+
+
+def test_intrinsics_must_match(scene):
+    cams, X, kp = scene
+    with pytest.raises(InputError, match="no camera cam4"):
+        calibrate(kp, Cameras(cams.names[:3], cams.image_size[:3], cams.K[:3], cams.dist[:3]))
+    with pytest.raises(InputError, match="method"):
+        CalibrationOptions(method="magic")
