@@ -30,6 +30,52 @@ def synthetic() -> None:
                               "min confidence", "seconds"]))
 
 
+def biased() -> None:
+    from epicap.synthetic import SceneOptions, load_clip, make_scene, ring_rig
+
+    rows = []
+    clip = load_clip("walk", fps=60, num_frames=240, turn_deg_per_s=40)
+    for bias in (0.0, 8.0, 15.0):
+        for seed in range(2):
+            scene = make_scene(clip, ring_rig(4), SceneOptions(noise_px=2.0, bias_px=bias,
+                                                               offsets_frames=TRUTH, seed=seed))
+            result = estimate_offsets(scene.keypoints.keypoints, 60.0, scene.keypoints.cameras)
+            err = result.offset_frames - TRUTH
+            rows.append((bias, seed, " ".join(f"{e:+.2f}" for e in err[1:]),
+                         round(float(np.abs(err).max()), 3),
+                         round(min(c.confidence for c in result.cameras), 2)))
+    print("\nwalk clip (periodic), 2 px noise, constant bias per camera and joint")
+    print(format_table(rows, ["bias px", "seed", "errors (frames)", "max |error|",
+                              "min confidence"]))
+
+
+def openpose_demo() -> None:
+    import json
+    import zipfile
+
+    from epicap.assets import fetch_wheel
+    from tests.keypoints.pose2sim_demo import CAMERAS, OPENPOSE_DIR
+
+    tracks = []
+    with zipfile.ZipFile(fetch_wheel("pose2sim-0.8.4")) as z:
+        for cam in CAMERAS:
+            frames = []
+            for name in sorted(n for n in z.namelist() if n.startswith(OPENPOSE_DIR.format(
+                    cam=cam)) and n.endswith(".json")):
+                people = [np.reshape(p["pose_keypoints_2d"], (-1, 3))
+                          for p in json.loads(z.read(name))["people"]]
+                frames.append(max(people, key=lambda p: p[:, 2].sum()) if people
+                              else np.zeros((25, 3)))
+            tracks.append(np.array(frames))
+    kp = np.stack([t[:min(map(len, tracks))] for t in tracks]).astype(np.float32)
+    kp[kp[..., 2] <= 0] = (np.nan, np.nan, 0.0)
+    result = estimate_offsets(kp, 60.0, list(CAMERAS))
+    print("\nPose2Sim demo, its OpenPose BODY_25B JSON (synchronized, so the truth is 0)")
+    print(format_table([(c.name, round(c.offset_frames, 2), round(c.std_frames, 2),
+                         round(c.confidence, 2)) for c in result.cameras],
+                       ["camera", "offset (frames)", "std (frames)", "confidence"]))
+
+
 def demo() -> None:
     import tempfile
     from pathlib import Path
@@ -44,13 +90,15 @@ def demo() -> None:
         detect_session(session, pose_model_path(), DetectorOptions(num_poses=1)).keypoints.save(
             session / "keypoints2d.npz")
         result = sync_session(session, method="keypoints")
-    print("\nPose2Sim demo (synchronized, so the truth is 0)")
+    print("\nPose2Sim demo, MediaPipe (synchronized, so the truth is 0)")
     print(format_table([(c.name, round(c.offset_frames, 2), c.coarse_frames and
-                         round(c.coarse_frames, 2), round(c.confidence, 2))
-                        for c in result.cameras],
-                       ["camera", "offset (frames)", "coarse", "confidence"]))
+                         round(c.coarse_frames, 2), round(c.std_frames, 2),
+                         round(c.confidence, 2)) for c in result.cameras],
+                       ["camera", "offset (frames)", "coarse", "std (frames)", "confidence"]))
 
 
 if __name__ == "__main__":
     synthetic()
+    biased()
+    openpose_demo()
     demo()

@@ -1,11 +1,14 @@
 """Estimate and apply the time offsets between cameras (keypoints2d.npz to one timeline).
 
 Uses the per-frame timestamps recorded with the videos when every camera has them; otherwise
-estimates the offsets from the 2D keypoints: a coarse lag by cross-correlating the subject's
-motion, refined below a frame by the offset that best satisfies the epipolar constraint
-(smallest Sampson error under one fundamental matrix pooled over all frames).
+estimates the offsets from the 2D keypoints: coarse lags by cross-correlating the subject's
+motion, refined below a frame per camera pair by the offset that best satisfies the epipolar
+constraint (detector bias, which changes slowly, is filtered out), then solved over all pairs at
+once so that one bad pair is outvoted. The subject must move: a still subject has no timing.
+The confidence column is the probability that the offset is within half a frame (1 for
+timestamps); below about 0.9, check the result.
 
-Writes SESSION/sync.toml (per camera: offset_frames, offset_s, confidence, method) and rewrites
+Writes SESSION/sync.toml (per camera: offset_frames, offset_s, confidence, method, std_frames) and rewrites
 SESSION/keypoints2d.npz on one common timeline; the keypoints as they were are kept in
 SESSION/keypoints2d_raw.npz, so sync can be rerun. Gaps are never interpolated.
 

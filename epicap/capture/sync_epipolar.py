@@ -1,0 +1,326 @@
+"""Time offsets from 2D keypoints: per-pair epipolar refinement and the joint solution.
+
+The method (coarse correlation candidates, bias-robust epipolar cost under a fixed F, block
+jackknife, Cauchy-reweighted least squares over all pairs) is described in
+`epicap.capture.sync_tracks`, which holds the options, results and track helpers.
+"""
+from __future__ import annotations
+
+import math
+import warnings
+from contextlib import contextmanager
+
+import numpy as np
+
+from epicap.capture.sync_tracks import (CameraOffset, PairOffset, SyncOptions, SyncResult,
+                                        _parabola_vertex, _peaks, _smooth_present,
+                                        correlation_scores, motion_signal, sample_at,
+                                        smooth_tracks)
+from epicap.errors import GeometryError, InputError, check_shape
+
+__all__ = ["signed_sampson", "fit_fundamental", "pair_residuals", "refine_pair",
+           "solve_offsets", "estimate_offsets"]
+
+_TRUNCATE = 3.0  # residuals beyond this many robust spreads count as this many
+_MAX_REFITS = 6  # fits of F while the offset it leads to keeps moving (a fixed F pulls the
+# minimum towards the offset it was fitted at, so one fit from a start 2 frames off stops short)
+_MAX_MOVES = 4  # times the fine window may follow a minimum on its edge
+_MIN_STD_FRAMES = 0.02  # floor on a pair's jackknife standard deviation
+_CAUCHY = 2.385  # Cauchy constant with 95% efficiency on Gaussian residuals
+
+
+def signed_sampson(F: np.ndarray, x1: np.ndarray, x2: np.ndarray) -> np.ndarray:
+    """(...) signed Sampson distances, pixels (H&Z eq. 11.9 without the square) of x1 <-> x2.
+
+    F: (3, 3) fundamental matrix with x2^T F x1 = 0. x1, x2: (..., 2) pixels of cameras 1, 2.
+    """
+    h1 = np.concatenate([x1, np.ones(x1.shape[:-1] + (1,))], -1)
+    h2 = np.concatenate([x2, np.ones(x2.shape[:-1] + (1,))], -1)
+    Fx1, Ftx2 = h1 @ F.T, h2 @ F
+    num = np.einsum("...i,...i->...", h2, Fx1)
+    den = np.sqrt(Fx1[..., 0] ** 2 + Fx1[..., 1] ** 2 + Ftx2[..., 0] ** 2 + Ftx2[..., 1] ** 2)
+    return num / np.maximum(den, 1e-300)
+
+
+def _paired(reference: np.ndarray, moving: np.ndarray, offset: float, min_confidence: float
+            ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(x1 (T1, J, 2), x2 (T1, J, 2), both (T1, J)): reference frame k with moving at k - offset."""
+    other = sample_at(moving, np.arange(len(reference)) - offset)
+    both = (reference[..., 2] >= min_confidence) & (other[..., 2] >= min_confidence)
+    return reference[..., :2].astype(np.float64), other[..., :2], both
+
+
+def fit_fundamental(reference: np.ndarray, moving: np.ndarray, offset: float,
+                    options: SyncOptions) -> np.ndarray | None:
+    """(3, 3) F pooled over all joints of all frames paired at `offset`, or None.
+
+    reference, moving: (T1, J, 3), (T2, J, 3) keypoints (x, y px, confidence). USAC_MAGSAC with
+    `threshold_px`, then the normalized 8-point algorithm on its inliers (H&Z alg. 11.1).
+    None with fewer than 30 pairs or when the fit fails.
+    """
+    import cv2
+
+    x1, x2, both = _paired(reference, moving, offset, options.min_confidence)
+    x1, x2 = x1[both], x2[both]
+    if len(x1) < 30:
+        return None
+    cv2.setRNGSeed(0)
+    F, inliers = cv2.findFundamentalMat(x1, x2, cv2.USAC_MAGSAC, options.threshold_px, 0.999,
+                                        2000)
+    if F is None or F.shape != (3, 3) or inliers is None or inliers.sum() < 8:
+        return None
+    inliers = inliers.ravel().astype(bool)
+    F_ls, _ = cv2.findFundamentalMat(x1[inliers], x2[inliers], cv2.FM_8POINT)
+    return F_ls[:3] if F_ls is not None and F_ls.shape[0] >= 3 else F
+
+
+def pair_residuals(reference: np.ndarray, moving: np.ndarray, F: np.ndarray, offset: float,
+                   highpass_frames: float, min_confidence: float = 0.3) -> np.ndarray:
+    """(T1, J) high-passed signed Sampson distances, pixels; NaN where a joint is not in both.
+
+    reference, moving: (T1, J, 3), (T2, J, 3) keypoints; reference frame k is paired with the
+    moving camera at frame k - offset (interpolated). F: (3, 3), x_moving^T F x_reference = 0.
+    Each joint's residual minus its Gaussian smoothing over time (sigma `highpass_frames`, only
+    over the frames where it is present): what is left follows the joints' motion, not the
+    detector's slowly varying bias. highpass_frames <= 0: no high-pass.
+    """
+    x1, x2, both = _paired(reference, moving, offset, min_confidence)
+    with np.errstate(invalid="ignore"):
+        e = np.where(both, signed_sampson(F, x1, x2), np.nan)
+    return e - _smooth_present(e, highpass_frames) if highpass_frames > 0 else e
+
+
+def _joint_spreads(e: np.ndarray) -> np.ndarray | None:
+    """(J,) robust spread (1.4826 MAD) of each joint's residuals (T, J), floored at 0.3 x their
+    median so that one very still joint cannot dominate; NaN for joints with < 10 samples."""
+    n = np.isfinite(e).sum(0)
+    with np.errstate(invalid="ignore"), warnings_off():
+        spread = 1.4826 * np.nanmedian(np.abs(e - np.nanmedian(e, 0)), 0)
+    spread = np.where(n >= 10, spread, np.nan)
+    if not np.isfinite(spread).any():
+        return None
+    return np.maximum(spread, max(0.3 * float(np.nanmedian(spread)), 1e-3))
+
+
+@contextmanager
+def warnings_off():
+    """A context in which numpy's all-NaN RuntimeWarnings are silenced (they are expected)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        yield
+
+
+def _frame_costs(reference, moving, F, grid, spread, hp, options
+                 ) -> tuple[np.ndarray, np.ndarray]:
+    """(G, T1) truncated squared normalized residual summed over joints, and their counts."""
+    sums = np.zeros((len(grid), len(reference)))
+    counts = np.zeros_like(sums)
+    for g, d in enumerate(grid):
+        e = pair_residuals(reference, moving, F, d, hp, options.min_confidence) / spread
+        ok = np.isfinite(e)
+        sums[g] = np.where(ok, np.minimum(e * e, _TRUNCATE ** 2), 0.0).sum(1)
+        counts[g] = ok.sum(1)
+    return sums, counts
+
+
+def _minimum(sums: np.ndarray, counts: np.ndarray, grid: np.ndarray, step: float
+             ) -> tuple[float, int]:
+    """(offset at the parabola-refined minimum of the mean cost, its grid index)."""
+    with np.errstate(invalid="ignore", divide="ignore"):
+        cost = np.where(counts > 0, sums / np.maximum(counts, 1), np.nan)
+    if not np.isfinite(cost).any():
+        return float("nan"), -1
+    k = int(np.nanargmin(cost))
+    return float(grid[k] + step * _parabola_vertex(cost, k)), k
+
+
+def refine_pair(reference: np.ndarray, moving: np.ndarray, centre: float, fps: float,
+                options: SyncOptions | None = None) -> PairOffset | None:
+    """The sub-frame offset of `moving` against `reference` near `centre` (see the module doc).
+
+    reference, moving: (T1, J, 3), (T2, J, 3) keypoints (already smoothed), x, y px, confidence.
+    centre: starting offset, frames (moving frame k - d shows reference frame k's instant).
+    fps: frames per second (the high-pass is in seconds). Returns None when the two cameras share
+    too few joints (fewer than `min_overlap_frames` frames or 30 points) to fit F.
+    """
+    opt = options or SyncOptions()
+    hp = max(opt.highpass_s * fps, 1.0)
+    step, half = opt.refine_step_frames, opt.refine_window_frames
+    offset = float(centre)
+    for _ in range(_MAX_REFITS):  # fit F at the offset, search with F fixed, refit F there
+        previous = offset
+        F = fit_fundamental(reference, moving, offset, opt)
+        if F is None:
+            return None
+        spread = _joint_spreads(pair_residuals(reference, moving, F, offset, hp,
+                                               opt.min_confidence))
+        if spread is None:
+            return None
+        for _ in range(_MAX_MOVES + 1):
+            grid = offset + np.arange(-half, half + step / 2, step)
+            sums, counts = _frame_costs(reference, moving, F, grid, spread, hp, opt)
+            best, k = _minimum(sums.sum(1), counts.sum(1), grid, step)
+            if not np.isfinite(best):
+                return None
+            offset = best
+            if 0 < k < len(grid) - 1:
+                break
+        if abs(offset - previous) < step / 2:  # F fitted here agrees: converged
+            break
+    frames = np.flatnonzero(counts[k] > 0)
+    if len(frames) < opt.min_overlap_frames:
+        return None
+    std = _jackknife(sums, counts, grid, step, frames, opt.jackknife_blocks)
+    e = pair_residuals(reference, moving, F, offset, hp, opt.min_confidence)
+    with warnings_off():
+        spread_px = float(1.4826 * np.nanmedian(np.abs(e)))
+    return PairOffset(-1, -1, offset, max(std, _MIN_STD_FRAMES), spread_px, float(centre))
+
+
+def _jackknife(sums, counts, grid, step, frames, blocks: int) -> float:
+    """Block-jackknife standard deviation of the minimum, leaving out one time block at a time."""
+    edges = np.linspace(frames[0], frames[-1] + 1, max(2, blocks) + 1).astype(int)
+    total_s, total_n = sums.sum(1), counts.sum(1)
+    estimates = []
+    for a, b in zip(edges[:-1], edges[1:]):
+        s, n = total_s - sums[:, a:b].sum(1), total_n - counts[:, a:b].sum(1)
+        est, _ = _minimum(s, n, grid, step)
+        if np.isfinite(est):
+            estimates.append(est)
+    m = len(estimates)
+    if m < 2:
+        return float("inf")
+    est = np.asarray(estimates)
+    return float(np.sqrt((m - 1) / m * np.sum((est - est.mean()) ** 2)))
+
+
+def solve_offsets(pairs: list[PairOffset], num_cameras: int, reference: int = 0
+                  ) -> tuple[np.ndarray, np.ndarray]:
+    """(offsets (C,), std (C,)) frames, from pair measurements d_ij ~ o_j - o_i, o_ref = 0.
+
+    pairs: measurements with `first`, `second`, `offset_frames`, `std_frames`. Weighted least
+    squares, reweighted by Cauchy weights of the normalized residuals (IRLS), started from the
+    median over paths of one or two pairs from the reference, so that one wrong pair is outvoted.
+    std: from the weighted normal equations, times sqrt(chi^2 / dof) when the pairs are redundant
+    and disagree more than their std says (never shrunk). NaN for a camera no pair reaches.
+    """
+    C = num_cameras
+    start = _median_of_paths(pairs, C, reference)
+    reached = np.isfinite(start)
+    free = [c for c in range(C) if c != reference and reached[c]]
+    offsets, std = np.where(reached, start, np.nan), np.full(C, np.nan)
+    std[reference] = 0.0
+    used = [p for p in pairs if reached[p.first] and reached[p.second]]
+    if not free or not used:
+        return offsets, std
+    col = {c: i for i, c in enumerate(free)}
+    A = np.zeros((len(used), len(free)))
+    for r, p in enumerate(used):
+        if p.second in col:
+            A[r, col[p.second]] += 1.0
+        if p.first in col:
+            A[r, col[p.first]] -= 1.0
+    b = np.array([p.offset_frames for p in used])
+    s = np.array([p.std_frames for p in used])
+    x = start[free]
+    for _ in range(30):
+        u = (A @ x - b) / s
+        w = 1.0 / (1.0 + (u / _CAUCHY) ** 2) / s ** 2
+        N = A.T @ (w[:, None] * A)
+        x_new = np.linalg.lstsq(N, A.T @ (w * b), rcond=None)[0]
+        if np.max(np.abs(x_new - x)) < 1e-6:
+            x = x_new
+            break
+        x = x_new
+    u = (A @ x - b) / s
+    robust = 1.0 / (1.0 + (u / _CAUCHY) ** 2)
+    cov = np.linalg.pinv(A.T @ ((robust / s ** 2)[:, None] * A))
+    dof = float(robust.sum()) - len(free)
+    factor = max(1.0, float(np.sum(robust * u ** 2)) / dof) if dof >= 1 else 1.0
+    offsets[free] = x
+    std[free] = np.sqrt(np.diag(cov) * factor)
+    return offsets, std
+
+
+def _median_of_paths(pairs: list[PairOffset], C: int, reference: int) -> np.ndarray:
+    """(C,) starting offsets: the median of the direct and two-pair paths from the reference,
+    then (for cameras still unreached) breadth-first along single pairs; NaN if unreachable."""
+    d = np.full((C, C), np.nan)
+    for p in pairs:
+        d[p.first, p.second], d[p.second, p.first] = p.offset_frames, -p.offset_frames
+    start = np.full(C, np.nan)
+    start[reference] = 0.0
+    for c in range(C):
+        if c != reference:
+            paths = [d[reference, c]] + [d[reference, k] + d[k, c] for k in range(C)
+                                         if k not in (c, reference)]
+            paths = [v for v in paths if np.isfinite(v)]
+            start[c] = np.median(paths) if paths else np.nan
+    for _ in range(C):
+        for c in np.flatnonzero(~np.isfinite(start)):
+            known = [start[k] + d[k, c] for k in range(C) if np.isfinite(start[k] + d[k, c])]
+            if known:
+                start[c] = np.median(known)
+    return start
+
+
+def _choose(found: list[PairOffset | None]) -> PairOffset | None:
+    """The refined candidate to keep: of those whose residual spread is within 25% of the
+    smallest, the smallest offset. Periodic motion makes whole periods nearly as consistent
+    (walking in a circle one stride later is the same pose moved rigidly: a valid epipolar
+    geometry too), and cameras are usually started close together."""
+    found = [p for p in found if p is not None]
+    if not found:
+        return None
+    least = min(p.spread_px for p in found)
+    return min((p for p in found if p.spread_px <= 1.25 * least),
+               key=lambda p: abs(p.offset_frames))
+
+
+def estimate_offsets(keypoints: np.ndarray, fps: float, names: list[str],
+                     reference: int = 0, options: SyncOptions | None = None) -> SyncResult:
+    """Offsets of every camera from its 2D keypoints (see `epicap.capture.sync_tracks`).
+
+    keypoints: (C, T, J, 3) x, y pixels, confidence of the same subject in C cameras (each
+        camera's own frame numbering). fps: frames per second. names: C camera names.
+    reference: index of the camera whose offset is 0.
+    Raises GeometryError naming the cameras that share too little motion or too few joints with
+    the others to be placed.
+    """
+    opt = options or SyncOptions()
+    dims = check_shape(keypoints, "C, T, J, 3", "keypoints")
+    C = dims["C"]
+    if C < 2:
+        raise InputError("one camera: nothing to synchronize")
+    max_lag = max(1, min(int(round(opt.max_offset_s * fps)), dims["T"] - opt.min_overlap_frames))
+    tracks = [smooth_tracks(keypoints[c], opt.smooth_sigma_frames) for c in range(C)]
+    signals = [motion_signal(t, opt.min_confidence) for t in tracks]
+    pairs: list[PairOffset] = []
+    coarse = np.full(C, np.nan)
+    for i in range(C):
+        for j in range(i + 1, C):
+            score = correlation_scores(signals[i], signals[j], max_lag, opt.min_overlap_frames)
+            found = [refine_pair(tracks[i], tracks[j], float(k - max_lag), fps, opt)
+                     for k in _peaks(score, opt.candidates, int(2 * opt.refine_window_frames) + 1)]
+            best = _choose(found)
+            if best is not None:
+                best.first, best.second = i, j
+                pairs.append(best)
+                if reference in (i, j):
+                    coarse[j if i == reference else i] = best.coarse_frames * (
+                        1 if i == reference else -1)
+    offsets, std = solve_offsets(pairs, C, reference)
+    lost = [names[c] for c in range(C) if not np.isfinite(offsets[c])]
+    if lost:
+        raise GeometryError(f"{', '.join(lost)}: too few frames with the subject seen together "
+                            "with the other cameras to estimate the time offset")
+    result = SyncResult(names[reference], float(fps))
+    for c, name in enumerate(names):
+        if c == reference:
+            result.cameras.append(CameraOffset(name, 0.0, 0.0, 1.0, "reference"))
+            continue
+        confidence = math.erf(0.5 / (math.sqrt(2.0) * std[c])) if std[c] > 0 else 1.0
+        result.cameras.append(CameraOffset(
+            name, float(offsets[c]), float(offsets[c]) / fps, float(confidence), "keypoints",
+            None if not np.isfinite(coarse[c]) else float(coarse[c]), float(std[c])))
+    return result
