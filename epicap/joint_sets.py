@@ -30,6 +30,7 @@ _LIMBS = (  # bones shared by every set that has these joints
 )
 _FACE = (("nose", "left_eye"), ("nose", "right_eye"), ("left_eye", "left_ear"),
          ("right_eye", "right_ear"))
+_EAR_SHOULDER = (("left_ear", "left_shoulder"), ("right_ear", "right_shoulder"))  # as COCO draws
 
 
 @dataclass(frozen=True)
@@ -109,7 +110,8 @@ class JointSet:
 _COCO_SIGMAS = (0.026, 0.025, 0.025, 0.035, 0.035, 0.079, 0.079, 0.072, 0.072, 0.062, 0.062,
                 0.107, 0.107, 0.087, 0.087, 0.089, 0.089)
 
-COCO17 = JointSet("coco17", _COCO17, _LIMBS + _FACE, ("left_hip", "right_hip"), _COCO_SIGMAS)
+COCO17 = JointSet("coco17", _COCO17, _LIMBS + _FACE + _EAR_SHOULDER, ("left_hip", "right_hip"),
+                  _COCO_SIGMAS)
 
 _B25_EXTRA = ("neck", "head", "left_big_toe", "left_small_toe", "left_heel", "right_big_toe",
               "right_small_toe", "right_heel")

@@ -6,8 +6,9 @@ Left joints and bones are blue, right ones orange, central ones grey; frusta are
 
 With no display, --offscreen renders the same scene to a file instead:
 FILE.png is one picture, FILE.mp4 the sequence played back (or, with --animate turntable, the
-scene turned once around). --view picks the viewpoint: front (from -Y, Z up), top, or
-`camera NAME` (through that camera's own lens). --overlays DIR draws each camera's 2D keypoints
+scene turned once around). --view picks the viewpoint: front (from -Y, Z up), top,
+overview (from above and aside), subject (a close-up of the skeleton), or `camera NAME` (through
+that camera's own lens). --overlays DIR draws each camera's 2D keypoints
 and the reprojected 3D joints (magenta segments show their disagreement) as one MP4 per camera and a
 contact-sheet PNG, on the session's videos or on a blank canvas when it has none.
 
@@ -33,7 +34,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--offscreen", metavar="FILE", help="render to FILE.png or FILE.mp4 "
                         "instead of opening a window")
     parser.add_argument("--view", nargs="+", default=["front"], metavar="VIEW",
-                        help="front (default), top, or camera NAME")
+                        help="front (default), top, overview, subject, or camera NAME")
     parser.add_argument("--size", default="1280x720", metavar="WxH",
                         help="picture size in pixels for --offscreen (default 1280x720)")
     parser.add_argument("--frame", type=int, help="frame to picture in a PNG (default: the one "

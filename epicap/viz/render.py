@@ -97,6 +97,8 @@ class OffscreenScene:
         for g in self.skeleton.geometries():
             if self.renderer.scene.has_geometry(g.name):
                 self.renderer.scene.remove_geometry(g.name)
+            if g.kind == "line" and len(g.geometry.lines) == 0:
+                continue  # a frame with no bone: Filament crashes on a LineSet without lines
             self._add(g)
 
     def _add(self, g: Geometry) -> None:
@@ -115,7 +117,8 @@ def render_session_png(session, path: str | os.PathLike, view: str = "front",
     """Render one picture of a session's scene to a PNG and return it ((H, W, 3) uint8 RGB).
 
     session: a session folder (needs cameras.toml and poses3d.npz) or a (Cameras, Poses3D) pair.
-    path: the .png to write (atomically). view: "front", "top" or "camera:NAME".
+    path: the .png to write (atomically). view: "front", "top", "overview", "subject" or
+        "camera:NAME".
     size: (width, height) in pixels. frame: which frame's skeleton (default: the first frame with
     the most triangulated joints).
     """
@@ -124,7 +127,7 @@ def render_session_png(session, path: str | os.PathLike, view: str = "front",
     if frame is not None:
         _check_frame(frame, poses)
         scene.set_frame(frame)
-    rgb = scene.render(view_camera(view, cameras, poses, size))
+    rgb = scene.render(view_camera(view, cameras, poses, size, frame=scene.frame))
     write_png(path, rgb)
     return rgb
 

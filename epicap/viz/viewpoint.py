@@ -7,6 +7,8 @@ skeleton and the frusta in a rendered image, and how camera names are written ne
 Views (world Z up):
 - "front": from -Y looking along +Y, 15 degrees above the horizon (Blender's front view).
 - "top": from +Z straight down, image up = +Y.
+- "overview": from above and aside (35 degrees up, between the -X and -Y axes): cameras and floor.
+- "subject": "overview"'s direction, framing the skeleton of the shown frame only (a close-up).
 - "camera NAME" (`view="camera:NAME"` in Python): through that camera's own K and pose.
 - "turntable": "front" rotated about the vertical axis through the scene centre (videos).
 """
@@ -22,9 +24,10 @@ from epicap.viz.scene import scene_bounds
 
 __all__ = ["ViewCamera", "look_at", "view_camera", "parse_view", "VIEWS"]
 
-VIEWS = ("front", "top", "camera NAME")
+VIEWS = ("front", "top", "overview", "subject", "camera NAME")
 _FOV_DEG = 40.0
 _ELEVATION_DEG = 15.0
+_OVERVIEW_ELEVATION_DEG = 35.0
 
 
 @dataclass
@@ -69,23 +72,25 @@ def look_at(eye: np.ndarray, target: np.ndarray, up: np.ndarray) -> np.ndarray:
 
 
 def parse_view(view: str) -> tuple[str, str | None]:
-    """("front"|"top"|"camera", camera name or None) from "front", "top", "camera:NAME" or
+    """(kind, camera name or None) from "front", "top", "overview", "subject", "camera:NAME" or
     "camera NAME"; InputError listing the valid views otherwise."""
     v = str(view).strip()
-    if v in ("front", "top"):
+    if v in ("front", "top", "overview", "subject"):
         return v, None
     for sep in (":", " "):
         if v.startswith("camera" + sep) and v[len("camera") + 1:].strip():
             return "camera", v[len("camera") + 1:].strip()
-    raise InputError(f"unknown view {view!r}; valid: front, top, camera NAME")
+    raise InputError(f"unknown view {view!r}; valid: {', '.join(VIEWS)}")
 
 
 def view_camera(view: str, cameras: Cameras | None, poses: Poses3D | None,
-                size: tuple[int, int] = (640, 480), azimuth_deg: float = 0.0) -> ViewCamera:
+                size: tuple[int, int] = (640, 480), azimuth_deg: float = 0.0,
+                frame: int | None = None) -> ViewCamera:
     """The picture camera for `view` framing every camera and joint of the session.
 
-    view: "front", "top" or "camera:NAME". size: (width, height) of the picture in pixels.
-    azimuth_deg: rotation of the "front" view about the vertical axis (a turntable's angle).
+    view: "front", "top", "overview", "subject" or "camera:NAME". size: (width, height) of the
+    picture in pixels. azimuth_deg: rotation of the "front"/"overview" view about the vertical
+    axis (a turntable's angle). frame: the frame "subject" frames (default: every frame).
     For "camera:NAME" the camera's K is scaled to `size` (lens distortion is not rendered).
     """
     kind, name = parse_view(view)
@@ -101,7 +106,10 @@ def view_camera(view: str, cameras: Cameras | None, poses: Poses3D | None,
         M = np.eye(4)
         M[:3, :3], M[:3, 3] = c.R[0], c.t[0]
         return ViewCamera(K, M, (w, h))
-    centre, radius = scene_bounds(cameras, poses)
+    if kind == "subject":
+        centre, radius = _subject_bounds(poses, frame)
+    else:
+        centre, radius = scene_bounds(cameras, poses)
     f = (h / 2) / np.tan(np.radians(_FOV_DEG) / 2)
     K = np.array([[f, 0, (w - 1) / 2], [0, f, (h - 1) / 2], [0, 0, 1.0]])
     # distance at which the bounding sphere fits the narrower field of view, with a margin
@@ -109,6 +117,22 @@ def view_camera(view: str, cameras: Cameras | None, poses: Poses3D | None,
     dist = 1.1 * radius / np.sin(half_fov)
     if kind == "top":
         return ViewCamera(K, look_at(centre + [0, 0, dist], centre, [0, 1, 0]), (w, h))
-    az, el = np.radians(azimuth_deg), np.radians(_ELEVATION_DEG)
+    if kind in ("overview", "subject"):
+        azimuth_deg, elevation = azimuth_deg - 45.0, _OVERVIEW_ELEVATION_DEG
+    else:
+        elevation = _ELEVATION_DEG
+    az, el = np.radians(azimuth_deg), np.radians(elevation)
     direction = np.array([np.sin(az) * np.cos(el), -np.cos(az) * np.cos(el), np.sin(el)])
     return ViewCamera(K, look_at(centre + dist * direction, centre, [0, 0, 1]), (w, h))
+
+
+def _subject_bounds(poses: Poses3D | None, frame: int | None) -> tuple[np.ndarray, float]:
+    """Centre and radius (metres) of the skeleton in `frame` (or all frames); at least 0.6 m."""
+    if poses is None:
+        raise InputError("view subject needs triangulated poses (poses3d.npz)")
+    pts = poses.poses[frame] if frame is not None else poses.poses.reshape(-1, 3)
+    pts = pts[np.isfinite(pts).all(axis=-1)].astype(np.float64)
+    if len(pts) == 0:
+        raise InputError("view subject: no triangulated joint to frame")
+    lo, hi = pts.min(axis=0), pts.max(axis=0)
+    return (lo + hi) / 2, max(float(np.linalg.norm(hi - lo) / 2), 0.6)

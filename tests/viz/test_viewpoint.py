@@ -41,8 +41,23 @@ def test_parse_view():
     assert parse_view("front") == ("front", None)
     assert parse_view("camera cam 1") == ("camera", "cam 1")
     assert parse_view("camera:cam01") == ("camera", "cam01")
+    assert parse_view("subject") == ("subject", None)
     for bad in ("camera", "side", ""):
-        with pytest.raises(InputError, match="valid: front, top, camera NAME"):
+        with pytest.raises(InputError, match="valid: front, top, overview, subject, camera NAME"):
             parse_view(bad)
     with pytest.raises(InputError, match="no camera 'x'"):
         view_camera("camera:x", four_cameras(), None)
+
+
+def test_overview_holds_everything_and_subject_fills_the_picture_with_the_skeleton():
+    cams, poses = four_cameras(), stick_figure()
+    overview = view_camera("overview", cams, poses, (320, 240))
+    subject = view_camera("subject", cams, poses, (320, 240), frame=0)
+    uv = overview.project(np.concatenate([poses.poses.reshape(-1, 3), cams.centers]))
+    assert np.isfinite(uv).all() and (uv >= 0).all() and (uv[:, 0] < 320).all()
+    skeleton = subject.project(poses.poses[0])
+    assert (skeleton >= 0).all() and (skeleton[:, 0] < 320).all() and (skeleton[:, 1] < 240).all()
+    extent = lambda v: np.ptp(v.project(poses.poses[0])[:, 1])
+    assert extent(subject) > 2 * extent(overview)          # a close-up
+    a, b = overview.project(np.array([[0, 0, 0.0], [0, 0, 1.0]]))
+    assert b[1] < a[1]                                      # Z up in the picture
