@@ -3,10 +3,14 @@
 Reads SESSION/keypoints2d.npz and the calibration (SESSION/cameras.toml, or --cameras FILE with
 rotation and translation for every camera of the keypoints, matched by name). Every joint of every
 frame is triangulated from the views that see it (confidence at least 0.1), weighted by
-confidence; views whose reprojection error exceeds --threshold-px are found and dropped as
-outliers (camera-pair hypotheses up to 6 cameras, worst-view removal beyond). A joint without two
-agreeing views stays NaN, and so does a joint farther than --max-extent metres from the median
-of its frame's joints (two outlier views that agree by chance). --refine polishes each point by
+confidence; views whose reprojection error exceeds the outlier threshold (5x the median
+residual of the keypoints, at most --threshold-px) are found and dropped as outliers (camera-pair
+hypotheses up to 6 cameras, worst-view removal beyond). A joint without two agreeing views stays
+NaN. A joint that is implausible - farther than --max-extent metres from the median of its
+frame's joints, off its bones' lengths, or jumping away from where it is in the neighbouring
+frames (two outlier views that agree by chance) - gets its views re-chosen among the camera-pair
+hypotheses that are plausible, or stays NaN; --no-consistency decides each joint on its own
+(only the --max-extent test then). --refine polishes each point by
 minimizing its pixel error; --smooth low-passes the 3D trajectories (zero-phase Butterworth, gaps
 are not bridged).
 
@@ -39,12 +43,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--max-extent", type=float, default=2.0, metavar="M",
                         help="drop joints farther than M metres from their frame's median joint "
                              "(default: 2; 0 keeps them)")
+    parser.add_argument("--no-consistency", action="store_true",
+                        help="no skeleton or time checks: each joint decided from its own views")
     parser.add_argument("--force", action="store_true", help="overwrite an existing poses3d.npz")
 
 
 def run(args: argparse.Namespace) -> int:
     from epicap.console import format_table, warn
     from epicap.geometry.filtering import SmoothingOptions
+    from epicap.geometry.pose_triangulation import ConsistencyOptions
     from epicap.geometry.triangulation import TriangulationOptions
     from epicap.pipeline.triangulate import triangulate_session
 
@@ -54,7 +61,8 @@ def run(args: argparse.Namespace) -> int:
         refine=args.refine)
     smoothing = SmoothingOptions(cutoff_hz=args.smooth) if args.smooth is not None else None
     _, summary = triangulate_session(args.session, args.cameras, options, smoothing, args.force,
-                                     args.max_extent if args.max_extent > 0 else None)
+                                     args.max_extent if args.max_extent > 0 else None,
+                                     None if args.no_consistency else ConsistencyOptions())
     for message in summary.warnings:
         warn(message)
     print(format_table(summary.rows(), ["triangulation", "value"]))

@@ -2,12 +2,13 @@
 
 `triangulate_dlt` is the linear method (Hartley & Zisserman, 2nd ed., section 12.2), batched over
 points with numpy. `triangulate` wraps it for keypoints: undistortion, confidence weights, outlier
-views found by reprojection error (exhaustive camera-pair hypotheses or dropping the worst view) and
-an optional Gauss-Newton refinement of the geometric error (H&Z 12.4), returning per-point
-reprojection error, view counts and inlier masks.
+views found by reprojection error (exhaustive camera-pair hypotheses scored by confidence-weighted
+MSAC, or dropping the worst view; `epicap.geometry.view_selection`) against a threshold tied to the
+keypoint noise, and an optional Gauss-Newton refinement of the geometric error (H&Z 12.4),
+returning per-point reprojection error, view counts and inlier masks. Each point is decided on its
+own; `epicap.geometry.pose_triangulation` adds the skeleton and time for (C, T, J) keypoints.
 
-Inside, points travel as component arrays (`u`, `v`: (C, N); points (3, N)): numpy's batched 3x3
-matmul is ~25x slower than nine fused multiply-adds on long arrays.
+Inside, points travel as component arrays (`epicap.geometry.linear_triangulation`).
 
 See `epicap.geometry` for the conventions (`x_cam = R @ X + t`, OpenCV pixels, metres).
 """
@@ -18,12 +19,12 @@ from dataclasses import dataclass
 import numpy as np
 
 from epicap.errors import InputError, check_finite_or_nan, check_shape
-from epicap.geometry.camera import distort_normalized, pad_distortion, undistort_points
+from epicap.geometry.camera import pad_distortion
+from epicap.geometry.linear_triangulation import Rig, normalize_views, solve_dlt
+from epicap.geometry.view_selection import best_pair, drop_worst, noise_threshold_px, refine
 
 __all__ = ["triangulate_dlt", "TriangulationOptions", "TriangulationResult", "triangulate"]
 
-# det(M) / (trace(M) / 3)^3 below this means the rays are (nearly) parallel: no 3D point.
-_MIN_CONDITION = 1e-9
 # Outlier search: "pairs" tries every camera pair as a hypothesis (C (C - 1) / 2 of them),
 # "drop_worst" removes the worst view round by round; "auto" takes pairs up to this many cameras.
 _METHODS = ("auto", "pairs", "drop_worst")
@@ -69,53 +70,7 @@ def triangulate_dlt(P: np.ndarray, points2d: np.ndarray,
         seen &= np.isfinite(w) & (w > 0)
         w = np.where(seen, w, 0.0)
     xy = np.where(seen[..., None], xy, 0.0)
-    return _solve(P, xy[..., 0], xy[..., 1], w).T.copy()
-
-
-def _solve(P: np.ndarray, u: np.ndarray, v: np.ndarray, w: np.ndarray) -> np.ndarray:
-    """Weighted, row-normalized DLT of every point: (3, N), NaN where < 2 views (w > 0) or the
-    rays are parallel. P (C, 3, 4); u, v, w (C, N), w exactly 0 where unseen."""
-    N = u.shape[1]
-    M = np.zeros((6, N))  # unique entries xx, xy, xz, yy, yz, zz of the symmetric 3x3 system
-    rhs = np.zeros((3, N))
-    for c in range(P.shape[0]):
-        p3 = P[c, 2]
-        for coord, p in ((u[c], P[c, 0]), (v[c], P[c, 1])):
-            # the DLT row a = coord * P3 - P_k, with a[:3] . X + a[3] = 0 for the true point
-            ax, ay, az, b = (coord * p3[k] - p[k] for k in range(4))
-            scale = w[c] / (ax * ax + ay * ay + az * az)
-            sx, sy, sz = scale * ax, scale * ay, scale * az
-            M[0] += sx * ax
-            M[1] += sx * ay
-            M[2] += sx * az
-            M[3] += sy * ay
-            M[4] += sy * az
-            M[5] += sz * az
-            rhs[0] -= sx * b
-            rhs[1] -= sy * b
-            rhs[2] -= sz * b
-    return _solve_sym3(M, rhs, (w > 0).sum(axis=0) >= 2)
-
-
-def _solve_sym3(M: np.ndarray, rhs: np.ndarray, ok: np.ndarray) -> np.ndarray:
-    """Solve N symmetric 3x3 systems given as unique entries M (6, N) and rhs (3, N) by Cramer's
-    rule (the adjugate); (3, N), NaN where `ok` is False or the system is ill-conditioned."""
-    m00, m01, m02, m11, m12, m22 = M
-    c00 = m11 * m22 - m12 * m12
-    c01 = m02 * m12 - m01 * m22
-    c02 = m01 * m12 - m02 * m11
-    c11 = m00 * m22 - m02 * m02
-    c12 = m01 * m02 - m00 * m12
-    c22 = m00 * m11 - m01 * m01
-    det = m00 * c00 + m01 * c01 + m02 * c02
-    trace = m00 + m11 + m22
-    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-        ok = ok & (det > _MIN_CONDITION * (trace / 3.0) ** 3)
-        inv_det = np.where(ok, 1.0 / det, np.nan)
-    r0, r1, r2 = rhs
-    return np.stack([(c00 * r0 + c01 * r1 + c02 * r2) * inv_det,
-                     (c01 * r0 + c11 * r1 + c12 * r2) * inv_det,
-                     (c02 * r0 + c12 * r1 + c22 * r2) * inv_det])
+    return solve_dlt(P, xy[..., 0], xy[..., 1], w).T.copy()
 
 
 # ---- robust triangulation of keypoints ---------------------------------------------------------
@@ -125,11 +80,17 @@ class TriangulationOptions:
 
     min_views: fewest views a point needs (>= 2); fewer -> NaN and views 0.
     min_confidence: a 2D point whose confidence is below this is treated as unseen.
-    outlier_threshold_px: a view whose reprojection error (pixels) exceeds this is an outlier;
-        a point whose views all agree within it is solved from all of them, the others go through
-        the outlier search of `method`; a point left without `min_views` agreeing views is not
-        triangulated (NaN). None or inf: keep every view. (The test uses undistorted pixels,
+    outlier_threshold_px: a view whose reprojection error (pixels) exceeds the threshold is an
+        outlier; a point whose views all agree within it is solved from all of them, the others go
+        through the outlier search of `method`; a point left without `min_views` agreeing views is
+        not triangulated (NaN). None or inf: keep every view. (The test uses undistorted pixels,
         focal length times the normalized error: the pixel error up to the local lens scale.)
+        With `noise_factor`, this is the largest threshold the noise estimate may give.
+    noise_factor: tie the threshold to the keypoint noise: this many times the median per-view
+        residual of the points whose views all agree (about 4.6 sigma for 4 views at 5), never
+        above `outlier_threshold_px`, never below 1 px (`view_selection.noise_threshold_px`;
+        the threshold used is `TriangulationResult.threshold_px`). None: the fixed threshold.
+        Calls with fewer than 50 such points use the fixed threshold.
     method: outlier search: "pairs" (every camera pair is a hypothesis, scored by MSAC over all
         views, its inliers re-solved), "drop_worst" (drop the worst view and re-solve while it
         exceeds the threshold; cheaper for many cameras), "auto" (pairs up to 6 cameras).
@@ -142,6 +103,7 @@ class TriangulationOptions:
     min_views: int = 2
     min_confidence: float = 0.1
     outlier_threshold_px: float | None = 20.0
+    noise_factor: float | None = 5.0
     method: str = "auto"
     refine: bool = False
     refine_iterations: int = 3
@@ -155,6 +117,8 @@ class TriangulationOptions:
         if self.outlier_threshold_px is not None and not self.outlier_threshold_px > 0:
             raise InputError(f"outlier_threshold_px must be positive, got "
                              f"{self.outlier_threshold_px}")
+        if self.noise_factor is not None and not self.noise_factor > 0:
+            raise InputError(f"noise_factor must be positive, got {self.noise_factor}")
         if self.method not in _METHODS:
             raise InputError(f"method must be one of {', '.join(_METHODS)}, got {self.method!r}")
         if self.refine_iterations < 0 or self.chunk_size < 1:
@@ -170,12 +134,14 @@ class TriangulationResult:
         observed and the reprojected point over the views used; NaN where not triangulated.
     views: (...) int, number of views used (0 where not triangulated).
     inliers: (C, ...) bool, the views used for each point.
+    threshold_px: the outlier threshold used (pixels; None: no outlier test).
     """
 
     points3d: np.ndarray
     reprojection_error: np.ndarray
     views: np.ndarray
     inliers: np.ndarray
+    threshold_px: float | None = None
 
     @property
     def valid(self) -> np.ndarray:
@@ -198,8 +164,9 @@ def triangulate(points2d: np.ndarray, K: np.ndarray, R: np.ndarray, t: np.ndarra
 
     Pixels are undistorted (`undistort_points`), then all points are solved at once by the
     row-normalized, confidence-weighted DLT (`triangulate_dlt`) in normalized coordinates. Points
-    whose views disagree (a reprojection error above the threshold) go through the outlier search
-    of `options.method`; every step is batched over points, the loops run over cameras or camera
+    whose views disagree (a reprojection error above the threshold, `options.noise_factor` times
+    the noise level up to `options.outlier_threshold_px`) go through the outlier search of
+    `options.method`; every step is batched over points, the loops run over cameras or camera
     pairs only. The error reported is measured in pixels of the original images.
 
     Example:
@@ -233,49 +200,48 @@ def triangulate(points2d: np.ndarray, K: np.ndarray, R: np.ndarray, t: np.ndarra
         check_shape(dist, "C, 5", "dist", {"C": C})
         dist = dist if dist.any() else None
 
+    cam = Rig(R, t, K)
+    threshold = options.outlier_threshold_px
+    if threshold is None or not np.isfinite(threshold):
+        threshold = None
+    elif options.noise_factor is not None:
+        N = pts.shape[1]
+        pick = np.linspace(0, N - 1, min(N, 20_000)).astype(np.int64)
+        u, v, w, _ = normalize_views(pts[:, pick], conf[:, pick], K, dist, options.min_confidence)
+        threshold = noise_threshold_px(cam, u, v, w, threshold, options.noise_factor)
+
     N = pts.shape[1]
     X = np.full((3, N), np.nan)
     error = np.full(N, np.nan)
     inliers = np.zeros((C, N), dtype=bool)
     for start in range(0, N, options.chunk_size):
         sl = slice(start, min(N, start + options.chunk_size))
-        X[:, sl], error[sl], inliers[:, sl] = _triangulate_chunk(pts[:, sl], conf[:, sl], K, R, t,
-                                                                 dist, options)
+        X[:, sl], error[sl], inliers[:, sl] = _triangulate_chunk(pts[:, sl], conf[:, sl], cam, dist,
+                                                                 threshold, options)
     views = inliers.sum(axis=0)
     return TriangulationResult(X.T.reshape(lead + (3,)), error.reshape(lead),
-                               views.reshape(lead), inliers.reshape((C,) + lead))
+                               views.reshape(lead), inliers.reshape((C,) + lead), threshold)
 
 
-def _triangulate_chunk(pixels, conf, K, R, t, dist, options):
+def _triangulate_chunk(pixels, conf, cam, dist, threshold, options):
     """One chunk of `triangulate`: (X (3, N), error (N,), inliers (C, N))."""
-    seen = np.isfinite(pixels).all(axis=-1) & (conf >= options.min_confidence) & (conf > 0)
-    if dist is None:  # K^-1 on components (undistort_points does the same, slower)
-        y = (pixels[..., 1] - K[:, 1, 2, None]) / K[:, 1, 1, None]
-        x = (pixels[..., 0] - K[:, 0, 2, None] - K[:, 0, 1, None] * y) / K[:, 0, 0, None]
-    else:
-        x, y = np.moveaxis(undistort_points(pixels, K, dist), -1, 0)
-    seen &= np.isfinite(x) & np.isfinite(y)
-    u, v = np.where(seen, x, 0.0), np.where(seen, y, 0.0)
-    w = np.where(seen, conf, 0.0)
-    cam = _Rig(R, t, K)
-
-    X = _solve(cam.P, u, v, w)
-    threshold = options.outlier_threshold_px
-    robust = threshold is not None and np.isfinite(threshold)
+    u, v, w, seen = normalize_views(pixels, conf, cam.K, dist, options.min_confidence)
+    X = solve_dlt(cam.P, u, v, w)
+    robust = threshold is not None
     if robust:  # points whose views disagree get the outlier search
         disagree = (seen & (cam.errors(X, u, v) > threshold)).any(axis=0)
         todo = np.flatnonzero(disagree | (np.isnan(X[0]) & (seen.sum(axis=0) >= 2)))
         pairs = options.method == "pairs" or (options.method == "auto"
-                                              and len(R) <= _MAX_PAIR_CAMERAS)
+                                              and len(cam.P) <= _MAX_PAIR_CAMERAS)
         if todo.size:
-            search = _best_pair if pairs else _drop_worst
-            X[:, todo], keep = search(cam, u[:, todo], v[:, todo], w[:, todo], threshold,
-                                      options.min_views)
+            sub = u[:, todo], v[:, todo], w[:, todo]
+            X[:, todo], keep = (best_pair(cam, *sub, threshold) if pairs
+                                else drop_worst(cam, *sub, threshold, options.min_views))
             seen[:, todo] = keep
             w = np.where(seen, w, 0.0)
     if options.refine:
         linear = X
-        X = _refine(cam, X, u, v, w, options.refine_iterations)
+        X = refine(cam, X, u, v, w, options.refine_iterations)
         if robust:  # a refined point that pushed a kept view past the threshold keeps its DLT
             moved_out = (seen & (cam.errors(X, u, v) > threshold)).any(axis=0)
             X[:, moved_out] = linear[:, moved_out]
@@ -289,110 +255,3 @@ def _triangulate_chunk(pixels, conf, K, R, t, dist, options):
         pixel_err = np.sqrt((pu - pixels[..., 0]) ** 2 + (pv - pixels[..., 1]) ** 2)
         error = np.where(inliers, pixel_err, 0.0).sum(axis=0) / inliers.sum(axis=0)
     return X, np.where(ok, error, np.nan), inliers
-
-
-class _Rig:
-    """The cameras of one solve, as scalars ready for component arithmetic."""
-
-    def __init__(self, R, t, K):
-        self.R, self.t, self.K = R, t, K
-        self.P = np.concatenate([R, t[:, :, None]], axis=2)  # [R | t] for normalized points
-        self.focal = np.stack([K[:, 0, 0], K[:, 1, 1]], axis=-1)  # pixels per normalized unit
-
-    def camera_frame(self, X):
-        """x_cam = R X + t of points X (3, N) in every camera: three (C, N) arrays."""
-        R, t = self.R, self.t
-        return [R[:, k, 0, None] * X[0] + R[:, k, 1, None] * X[1] + R[:, k, 2, None] * X[2]
-                + t[:, k, None] for k in range(3)]
-
-    def errors(self, X, u, v):
-        """(C, N) reprojection error of X (3, N) against normalized u, v (C, N), in undistorted
-        pixels; inf where a point is behind a camera, NaN where X is NaN."""
-        x, y, z = self.camera_frame(X)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            du = (x / z - u) * self.focal[:, 0, None]
-            dv = (y / z - v) * self.focal[:, 1, None]
-            behind = np.where(np.isnan(z), np.nan, np.inf)
-            return np.where(z > 0, np.sqrt(du * du + dv * dv), behind)
-
-    def pixels(self, X, dist):
-        """Pixels (u, v), each (C, N), of X (3, N) in the original images (as `project_points`);
-        NaN behind a camera."""
-        x, y, z = self.camera_frame(X)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            x, y = np.where(z > 0, x / z, np.nan), np.where(z > 0, y / z, np.nan)
-        if dist is not None:
-            x, y = np.moveaxis(distort_normalized(np.stack([x, y], axis=-1), dist), -1, 0)
-        K = self.K
-        return (K[:, 0, 0, None] * x + K[:, 0, 1, None] * y + K[:, 0, 2, None],
-                K[:, 1, 1, None] * y + K[:, 1, 2, None])
-
-
-def _best_pair(cam, u, v, w, threshold, min_views):
-    """Exhaustive two-view hypotheses (RANSAC over views with every sample drawn, scored by MSAC's
-    truncated quadratic cost, Torr & Zisserman 2000) and the inliers of the best one re-solved twice
-    (the local optimization of LO-RANSAC). Returns (X (3, N), inlier views (C, N))."""
-    C, N = u.shape
-    seen = w > 0
-    best_cost = np.full(N, np.inf)
-    best_X = np.full((3, N), np.nan)
-    for i in range(C):
-        for j in range(i + 1, C):
-            pair = [i, j]
-            Xp = _solve(cam.P[pair], u[pair], v[pair], w[pair])
-            err = np.minimum(cam.errors(Xp, u, v), threshold)
-            cost = np.where(seen, err * err, 0.0).sum(axis=0)
-            better = cost < best_cost  # False where Xp is NaN (cost NaN)
-            best_cost[better] = cost[better]
-            best_X[:, better] = Xp[:, better]
-    X = best_X
-    for _ in range(2):
-        inliers = seen & (cam.errors(X, u, v) <= threshold)
-        X = _solve(cam.P, u, v, np.where(inliers, w, 0.0))
-    return X, inliers
-
-
-def _drop_worst(cam, u, v, w, threshold, min_views):
-    """Drop each point's worst view while it exceeds `threshold` and more than `min_views`
-    remain, re-solving after each round. Returns (X (3, N), views kept (C, N))."""
-    w = w.copy()
-    X = _solve(cam.P, u, v, w)
-    active = np.flatnonzero(np.isfinite(X[0]))
-    for _ in range(len(cam.P) - min_views):
-        seen = w[:, active] > 0
-        err = np.where(seen, cam.errors(X[:, active], u[:, active], v[:, active]), -1.0)
-        worst = np.argmax(np.nan_to_num(err, nan=np.inf), axis=0)
-        worst_err = np.take_along_axis(err, worst[None], axis=0)[0]
-        drop = (worst_err > threshold) & (seen.sum(axis=0) > min_views)
-        if not drop.any():
-            break
-        active, worst = active[drop], worst[drop]
-        w[worst, active] = 0.0
-        X[:, active] = _solve(cam.P, u[:, active], v[:, active], w[:, active])
-        active = active[np.isfinite(X[0, active])]
-    return X, w > 0
-
-
-def _refine(cam, X, u, v, w, iterations):
-    """Gauss-Newton on sum_views w * |f (x/z - u, y/z - v)|^2 (undistorted pixels), batched;
-    a step that fails (singular, non-finite) leaves its point where it was."""
-    R = cam.R
-    for _ in range(iterations):
-        M = np.zeros((6,) + X.shape[1:])
-        g = np.zeros_like(X)
-        x_cam = cam.camera_frame(X)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            inv_z = 1.0 / x_cam[2]
-            for k, obs in ((0, u), (1, v)):  # d(x_k / z)/dX = (R_k - (x_k / z) R_2) / z
-                proj = x_cam[k] * inv_z
-                s = np.where(w > 0, w * cam.focal[:, k, None] ** 2, 0.0)
-                r = np.where(w > 0, obs - proj, 0.0)
-                J = [np.where(w > 0, (R[:, k, i, None] - proj * R[:, 2, i, None]) * inv_z, 0.0)
-                     for i in range(3)]
-                for e, (a, b) in enumerate(((0, 0), (0, 1), (0, 2), (1, 1), (1, 2), (2, 2))):
-                    M[e] += (s * J[a] * J[b]).sum(axis=0)
-                for i in range(3):
-                    g[i] += (s * J[i] * r).sum(axis=0)
-        step = _solve_sym3(M, g, np.isfinite(X[0]))
-        X = np.where(np.isfinite(step), X + step, X)
-    return X

@@ -2,14 +2,16 @@
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
 
 from epicap.errors import InputError
 from epicap.geometry.filtering import SmoothingOptions, far_joints, smooth_poses
+from epicap.geometry.pose_triangulation import ConsistencyOptions, triangulate_poses
 from epicap.geometry.triangulation import TriangulationOptions, triangulate
+from epicap.joint_sets import JOINT_SETS
 from epicap.session import CAMERAS_FILE, KEYPOINTS_FILE, POSES_FILE, Cameras, Keypoints2D, Poses3D
 from epicap.session.io import refuse_overwrite
 
@@ -24,8 +26,10 @@ class TriangulationSummary:
     the T x J joints that got a 3D point. reprojection_px: {50, 90, 99} percentiles of the
     per-joint mean reprojection error (pixels) over triangulated joints. mean_views: views per
     triangulated joint. camera_used_fraction: per camera, the share of its detections (confidence
-    at least `min_confidence`) that were kept as inliers. rejected_off_body: joints dropped by the
-    body-extent check. output: the file written (None if not).
+    at least `min_confidence`) that were kept as inliers. rejected_off_body: joints dropped as
+    implausible (off the body, breaking a bone length or jumping in time; see
+    `pose_triangulation`). reselected: joints whose views were re-chosen by those checks.
+    threshold_px: the outlier threshold used. output: the file written (None if not).
     """
 
     frames: int
@@ -36,6 +40,8 @@ class TriangulationSummary:
     mean_views: float
     camera_used_fraction: dict[str, float]
     rejected_off_body: int = 0
+    reselected: int = 0
+    threshold_px: float | None = None
     output: Path | None = None
     warnings: list[str] = field(default_factory=list)
 
@@ -46,7 +52,10 @@ class TriangulationSummary:
                 ("joints triangulated", f"{100 * self.triangulated_fraction:.1f} %")]
         rows += [(f"reprojection error p{q} (px)", v) for q, v in self.reprojection_px.items()]
         rows.append(("mean views per joint", self.mean_views))
+        if self.threshold_px is not None:
+            rows.append(("outlier threshold (px)", round(self.threshold_px, 2)))
         rows.append(("joints dropped as off the body", self.rejected_off_body))
+        rows.append(("joints re-solved by skeleton and time", self.reselected))
         rows += [(f"inliers of {name}", f"{100 * v:.1f} %")
                  for name, v in self.camera_used_fraction.items()]
         if self.output is not None:
@@ -57,14 +66,19 @@ class TriangulationSummary:
 def triangulate_keypoints(keypoints: Keypoints2D, cameras: Cameras,
                           options: TriangulationOptions = TriangulationOptions(),
                           smoothing: SmoothingOptions | None = None,
-                          max_extent_m: float | None = 2.0) -> tuple[Poses3D, TriangulationSummary]:
+                          max_extent_m: float | None = 2.0,
+                          consistency: ConsistencyOptions | None = ConsistencyOptions(),
+                          ) -> tuple[Poses3D, TriangulationSummary]:
     """3D poses from 2D keypoints and a calibrated rig (no files).
 
     keypoints: C cameras x T frames x J joints. cameras: a calibration with extrinsics holding
     every camera of `keypoints` by name (extra cameras are ignored). smoothing: optional
     zero-phase low-pass of the 3D trajectories (gaps are not bridged). max_extent_m: a joint
-    farther than this from the median of its frame's joints is dropped (two outlier views that
-    agree by chance; `filtering.far_joints`); None keeps every joint.
+    farther than this from the median of its frame's joints is implausible (two outlier views
+    that agree by chance); None: no such test. consistency: the skeleton and time checks of
+    `pose_triangulation.triangulate_poses` (bones of the keypoints' joint set, their fps; its
+    `max_extent_m` is replaced by the argument): implausible joints get their views re-chosen,
+    or are dropped. None: each joint on its own (`triangulate`), then only the extent test.
     Raises InputError for a camera without calibration, missing extrinsics, or when no joint of
     any frame is seen by `options.min_views` agreeing views.
     """
@@ -75,14 +89,22 @@ def triangulate_keypoints(keypoints: Keypoints2D, cameras: Cameras,
     warnings = [f"camera {name}: calibrated for {tuple(a)} pixels but keypoints are from "
                 f"{tuple(b)} images" for name, a, b in
                 zip(rig.names, rig.image_size, keypoints.image_size) if tuple(a) != tuple(b)]
-    res = triangulate(np.asarray(keypoints.points), rig.K, rig.R, rig.t, rig.dist,
-                      np.asarray(keypoints.confidence), options)
+    points, confidence = np.asarray(keypoints.points), np.asarray(keypoints.confidence)
+    rejected = reselected = 0
+    if consistency is not None:
+        joint_set = JOINT_SETS.get(str(keypoints.joint_set))
+        bones = None if joint_set is None else joint_set.bone_index
+        res = triangulate_poses(points, rig.K, rig.R, rig.t, rig.dist, confidence, options,
+                                replace(consistency, max_extent_m=max_extent_m), bones,
+                                keypoints.fps)
+        rejected, reselected = int(res.rejected.sum()), int(res.reselected.sum())
+    else:
+        res = triangulate(points, rig.K, rig.R, rig.t, rig.dist, confidence, options)
     if not res.valid.any():
         raise InputError(f"no joint could be triangulated: none is seen by {options.min_views} or "
                          "more cameras that agree (check that the calibration belongs to these "
                          "keypoints and that the cameras are synchronized)")
-    rejected = 0
-    if max_extent_m is not None:
+    if consistency is None and max_extent_m is not None:
         far = far_joints(res.points3d, max_extent_m)
         rejected = int(far.sum())
         res.points3d[far] = np.nan
@@ -97,7 +119,8 @@ def triangulate_keypoints(keypoints: Keypoints2D, cameras: Cameras,
                      views.astype(np.uint8), keypoints.joint_set, keypoints.fps,
                      list(keypoints.joints))
     summary = _summarize(res, keypoints, options, warnings)
-    summary.rejected_off_body = rejected
+    summary.rejected_off_body, summary.reselected = rejected, reselected
+    summary.threshold_px = res.threshold_px
     return result, summary
 
 
@@ -105,13 +128,15 @@ def triangulate_session(session_dir: str | os.PathLike,
                         cameras_path: str | os.PathLike | None = None,
                         options: TriangulationOptions = TriangulationOptions(),
                         smoothing: SmoothingOptions | None = None, force: bool = False,
-                        max_extent_m: float | None = 2.0) -> tuple[Poses3D, TriangulationSummary]:
+                        max_extent_m: float | None = 2.0,
+                        consistency: ConsistencyOptions | None = ConsistencyOptions(),
+                        ) -> tuple[Poses3D, TriangulationSummary]:
     """Triangulate a session folder and write its `poses3d.npz` atomically.
 
     session_dir: the session (holds `keypoints2d.npz`, usually `cameras.toml`).
     cameras_path: a calibration TOML to use instead of the session's `cameras.toml`.
     force: overwrite an existing `poses3d.npz` (refused otherwise, before any work).
-    smoothing, max_extent_m: as in `triangulate_keypoints`.
+    smoothing, max_extent_m, consistency: as in `triangulate_keypoints`.
     Returns the poses written and a summary.
     """
     session = Path(session_dir)
@@ -129,7 +154,8 @@ def triangulate_session(session_dir: str | os.PathLike,
         cameras = cameras.select(keypoints.cameras)
     except InputError as e:  # a keypoint camera without calibration: say which file lacks it
         raise InputError(f"{calib_path}: {e}") from None
-    poses, summary = triangulate_keypoints(keypoints, cameras, options, smoothing, max_extent_m)
+    poses, summary = triangulate_keypoints(keypoints, cameras, options, smoothing, max_extent_m,
+                                           consistency)
     poses.save(output)
     summary.output = output
     return poses, summary

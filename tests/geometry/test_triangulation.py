@@ -195,3 +195,44 @@ def test_triangulate_bad_input_and_options():
         TriangulationOptions(min_views=1)
     with pytest.raises(InputError, match="pairs"):
         TriangulationOptions(method="ransac")
+
+
+def test_confidence_breaks_the_tie_between_two_agreeing_pairs():
+    # three views: cam 2's point is wrong but lies exactly on cam 0's epipolar line, so the pair
+    # (0, 2) agrees perfectly while the true pair (0, 1) carries noise. Unweighted, the better fit
+    # wins (the wrong one); weighted by confidence, rejecting the doubtful view is cheaper.
+    K, R, t = ring_rig(3)
+    X = np.array([[0.1, 0.2, 1.1]])
+    wrong = X + 0.4 * (X - (-R[0].T @ t[0])) / np.linalg.norm(X - (-R[0].T @ t[0]))  # on ray 0
+    px_true, _ = project_points(X, K, R, t)
+    px_wrong, _ = project_points(wrong, K, R, t)
+    pixels = px_true.copy()
+    pixels[1] += [1.5, -1.0]                                   # the true pair is noisy
+    pixels[2] = px_wrong[2]                                   # cam 2: the agreeing outlier
+    conf = np.array([[0.9], [0.9], [0.2]])
+    opts = TriangulationOptions(noise_factor=None)
+    plain = triangulate(pixels, K, R, t, options=opts)
+    weighted = triangulate(pixels, K, R, t, confidence=conf, options=opts)
+    assert plain.inliers[:, 0].tolist() == [True, False, True]
+    assert weighted.inliers[:, 0].tolist() == [True, True, False]
+    assert np.linalg.norm(weighted.points3d - X) < 0.01 < np.linalg.norm(plain.points3d - X)
+
+
+def test_threshold_follows_the_noise():
+    thresholds = {}
+    for noise in (1.0, 2.0, 4.0):
+        K, R, t, d, X, pixels, _ = _scene(C=4, T=100, noise_px=noise, outlier_rate=0.1)
+        thresholds[noise] = triangulate(pixels, K, R, t, d).threshold_px
+        fixed = triangulate(pixels, K, R, t, d, options=TriangulationOptions(noise_factor=None))
+        assert fixed.threshold_px == 20.0
+    # 5 x the median residual, about 0.93 sigma with 4 views: ~4.6 sigma, capped at 20 px
+    assert 3.5 < thresholds[1.0] < 5.5
+    assert 1.8 < thresholds[2.0] / thresholds[1.0] < 2.2
+    assert thresholds[4.0] == 20.0 or 3.6 < thresholds[4.0] / thresholds[1.0] < 4.4
+    # too few points to estimate the noise: the fixed threshold
+    K, R, t, d, X, pixels, _ = _scene(C=4, T=2, noise_px=1.0, outlier_rate=0.0)
+    assert triangulate(pixels, K, R, t, d).threshold_px == 20.0
+    assert triangulate(pixels, K, R, t, d,
+                       options=TriangulationOptions(outlier_threshold_px=None)).threshold_px is None
+    with pytest.raises(InputError, match="noise_factor"):
+        TriangulationOptions(noise_factor=0.0)
