@@ -1,0 +1,50 @@
+import numpy as np
+import pytest
+
+from epicap.cli import main
+from epicap.session import Poses3D
+from epicap.training.labels import LabelOptions, label_sessions
+from epicap.training.train import TrainConfig, train
+
+from tests.training.sessions import make_session, ring_cameras
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory):
+    root = tmp_path_factory.mktemp("cmd_infer")
+    s = make_session(root / "s", T=40, C=3)
+    label_sessions([s], root / "ds", LabelOptions(crops=False))
+    train(TrainConfig(dataset=str(root / "ds"), out=str(root / "run"), epochs=40, width=128,
+                      blocks=1, batch_size=30, warmup_steps=2, val_fraction=0.0, window=3,
+                      rotation_deg=0, noise=0, joint_dropout=0, dropout=0, quiet=True))
+    return root
+
+
+def test_infer_from_keypoints_gives_camera_frame_poses(trained, tmp_path, capsys):
+    out = tmp_path / "p.npz"
+    s = trained / "s"
+    assert main(["infer", str(trained / "run"), str(s / "keypoints2d.npz"), "--camera", "cam2",
+                 "--out", str(out)]) == 0
+    z = np.load(out)
+    poses = z["poses"]
+    assert poses.shape == (40, 17, 3) and str(z["camera"]) == "cam2"
+    np.testing.assert_allclose(poses[:, 11:13].mean(1), 0, atol=1e-5)  # root-relative
+    X = Poses3D.from_npz(s / "truth" / "poses3d.npz").poses
+    cams = ring_cameras(3)
+    truth = X @ cams.R[1].T + cams.t[1]
+    truth -= truth[:, 11:13].mean(1, keepdims=True)
+    err = np.linalg.norm(poses - truth, axis=-1).mean()
+    assert err < 0.06, err  # the training frames of this camera, fitted well
+    assert main(["infer", str(trained / "run"), str(s / "keypoints2d.npz"), "--out",
+                 str(out)]) == 2  # exists
+    assert main(["infer", str(trained / "run"), str(s / "keypoints2d.npz"), "--camera", "x",
+                 "--out", str(tmp_path / "q.npz")]) == 2
+    assert "no camera 'x'" in capsys.readouterr().err
+
+
+def test_infer_bad_input_exits_2(trained, tmp_path):
+    assert main(["infer", str(trained / "run"), str(tmp_path / "none.npz"), "--out",
+                 str(tmp_path / "o.npz")]) == 2
+    assert main(["infer", str(trained / "run"), str(trained / "s" / "poses3d.npz"), "--out",
+                 str(tmp_path / "o.npz")]) == 2
+    assert not (tmp_path / "o.npz").exists()
