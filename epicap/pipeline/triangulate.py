@@ -71,22 +71,33 @@ def triangulate_keypoints(keypoints: Keypoints2D, cameras: Cameras,
                           ) -> tuple[Poses3D, TriangulationSummary]:
     """3D poses from 2D keypoints and a calibrated rig (no files).
 
-    keypoints: C cameras x T frames x J joints. cameras: a calibration with extrinsics holding
-    every camera of `keypoints` by name (extra cameras are ignored). smoothing: optional
+    keypoints: C cameras x T frames x J joints. cameras: a calibration with extrinsics, matched
+    to the keypoints' cameras by name: extra cameras are ignored, and keypoint cameras it lacks
+    (e.g. excluded by `epicap calibrate`) are left out with a warning. smoothing: optional
     zero-phase low-pass of the 3D trajectories (gaps are not bridged). max_extent_m: a joint
     farther than this from the median of its frame's joints is implausible (two outlier views
     that agree by chance); None: no such test. consistency: the skeleton and time checks of
     `pose_triangulation.triangulate_poses` (bones of the keypoints' joint set, their fps; its
     `max_extent_m` is replaced by the argument): implausible joints get their views re-chosen,
     or are dropped. None: each joint on its own (`triangulate`), then only the extent test.
-    Raises InputError for a camera without calibration, missing extrinsics, or when no joint of
-    any frame is seen by `options.min_views` agreeing views.
+    Raises InputError when fewer than two of the keypoints' cameras are calibrated, for missing
+    extrinsics, or when no joint of any frame is seen by `options.min_views` agreeing views.
     """
-    rig = cameras.select(keypoints.cameras)
+    calibrated = [n for n in keypoints.cameras if n in cameras.names]
+    uncalibrated = [n for n in keypoints.cameras if n not in cameras.names]
+    if len(calibrated) < 2:
+        raise InputError(f"cameras: only {len(calibrated)} of the keypoints' cameras "
+                         f"({', '.join(keypoints.cameras)}) are in the calibration "
+                         f"({', '.join(cameras.names)}); triangulation needs two")
+    if uncalibrated:
+        keypoints = keypoints.select_cameras(calibrated)
+    rig = cameras.select(calibrated)
     if not rig.has_extrinsics:
         raise InputError("cameras: only intrinsics are known (no rotation/translation); "
                          "run `epicap calibrate` first or pass --cameras")
-    warnings = [f"camera {name}: calibrated for {tuple(a)} pixels but keypoints are from "
+    warnings = [f"camera {name} is not in the calibration (excluded by calibrate?): its "
+                "keypoints are not used" for name in uncalibrated]
+    warnings += [f"camera {name}: calibrated for {tuple(a)} pixels but keypoints are from "
                 f"{tuple(b)} images" for name, a, b in
                 zip(rig.names, rig.image_size, keypoints.image_size) if tuple(a) != tuple(b)]
     points, confidence = np.asarray(keypoints.points), np.asarray(keypoints.confidence)
@@ -151,11 +162,12 @@ def triangulate_session(session_dir: str | os.PathLike,
                          "--cameras FILE)")
     cameras = Cameras.from_toml(calib_path, require_extrinsics=True)
     try:
-        cameras = cameras.select(keypoints.cameras)
-    except InputError as e:  # a keypoint camera without calibration: say which file lacks it
-        raise InputError(f"{calib_path}: {e}") from None
-    poses, summary = triangulate_keypoints(keypoints, cameras, options, smoothing, max_extent_m,
-                                           consistency)
+        poses, summary = triangulate_keypoints(keypoints, cameras, options, smoothing,
+                                               max_extent_m, consistency)
+    except InputError as e:  # e.g. too few calibrated cameras: say which calibration
+        if str(e).startswith("cameras:"):
+            raise InputError(f"{calib_path}: {str(e)[len('cameras: '):]}") from None
+        raise
     poses.save(output)
     summary.output = output
     return poses, summary

@@ -104,16 +104,29 @@ def test_bad_inputs_are_one_line_errors(session, tmp_path_factory, capsys):
     err = capsys.readouterr().err
     assert "intrinsics only" in err and err.count("\n") == 1
 
-    three = tmp_path_factory.mktemp("calib3") / "three.toml"
-    cams.select(cams.names[:3]).to_toml(three)
-    assert main(["triangulate", str(path), "--cameras", str(three)]) == 2
+    one = tmp_path_factory.mktemp("calib1") / "one.toml"
+    cams.select(cams.names[:1]).to_toml(one)
+    assert main(["triangulate", str(path), "--cameras", str(one)]) == 2
     err = capsys.readouterr().err
-    assert "three.toml" in err and "cam04" in err
+    assert "one.toml" in err and "needs two" in err and err.count("\n") == 1
 
     (path / "cameras.toml").unlink()
     assert main(["triangulate", str(path)]) == 2
     assert "--cameras" in capsys.readouterr().err
     assert not (path / "poses3d.npz").exists()
+
+
+def test_a_camera_the_calibration_excluded_is_left_out_with_a_warning(session, capsys,
+                                                                      tmp_path_factory):
+    path, _ = session
+    cams = Cameras.from_toml(path / "cameras.toml")
+    three = tmp_path_factory.mktemp("calib3") / "three.toml"
+    cams.select(cams.names[:3]).to_toml(three)
+    assert main(["triangulate", str(path), "--cameras", str(three), "--force"]) == 0
+    err = capsys.readouterr().err
+    assert "cam04 is not in the calibration" in err
+    poses = Poses3D.from_npz(path / "poses3d.npz")
+    assert poses.views.max() == 3 and poses.valid.mean() > 0.9
 
 
 def test_no_joint_with_two_views_is_an_error(session, capsys):
