@@ -6,6 +6,7 @@ and where), 1 for a bug (the traceback, to report).
 from __future__ import annotations
 
 import argparse
+import errno
 import importlib
 import importlib.util
 import sys
@@ -48,6 +49,17 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+# OSError numbers that say the file system refused, whatever the code asked for; others are bugs
+_ENVIRONMENT_ERRNOS = {errno.EACCES, errno.EPERM, errno.ENOSPC, errno.EROFS, errno.EDQUOT,
+                       errno.EFBIG, errno.ENAMETOOLONG, errno.EMFILE, errno.ENFILE, errno.EIO,
+                       errno.ENOTDIR, errno.EISDIR, errno.EEXIST}
+
+
+def _one_line(message: str) -> str:
+    """The message on one line: line breaks (from a file name, say) written as \\n."""
+    return message.strip().replace("\r", "\\r").replace("\n", "\\n")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -60,7 +72,15 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return int(args._run(args) or 0)
     except InputError as e:
-        print(f"epicap {args.verb}: error: {e}", file=sys.stderr)
+        print(f"epicap {args.verb}: error: {_one_line(str(e))}", file=sys.stderr)
+        return 2
+    except OSError as e:
+        if e.errno not in _ENVIRONMENT_ERRNOS:
+            raise
+        # the machine refused (a read-only folder, a full disk): the user's to fix, not a bug
+        where = f"{e.filename}: " if e.filename else ""
+        print(f"epicap {args.verb}: error: {_one_line(where + (e.strerror or str(e)))}",
+              file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print(f"epicap {args.verb}: interrupted", file=sys.stderr)

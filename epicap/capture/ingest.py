@@ -8,6 +8,7 @@ with `copy=False`, referenced where they are by absolute path and marked `extern
 """
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 from dataclasses import dataclass
@@ -18,7 +19,8 @@ import numpy as np
 
 from epicap.capture.video import VideoInfo, probe_video
 from epicap.errors import InputError
-from epicap.session.io import atomic_write
+from epicap.session.io import atomic_write, native_path
+from epicap.session.names import check_camera_name
 
 __all__ = ["IngestedCamera", "ingest_videos", "camera_names_for"]
 
@@ -57,18 +59,23 @@ def ingest_videos(videos: Sequence[str | os.PathLike], out_dir: str | os.PathLik
     progress: optional callable(camera name, frames read so far).
     All videos are probed before anything is written: a video that cannot be read raises
     InputError naming it and leaves the session untouched. A truncated video (fewer frames
-    than declared) is kept with the frames that decode, and a warning says so.
+    than declared) is kept with the frames that decode, and a warning says so. A failure while
+    writing (a full disk) removes again every file and folder this call created.
     """
     from epicap.session.manifest import MANIFEST_FILE, CameraEntry, SessionManifest
 
     if not videos:
         raise InputError("no videos given")
     out = Path(out_dir)
-    names = list(names) if names is not None else camera_names_for(videos)
+    given_names = names is not None
+    names = list(names) if given_names else camera_names_for(videos)
     if len(names) != len(videos):
         raise InputError(f"{len(names)} camera names for {len(videos)} videos")
     if len(set(names)) != len(names):
         raise InputError(f"camera names are not unique: {names}")
+    for name in names:
+        check_camera_name(name, "--names" if given_names else "camera name from the file name "
+                          "(pass --names)")
     if (out / MANIFEST_FILE).exists() and not force:
         raise InputError(f"{out / MANIFEST_FILE}: a session exists; pass --force to replace it")
     if fps is not None and not fps > 0:
@@ -87,35 +94,56 @@ def ingest_videos(videos: Sequence[str | os.PathLike], out_dir: str | os.PathLik
         found.append(IngestedCamera(name, info, stored_timestamps=not info.uniform,
                                     warning=warning))
 
-    entries = []
-    for cam in found:
-        info = cam.info
-        if copy:
-            rel = f"videos/{cam.name}{info.path.suffix.lower() or '.mp4'}"
-            _copy_atomic(info.path, out / rel)
-            video, external = rel, False
-        else:
-            video, external = str(info.path.resolve()), True
-        stamps = None
-        if cam.stored_timestamps:
-            stamps = f"timestamps/{cam.name}.csv"
-            with atomic_write(out / stamps, "w") as f:
-                f.write(f"# presentation time of each frame of {info.path.name}, seconds\n")
-                np.savetxt(f, info.timestamps, fmt="%.6f")
-        entries.append(CameraEntry(name=cam.name, fps=info.fps, frame_count=info.frame_count,
-                                   width=info.width, height=info.height, video=video,
-                                   timestamps=stamps, external=external))
-        # with external = true the manifest resolves relative paths (the timestamps) against
-        # the session folder and absolute ones (the referenced video) as they are
-    SessionManifest(entries, source="ingest").save(out)
+    if not copy:  # the manifest (TOML, UTF-8) stores these paths
+        for cam in found:
+            native_path(cam.info.path.resolve(), "video")
+    created: list[Path] = []  # removed again if anything fails: nothing half-written
+    try:
+        entries = []
+        for cam in found:
+            info = cam.info
+            if copy:
+                rel = f"videos/{cam.name}{info.path.suffix.lower() or '.mp4'}"
+                _note_new(out / rel, created)
+                _copy_atomic(info.path, out / rel)
+                video, external = rel, False
+            else:
+                video, external = str(info.path.resolve()), True
+            stamps = None
+            if cam.stored_timestamps:
+                stamps = f"timestamps/{cam.name}.csv"
+                _note_new(out / stamps, created)
+                with atomic_write(out / stamps, "w") as f:
+                    f.write(f"# presentation time of each frame of {info.path.name}, seconds\n")
+                    np.savetxt(f, info.timestamps, fmt="%.6f")
+            entries.append(CameraEntry(name=cam.name, fps=info.fps, frame_count=info.frame_count,
+                                       width=info.width, height=info.height, video=video,
+                                       timestamps=stamps, external=external))
+            # with external = true the manifest resolves relative paths (the timestamps)
+            # against the session folder and absolute ones (the referenced video) as they are
+        SessionManifest(entries, source="ingest").save(out)
+    except BaseException:
+        for path in reversed(created):
+            if path.is_dir():
+                with contextlib.suppress(OSError):
+                    path.rmdir()  # only when empty
+            else:
+                path.unlink(missing_ok=True)
+        raise
     return found
+
+
+def _note_new(path: Path, created: list[Path]) -> None:
+    """Add `path` and the folders above it that do not exist yet to `created`."""
+    missing = [p for p in [*reversed(path.parents), path] if not p.exists()]
+    created.extend(p for p in missing if p not in created)
 
 
 def _copy_atomic(src: Path, dst: Path) -> None:
     """Copy a file under a temporary name beside `dst`, then rename it (InputError on failure)."""
-    dst.parent.mkdir(parents=True, exist_ok=True)
     tmp = dst.with_name(f".{dst.name}.partial")
     try:
+        dst.parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(src, tmp)
         os.replace(tmp, dst)
     except OSError as e:

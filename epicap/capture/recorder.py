@@ -208,6 +208,12 @@ def record_session(sources: Sequence, names: Sequence[str], out_dir: str | os.Pa
         raise InputError(f"{out}: exists and is not empty; record into a new session folder")
     if len(names) != len(sources) or len(set(names)) != len(names):
         raise InputError(f"need {len(sources)} unique camera names, got {list(names)}")
+    from epicap.session.io import native_path
+    from epicap.session.names import check_camera_name
+
+    for n in names:
+        check_camera_name(n, "--names")
+    native_path(out.absolute(), "session folder")  # OpenCV writes the videos: UTF-8 paths only
     labels = list(labels or names)
     stop = stop or threading.Event()
     out.mkdir(parents=True, exist_ok=True)
@@ -265,7 +271,12 @@ def record_session(sources: Sequence, names: Sequence[str], out_dir: str | os.Pa
     entries = [CameraEntry(name=r.name, fps=r.fps, frame_count=r.frames, width=r.width,
                            height=r.height, video=r.video, timestamps=r.timestamps)
                for r in good]
-    SessionManifest(entries, source="record").save(out)
+    try:
+        SessionManifest(entries, source="record").save(out)
+    except InputError as e:  # a recording cannot be repeated: keep it, say how to use it
+        videos = " ".join(str(out / r.video) for r in good)
+        raise InputError(f"{e}; the recorded videos are kept: make a session of them with "
+                         f"`epicap ingest --out NEW_SESSION {videos}`") from None
     return result
 
 

@@ -44,7 +44,9 @@ class OpenCVSource:
         self.is_file = not (spec.isdigit() or "://" in spec)
         if self.is_file and not Path(spec).is_file():
             raise InputError(f"camera {spec}: no such device index, URL or video file")
-        self._cap = cv2.VideoCapture(int(spec) if spec.isdigit() else spec)
+        from epicap.session.io import native_path
+
+        self._cap = cv2.VideoCapture(int(spec) if spec.isdigit() else native_path(spec, "video"))
         if not self._cap.isOpened():
             raise InputError(f"camera {spec}: OpenCV cannot open it")
         if not self.is_file:

@@ -69,10 +69,12 @@ def probe_video(path: str | os.PathLike, read_frames: bool = True, progress=None
     """
     import cv2
 
+    from epicap.session.io import native_path
+
     path = Path(path)
     if not path.is_file():
         raise InputError(f"{path}: no such video file")
-    cap = cv2.VideoCapture(str(path))
+    cap = cv2.VideoCapture(native_path(path, "video"))
     try:
         if not cap.isOpened():
             raise InputError(f"{path}: OpenCV cannot open it as a video (truncated, or not a "

@@ -23,7 +23,6 @@ Example:
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
 
 from epicap.export.session import FORMATS
 

@@ -65,8 +65,7 @@ def run(args) -> int:
     refuse_overwrite(target, args.force, "keypoints file")
     if args.format == "npz":
         kp = _import_npz(args)
-        kp.save(target)
-        _write_manifest_if_missing(out, kp, None)
+        _save(kp, target, out, None)
         print(f"{target}: {len(kp.cameras)} cameras, {kp.num_frames} frames, {kp.joint_set}")
         return 0
 
@@ -87,8 +86,7 @@ def run(args) -> int:
         from epicap.keypoints.coco_json import read_coco_json
 
         kp = read_coco_json(args.inputs, **common)
-    kp.save(target)
-    _write_manifest_if_missing(out, kp, videos)
+    _save(kp, target, out, videos)
     rows = [(s.name, s.frames, s.max_people, s.tracks, f"{100 * s.coverage:.0f}%")
             for s in summaries]
     print(format_table(rows, ["camera", "frames read", "most people", "tracks",
@@ -142,6 +140,8 @@ def _size_and_fps(args, out: Path, names: list[str]):
             size = np.array([(c.width, c.height) for c in cams])
         if fps is None:
             fps = cams[0].fps
+    if size is not None and (np.asarray(size) <= 0).any():
+        raise InputError(f"image size must be positive, got {np.asarray(size).tolist()}")
     missing = [what for what, v in (("--image-size W H", size), ("--fps", fps)) if v is None]
     if missing:
         raise InputError(f"{' and '.join(missing)} needed: {args.format} files do not hold the "
@@ -150,6 +150,19 @@ def _size_and_fps(args, out: Path, names: list[str]):
     if not fps > 0:
         raise InputError(f"--fps must be positive, got {fps}")
     return size, float(fps), videos
+
+
+def _save(kp, target: Path, out: Path, videos) -> None:
+    """Write the keypoints and, when missing, the manifest; a keypoints file this call created
+    is removed again if the manifest cannot be written (nothing half-written)."""
+    existed = target.exists()
+    kp.save(target)
+    try:
+        _write_manifest_if_missing(out, kp, videos)
+    except BaseException:
+        if not existed:
+            target.unlink(missing_ok=True)
+        raise
 
 
 def _write_manifest_if_missing(out: Path, kp, videos) -> None:

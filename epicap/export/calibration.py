@@ -61,14 +61,12 @@ def _rekeyed(cameras: Cameras) -> Cameras:
 
 def _restore_names(path: str | os.PathLike, names: list[str]) -> None:
     """Put the real camera names back in the `name = ...` lines of an Anipose file."""
-    import json
-
-    from epicap.session.io import atomic_write
+    from epicap.session.io import atomic_write, toml_string
 
     text = Path(path).read_text(encoding="utf-8").splitlines()
     for i, line in enumerate(text):
         for k, name in enumerate(names):
             if line == f'name = "cam_{k}"':
-                text[i] = f"name = {json.dumps(name)}"
+                text[i] = f"name = {toml_string(name)}"
     with atomic_write(path, "w") as f:
         f.write("\n".join(text) + "\n")

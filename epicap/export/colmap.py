@@ -105,11 +105,29 @@ def write_colmap(out_dir: str | os.PathLike, cameras: Cameras, poses: Poses3D | 
                  text: bool = False) -> Path:
     """Write a COLMAP model (cameras, rigs, frames, images, points3D; binary unless `text`) into
     out_dir. Returns out_dir."""
+    import shutil
+    import tempfile
+
+    from epicap.session.io import native_path
+
     out_dir = Path(out_dir)
+    rec = reconstruction_from_cameras(cameras, poses)
     try:
         out_dir.mkdir(parents=True, exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(prefix=".colmap.", suffix=".tmp", dir=out_dir))
     except OSError as e:
         raise InputError(f"{out_dir}: cannot create folder ({e.strerror or e})") from None
-    rec = reconstruction_from_cameras(cameras, poses)
-    (rec.write_text if text else rec.write)(str(out_dir))
+    try:  # written beside, flushed to disk, then moved in: a failure leaves out_dir as it was
+        (rec.write_text if text else rec.write)(native_path(tmp, "output folder"))
+        files = sorted(p for p in tmp.iterdir() if p.is_file())
+        for f in files:
+            with open(f, "rb+") as fh:
+                os.fsync(fh.fileno())
+        for f in files:
+            os.replace(f, out_dir / f.name)
+    except (OSError, RuntimeError) as e:
+        raise InputError(f"{out_dir}: writing the COLMAP model failed "
+                         f"({getattr(e, 'strerror', None) or e})") from None
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
     return out_dir

@@ -26,6 +26,8 @@ def export_session(session: str | os.PathLike, fmt: str, out: str | os.PathLike,
 
     if fmt not in FORMATS:
         raise InputError(f"unknown export format {fmt!r}; valid: {', '.join(FORMATS)}")
+    if not (0 < units_per_metre < float("inf")):
+        raise InputError(f"--units-per-metre must be a positive number, got {units_per_metre}")
     out = Path(out)
     if fmt != "colmap" or out.is_file() or (out.is_dir() and any(out.iterdir())):
         refuse_overwrite(out, force, "output")

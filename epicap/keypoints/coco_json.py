@@ -25,7 +25,8 @@ from typing import Sequence
 import numpy as np
 
 from epicap.errors import InputError
-from epicap.keypoints.layouts import assemble_keypoints, get_layout, layout_for_count
+from epicap.keypoints.layouts import (assemble_keypoints, check_timeline, get_layout,
+                                      layout_for_count)
 from epicap.keypoints.tracking import TrackingOptions
 
 __all__ = ["read_coco_json", "read_coco_file"]
@@ -99,6 +100,8 @@ def _load(path: Path):
         raise InputError(f"{path}: cannot read ({e.strerror or e})") from None
     except (json.JSONDecodeError, UnicodeDecodeError) as e:
         raise InputError(f"{path}: not valid JSON (truncated?): {e}") from None
+    except RecursionError:
+        raise InputError(f"{path}: not a keypoints JSON file (nested too deeply)") from None
 
 
 def read_coco_file(path: str | os.PathLike) -> dict[int, np.ndarray]:
@@ -198,8 +201,8 @@ def read_coco_json(paths: Sequence[str | os.PathLike], camera_names: Sequence[st
     lay = layout_for_count(count, body25) if layout == "auto" else get_layout(layout)
     if len(lay) != count:
         raise InputError(f"layout {lay.name} has {len(lay)} keypoints, the files have {count}")
-    numbers = [n for frames in per_cam for n in frames]
-    start, T = min(numbers), max(numbers) - min(numbers) + 1
+    start, T = check_timeline([n for frames in per_cam for n in frames],
+                              ", ".join(map(str, paths)))
     people = [[frames.get(start + t) for t in range(T)] for frames in per_cam]
     kp, found = assemble_keypoints(people, lay, names, [str(p) for p in paths], size, fps,
                                    tracking)

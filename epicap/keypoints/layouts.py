@@ -25,7 +25,8 @@ import numpy as np
 from epicap.errors import InputError, check_shape
 from epicap.joint_sets import get_joint_set
 
-__all__ = ["Layout", "LAYOUTS", "get_layout", "layout_for_count", "convert_people"]
+__all__ = ["Layout", "LAYOUTS", "get_layout", "layout_for_count", "convert_people",
+           "check_timeline", "assemble_keypoints", "CameraSummary"]
 
 _COCO17 = ("nose", "left_eye", "right_eye", "left_ear", "right_ear", "left_shoulder",
            "right_shoulder", "left_elbow", "right_elbow", "left_wrist", "right_wrist", "left_hip",
@@ -125,6 +126,28 @@ def convert_people(people: np.ndarray, layout: Layout) -> np.ndarray:
     return out.astype(np.float32)
 
 
+MAX_GAP_FACTOR = 20  # a timeline this many times longer than the frames read is not a recording
+
+
+def check_timeline(frame_numbers: list[int], sources: str) -> tuple[int, int]:
+    """(first frame, T) of the common timeline spanned by the frame numbers read from files.
+
+    frame_numbers: every camera's frame numbers (from file names or ids). sources: the files or
+    folders, for the message. A span far longer than the frames read (more than 100,000 frames
+    and MAX_GAP_FACTOR times the count) means the numbers are not frame numbers (an id such as
+    a date or a hash): InputError, before a vast array is allocated.
+    """
+    if not frame_numbers:
+        raise InputError(f"no frames in {sources}")
+    start, end = min(frame_numbers), max(frame_numbers)
+    T = end - start + 1
+    if T > 100_000 and T > MAX_GAP_FACTOR * len(frame_numbers):
+        raise InputError(f"{sources}: frame numbers run from {start} to {end} ({T} frames) "
+                         f"for {len(frame_numbers)} frames read; are the numbers in the file "
+                         "names (or image ids) frame numbers?")
+    return start, T
+
+
 @dataclass
 class CameraSummary:
     """What an importer found for one camera (for the command's table and warnings).
@@ -164,6 +187,8 @@ def assemble_keypoints(people: list[list[np.ndarray | None]], layout: Layout, na
     converted = [[None if p is None or len(p) == 0 else convert_people(p, layout) for p in cam]
                  for cam in people]
     kp, tracks = select_main_subjects(converted, J, tracking, names)
+    if all(tr.num_tracks == 0 for tr in tracks):
+        raise InputError(f"no person found in any camera ({', '.join(sources)})")
     image_size = np.asarray(image_size, dtype=np.int64).reshape(len(names), 2)
     summaries = []
     for c, (name, src, tr) in enumerate(zip(names, sources, tracks)):

@@ -22,8 +22,8 @@ from typing import Sequence
 import numpy as np
 
 from epicap.errors import InputError
-from epicap.keypoints.layouts import (CameraSummary, assemble_keypoints, get_layout,
-                                      layout_for_count)
+from epicap.keypoints.layouts import (assemble_keypoints, check_timeline,
+                                      get_layout, layout_for_count)
 from epicap.keypoints.tracking import TrackingOptions
 
 __all__ = ["read_openpose", "read_openpose_folder", "openpose_frame_files", "parse_openpose_json",
@@ -77,6 +77,8 @@ def parse_openpose_json(path: str | os.PathLike, text: str | bytes | None = None
         raise InputError(f"{path}: cannot read ({e.strerror or e})") from None
     except (json.JSONDecodeError, UnicodeDecodeError) as e:
         raise InputError(f"{path}: not valid JSON (truncated?): {e}") from None
+    except RecursionError:
+        raise InputError(f"{path}: not an OpenPose JSON file (nested too deeply)") from None
     if not isinstance(doc, dict) or not isinstance(doc.get("people"), list):
         raise InputError(f"{path}: no \"people\" list (not an OpenPose JSON file)")
     people = []
@@ -159,8 +161,8 @@ def read_openpose(folders: Sequence[str | os.PathLike], camera_names: Sequence[s
     if len(lay) != count:
         raise InputError(f"layout {lay.name} has {len(lay)} keypoints, the files have {count}")
 
-    start = min(n[0] for n in numbers)
-    T = max(n[-1] for n in numbers) - start + 1
+    start, T = check_timeline([n for nums in numbers for n in nums],
+                              ", ".join(map(str, folders)))
     people: list[list[np.ndarray | None]] = []
     for nums, frames in zip(numbers, raws):
         cam: list[np.ndarray | None] = [None] * T

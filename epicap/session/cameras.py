@@ -17,7 +17,6 @@ The same file with only name, size, matrix, distortions gives known intrinsics.
 """
 from __future__ import annotations
 
-import json
 import math
 import os
 import re
@@ -30,7 +29,10 @@ import numpy as np
 from epicap.errors import InputError
 from epicap.geometry.camera import (camera_centers, pad_distortion, project_points,
                                     rodrigues_from_rotation, rotation_from_rodrigues)
-from epicap.session.io import atomic_write
+from epicap.session.io import atomic_write, toml_string
+from epicap.session.names import check_camera_name
+
+MAX_IMAGE_SIDE = 100_000  # pixels; a larger "image size" is a corrupt file, not a camera
 
 __all__ = ["Cameras"]
 
@@ -113,14 +115,18 @@ class Cameras:
             raise InputError(f"{path}: no such file") from None
         except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as e:
             raise InputError(f"{path}: not a readable TOML file ({e})") from None
+        except RecursionError:
+            raise InputError(f"{path}: not a readable TOML file (nested too deeply)") from None
         meta = doc.get("metadata", {})
+        if not isinstance(meta, dict):
+            raise InputError(f"{path}: [metadata] must be a table")
         sections = [(k, v) for k, v in doc.items() if k != "metadata" and isinstance(v, dict)]
         if not sections:
             raise InputError(f"{path}: no camera sections")
         names, sizes, Ks, dists, rvecs, tvecs = [], [], [], [], [], []
         for key, cam in sections:
             where = f"{path}: [{key}]"
-            names.append(str(cam.get("name", key)))
+            names.append(check_camera_name(cam.get("name", key), f"{where}: name"))
             sizes.append(_vector(cam, "size", 2, where))
             Ks.append(_matrix(cam, where))
             dists.append(_vector(cam, "distortions", None, where) if "distortions" in cam
@@ -128,6 +134,8 @@ class Cameras:
             if len(dists[-1]) > 5:
                 raise InputError(f"{where}: distortions has {len(dists[-1])} values, at most 5 "
                                  "(k1 k2 p1 p2 k3) are supported")
+            if not isinstance(cam.get("fisheye", False), bool):
+                raise InputError(f"{where}: fisheye must be true or false")
             if cam.get("fisheye", False):
                 raise InputError(f"{where}: fisheye cameras are not supported")
             has_r, has_t = "rotation" in cam, "translation" in cam
@@ -144,22 +152,36 @@ class Cameras:
         if require_extrinsics and not all(have):
             raise InputError(f"{path}: holds intrinsics only; extrinsics are needed "
                              "(run `epicap calibrate`)")
-        R = rotation_from_rodrigues(np.array(rvecs)) if all(have) else None
-        t = np.array(tvecs) if all(have) else None
-        size = np.array(sizes)
-        if (size <= 0).any():
-            raise InputError(f"{path}: image size must be positive")
+        R = t = None
+        if all(have):
+            with np.errstate(all="ignore"):
+                R = rotation_from_rodrigues(np.array(rvecs))
+                orthonormal = np.abs(R @ np.swapaxes(R, 1, 2) - np.eye(3)).max() < 1e-6 \
+                    if np.isfinite(R).all() else False
+            if not orthonormal:
+                raise InputError(f"{path}: a rotation is not a usable Rodrigues vector")
+            t = np.array(tvecs)
+        size = np.rint(np.array(sizes))
+        if (size < 1).any() or (size > MAX_IMAGE_SIDE).any():
+            raise InputError(f"{path}: image size must be positive pixels (at most "
+                             f"{MAX_IMAGE_SIDE} a side)")
         error = meta.get("error")
-        return cls(names, np.rint(size).astype(np.int64), np.array(Ks),
+        if error is not None and (isinstance(error, bool) or not isinstance(error, (int, float))
+                                  or error < 0):
+            raise InputError(f"{path}: [metadata] error must be a non-negative number (pixels)")
+        adjusted = meta.get("adjusted", False)
+        if not isinstance(adjusted, bool):
+            raise InputError(f"{path}: [metadata] adjusted must be true or false")
+        return cls(names, size.astype(np.int64), np.array(Ks),
                    np.array([pad_distortion(d) for d in dists]), R, t,
-                   None if error is None else float(error), bool(meta.get("adjusted", False)))
+                   None if error is None else float(error), adjusted)
 
     def to_toml(self, path: str | os.PathLike) -> None:
         """Write the calibration atomically in the Pose2Sim/Anipose layout."""
         lines = []
         for c, name in enumerate(self.names):
             dist = self.dist[c] if self.dist[c, 4] != 0 else self.dist[c, :4]
-            lines += [f"[{_key(name)}]", f"name = {json.dumps(name)}",
+            lines += [f"[{_key(name)}]", f"name = {toml_string(name)}",
                       f"size = {_fmt([float(v) for v in self.image_size[c]])}",
                       f"matrix = {_fmt(self.K[c].tolist())}",
                       f"distortions = {_fmt(dist.tolist())}"]
@@ -175,7 +197,7 @@ class Cameras:
 
 
 def _key(name: str) -> str:
-    return name if re.fullmatch(r"[A-Za-z0-9_-]+", name) else json.dumps(name)
+    return name if re.fullmatch(r"[A-Za-z0-9_-]+", name) else toml_string(name)
 
 
 def _fmt(value) -> str:
@@ -192,6 +214,8 @@ def _fmt(value) -> str:
 def _vector(cam: dict, key: str, n: int | None, where: str) -> np.ndarray:
     if key not in cam:
         raise InputError(f"{where}: missing key {key!r}")
+    if _has_bool(cam[key]):
+        raise InputError(f"{where}: {key} must be a list of numbers")
     try:
         v = np.asarray(cam[key], dtype=np.float64).reshape(-1)
     except (TypeError, ValueError):
@@ -206,6 +230,8 @@ def _vector(cam: dict, key: str, n: int | None, where: str) -> np.ndarray:
 def _matrix(cam: dict, where: str) -> np.ndarray:
     if "matrix" not in cam:
         raise InputError(f"{where}: missing key 'matrix'")
+    if _has_bool(cam["matrix"]):
+        raise InputError(f"{where}: matrix must be 3x3 numbers")
     try:
         K = np.asarray(cam["matrix"], dtype=np.float64)
     except (TypeError, ValueError):
@@ -216,3 +242,10 @@ def _matrix(cam: dict, where: str) -> np.ndarray:
         raise InputError(f"{where}: matrix is not a camera matrix "
                          "([[fx, s, cx], [0, fy, cy], [0, 0, 1]] with fx, fy > 0)")
     return K
+
+
+def _has_bool(value) -> bool:
+    """True if `value` or any item of a nested list is a bool (TOML's true would read as 1.0)."""
+    if isinstance(value, bool):
+        return True
+    return isinstance(value, list) and any(_has_bool(v) for v in value)

@@ -3,16 +3,19 @@ from __future__ import annotations
 
 import contextlib
 import io
+import json
 import os
 import tempfile
 import zipfile
+import zlib
 from pathlib import Path
 
 import numpy as np
 
 from epicap.errors import InputError
 
-__all__ = ["atomic_write", "write_npz", "read_npz", "refuse_overwrite"]
+__all__ = ["atomic_write", "write_npz", "read_npz", "refuse_overwrite", "native_path",
+           "toml_string"]
 
 
 @contextlib.contextmanager
@@ -78,13 +81,47 @@ def read_npz(path: str | os.PathLike, required: dict[str, tuple]) -> dict[str, n
             out = {k: z[k] for k in keys}
     except InputError:
         raise
-    except (OSError, ValueError, zipfile.BadZipFile, EOFError, io.UnsupportedOperation) as e:
-        raise InputError(f"{path}: not a readable .npz file ({e})") from None
+    except (OSError, ValueError, zipfile.BadZipFile, EOFError, io.UnsupportedOperation,
+            zlib.error, NotImplementedError, RuntimeError, MemoryError) as e:
+        # zlib.error: a corrupt compressed member; NotImplementedError: an unknown compression;
+        # RuntimeError: an encrypted member; MemoryError: a header claiming a vast array
+        raise InputError(f"{path}: not a readable .npz file ({type(e).__name__}: {e})") from None
     for key, kinds in required.items():
         if out[key].dtype.kind not in kinds:
             raise InputError(f"{path}: key {key!r} has dtype {out[key].dtype}, "
                              f"expected kind {'/'.join(kinds)}")
     return out
+
+
+def toml_string(text: str) -> str:
+    """`text` as a TOML basic string ("..." with escapes) that every TOML reader accepts.
+
+    json.dumps alone is not enough: it writes characters beyond U+FFFF as surrogate pairs
+    (\\ud83d\\ude00), which TOML forbids, and leaves DEL raw, which TOML 1.0 forbids too.
+    InputError for text that is not valid Unicode (lone surrogates from a non-UTF-8 file name).
+    """
+    text = str(text)
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:  # a lone surrogate: a non-UTF-8 file name decoded by Python
+        raise InputError(f"{ascii(text)}: not valid UTF-8 text (a non-UTF-8 file name?)") \
+            from None
+    return json.dumps(text, ensure_ascii=False).replace("\x7f", "\\u007f")
+
+
+def native_path(path: str | os.PathLike, what: str = "file") -> str:
+    """`path` as a str that C++ libraries (OpenCV, Open3D, pycolmap) can take.
+
+    A file name that is not valid UTF-8 reaches Python with surrogate characters, which such
+    libraries cannot encode (OpenCV 5 crashes on them): InputError asking to rename it.
+    """
+    text = os.fspath(path)
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        raise InputError(f"{text.encode('utf-8', 'backslashreplace').decode()}: the {what}'s "
+                         "path is not valid UTF-8; rename it") from None
+    return text
 
 
 def refuse_overwrite(path: str | os.PathLike, force: bool, what: str = "file") -> None:

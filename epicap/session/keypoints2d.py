@@ -15,6 +15,9 @@ import numpy as np
 from epicap.errors import InputError, check_shape
 from epicap.joint_sets import JointSet, get_joint_set
 from epicap.session.io import read_npz, write_npz
+from epicap.session.names import check_camera_name
+
+MAX_IMAGE_SIDE = 100_000  # pixels; a larger "image size" is a corrupt file, not a camera
 
 __all__ = ["Keypoints2D"]
 
@@ -69,7 +72,7 @@ class Keypoints2D:
         confidence 0, so "missing" has one representation.
         """
         skel = self.skeleton  # raises for an unknown joint set
-        dims = check_shape(kp, "C, T, J, 3", f"{where}: keypoints")
+        dims = check_shape(kp, "C, T, J, 3", f"{where}: keypoints", {"J": len(skel)})
         C, J = dims["C"], dims["J"]
         if kp.dtype.kind != "f":
             raise InputError(f"{where}: keypoints must be float, got {kp.dtype}")
@@ -77,15 +80,19 @@ class Keypoints2D:
             raise InputError(f"{where}: {len(self.cameras)} camera names for {C} cameras")
         if len(set(self.cameras)) != C:
             raise InputError(f"{where}: camera names are not unique: {self.cameras}")
+        for name in self.cameras:
+            check_camera_name(name, where)
         if tuple(self.joints) != skel.joints:
             raise InputError(f"{where}: joints do not match joint set {skel.name} "
                              f"({J} joints given, {len(skel)} expected, in its order)")
         check_shape(self.image_size, "C, 2", f"{where}: image_size", {"C": C})
-        if (self.image_size <= 0).any():
-            raise InputError(f"{where}: image_size must be positive, got {self.image_size.tolist()}")
+        if (self.image_size <= 0).any() or (self.image_size > MAX_IMAGE_SIDE).any():
+            raise InputError(f"{where}: image_size must be positive pixels (at most "
+                             f"{MAX_IMAGE_SIDE}), got {self.image_size.tolist()}")
         if not (np.isfinite(self.fps) and self.fps > 0):
             raise InputError(f"{where}: fps must be positive, got {self.fps}")
-        kp = kp.astype(np.float32, copy=True)
+        with np.errstate(over="ignore", invalid="ignore"):  # too large for float32 -> inf, below
+            kp = kp.astype(np.float32, copy=True)
         if np.isinf(kp).any():
             raise InputError(f"{where}: keypoints contain infinite values")
         conf = kp[..., 2]
@@ -100,6 +107,17 @@ class Keypoints2D:
         """Load and validate; InputError naming the file and what is wrong."""
         z = read_npz(path, {"keypoints": ("f",), "cameras": ("U",), "joints": ("U",),
                             "joint_set": ("U",), "image_size": ("i", "u"), "fps": ("f", "i", "u")})
+        for key in ("joint_set", "fps"):
+            if z[key].ndim != 0:
+                raise InputError(f"{path}: {key} must be a single value, got shape "
+                                 f"{z[key].shape}")
+        shape = z["keypoints"].shape
+        if len(shape) == 4 and 0 in shape[:2]:
+            raise InputError(f"{path}: holds no {'cameras' if shape[0] == 0 else 'frames'} "
+                             f"(keypoints of shape {shape})")
+        if z["image_size"].dtype.kind == "u" and (z["image_size"] > MAX_IMAGE_SIDE).any():
+            raise InputError(f"{path}: image_size must be positive pixels (at most "
+                             f"{MAX_IMAGE_SIDE}), got {z['image_size'].tolist()}")
         try:
             return cls(keypoints=z["keypoints"], cameras=list(z["cameras"].reshape(-1)),
                        joint_set=str(z["joint_set"]), image_size=z["image_size"],

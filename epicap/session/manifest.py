@@ -20,16 +20,18 @@ passed them on the command line (ingest without copying): those are stored absol
 from __future__ import annotations
 
 import datetime as _dt
-import json
+import math
 import os
 import tomllib
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
 from epicap.errors import InputError
-from epicap.session.io import atomic_write
+from epicap.session.io import atomic_write, toml_string
+from epicap.session.names import check_camera_name
 
 __all__ = ["MANIFEST_FILE", "CameraEntry", "SessionManifest", "read_timestamps"]
 
@@ -94,8 +96,10 @@ class SessionManifest:
                              "`epicap record`)") from None
         except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as e:
             raise InputError(f"{path}: not a readable TOML file ({e})") from None
+        except RecursionError:
+            raise InputError(f"{path}: not a readable TOML file (nested too deeply)") from None
         version = doc.get("version")
-        if version != FORMAT_VERSION:
+        if type(version) is not int or version != FORMAT_VERSION:
             raise InputError(f"{path}: format version {version!r}, this epicap reads "
                              f"{FORMAT_VERSION}")
         cams = doc.get("camera")
@@ -104,21 +108,24 @@ class SessionManifest:
         entries = []
         for i, c in enumerate(cams):
             where = f"{path}: camera {i + 1}"
-            try:
-                entry = CameraEntry(
-                    name=str(c["name"]), fps=float(c["fps"]), frame_count=int(c["frame_count"]),
-                    width=int(c["width"]), height=int(c["height"]),
-                    video=None if c.get("video") is None else str(c["video"]),
-                    timestamps=None if c.get("timestamps") is None else str(c["timestamps"]),
-                    external=bool(c.get("external", False)))
-            except KeyError as e:
-                raise InputError(f"{where}: missing key {e.args[0]!r}") from None
-            except (TypeError, ValueError) as e:
-                raise InputError(f"{where}: {e}") from None
-            if entry.fps <= 0 or entry.frame_count < 0 or entry.width <= 0 or entry.height <= 0:
+            if not isinstance(c, dict):
+                raise InputError(f"{where}: not a table of keys")
+            missing = [k for k in ("name", "fps", "frame_count", "width", "height") if k not in c]
+            if missing:
+                raise InputError(f"{where}: missing key {missing[0]!r}")
+            external = c.get("external", False)
+            if not isinstance(external, bool):
+                raise InputError(f"{where}: external must be true or false")
+            entry = CameraEntry(
+                name=check_camera_name(c["name"], f"{where}: name"),
+                fps=_number(c, "fps", where), frame_count=_count(c, "frame_count", where),
+                width=_count(c, "width", where), height=_count(c, "height", where),
+                video=_path(c, "video", where), timestamps=_path(c, "timestamps", where),
+                external=external)
+            if not entry.fps > 0 or entry.width <= 0 or entry.height <= 0:
                 raise InputError(f"{where}: fps, width and height must be positive")
             for p in (entry.video, entry.timestamps):
-                if p is not None and not entry.external:
+                if p is not None and not (entry.external and Path(p).is_absolute()):
                     _inside(path, p)
             entries.append(entry)
         names = [e.name for e in entries]
@@ -129,20 +136,43 @@ class SessionManifest:
 
     def save(self, session_dir: str | os.PathLike) -> None:
         """Write SESSION/session.toml atomically."""
-        lines = [f"version = {self.version}", f"source = {json.dumps(self.source)}",
-                 f"created = {json.dumps(self.created)}", ""]
+        lines = [f"version = {self.version}", f"source = {toml_string(self.source)}",
+                 f"created = {toml_string(self.created)}", ""]
         for c in self.cameras:
-            lines += ["[[camera]]", f"name = {json.dumps(c.name)}"]
+            lines += ["[[camera]]", f"name = {toml_string(c.name)}"]
             if c.video is not None:
-                lines.append(f"video = {json.dumps(str(c.video))}")
+                lines.append(f"video = {toml_string(c.video)}")
             if c.timestamps is not None:
-                lines.append(f"timestamps = {json.dumps(str(c.timestamps))}")
+                lines.append(f"timestamps = {toml_string(c.timestamps)}")
             if c.external:
                 lines.append("external = true")
             lines += [f"fps = {float(c.fps)!r}", f"frame_count = {int(c.frame_count)}",
                       f"width = {int(c.width)}", f"height = {int(c.height)}", ""]
         with atomic_write(Path(session_dir) / MANIFEST_FILE, "w") as f:
             f.write("\n".join(lines))
+
+
+def _number(c: dict, key: str, where: str) -> float:
+    v = c[key]
+    if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v):
+        raise InputError(f"{where}: {key} must be a finite number, got {v!r}")
+    return float(v)
+
+
+def _count(c: dict, key: str, where: str) -> int:
+    v = c[key]
+    if isinstance(v, bool) or not isinstance(v, int) or not 0 <= v < 2**31:
+        raise InputError(f"{where}: {key} must be a whole number from 0 to 2^31, got {v!r}")
+    return v
+
+
+def _path(c: dict, key: str, where: str) -> str | None:
+    v = c.get(key)
+    if v is None:
+        return None
+    if not isinstance(v, str) or not v or "\x00" in v or v.strip() in (".", ""):
+        raise InputError(f"{where}: {key} must be a file path, got {v!r}")
+    return v
 
 
 def _inside(manifest: Path, rel: str) -> None:
@@ -160,9 +190,11 @@ def _resolve(session_dir: str | os.PathLike, rel: str, external: bool) -> Path:
 def read_timestamps(path: str | os.PathLike) -> np.ndarray:
     """Per-frame timestamps (T,) float64 seconds from a text file with one number per line."""
     try:
-        ts = np.loadtxt(path, dtype=np.float64, ndmin=1, comments="#", delimiter=",")
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # "input contained no data": an error below
+            ts = np.loadtxt(path, dtype=np.float64, ndmin=1, comments="#", delimiter=",")
     except (OSError, ValueError) as e:
         raise InputError(f"{path}: unreadable timestamps ({e})") from None
-    if ts.ndim != 1 or not np.isfinite(ts).all():
+    if ts.ndim != 1 or ts.size == 0 or not np.isfinite(ts).all():
         raise InputError(f"{path}: timestamps must be one finite number per line")
     return ts

@@ -69,11 +69,17 @@ class Poses3D:
         """Load and validate; InputError naming the file and what is wrong."""
         z = read_npz(path, {"poses": ("f",), "reprojection_error": ("f",), "views": ("u", "i"),
                             "joints": ("U",), "joint_set": ("U",), "fps": ("f", "i", "u")})
+        for key in ("joint_set", "fps"):
+            if z[key].ndim != 0:
+                raise InputError(f"{path}: {key} must be a single value, got shape "
+                                 f"{z[key].shape}")
         try:
             return cls(z["poses"], z["reprojection_error"], z["views"], str(z["joint_set"]),
                        float(z["fps"]), list(z["joints"].reshape(-1)))
         except InputError as e:
             raise InputError(f"{path}: {e}".replace(": poses3d:", ":")) from None
+        except (TypeError, ValueError) as e:
+            raise InputError(f"{path}: {e}") from None
 
     def save(self, path: str | os.PathLike) -> None:
         """Write `poses3d.npz` atomically, exactly as the contract lays it out."""

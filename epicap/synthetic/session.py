@@ -53,9 +53,12 @@ def write_session(scene: SyntheticScene, session_dir: str | os.PathLike, video: 
         if existing and not force:
             raise InputError(f"{session_dir}: a session exists here ({', '.join(existing)}); "
                              "pass --force to overwrite it")
-    session_dir.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{session_dir.name}.", suffix=".tmp",
-                                dir=session_dir.parent))
+    try:
+        session_dir.parent.mkdir(parents=True, exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(prefix=f".{session_dir.name}.", suffix=".tmp",
+                                    dir=session_dir.parent))
+    except OSError as e:
+        raise InputError(f"{session_dir}: cannot write here ({e.strerror or e})") from None
     try:
         umask = os.umask(0)
         os.umask(umask)

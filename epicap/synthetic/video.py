@@ -91,6 +91,8 @@ def write_videos(scene, folder: str | os.PathLike, seed: int = 0) -> list[Path]:
     `<camera>.mp4`, at the scene's fps and image size. Returns the paths."""
     import cv2
 
+    from epicap.session.io import native_path
+
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     cams, skel = scene.cameras, scene.keypoints.skeleton
@@ -111,7 +113,7 @@ def write_videos(scene, folder: str | os.PathLike, seed: int = 0) -> list[Path]:
         bg = render_background(cams.K[c], cams.R[c], cams.t[c], cams.dist[c], (w, h), seed + c)
         path = folder / f"{name}.mp4"
         tmp = folder / f".{name}.tmp.mp4"
-        writer = cv2.VideoWriter(str(tmp), cv2.VideoWriter_fourcc(*"mp4v"), float(scene.fps),
+        writer = cv2.VideoWriter(native_path(tmp, "video"), cv2.VideoWriter_fourcc(*"mp4v"), float(scene.fps),
                                  (w, h))
         if not writer.isOpened():
             raise InputError(f"{path}: OpenCV cannot write MP4 video here")

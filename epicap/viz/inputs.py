@@ -70,6 +70,9 @@ def load_session(session_dir: str | os.PathLike, verb: str, cameras: bool = Fals
             data.cameras = Cameras.from_toml(path)
         elif name == POSES_FILE:
             data.poses = Poses3D.from_npz(path)
+            if data.poses.poses.shape[0] == 0 or not data.poses.valid.any():
+                raise InputError(f"{path}: not one joint triangulated (every pose is NaN); "
+                                 f"nothing for epicap {verb} to show")
         else:
             data.keypoints = Keypoints2D.from_npz(path)
     if data.cameras is not None and cameras and not data.cameras.has_extrinsics:

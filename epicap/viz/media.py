@@ -40,9 +40,15 @@ def write_mp4(path: str | os.PathLike, frames: Iterable[np.ndarray], fps: float)
     """
     import cv2
 
+    from epicap.session.io import native_path
+
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=".mp4", dir=path.parent)
+    native_path(path.absolute(), "video")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=".mp4", dir=path.parent)
+    except OSError as e:
+        raise InputError(f"{path}: cannot write here ({e.strerror or e})") from None
     os.close(fd)
     writer, n = None, 0
     try:
@@ -59,6 +65,8 @@ def write_mp4(path: str | os.PathLike, frames: Iterable[np.ndarray], fps: float)
         writer.release()
         writer = None
         os.replace(tmp, path)
+    except OSError as e:
+        raise InputError(f"{path}: writing failed ({e.strerror or e})") from None
     finally:
         if writer is not None:
             writer.release()

@@ -152,13 +152,15 @@ def overlay_frames(source: OverlaySource, camera: str,
     """
     import cv2
 
+    from epicap.session.io import native_path
+
     kp = source.keypoints
     c = kp.camera_index(camera)
     w, h = (int(v) for v in kp.image_size[c])
     reproj = source.reprojected()
     frames = range(kp.num_frames) if frames is None else frames
     video = source.video(camera)
-    cap = cv2.VideoCapture(str(video)) if video is not None else None
+    cap = cv2.VideoCapture(native_path(video, "video")) if video is not None else None
     next_index = 0
     try:
         for t in frames:

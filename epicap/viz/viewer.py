@@ -110,6 +110,8 @@ def show_session(cameras: Cameras, poses: Poses3D, title: str = "epicap view") -
             mat.shader, mat.point_size = "defaultUnlit", g.size
         if widget.scene.has_geometry(g.name):
             widget.scene.remove_geometry(g.name)
+        if g.kind == "line" and len(g.geometry.lines) == 0:
+            return  # a frame with no bone: Filament crashes on a LineSet without lines
         widget.scene.add_geometry(g.name, g.geometry, mat)
 
     for g in static_geometries(cameras, poses):
