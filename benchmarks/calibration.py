@@ -34,52 +34,20 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from epicap.calibration_free.pipeline import CalibrationOptions, calibrate  # noqa: E402
 from epicap.console import format_table  # noqa: E402
 from epicap.errors import InputError  # noqa: E402
+from epicap.geometry.alignment import umeyama  # noqa: E402
+from epicap.geometry.rig_metrics import compare_rigs  # noqa: E402
 from epicap.geometry.triangulation import triangulate  # noqa: E402
 from epicap.session import Cameras  # noqa: E402
 
 METHODS = ("epipolarpose", "pooled", "epicap")
 
 
-def umeyama(src: np.ndarray, dst: np.ndarray) -> tuple[float, np.ndarray, np.ndarray]:
-    """Similarity (s, Q, p) minimising |s Q src + p - dst|^2 (Umeyama, PAMI 1991)."""
-    mu_s, mu_d = src.mean(0), dst.mean(0)
-    a, b = src - mu_s, dst - mu_d
-    U, S, Vt = np.linalg.svd(b.T @ a / len(src))
-    D = np.diag([1, 1, np.sign(np.linalg.det(U @ Vt))])
-    Q = U @ D @ Vt
-    s = float(np.trace(np.diag(S) @ D) / (a ** 2).sum(1).mean())
-    return s, Q, mu_d - s * Q @ mu_s
-
-
-def relative_rotation_errors(R_true: np.ndarray, R_est: np.ndarray) -> np.ndarray:
-    """Angles (deg) between true and estimated relative rotations of every camera pair."""
-    out = []
-    for a in range(len(R_true)):
-        for b in range(a + 1, len(R_true)):
-            D = (R_true[b] @ R_true[a].T).T @ (R_est[b] @ R_est[a].T)
-            out.append(np.degrees(np.arccos(np.clip((np.trace(D) - 1) / 2, -1, 1))))
-    return np.array(out)
-
-
 def camera_errors(truth: Cameras, est: Cameras) -> dict:
     """Rotation (per camera, deg, after the best common rotation) and centre errors (metres)."""
     t = truth.select(est.names)
-    Qs = sum(t.R[c].T @ est.R[c] for c in range(len(est)))  # world_true <- world_est rotation
-    U, _, Vt = np.linalg.svd(Qs)
-    Q = U @ np.diag([1, 1, np.sign(np.linalg.det(U @ Vt))]) @ Vt
-    rot = np.array([np.degrees(np.arccos(np.clip(
-        (np.trace(t.R[c].T @ est.R[c] @ Q.T) - 1) / 2, -1, 1))) for c in range(len(est))])
-    if len(est) >= 3:
-        s, Qc, p = umeyama(est.centers, t.centers)
-    else:
-        s, Qc = 1.0, Q
-        p = t.centers.mean(0) - est.centers.mean(0) @ Q.T
-    centre = np.linalg.norm(s * est.centers @ Qc.T + p - t.centers, axis=1)
-    C = t.centers
-    baseline = np.mean([np.linalg.norm(C[a] - C[b]) for a in range(len(C))
-                        for b in range(a + 1, len(C))])
-    return {"rot_cam": rot, "rot_rel": relative_rotation_errors(t.R, est.R), "centre": centre,
-            "baseline": baseline}
+    cmp = compare_rigs(t.R, t.t, est.R, est.t)
+    return {"rot_cam": cmp.rotation_deg, "rot_rel": cmp.relative_rotation_deg,
+            "centre": cmp.centre_error_m, "baseline": cmp.baseline_m}
 
 
 def mpjpe_aligned(points: np.ndarray, truth: np.ndarray) -> float:

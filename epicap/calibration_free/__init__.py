@@ -5,7 +5,8 @@
     result.cameras.to_toml("cameras.toml"); print(result.table())
 
 Modules: `pairs` (pooled essential matrix per camera pair), `register` (best pair + PnP),
-`focal` (focal lengths from fundamental matrices), `world` (floor, up, scale, origin),
+`focal` (focal lengths from fundamental matrices), `focal_search` (a shared focal
+length by a 1-D search over whole solves), `world` (floor, up, scale, origin),
 `pipeline` (`calibrate`), `report` (results and the table).
 """
 from epicap.calibration_free.pipeline import METHODS, CalibrationOptions, calibrate

@@ -4,8 +4,8 @@ Reads SESSION/keypoints2d.npz and recovers every camera's pose (and its focal le
 intrinsics are given) from the body joints alone: no board, no extrinsics. All frames' joints
 are pooled per camera pair (robust essential matrices), the cameras are registered one by one
 from the best-conditioned pair, then one robust bundle adjustment refines every camera and joint
-together (joints weighted by how consistently the detector places them across views, with a
-per-camera-and-joint offset for detector bias). The world frame is Z up with the floor the feet
+together (each camera's each joint weighted by how consistently the detector places it with
+the other views: a detector's bias depends on the view). The world frame is Z up with the floor the feet
 touch at z = 0, the origin under the subject, and metres from --subject-height.
 
 Prints a table per camera (frames and joints used, inliers, RMS reprojection error, focal
@@ -14,8 +14,9 @@ too little is left out of cameras.toml and named with the reason.
 
 Intrinsics: --intrinsics FILE is a cameras.toml holding name, size, matrix and distortions for
 each camera (distortion is honoured). Without it, focal lengths are estimated with the principal
-point at the image centre and no distortion; --shared-focal estimates one focal length for all
-cameras (steadier when the cameras are alike).
+point at the image centre and no distortion: one focal length for all cameras is searched
+first (the one at which a whole solve fits the joints best), then each camera's own is refined
+from it; --shared-focal keeps the shared one (steadier when the cameras are alike).
 
 Methods: epicap (default, the full pipeline), pooled (pooled pair estimates only, no
 adjustment) and epipolarpose (EpipolarPose's per-frame estimate, the published baseline).

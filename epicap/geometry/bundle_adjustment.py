@@ -45,6 +45,10 @@ class BundleAdjustmentOptions:
     outlier_sigmas: observations with a residual above outlier_sigmas * sigma get weight 0 for
         the next round (they may come back later).
     fixed_camera: index of the camera whose pose is held fixed.
+    focal_prior: with free focal lengths, the standard deviation of a Gaussian prior on each
+        log focal length about its start (0.02: 2%), weighted as heavily as all of that camera's
+        observations at the robust residual scale; 0 (default) for none. Detector bias trades
+        against per-camera focal lengths on real data; the prior keeps them near a shared start.
     """
 
     focal: str = "fixed"
@@ -55,6 +59,7 @@ class BundleAdjustmentOptions:
     cauchy_scale: float = 2.5
     outlier_sigmas: float = 5.0
     fixed_camera: int = 0
+    focal_prior: float = 0.0
 
     def __post_init__(self):
         if self.focal not in FOCAL_MODES:
@@ -114,6 +119,7 @@ class _Problem:
                                   np.zeros(self.n_off)])
         self.sqrt_w = np.ones(len(obs_c))
         self.prior_scale = 1.0
+        self.focal_rows = np.zeros(self.n_focal)  # weights of the focal prior rows
         if self.n_off:
             self.gauge_rows = self._offset_gauge(obs_xy, obs_c, obs_g)
 
@@ -180,6 +186,7 @@ class _Problem:
         if self.n_off:
             parts.append(off.ravel() * self.prior_scale)
             parts.append(np.einsum("ckgd,cgd->ck", self.gauge_rows, off).ravel())
+        parts.append(self.focal_rows * p[self.n_cam:self.n_cam + self.n_focal])
         parts.append([self._gauge(p) if self.n_cam else 0.0])
         return np.concatenate(parts)
 
@@ -211,7 +218,7 @@ class _Problem:
             base = xy
             A = K2
         A = (A @ Jp) * self.sqrt_w[:, None, None]  # (M, 2, 3): d residual / d camera point
-        blocks, colidx = [], []
+        blocks = []
         slot = np.full(self.C, -1)
         slot[self.free] = np.arange(len(self.free))
         s = slot[c]
@@ -254,6 +261,11 @@ class _Problem:
             cols.append((off_start + 2 * (cc * self.G + gg) + dd).ravel())
             vals.append(self.gauge_rows.ravel())
             n_rows += 4 * self.C
+        if self.n_focal:
+            rows.append(n_rows + np.arange(self.n_focal))
+            cols.append(self.n_cam + np.arange(self.n_focal))
+            vals.append(self.focal_rows)
+            n_rows += self.n_focal
         if self.n_cam:  # gauge row: finite differences over the camera parameters only
             g0 = self._gauge(p)
             h = 1e-7
@@ -351,6 +363,10 @@ def bundle_adjust(points2d: np.ndarray, weights: np.ndarray, K: np.ndarray,
         robust = 1.0 / (1.0 + (err / (options.cauchy_scale * sigma)) ** 2)
         prob.sqrt_w[:] = np.sqrt(base_w * robust * inlier)
         prob.prior_scale = sigma / options.offset_prior_px
+        if prob.n_focal and options.focal_prior > 0:
+            per = (np.bincount(obs_c, inlier, C) if prob.n_focal == C
+                   else np.array([inlier.sum()]))
+            prob.focal_rows = sigma * np.sqrt(per) / options.focal_prior
         sol = least_squares(prob.residuals, p, jac=prob.jacobian, method="trf",
                             loss="linear", tr_solver="lsmr", x_scale="jac",
                             max_nfev=options.max_nfev, xtol=1e-10, ftol=1e-8)

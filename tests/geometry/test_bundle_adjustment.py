@@ -49,6 +49,19 @@ def test_per_camera_focal_is_recovered():
     np.testing.assert_allclose(res.K[:, 0, 0], cams.K[:, 0, 0], rtol=0.01)
 
 
+def test_focal_prior_holds_focal_lengths_near_their_start():
+    cams, X, uv, R0, t0, X0 = _setup(seed=1)
+    K0 = cams.K.copy()
+    K0[:, 0, 0] *= 1.05
+    K0[:, 1, 1] = K0[:, 0, 0]
+    free = bundle_adjust(uv, np.ones(uv.shape[:2]), K0, None, R0, t0, X0,
+                         options=BundleAdjustmentOptions(focal="per_camera"))
+    held = bundle_adjust(uv, np.ones(uv.shape[:2]), K0, None, R0, t0, X0,
+                         options=BundleAdjustmentOptions(focal="per_camera", focal_prior=1e-4))
+    np.testing.assert_allclose(free.K[:, 0, 0], cams.K[:, 0, 0], rtol=0.01)  # data win
+    np.testing.assert_allclose(held.K[:, 0, 0], K0[:, 0, 0], rtol=0.002)  # the prior wins
+
+
 def test_analytic_jacobian_matches_finite_differences():
     rng = np.random.default_rng(3)
     cams, X, uv, R0, t0, X0 = _setup(C=3, T=3)
@@ -56,6 +69,7 @@ def test_analytic_jacobian_matches_finite_differences():
     dist = np.tile([0.05, -0.02, 0.001, 0.002, 0.0], (3, 1))
     prob = _Problem(uv[c, n], c, n, n % 17, cams.K, dist, R0, t0, X0, 17,
                     BundleAdjustmentOptions(focal="per_camera", offsets=True))
+    prob.focal_rows = np.array([3.0, 5.0, 7.0])  # the focal prior's rows are in it too
     p = prob.x0 + rng.normal(0, 0.02, len(prob.x0))
     J = prob.jacobian(p).toarray()
     Jn = np.zeros_like(J)
