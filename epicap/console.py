@@ -1,10 +1,12 @@
 """What the command line shows: progress bars (on a terminal only) and plain tables."""
 from __future__ import annotations
 
+import contextlib
+import os
 import sys
 from typing import Iterable, Sequence
 
-__all__ = ["progress", "format_table", "warn"]
+__all__ = ["progress", "format_table", "warn", "native_output_silenced"]
 
 _QUIET = False
 
@@ -48,3 +50,27 @@ def format_table(rows: Sequence[Sequence], headers: Sequence[str], floatfmt: str
     out = [line(headers), "|" + "|".join("-" * (w + 2) for w in widths) + "|"]
     out += [line(r) for r in text]
     return "\n".join(out)
+
+
+@contextlib.contextmanager
+def native_output_silenced(stdout: bool = True, stderr: bool = True):
+    """Send the process's stdout/stderr file descriptors to /dev/null for the duration.
+
+    For native libraries (MediaPipe's TFLite, Open3D's Filament) that log to the file descriptors
+    directly, where Python cannot filter them. Keep the block short: Python's own output (progress
+    bars, warnings) is silenced too.
+    """
+    fds = [fd for fd, on in ((1, stdout), (2, stderr)) if on]
+    sys.stdout.flush()
+    sys.stderr.flush()
+    saved = [os.dup(fd) for fd in fds]
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        for fd in fds:
+            os.dup2(devnull, fd)
+        yield
+    finally:
+        for fd, old in zip(fds, saved):
+            os.dup2(old, fd)
+        for fd in saved + [devnull]:
+            os.close(fd)

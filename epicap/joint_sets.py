@@ -155,7 +155,7 @@ MEDIAPIPE33 = JointSet(
               ("left_eye", "left_eye_outer"), ("left_eye_outer", "left_ear"),
               ("nose", "right_eye_inner"), ("right_eye_inner", "right_eye"),
               ("right_eye", "right_eye_outer"), ("right_eye_outer", "right_ear"),
-              ("mouth_left", "mouth_right"),
+              ("mouth_left", "mouth_right")) + _EAR_SHOULDER + (
               ("left_wrist", "left_pinky"), ("left_wrist", "left_index"),
               ("left_pinky", "left_index"), ("left_wrist", "left_thumb"),
               ("right_wrist", "right_pinky"), ("right_wrist", "right_index"),

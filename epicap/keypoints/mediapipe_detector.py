@@ -132,7 +132,7 @@ def detect_video(video: str | os.PathLike, model: str | os.PathLike,
     import mediapipe as mp
     from mediapipe.tasks.python import BaseOptions, vision
 
-    from epicap.console import progress
+    from epicap.console import native_output_silenced, progress
     from epicap.keypoints.tracking import track_main_subject
 
     opt = options or DetectorOptions()
@@ -153,7 +153,9 @@ def detect_video(video: str | os.PathLike, model: str | os.PathLike,
         min_tracking_confidence=opt.min_tracking_confidence)
     candidates, read = [], []
     try:
-        landmarker = vision.PoseLandmarker.create_from_options(landmarker_options)
+        # TFLite logs set-up notices straight to file descriptor 2 at creation and first frame
+        with native_output_silenced(stdout=False):
+            landmarker = vision.PoseLandmarker.create_from_options(landmarker_options)
     except (RuntimeError, ValueError) as e:
         cap.release()
         raise InputError(f"{model}: MediaPipe cannot load this model ({e})") from None
@@ -165,8 +167,12 @@ def detect_video(video: str | os.PathLike, model: str | os.PathLike,
                 break
             rgb = np.ascontiguousarray(cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB))
             timestamp_ms = int(round(index * 1000.0 / fps))
-            result = landmarker.detect_for_video(
-                mp.Image(image_format=mp.ImageFormat.SRGB, data=rgb), timestamp_ms)
+            image = mp.Image(image_format=mp.ImageFormat.SRGB, data=rgb)
+            if read:
+                result = landmarker.detect_for_video(image, timestamp_ms)
+            else:
+                with native_output_silenced(stdout=False):
+                    result = landmarker.detect_for_video(image, timestamp_ms)
             candidates.append(landmarks_to_array(result.pose_landmarks, width, height))
             read.append(index)
     finally:

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import sys
 from pathlib import Path
 from typing import Iterator
 
@@ -169,23 +168,14 @@ def _sequence(scene: OffscreenScene, view: ViewCamera, frames) -> Iterator[np.nd
 
 @contextlib.contextmanager
 def _native_output_silenced():
-    """Send the process's stdout/stderr file descriptors to /dev/null for the duration."""
+    """Open3D at error verbosity, and its native (Filament) output sent to /dev/null."""
     import open3d as o3d
 
+    from epicap.console import native_output_silenced
+
     o3d.utility.set_verbosity_level(o3d.utility.VerbosityLevel.Error)
-    sys.stdout.flush()
-    sys.stderr.flush()
-    saved = [os.dup(1), os.dup(2)]
-    devnull = os.open(os.devnull, os.O_WRONLY)
-    try:
-        os.dup2(devnull, 1)
-        os.dup2(devnull, 2)
+    with native_output_silenced():
         yield
-    finally:
-        os.dup2(saved[0], 1)
-        os.dup2(saved[1], 2)
-        for fd in saved + [devnull]:
-            os.close(fd)
 
 
 def _check_frame(frame: int, poses: Poses3D) -> None:
