@@ -45,8 +45,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--offsets-frames", default=None, metavar="O1,O2,...",
                         help="per-camera time offsets in frames, comma-separated (fractions "
                              "allowed): camera c's frame k shows the motion at time k + O_c")
-    parser.add_argument("--radius", type=float, default=4.0, metavar="M",
-                        help="ring radius, metres (default: 4)")
+    parser.add_argument("--radius", type=float, default=5.0, metavar="M",
+                        help="ring radius, metres (default: 5)")
     parser.add_argument("--height", type=float, default=1.6, metavar="M",
                         help="camera height, metres (default: 1.6)")
     parser.add_argument("--focal-px", type=float, default=1000.0, metavar="F",
@@ -55,9 +55,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="image size (default: 1280x720)")
     parser.add_argument("--subject-height", type=float, default=None, metavar="M",
                         help="scale the motion to a subject this tall, metres (default: 1.62)")
-    parser.add_argument("--turn", type=float, default=0.0, metavar="DEG_PER_S",
+    parser.add_argument("--turn", type=float, default=None, metavar="DEG_PER_S",
                         help="turn the motion's heading at this rate, so a long walk circles "
-                             "inside the ring (40 gives a 1.4 m circle; default: 0)")
+                             "inside the ring (40 gives a 1.4 m circle; default: 30 for walk and "
+                             "run, which would otherwise leave the ring, 0 for the other clips)")
     parser.add_argument("--video", action="store_true",
                         help="also render one MP4 per camera (a stick figure on a textured floor)")
     parser.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
@@ -94,7 +95,7 @@ def run(args: argparse.Namespace) -> int:
     if not 1 <= args.cameras <= 64:
         raise InputError(f"--cameras: between 1 and 64, got {args.cameras}")
     clip = load_clip(args.clip, args.joint_set, args.fps, args.subject_height, args.frames,
-                     turn_deg_per_s=args.turn)
+                     turn_deg_per_s=_turn(args))
     cameras = ring_rig(args.cameras, args.radius, args.height, args.focal_px,
                        _image_size(args.image_size), seed=args.seed)
     options = SceneOptions(noise_px=args.noise_px, outlier_fraction=args.outliers,
@@ -121,3 +122,10 @@ def summary(scene, out, video: bool) -> str:
         text += f", time offsets {', '.join(f'{v:g}' for v in scene.offsets_frames)} frames"
     text += (". Videos in videos/." if video else ".")
     return text + " Truth (cameras, 3D, offsets) in truth/."
+
+
+def _turn(args) -> float:
+    """--turn, or by default 30 deg/s for the locomotion clips so they stay inside the ring."""
+    if args.turn is not None:
+        return float(args.turn)
+    return 30.0 if args.clip in ("walk", "run") else 0.0

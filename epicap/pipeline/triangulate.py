@@ -56,7 +56,7 @@ class TriangulationSummary:
             rows.append(("outlier threshold (px)", round(self.threshold_px, 2)))
         rows.append(("joints dropped as off the body", self.rejected_off_body))
         rows.append(("joints re-solved by skeleton and time", self.reselected))
-        rows += [(f"inliers of {name}", f"{100 * v:.1f} %")
+        rows += [(f"detections of {name} used", f"{100 * v:.1f} %")
                  for name, v in self.camera_used_fraction.items()]
         if self.output is not None:
             rows.append(("written", str(self.output)))
