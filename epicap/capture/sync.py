@@ -14,6 +14,8 @@ that both hold the joint; otherwise it stays (NaN, NaN, 0).
 """
 from __future__ import annotations
 
+import os
+
 import numpy as np
 
 from epicap.capture.sync_epipolar import estimate_offsets, refine_pair, solve_offsets
@@ -110,11 +112,13 @@ def sync_session(session, method: str = "auto", reference: str | None = None,
         raise InputError(f"unknown sync method {method!r}; valid: auto, timestamps, keypoints")
     session = Path(session)
     current, raw_path = session / KEYPOINTS_FILE, session / RAW_KEYPOINTS_FILE
+    pending = session / f".{KEYPOINTS_FILE}.sync.tmp"  # the synced file before its rename
+    pending.unlink(missing_ok=True)  # left by a sync that was killed: redone below
     source = current
     previous = _read_sync(session / SYNC_FILE)
-    if raw_path.is_file() and current.is_file() and previous.get("synced_sha256") == \
-            sha256_of(current):
-        source = raw_path  # keypoints2d.npz is our own output: start again from the raw one
+    if raw_path.is_file() and current.is_file() and sha256_of(current) in (
+            previous.get("synced_sha256"), sha256_of(raw_path)):
+        source = raw_path  # keypoints2d.npz is sync's output (or the raw one): start from raw
     kp = Keypoints2D.from_npz(source)
     if len(kp.cameras) < 2:
         return None
@@ -138,14 +142,18 @@ def sync_session(session, method: str = "auto", reference: str | None = None,
         times = [np.arange(T) + c.offset_frames for c in result.cameras]
     resampled, first = resample_to_timeline(kp.keypoints, times)
     synced = Keypoints2D(resampled, kp.cameras, kp.joint_set, kp.image_size, kp.fps, kp.joints)
+    # Order matters for a kill at any point: the raw keypoints first, then the synced ones under
+    # a temporary name, then sync.toml naming both by hash, then the rename into place. A rerun
+    # finds keypoints2d.npz equal to the raw file or to the recorded synced one and starts over
+    # from the raw file either way.
     if source == current:
         kp.save(raw_path)
-    synced.save(current)
+    synced.save(pending)
     lines = ["version = 1", f"reference = {json.dumps(result.reference)}",
              f"fps = {result.fps!r}", f"first_frame = {first}",
              f"frames = {synced.num_frames}",
              f"raw_sha256 = {json.dumps(sha256_of(raw_path))}",
-             f"synced_sha256 = {json.dumps(sha256_of(current))}", ""]
+             f"synced_sha256 = {json.dumps(sha256_of(pending))}", ""]
     for c in result.cameras:
         lines += [f"[cameras.{json.dumps(c.name)}]", f"offset_frames = {c.offset_frames:.4f}",
                   f"offset_s = {c.offset_s:.6f}", f"confidence = {c.confidence:.3f}",
@@ -158,6 +166,7 @@ def sync_session(session, method: str = "auto", reference: str | None = None,
     with atomic_write(session / SYNC_FILE, "w") as f:
         f.write("# time offsets: camera frame i was taken at common time (i + offset_frames) / fps"
                 "\n# row 0 of keypoints2d.npz is common frame `first_frame`\n" + "\n".join(lines))
+    os.replace(pending, current)
     return result
 
 

@@ -189,3 +189,36 @@ def test_pose2sim_demo_is_already_synchronized(tmp_path):
     result = S.sync_session(session, method="keypoints")
     print({c.name: (round(c.offset_frames, 3), round(c.confidence, 2)) for c in result.cameras})
     assert np.abs(result.offset_frames).max() < 0.5, result.offset_frames  # measured <= 0.45
+
+
+def test_a_sync_killed_before_its_last_rename_reruns_to_the_same_result(tmp_path, monkeypatch):
+    """A kill after sync.toml is written but before keypoints2d.npz is replaced: the rerun must
+    start from the raw keypoints, not treat them as synced (and not overwrite the raw file)."""
+    import types
+
+    raw = _session(tmp_path, [0.0, 3.0, -7.0])
+    reference = tmp_path / "reference"
+    reference.mkdir()
+    _session(reference, [0.0, 3.0, -7.0])
+    expected = S.sync_session(reference)
+
+    class Killed(BaseException):
+        pass
+
+    def killed(*args):
+        raise Killed
+
+    monkeypatch.setattr(S, "os", types.SimpleNamespace(replace=killed))
+    with pytest.raises(Killed):
+        S.sync_session(tmp_path)
+    assert (tmp_path / "sync.toml").is_file()          # written, but the rename never happened
+    np.testing.assert_array_equal(Keypoints2D.from_npz(tmp_path / "keypoints2d.npz").keypoints,
+                                  raw.keypoints)
+    monkeypatch.undo()
+    again = S.sync_session(tmp_path)
+    np.testing.assert_allclose(again.offset_frames, expected.offset_frames, atol=1e-9)
+    np.testing.assert_array_equal(Keypoints2D.from_npz(tmp_path / "keypoints2d_raw.npz").keypoints,
+                                  raw.keypoints)
+    np.testing.assert_array_equal(Keypoints2D.from_npz(tmp_path / "keypoints2d.npz").keypoints,
+                                  Keypoints2D.from_npz(reference / "keypoints2d.npz").keypoints)
+    assert not list(tmp_path.glob(".*.tmp"))
