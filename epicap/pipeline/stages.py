@@ -1,195 +1,377 @@
-"""The record `epicap run` keeps of every stage: SESSION/run.toml, file fingerprints, a lock.
-
-    version = 1
-    [stages.calibrate]
-    status = "ran"                   # ran | running | skipped | failed
-    reason = ""                      # why skipped or failed
-    finished = "2026-11-21T20:50:00Z"
-    seconds = 4.1
-    figure = "3 cameras, RMS 0.93 px"
-    [stages.calibrate.params]        # the options that change the outputs
-    subject_height_m = 1.7
-    [stages.calibrate.inputs]        # every file the stage read: its fingerprint
-    "keypoints2d.npz" = "sha256:9f2c..."
-    [stages.calibrate.outputs]       # every file the stage wrote: its fingerprint
-    "cameras.toml" = "sha256:41aa..."
-
-A stage is done when its record says `ran`, its parameters are the same, every input still has
-the recorded fingerprint and every output is there with its recorded fingerprint. `running` is
-written before a stage starts: after a kill, the next run knows that the outputs it finds are
-its own (half-finished work, safe to replace) and not a user's.
-
-Fingerprints: files up to 16 MiB are hashed whole (`sha256:...`); bigger ones (videos) cheaply,
-by size, modification time and the first and last MiB (`quick:...`), so a touched or re-encoded
-video counts as changed but an untouched one costs no full read.
+"""The stages `epicap run` brings up to date: for each, a plan (the files it reads, the options
+that change its result, the files it writes) and an execution that calls the same library
+function as the stage's verb. `epicap.pipeline.run` decides which stages to run.
 """
 from __future__ import annotations
 
-import contextlib
-import datetime as _dt
-import fcntl
-import hashlib
+import dataclasses
+import json
 import os
-import re
-import tomllib
+import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from epicap.errors import InputError
-from epicap.session.io import atomic_write, toml_string
+from epicap.pipeline.record import RunRecord, fingerprint
+from epicap.session import CAMERAS_FILE, KEYPOINTS_FILE, POSES_FILE
 
-__all__ = ["RECORD_FILE", "StageRecord", "RunRecord", "fingerprint", "session_lock",
-           "remove_stale_temporaries", "utc_now"]
+__all__ = ["STAGES", "TRAINING", "RunOptions", "Plan", "Skip", "Context", "STAGE_FUNCTIONS", "foreign"]
 
-RECORD_FILE = "run.toml"
-FORMAT_VERSION = 1
-QUICK_HASH_ABOVE = 16 << 20  # bytes: bigger files get the quick fingerprint
-_MIB = 1 << 20
-# what `epicap.session.io.atomic_write` leaves behind when its process is killed
-_TEMPORARY = re.compile(r"^\..+\.[A-Za-z0-9_]{8}\.tmp$")
-
-
-def utc_now() -> str:
-    return _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+STAGES = ("detect", "sync", "calibrate", "triangulate", "label", "train", "evaluate", "report")
+TRAINING = ("label", "train", "evaluate")
+DATASET_DIR, RUN_DIR = "dataset", "run"
+RAW_KEYPOINTS, SYNC_TOML, REPORT = "keypoints2d_raw.npz", "sync.toml", "report.html"
+EVALUATION = f"{RUN_DIR}/evaluation.json"
 
 
-def fingerprint(path: str | os.PathLike) -> str | None:
-    """The fingerprint of a file (see the module docstring); None when it does not exist."""
-    path = Path(path)
-    try:
-        st = path.stat()
-        if not path.is_file():
-            return None
-        h = hashlib.sha256()
-        with open(path, "rb") as f:
-            if st.st_size <= QUICK_HASH_ABOVE:
-                for block in iter(lambda: f.read(_MIB), b""):
-                    h.update(block)
-                return f"sha256:{h.hexdigest()}"
-            h.update(f.read(_MIB))
-            f.seek(-_MIB, os.SEEK_END)
-            h.update(f.read(_MIB))
-    except FileNotFoundError:
-        return None
-    return f"quick:{st.st_size}:{st.st_mtime_ns}:{h.hexdigest()}"
+@dataclass(frozen=True)
+class RunOptions:
+    """What to run and the options that pass through to the stages.
+
+    train: also label, train and evaluate (into SESSION/dataset and SESSION/run).
+    until: the last stage to run. start: rerun from this stage on even when done (`--from`).
+    force: replace outputs that `run` did not make (an imported keypoints2d.npz is detected anew).
+    sync: False keeps the keypoints' timeline as it is (data known to be synchronized).
+    model, max_people: detect. subject_height_m, intrinsics, shared_focal: calibrate.
+    student, epochs, device: train (and evaluate). train_settings: other TrainConfig fields as
+    (name, text) pairs (`--set checkpoint_every=20`). snapshots: 3D pictures in the report.
+    """
+
+    train: bool = False
+    until: str | None = None
+    start: str | None = None
+    force: bool = False
+    sync: bool = True
+    model: str | None = None
+    max_people: int = 2
+    subject_height_m: float = 1.70
+    intrinsics: str | None = None
+    shared_focal: bool = False
+    student: str = "lifter"
+    epochs: int = 30
+    device: str = "cpu"
+    train_settings: tuple[tuple[str, str], ...] = ()
+    snapshots: bool = True
+
+    def __post_init__(self):
+        for key in ("until", "start"):
+            value = getattr(self, key)
+            if value is not None and value not in STAGES:
+                raise InputError(f"--{'from' if key == 'start' else key}: unknown stage "
+                                 f"{value!r}; valid: {', '.join(STAGES)}")
+        if self.student not in ("lifter", "integral"):
+            raise InputError(f"--student: {self.student!r}; valid: lifter, integral")
+        if not self.subject_height_m > 0 or self.epochs < 1 or self.max_people < 1:
+            raise InputError("--subject-height must be positive, --epochs and --max-people >= 1")
 
 
 @dataclass
-class StageRecord:
-    """What one stage did last: status, why, its parameters and the files it read and wrote.
+class Plan:
+    """What a stage will read and write. outputs: the files checked for ownership (a stage may
+    write more, returned by its execution). params: JSON-like options that change the result."""
 
-    inputs, outputs: {path (relative to the session when inside it): fingerprint}.
-    """
-
-    status: str
-    reason: str = ""
+    inputs: dict[str, Path]
+    outputs: dict[str, Path]
     params: dict = field(default_factory=dict)
-    inputs: dict[str, str] = field(default_factory=dict)
-    outputs: dict[str, str] = field(default_factory=dict)
-    finished: str = ""
-    seconds: float = 0.0
-    figure: str = ""
 
 
 @dataclass
-class RunRecord:
-    """SESSION/run.toml in memory: one StageRecord per stage that has been planned."""
+class Skip:
+    reason: str
 
+
+@dataclass
+class Context:
     session: Path
-    stages: dict[str, StageRecord] = field(default_factory=dict)
+    options: RunOptions
+    record: RunRecord
+    warnings: list[str] = field(default_factory=list)
 
-    @property
-    def path(self) -> Path:
-        return self.session / RECORD_FILE
+    def key(self, path: Path) -> str:
+        """A record key: the path relative to the session when inside it, else absolute."""
+        path = Path(os.path.abspath(path))
+        root = Path(os.path.abspath(self.session))
+        return path.relative_to(root).as_posix() if path.is_relative_to(root) else str(path)
 
-    @classmethod
-    def load(cls, session: str | os.PathLike) -> "RunRecord":
-        """Read SESSION/run.toml (an empty record when absent); InputError when unreadable."""
-        session = Path(session)
-        path = session / RECORD_FILE
+    def path(self, key: str) -> Path:
+        return Path(key) if os.path.isabs(key) else self.session / key
+
+    def detected_keypoints(self) -> Path:
+        """The keypoints as detected or imported: keypoints2d.npz, or keypoints2d_raw.npz once
+        our sync rewrote keypoints2d.npz (also after a kill in the middle of that sync)."""
+        kp, raw = self.session / KEYPOINTS_FILE, self.session / RAW_KEYPOINTS
+        sync = self.record.stages.get("sync")
+        if sync is None or not raw.is_file():
+            return kp
+        current = fingerprint(kp)
+        if sync.status == "ran" and current == sync.outputs.get(KEYPOINTS_FILE):
+            return raw
+        if sync.status == "running" and current != sync.inputs.get(KEYPOINTS_FILE) and \
+                fingerprint(raw) == sync.inputs.get(KEYPOINTS_FILE):
+            return raw
+        return kp
+
+
+# ---- the stages: each a plan (what it reads, writes, depends on) and an execution --------------
+
+def foreign(ctx: Context, stage: str, key: str, path: Path) -> bool:
+    """True when `path` exists and was not written by `run`'s `stage` (a user's file)."""
+    rec = ctx.record.stages.get(stage)
+    if not path.is_file():
+        return False
+    return rec is None or (rec.status != "running" and rec.outputs.get(key) != fingerprint(path))
+
+
+def _videos(ctx: Context) -> dict[str, Path] | None:
+    from epicap.session.manifest import MANIFEST_FILE, SessionManifest
+
+    if not (ctx.session / MANIFEST_FILE).is_file():
+        return None
+    manifest = SessionManifest.load(ctx.session)
+    videos = {n: manifest.video_path(ctx.session, n) for n in manifest.names}
+    return None if any(v is None for v in videos.values()) else videos
+
+
+def _plan_detect(ctx: Context):
+    from epicap.keypoints.models import check_task_file, pose_model_path
+    from epicap.session.manifest import MANIFEST_FILE
+
+    videos = _videos(ctx)
+    if videos is None:
+        return Skip("no videos (keypoints imported or synthetic)")
+    model = check_task_file(ctx.options.model) if ctx.options.model else pose_model_path()
+    inputs = {ctx.key(p): p for p in [ctx.session / MANIFEST_FILE, *videos.values(), model]}
+    return Plan(inputs, {KEYPOINTS_FILE: ctx.detected_keypoints()},
+                 {"max_people": ctx.options.max_people, "model": ctx.key(model)})
+
+
+def _run_detect(ctx: Context, plan: Plan, previous):
+    from epicap.keypoints.mediapipe_detector import DetectorOptions, detect_session
+
+    out = ctx.session / KEYPOINTS_FILE
+    result = detect_session(ctx.session, ctx.path(plan.params["model"]),
+                            DetectorOptions(num_poses=plan.params["max_people"]))
+    result.keypoints.save(out)
+    kept = [r for n, r in result.cameras.items() if n not in result.dropped]
+    found = sum(r.coverage for r in kept) / max(1, len(kept))
+    return (f"{len(kept)} cameras, subject found in {100 * found:.0f}% of frames",
+            {"outputs": {KEYPOINTS_FILE: out}})
+
+
+def _plan_sync(ctx: Context):
+    from epicap.session import Keypoints2D
+
+    detected = ctx.detected_keypoints()
+    if not detected.is_file():
+        raise InputError(f"{ctx.session}: no {KEYPOINTS_FILE} and no videos to detect on (make "
+                         "the session with `epicap ingest`/`record`, or `epicap import` keypoints)")
+    outputs = {SYNC_TOML: ctx.session / SYNC_TOML}
+    if not ctx.options.sync:
+        _undo_sync(ctx, detected)
+        return Skip("--no-sync: the timeline is kept as it is")
+    if len(Keypoints2D.from_npz(detected).cameras) < 2:
+        return Skip("one camera")
+    return Plan({KEYPOINTS_FILE: detected}, outputs, {"method": "auto", "max_offset_s": 2.0})
+
+
+def _undo_sync(ctx: Context, detected: Path) -> None:
+    """With --no-sync after a run that synced: put the keypoints as detected back in place."""
+    if detected.name == RAW_KEYPOINTS:
+        _copy_atomic(detected, ctx.session / KEYPOINTS_FILE)
+
+
+def _copy_atomic(source: Path, target: Path) -> None:
+    from epicap.session.io import atomic_write
+
+    with open(source, "rb") as src, atomic_write(target) as dst:
+        shutil.copyfileobj(src, dst)
+
+
+def _run_sync(ctx: Context, plan: Plan, previous):
+    from epicap.capture.sync import SyncOptions, sync_session
+
+    detected, current = plan.inputs[KEYPOINTS_FILE], ctx.session / KEYPOINTS_FILE
+    if detected != current:  # a sync killed half-way: start again from the detected keypoints
+        _copy_atomic(detected, current)
+    result = sync_session(ctx.session, "auto", None, SyncOptions(max_offset_s=2.0))
+    raw = ctx.session / RAW_KEYPOINTS
+    extra = {KEYPOINTS_FILE: current, RAW_KEYPOINTS: raw}
+    offsets = ", ".join(f"{c.offset_frames:+.2f}" for c in result.cameras)
+    low = min(c.confidence for c in result.cameras)
+    return (f"offsets {offsets} frames (confidence >= {low:.2f})",
+            {"outputs": extra, "inputs": {KEYPOINTS_FILE: raw}})
+
+
+def _plan_calibrate(ctx: Context):
+    from epicap.session import Cameras
+
+    cams = ctx.session / CAMERAS_FILE
+    if cams.is_file() and foreign(ctx, "calibrate", CAMERAS_FILE, cams) and \
+            not Cameras.from_toml(cams).has_extrinsics:
+        raise InputError(f"{cams}: holds only intrinsics; move it (e.g. to intrinsics.toml) and "
+                         "pass --intrinsics FILE, so that the calibration can be written here")
+    inputs = {KEYPOINTS_FILE: ctx.session / KEYPOINTS_FILE}
+    if ctx.options.intrinsics:
+        intrinsics = Path(ctx.options.intrinsics)
+        if not intrinsics.is_file():
+            raise InputError(f"--intrinsics {intrinsics}: no such file")
+        inputs[ctx.key(intrinsics)] = intrinsics
+    o = ctx.options
+    return Plan(inputs, {CAMERAS_FILE: cams}, {
+        "subject_height_m": o.subject_height_m, "shared_focal": o.shared_focal,
+        "intrinsics": ctx.key(Path(o.intrinsics)) if o.intrinsics else "", "method": "epicap",
+        "max_frames": 400})
+
+
+def _run_calibrate(ctx: Context, plan: Plan, previous):
+    from epicap.calibration_free.pipeline import CalibrationOptions, calibrate
+    from epicap.session import Cameras, Keypoints2D
+
+    p = plan.params
+    keypoints = Keypoints2D.from_npz(ctx.session / KEYPOINTS_FILE)
+    intrinsics = Cameras.from_toml(ctx.path(p["intrinsics"])) if p["intrinsics"] else None
+    result = calibrate(keypoints, intrinsics, CalibrationOptions(
+        method=p["method"], shared_focal=p["shared_focal"],
+        subject_height_m=p["subject_height_m"], max_frames=p["max_frames"]))
+    result.cameras.to_toml(ctx.session / CAMERAS_FILE)
+    ctx.warnings += result.warnings
+    return (f"{len(result.cameras)} of {len(keypoints.cameras)} cameras, RMS "
+            f"{result.rms_px:.2f} px", None)
+
+
+def _plan_triangulate(ctx: Context):
+    inputs = {KEYPOINTS_FILE: ctx.session / KEYPOINTS_FILE, CAMERAS_FILE: ctx.session / CAMERAS_FILE}
+    return Plan(inputs, {POSES_FILE: ctx.session / POSES_FILE}, {"options": "defaults"})
+
+
+def _run_triangulate(ctx: Context, plan: Plan, previous):
+    from epicap.pipeline.triangulate import triangulate_session
+
+    _, summary = triangulate_session(ctx.session, force=True)
+    ctx.warnings += summary.warnings
+    return (f"{100 * summary.triangulated_fraction:.1f}% of joints, reprojection p50 "
+            f"{summary.reprojection_px[50]:.2f} px", None)
+
+
+def _files(folder: Path) -> list[Path]:
+    return sorted(p for p in folder.rglob("*") if p.is_file()) if folder.is_dir() else []
+
+
+def _label_options(ctx: Context):
+    from epicap.training.labels import LabelOptions
+
+    return LabelOptions(crops=ctx.options.student == "integral")
+
+
+def _plan_label(ctx: Context):
+    from epicap.synthetic.session import TRUTH_DIR
+
+    s = ctx.session
+    files = [s / CAMERAS_FILE, s / POSES_FILE, s / KEYPOINTS_FILE, s / TRUTH_DIR / CAMERAS_FILE,
+             s / TRUTH_DIR / POSES_FILE]
+    options = _label_options(ctx)
+    if options.crops:
+        files += list((_videos(ctx) or {}).values())
+    inputs = {ctx.key(p): p for p in files if p.is_file()}
+    return Plan(inputs, {f"{DATASET_DIR}/manifest.json": s / DATASET_DIR / "manifest.json"},
+                 dataclasses.asdict(options))
+
+
+def _run_label(ctx: Context, plan: Plan, previous):
+    from epicap.training.labels import label_sessions
+
+    out = ctx.session / DATASET_DIR
+    report = label_sessions([ctx.session], out, _label_options(ctx), force=True)
+    ctx.warnings += report.notes
+    return (f"{report.samples} samples of {report.candidates}",
+            {"outputs": {ctx.key(p): p for p in _files(out)}})
+
+
+def _train_config(ctx: Context):
+    from epicap.training.train import TrainConfig
+
+    fields = {f.name: f.type for f in dataclasses.fields(TrainConfig)}
+    values = {}
+    for key, text in ctx.options.train_settings:
+        if key not in fields or key in ("dataset", "out", "student", "quiet"):
+            raise InputError(f"--set {key}: not a training option; valid: "
+                             f"{', '.join(k for k in fields if k not in ('dataset', 'out'))}")
+        kind = {"int": int, "float": float, "bool": bool, "str": str}[str(fields[key])]
         try:
-            doc = tomllib.loads(path.read_text(encoding="utf-8"))
-        except FileNotFoundError:
-            return cls(session)
-        except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as e:
-            raise InputError(f"{path}: not a readable TOML file ({e}); delete it to start the "
-                             "run record afresh") from None
-        if doc.get("version") != FORMAT_VERSION:
-            raise InputError(f"{path}: format version {doc.get('version')!r}, this epicap "
-                             f"reads {FORMAT_VERSION}; delete it to start afresh")
-        stages = {}
-        for name, s in doc.get("stages", {}).items():
-            if not isinstance(s, dict) or not isinstance(s.get("status"), str):
-                raise InputError(f"{path}: stage {name!r} has no status")
-            stages[name] = StageRecord(
-                s["status"], str(s.get("reason", "")), dict(s.get("params", {})),
-                {str(k): str(v) for k, v in s.get("inputs", {}).items()},
-                {str(k): str(v) for k, v in s.get("outputs", {}).items()},
-                str(s.get("finished", "")), float(s.get("seconds", 0.0)),
-                str(s.get("figure", "")))
-        return cls(session, stages)
-
-    def save(self) -> None:
-        """Write SESSION/run.toml atomically."""
-        lines = ["# what `epicap run` did to this session; delete it to start afresh",
-                 f"version = {FORMAT_VERSION}", ""]
-        for name, s in self.stages.items():
-            lines += [f"[stages.{name}]", f"status = {toml_string(s.status)}",
-                      f"reason = {toml_string(s.reason)}", f"finished = {toml_string(s.finished)}",
-                      f"seconds = {float(s.seconds)!r}", f"figure = {toml_string(s.figure)}"]
-            for table in ("params", "inputs", "outputs"):
-                values = getattr(s, table)
-                if values:
-                    lines.append(f"[stages.{name}.{table}]")
-                    lines += [f"{toml_string(k)} = {_toml_value(v)}" for k, v in values.items()]
-            lines.append("")
-        with atomic_write(self.path, "w") as f:
-            f.write("\n".join(lines))
+            values[key] = (text.lower() in ("1", "true", "yes", "on")) if kind is bool \
+                else kind(text)
+        except ValueError:
+            raise InputError(f"--set {key}={text}: not a valid {kind.__name__}") from None
+    return TrainConfig(dataset=str(ctx.session / DATASET_DIR), out=str(ctx.session / RUN_DIR),
+                       student=ctx.options.student, epochs=ctx.options.epochs,
+                       device=ctx.options.device, quiet=True, **values)
 
 
-def _toml_value(value) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, int):
-        return str(value)
-    if isinstance(value, float):
-        return repr(value) if value == value and abs(value) != float("inf") else \
-            toml_string(repr(value))
-    return toml_string(str(value))
+def _plan_train(ctx: Context):
+    params = {k: v for k, v in dataclasses.asdict(_train_config(ctx)).items()
+              if k not in ("dataset", "out", "quiet")}
+    inputs = {ctx.key(p): p for p in _files(ctx.session / DATASET_DIR)}
+    run = ctx.session / RUN_DIR
+    return Plan(inputs, {f"{RUN_DIR}/checkpoint.pt": run / "checkpoint.pt"}, params)
 
 
-@contextlib.contextmanager
-def session_lock(session: Path):
-    """Hold an exclusive lock on the session folder while a run works on it.
+def _run_train(ctx: Context, plan: Plan, previous):
+    from epicap.training.train import train
 
-    InputError when another `epicap run` holds it. The kernel drops the lock when the process
-    ends, however it ends (kill -9 included): nothing is left to clean up.
-    """
-    fd = os.open(session, os.O_RDONLY)
-    try:
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            raise InputError(f"{session}: another `epicap run` is working on this session") \
-                from None
-        yield
-    finally:
-        os.close(fd)
+    run = ctx.session / RUN_DIR
+    cfg = _train_config(ctx)
+    ckpt = run / "checkpoint.pt"
+    resume = (previous is not None and previous.status == "running" and ckpt.is_file()
+              and previous.params == plan.params
+              and previous.inputs == {k: fingerprint(p) for k, p in plan.inputs.items()})
+    if not resume:  # our own earlier run, for other data or options: start afresh
+        for name in ("checkpoint.pt", "metrics.csv"):
+            (run / name).unlink(missing_ok=True)
+    summary = train(cfg, resume=resume)
+    files = {ctx.key(run / n): run / n for n in ("checkpoint.pt", "metrics.csv")}
+    return (f"{summary['steps']} steps{' (resumed)' if resume else ''}, validation MPJPE "
+            f"{summary['val_mpjpe_mm']:.1f} mm", {"outputs": files})
 
 
-def remove_stale_temporaries(folders: list[Path]) -> list[Path]:
-    """Delete the temporary files that killed writers left in `folders` (not recursive).
+def _plan_evaluate(ctx: Context):
+    run = ctx.session / RUN_DIR
+    inputs = {ctx.key(p): p for p in [run / "checkpoint.pt", *_files(ctx.session / DATASET_DIR)]}
+    return Plan(inputs, {EVALUATION: ctx.session / EVALUATION},
+                 {"split": "val", "device": ctx.options.device})
 
-    Only names that `atomic_write` makes (`.NAME.XXXXXXXX.tmp`) are touched; call this while
-    holding `session_lock`. Returns the files removed.
-    """
-    removed = []
-    for folder in folders:
-        if not folder.is_dir():
-            continue
-        for path in folder.iterdir():
-            if _TEMPORARY.match(path.name) and path.is_file():
-                with contextlib.suppress(FileNotFoundError):
-                    path.unlink()
-                    removed.append(path)
-    return removed
+
+def _run_evaluate(ctx: Context, plan: Plan, previous):
+    from epicap.session.io import atomic_write
+    from epicap.training.evaluate import evaluate_run
+
+    result = evaluate_run(ctx.session / RUN_DIR, ctx.session / DATASET_DIR,
+                          device=plan.params["device"], split=plan.params["split"])
+    with atomic_write(ctx.session / EVALUATION, "w") as f:
+        json.dump({**result.to_dict(), "split": plan.params["split"]}, f, indent=1)
+    return (f"MPJPE {result.mpjpe_mm:.1f} mm, PA-MPJPE {result.pa_mpjpe_mm:.1f} mm "
+            f"({result.samples} held-out samples vs {result.reference})", None)
+
+
+def _plan_report(ctx: Context):
+    s = ctx.session
+    files = [s / CAMERAS_FILE, s / POSES_FILE, s / KEYPOINTS_FILE, s / SYNC_TOML,
+             s / RUN_DIR / "metrics.csv"]
+    inputs = {ctx.key(p): p for p in files if p.is_file()}
+    return Plan(inputs, {REPORT: s / REPORT}, {"snapshots": ctx.options.snapshots})
+
+
+def _run_report(ctx: Context, plan: Plan, previous):
+    from epicap.viz.report import write_report
+
+    run = ctx.session / RUN_DIR
+    run = run if (run / "metrics.csv").is_file() else None
+    path = write_report(ctx.session, ctx.session / REPORT, run, plan.params["snapshots"])
+    return f"{ctx.key(path)}" + (" (with training curves)" if run else ""), None
+
+
+STAGE_FUNCTIONS = {
+    "detect": (_plan_detect, _run_detect), "sync": (_plan_sync, _run_sync),
+    "calibrate": (_plan_calibrate, _run_calibrate),
+    "triangulate": (_plan_triangulate, _run_triangulate), "label": (_plan_label, _run_label),
+    "train": (_plan_train, _run_train), "evaluate": (_plan_evaluate, _run_evaluate),
+    "report": (_plan_report, _run_report)}

@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from epicap.pipeline.stages import RECORD_FILE, fingerprint
+from epicap.pipeline.record import RECORD_FILE, fingerprint
 from epicap.session import CAMERAS_FILE, KEYPOINTS_FILE, POSES_FILE
 from epicap.synthetic import write_session
 from tests.conftest import build_scene

@@ -8,7 +8,7 @@ import pytest
 
 from epicap.cli import main
 from epicap.pipeline.run import RunOptions, run_session
-from epicap.pipeline.stages import RECORD_FILE, RunRecord, fingerprint, session_lock
+from epicap.pipeline.record import RECORD_FILE, RunRecord, fingerprint, session_lock
 from epicap.session import CAMERAS_FILE, KEYPOINTS_FILE, POSES_FILE, Keypoints2D, Poses3D
 from epicap.synthetic import write_session
 from tests.conftest import build_scene
