@@ -37,29 +37,15 @@ import numpy as np
 from epicap.console import format_table
 from epicap.geometry.camera import project_points, projection_matrices
 from epicap.geometry.filtering import far_joints
-from epicap.geometry.pose_triangulation import ConsistencyOptions, triangulate_poses
+from epicap.geometry.pose_triangulation import triangulate_poses
 from epicap.geometry.triangulation import TriangulationOptions, triangulate, triangulate_dlt
+from epicap.joint_sets import get_joint_set
+from epicap.synthetic import SceneOptions, load_clip, make_scene, ring_rig
 
 J = 17
 NOISE_PX = (1.0, 2.0, 5.0)
 OUTLIER_RATE = 0.1
 SIZE = (1920, 1080)
-
-
-def ring_rig(C, radius=4.0, height=1.5, focal=1000.0):
-    """K, R, t of C cameras on a ring around the origin, looking at (0, 0, 1)."""
-    angle = np.linspace(0, 2 * np.pi, C, endpoint=False)
-    centers = np.stack([radius * np.cos(angle), radius * np.sin(angle), np.full(C, height)], 1)
-    R = []
-    for c in centers:
-        z = np.array([0.0, 0.0, 1.0]) - c
-        z /= np.linalg.norm(z)
-        x = np.cross(z, [0.0, 0.0, 1.0])
-        x /= np.linalg.norm(x)
-        R.append(np.stack([x, np.cross(z, x), z]))
-    R = np.array(R)
-    K = np.tile([[focal, 0, SIZE[0] / 2], [0, focal, SIZE[1] / 2], [0, 0, 1.0]], (C, 1, 1))
-    return K, R, -np.einsum("cij,cj->ci", R, centers)
 
 
 def svd_dlt(P, pixels, chunk=100_000):
@@ -114,7 +100,8 @@ def timed(fn, repeat=2):
 
 def scene(C, T, noise_px, seed):
     rng = np.random.default_rng(seed)
-    K, R, t = ring_rig(C)
+    cams = ring_rig(C, radius_m=4.0, height_m=1.5, focal_px=1000.0, image_size=SIZE)
+    K, R, t = cams.K, cams.R, cams.t
     X = rng.normal([0, 0, 1], [0.3, 0.3, 0.5], (T * J, 3))
     pixels, _ = project_points(X, K, R, t)
     noisy = pixels + rng.normal(0, noise_px, pixels.shape)
@@ -179,8 +166,6 @@ CLIPS = ("walk", "dance_b", "kick")
 
 def mocap_scenes(noise_px, frames):
     """Per clip: (cameras, truth (T, J, 3), keypoints with outliers, without, outlier mask)."""
-    from epicap.synthetic import SceneOptions, load_clip, make_scene, ring_rig
-
     cams = ring_rig(num_cameras=4, radius_m=4.0, height_m=1.6, focal_px=1000.0)
     out = []
     for k, name in enumerate(CLIPS):
@@ -196,8 +181,6 @@ def mocap_scenes(noise_px, frames):
 
 def bench_mocap(frames):
     """Rows of the realistic part: name -> fps (2 px), MPJPE per noise, triangulated %."""
-    from epicap.joint_sets import get_joint_set
-
     bones = get_joint_set("coco17").bone_index
     methods = {
         "triangulate, per point": lambda c, kp, T: triangulate(

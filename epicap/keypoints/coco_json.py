@@ -16,7 +16,6 @@ The layout follows from the keypoint count (17 COCO, 26 Halpe, 133 COCO-WholeBod
 """
 from __future__ import annotations
 
-import json
 import os
 import re
 from pathlib import Path
@@ -25,8 +24,7 @@ from typing import Sequence
 import numpy as np
 
 from epicap.errors import InputError
-from epicap.keypoints.layouts import (assemble_keypoints, check_timeline, get_layout,
-                                      layout_for_count)
+from epicap.keypoints.layouts import check_camera_inputs, keypoints_from_frames, load_json
 from epicap.keypoints.tracking import TrackingOptions
 
 __all__ = ["read_coco_json", "read_coco_file"]
@@ -93,17 +91,6 @@ def _stack(people: list[np.ndarray], where: str) -> np.ndarray:
     return np.stack(people) if people else np.zeros((0, 0, 3))
 
 
-def _load(path: Path):
-    try:
-        return json.loads(path.read_bytes())
-    except OSError as e:
-        raise InputError(f"{path}: cannot read ({e.strerror or e})") from None
-    except (json.JSONDecodeError, UnicodeDecodeError) as e:
-        raise InputError(f"{path}: not valid JSON (truncated?): {e}") from None
-    except RecursionError:
-        raise InputError(f"{path}: not a keypoints JSON file (nested too deeply)") from None
-
-
 def read_coco_file(path: str | os.PathLike) -> dict[int, np.ndarray]:
     """Frame number -> people (P, K, 3) (x, y pixels, score) of one camera's file or folder.
 
@@ -117,7 +104,7 @@ def read_coco_file(path: str | os.PathLike) -> dict[int, np.ndarray]:
             raise InputError(f"{path}: no .json files")
         out = {}
         for i, f in enumerate(files):
-            doc = _load(f)
+            doc = load_json(f, "a keypoints JSON file")
             m = _LAST_NUMBER.search(f.stem)
             n = int(m.group(1)) if m else i
             if n in out:
@@ -130,7 +117,7 @@ def read_coco_file(path: str | os.PathLike) -> dict[int, np.ndarray]:
         return out
     if not path.is_file():
         raise InputError(f"{path}: no such file or folder")
-    doc = _load(path)
+    doc = load_json(path, "a keypoints JSON file")
     frames: dict[int, list[np.ndarray]] = {}
     if isinstance(doc, list):  # COCO results
         for i, entry in enumerate(doc):
@@ -175,37 +162,9 @@ def read_coco_json(paths: Sequence[str | os.PathLike], camera_names: Sequence[st
     """
     if not paths:
         raise InputError("no COCO-style result files given")
-    C = len(paths)
-    names = [Path(p).stem for p in paths] if camera_names is None \
-        else [str(n) for n in camera_names]
-    if len(names) != C or len(set(names)) != C:
-        raise InputError(f"need {C} unique camera names, got {names} (pass names explicitly)")
-    if image_size is None:
-        raise InputError("the image size is not in COCO-style results: give it (width, height)")
-    size = np.asarray(image_size, dtype=np.int64)
-    size = np.broadcast_to(size, (C, 2)) if size.shape == (2,) else size
-    if size.shape != (C, 2):
-        raise InputError(f"image_size: expected (2,) or ({C}, 2), got {np.shape(image_size)}")
-    per_cam = [read_coco_file(p) for p in paths]
-    counts = {}
-    for p, frames in zip(paths, per_cam):
-        for people in frames.values():
-            if people.shape[0]:
-                counts.setdefault(people.shape[1], str(p))
-    if not counts:
-        raise InputError(f"no person found in {', '.join(map(str, paths))}")
-    if len(counts) > 1:
-        detail = ", ".join(f"{k} in {f}" for k, f in counts.items())
-        raise InputError(f"the files mix keypoint layouts ({detail} keypoints per person)")
-    count = next(iter(counts))
-    lay = layout_for_count(count, body25) if layout == "auto" else get_layout(layout)
-    if len(lay) != count:
-        raise InputError(f"layout {lay.name} has {len(lay)} keypoints, the files have {count}")
-    start, T = check_timeline([n for frames in per_cam for n in frames],
-                              ", ".join(map(str, paths)))
-    people = [[frames.get(start + t) for t in range(T)] for frames in per_cam]
-    kp, found = assemble_keypoints(people, lay, names, [str(p) for p in paths], size, fps,
-                                   tracking)
-    if summaries is not None:
-        summaries.extend(found)
-    return kp
+    default = [Path(p).stem for p in paths]
+    names, size = check_camera_inputs(default if camera_names is None else camera_names,
+                                      image_size, len(paths), "COCO-style results")
+    frames = [read_coco_file(p) for p in paths]
+    return keypoints_from_frames(frames, names, [str(p) for p in paths], size, fps, layout,
+                                 body25, tracking, summaries)

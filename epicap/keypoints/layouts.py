@@ -14,11 +14,18 @@ the joints our joint set has and drops the rest; a joint of ours the layout lack
 
 Halpe's `neck` lies at the base of the neck where BODY_25B's `neck` (OpenPose's "UpperNeck") lies
 higher; both become `neck`. Halpe's `head` is the top of the head, as BODY_25B's.
+
+The importers (`openpose`, `coco_json`) share the rest here: `load_json`, `check_camera_inputs`
+(names and image size) and `keypoints_from_frames` (layout, timeline, main subject, summaries).
 """
 from __future__ import annotations
 
+import json
+import os
 from dataclasses import dataclass
 from functools import cached_property
+from pathlib import Path
+from typing import Sequence
 
 import numpy as np
 
@@ -26,7 +33,8 @@ from epicap.errors import InputError, check_shape
 from epicap.joint_sets import get_joint_set
 
 __all__ = ["Layout", "LAYOUTS", "get_layout", "layout_for_count", "convert_people",
-           "check_timeline", "assemble_keypoints", "CameraSummary"]
+           "check_timeline", "assemble_keypoints", "CameraSummary", "check_camera_inputs",
+           "keypoints_from_frames", "load_json"]
 
 _COCO17 = ("nose", "left_eye", "right_eye", "left_ear", "right_ear", "left_shoulder",
            "right_shoulder", "left_elbow", "right_elbow", "left_wrist", "right_wrist", "left_hip",
@@ -210,3 +218,81 @@ def assemble_keypoints(people: list[list[np.ndarray | None]], layout: Layout, na
     if all(tr.num_tracks == 0 for tr in tracks):
         raise InputError(f"no person found in any camera ({', '.join(sources)})")
     return Keypoints2D(kp, names, layout.joint_set, image_size, fps), summaries
+
+
+
+def load_json(path: str | os.PathLike, kind: str, text: str | bytes | None = None):
+    """The parsed JSON document of a tool's keypoints file.
+
+    path: the file (read unless `text` is given; always used in messages). kind: what the file
+    should be, for the message when it nests too deeply (e.g. "an OpenPose JSON file").
+    InputError naming the file when it cannot be read or is not valid JSON.
+    """
+    try:
+        return json.loads(Path(path).read_bytes() if text is None else text)
+    except OSError as e:
+        raise InputError(f"{path}: cannot read ({e.strerror or e})") from None
+    except (json.JSONDecodeError, UnicodeDecodeError) as e:
+        raise InputError(f"{path}: not valid JSON (truncated?): {e}") from None
+    except RecursionError:
+        raise InputError(f"{path}: not {kind} (nested too deeply)") from None
+
+def check_camera_inputs(names: Sequence[str], image_size, num_cameras: int,
+                        file_kind: str) -> tuple[list[str], np.ndarray]:
+    """(names, image size (C, 2) int64) of an import's C cameras, checked before any file is read.
+
+    names: C camera names, distinct. image_size: (2,) shared or (C, 2) width, height in pixels;
+    None is an InputError saying that `file_kind` (e.g. "OpenPose JSON") does not hold it.
+    """
+    C = int(num_cameras)
+    names = [str(n) for n in names]
+    if len(names) != C:
+        raise InputError(f"{len(names)} camera names for {C} inputs")
+    if len(set(names)) != C:
+        raise InputError(f"camera names are not unique: {names} (pass names explicitly)")
+    if image_size is None:
+        raise InputError(f"the image size is not in {file_kind}: give it (width, height)")
+    size = np.asarray(image_size, dtype=np.int64)
+    size = np.broadcast_to(size, (C, 2)) if size.shape == (2,) else size
+    if size.shape != (C, 2):
+        raise InputError(f"image_size: expected (2,) or ({C}, 2), got {np.shape(image_size)}")
+    return names, size
+
+
+def keypoints_from_frames(frames: Sequence[dict[int, np.ndarray]], names: list[str],
+                          sources: Sequence[str], image_size, fps: float, layout: str = "auto",
+                          body25: str = "body25b", tracking=None, summaries: list | None = None):
+    """Keypoints2D of the main subject from what an importer read: people per frame per camera.
+
+    frames: C dicts, frame number -> (P, K, 3) people (x, y pixels, score) in the tool's layout;
+        a frame a camera lacks has all joints missing there. The common timeline starts at the
+        smallest frame number over all cameras.
+    names: C camera names. sources: C files or folders read (for messages and summaries).
+    image_size: (C, 2) width, height in pixels. fps: frames per second.
+    layout: "auto" (from the keypoint count, see `layout_for_count`) or a name in `LAYOUTS`.
+    body25: the 25-keypoint layout assumed with "auto". tracking: TrackingOptions or None.
+    summaries: if a list, one CameraSummary per camera is appended.
+    InputError when nobody is found, the cameras mix keypoint counts, or the count does not fit
+    the layout asked for.
+    """
+    sources = [str(s) for s in sources]
+    counts: dict[int, str] = {}
+    for src, cam in zip(sources, frames):
+        for people in cam.values():
+            if people.shape[0]:
+                counts.setdefault(people.shape[1], src)
+    if not counts:
+        raise InputError(f"no person found in {', '.join(sources)}")
+    if len(counts) > 1:
+        detail = ", ".join(f"{k} in {f}" for k, f in counts.items())
+        raise InputError(f"the inputs mix keypoint layouts ({detail} keypoints per person)")
+    count = next(iter(counts))
+    lay = layout_for_count(count, body25) if layout == "auto" else get_layout(layout)
+    if len(lay) != count:
+        raise InputError(f"layout {lay.name} has {len(lay)} keypoints, the files have {count}")
+    start, T = check_timeline([n for cam in frames for n in cam], ", ".join(sources))
+    people = [[cam.get(start + t) for t in range(T)] for cam in frames]
+    kp, found = assemble_keypoints(people, lay, names, sources, image_size, fps, tracking)
+    if summaries is not None:
+        summaries.extend(found)
+    return kp

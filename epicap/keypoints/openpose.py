@@ -13,7 +13,6 @@ followed per camera by `epicap.keypoints.tracking`.
 """
 from __future__ import annotations
 
-import json
 import os
 import re
 from pathlib import Path
@@ -22,8 +21,7 @@ from typing import Sequence
 import numpy as np
 
 from epicap.errors import InputError
-from epicap.keypoints.layouts import (assemble_keypoints, check_timeline,
-                                      get_layout, layout_for_count)
+from epicap.keypoints.layouts import check_camera_inputs, keypoints_from_frames, load_json
 from epicap.keypoints.tracking import TrackingOptions
 
 __all__ = ["read_openpose", "read_openpose_folder", "openpose_frame_files", "parse_openpose_json",
@@ -71,14 +69,7 @@ def parse_openpose_json(path: str | os.PathLike, text: str | bytes | None = None
     `pose_keypoints_2d` key, or a keypoint list whose length is not a multiple of 3 or differs
     between the people of the file.
     """
-    try:
-        doc = json.loads(Path(path).read_bytes() if text is None else text)
-    except OSError as e:
-        raise InputError(f"{path}: cannot read ({e.strerror or e})") from None
-    except (json.JSONDecodeError, UnicodeDecodeError) as e:
-        raise InputError(f"{path}: not valid JSON (truncated?): {e}") from None
-    except RecursionError:
-        raise InputError(f"{path}: not an OpenPose JSON file (nested too deeply)") from None
+    doc = load_json(path, "an OpenPose JSON file", text)
     if not isinstance(doc, dict) or not isinstance(doc.get("people"), list):
         raise InputError(f"{path}: no \"people\" list (not an OpenPose JSON file)")
     people = []
@@ -131,46 +122,9 @@ def read_openpose(folders: Sequence[str | os.PathLike], camera_names: Sequence[s
     """
     if not folders:
         raise InputError("no OpenPose folders given")
-    C = len(folders)
-    names = [camera_name_from_folder(f) for f in folders] if camera_names is None \
-        else [str(n) for n in camera_names]
-    if len(names) != C:
-        raise InputError(f"{len(names)} camera names for {C} folders")
-    if len(set(names)) != C:
-        raise InputError(f"camera names are not unique: {names} (pass names explicitly)")
-    if image_size is None:
-        raise InputError("the image size is not in OpenPose JSON: give it (width, height)")
-    size = np.asarray(image_size, dtype=np.int64)
-    size = np.broadcast_to(size, (C, 2)) if size.shape == (2,) else size
-    if size.shape != (C, 2):
-        raise InputError(f"image_size: expected (2,) or ({C}, 2), got {np.shape(image_size)}")
-
-    numbers, raws = zip(*(read_openpose_folder(f) for f in folders))
-    counts = {}
-    for folder, frames in zip(folders, raws):
-        for people in frames:
-            if people.shape[0]:
-                counts.setdefault(people.shape[1], str(folder))
-    if not counts:
-        raise InputError(f"no person found in any file of {', '.join(map(str, folders))}")
-    if len(counts) > 1:
-        detail = ", ".join(f"{k} in {f}" for k, f in counts.items())
-        raise InputError(f"the folders mix keypoint layouts ({detail} keypoints per person)")
-    count = next(iter(counts))
-    lay = layout_for_count(count, body25) if layout == "auto" else get_layout(layout)
-    if len(lay) != count:
-        raise InputError(f"layout {lay.name} has {len(lay)} keypoints, the files have {count}")
-
-    start, T = check_timeline([n for nums in numbers for n in nums],
-                              ", ".join(map(str, folders)))
-    people: list[list[np.ndarray | None]] = []
-    for nums, frames in zip(numbers, raws):
-        cam: list[np.ndarray | None] = [None] * T
-        for n, p in zip(nums, frames):
-            cam[n - start] = p
-        people.append(cam)
-    kp, found = assemble_keypoints(people, lay, names, [str(f) for f in folders], size, fps,
-                                   tracking)
-    if summaries is not None:
-        summaries.extend(found)
-    return kp
+    default = [camera_name_from_folder(f) for f in folders]
+    names, size = check_camera_inputs(default if camera_names is None else camera_names,
+                                      image_size, len(folders), "OpenPose JSON")
+    frames = [dict(zip(*read_openpose_folder(f))) for f in folders]
+    return keypoints_from_frames(frames, names, [str(f) for f in folders], size, fps, layout,
+                                 body25, tracking, summaries)

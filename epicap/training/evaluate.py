@@ -13,10 +13,11 @@ import numpy as np
 import torch
 
 from epicap.errors import InputError
+from epicap.geometry.metrics import auc, mpjpe, n_mpjpe, pa_mpjpe, pck3d
 from epicap.training.checkpoint import load_student
 from epicap.training.dataset import PoseDataset
 from epicap.training.inputs import Batches
-from epicap.training.metrics import auc, mpjpe, n_mpjpe, pa_mpjpe, pck3d, pss
+from epicap.training.metrics import pss
 
 __all__ = ["EvaluationResult", "evaluate_run", "predict_dataset"]
 
@@ -96,7 +97,7 @@ def evaluate_run(run: str | os.PathLike, dataset: str | os.PathLike, batch_size:
         raise InputError(f"{dataset}: no sample has a usable reference pose")
     pred, ref = pred[keep], ref[keep]
     return EvaluationResult(
-        mpjpe_mm=1000 * mpjpe(pred, ref), n_mpjpe_mm=1000 * n_mpjpe(pred, ref),
+        mpjpe_mm=1000 * mpjpe(pred, ref), n_mpjpe_mm=1000 * n_mpjpe(pred, ref, root=None),
         pa_mpjpe_mm=1000 * pa_mpjpe(pred, ref), pck3d_150=pck3d(pred, ref, 0.150),
-        auc=auc(pred, ref, 0.150), pss50=pss(pred, ref, 50, seed), pss100=pss(pred, ref, 100, seed),
+        auc=auc(pred, ref), pss50=pss(pred, ref, 50, seed), pss100=pss(pred, ref, 100, seed),
         samples=int(keep.sum()), reference=reference, student=state["model_config"]["student"])

@@ -4,21 +4,7 @@ import pytest
 from epicap.cli import main
 from epicap.geometry.camera import project_points
 from epicap.session import Cameras, Keypoints2D, Poses3D
-
-
-def _ring(C, radius=4.0, height=1.5, focal=1000.0):
-    angle = np.linspace(0, 2 * np.pi, C, endpoint=False)
-    centers = np.stack([radius * np.cos(angle), radius * np.sin(angle), np.full(C, height)], 1)
-    R = []
-    for c in centers:
-        z = np.array([0.0, 0.0, 1.0]) - c
-        z /= np.linalg.norm(z)
-        x = np.cross(z, [0.0, 0.0, 1.0])
-        x /= np.linalg.norm(x)
-        R.append(np.stack([x, np.cross(z, x), z]))
-    R = np.array(R)
-    K = np.tile([[focal, 0, 640.0], [0, focal, 360.0], [0, 0, 1]], (C, 1, 1))
-    return K, R, -np.einsum("cij,cj->ci", R, centers)
+from epicap.synthetic import ring_rig
 
 
 @pytest.fixture
@@ -27,24 +13,22 @@ def session(tmp_path):
     calibration in SESSION/cameras.toml, truth returned."""
     rng = np.random.default_rng(0)
     C, T, J = 4, 40, 17
-    K, R, t = _ring(C)
-    dist = np.tile([0.03, -0.01, 0.0, 0.0, 0.0], (C, 1))
-    names = [f"cam{c + 1:02d}" for c in range(C)]
+    cams = ring_rig(C, radius_m=4.0, height_m=1.5, focal_px=1000.0, image_size=(1280, 720),
+                    distortion=[0.03, -0.01, 0.0, 0.0, 0.0])
     offsets = rng.normal([0, 0, 1], [0.2, 0.2, 0.4], (J, 3))
     drift = np.linspace(0, 0.5, T)[:, None, None] * np.array([1.0, 0, 0])
     truth = offsets[None] + drift                                   # (T, J, 3)
     # frame 5, joint 3: every camera agrees on a point 3 m above the body (a consistent mistake)
     seen_at = truth.copy()
     seen_at[5, 3] += [0.0, 0.0, 3.0]
-    pixels, _ = project_points(seen_at.reshape(-1, 3), K, R, t, dist)
+    pixels, _ = project_points(seen_at.reshape(-1, 3), cams.K, cams.R, cams.t, cams.dist)
     pixels = pixels.reshape(C, T, J, 2) + rng.normal(0, 1.0, (C, T, J, 2))
     outlier = rng.random((C, T, J)) < 0.1
     pixels[outlier] += rng.uniform(60, 300, (outlier.sum(), 2))
     conf = rng.uniform(0.5, 1.0, (C, T, J))
     kp = np.concatenate([pixels, conf[..., None]], -1).astype(np.float32)
-    size = np.tile([1280, 720], (C, 1))
-    Keypoints2D(kp, names, "coco17", size, 30.0).save(tmp_path / "keypoints2d.npz")
-    Cameras(names, size, K, dist, R, t).to_toml(tmp_path / "cameras.toml")
+    Keypoints2D(kp, cams.names, "coco17", cams.image_size, 30.0).save(tmp_path / "keypoints2d.npz")
+    cams.to_toml(tmp_path / "cameras.toml")
     return tmp_path, truth
 
 

@@ -8,6 +8,7 @@ from epicap.geometry.pose_triangulation import (ConsistencyOptions, implausible_
 from epicap.geometry.triangulation import TriangulationOptions, triangulate, triangulate_dlt
 from epicap.joint_sets import get_joint_set
 from epicap.synthetic import SceneOptions, load_clip, make_scene, ring_rig
+from tests.geometry.rigs import ring_krt
 
 BONES = get_joint_set("coco17").bone_index
 
@@ -63,7 +64,7 @@ def test_chance_agreement_of_two_outliers_is_resolved():
     # frame 10, joint 2: cams 0, 1 see the truth (with noise), cams 2, 3 see the same wrong
     # point 0.8 m away, exactly: per point the wrong pair fits better and wins; the skeleton and
     # time pick the true pair.
-    K, R, t = (np.asarray(a) for a in _ring(4))
+    K, R, t = ring_krt(4)
     X, bones = _walker()
     pixels, _ = project_points(X.reshape(-1, 3), K, R, t)
     pixels = pixels.reshape(4, 30, 5, 2) + np.random.default_rng(0).normal(0, 0.5, (4, 30, 5, 2))
@@ -83,7 +84,7 @@ def test_chance_agreement_of_two_outliers_is_resolved():
 
 
 def test_consistent_mistake_is_dropped_not_returned():
-    K, R, t = (np.asarray(a) for a in _ring(4))
+    K, R, t = ring_krt(4)
     X, bones = _walker()
     seen_at = X.copy()
     seen_at[7, 4] += [0.0, 0.0, 3.0]                 # every camera agrees on a point 3 m up
@@ -126,7 +127,7 @@ def test_implausible_joints_each_test():
 
 
 def test_bad_input():
-    K, R, t = (np.asarray(a) for a in _ring(3))
+    K, R, t = ring_krt(3)
     with pytest.raises(InputError, match="points2d"):
         triangulate_poses(np.zeros((3, 5, 2)), K, R, t)
     with pytest.raises(InputError, match="fps"):
@@ -140,17 +141,3 @@ def test_bad_input():
     with pytest.raises(InputError, match="window"):
         ConsistencyOptions(window=0)
 
-
-def _ring(C, radius=4.0, height=1.5, focal=1000.0):
-    angle = np.linspace(0, 2 * np.pi, C, endpoint=False)
-    centers = np.stack([radius * np.cos(angle), radius * np.sin(angle), np.full(C, height)], 1)
-    R = []
-    for c in centers:
-        z = np.array([0.0, 0.0, 1.0]) - c
-        z /= np.linalg.norm(z)
-        x = np.cross(z, [0.0, 0.0, 1.0])
-        x /= np.linalg.norm(x)
-        R.append(np.stack([x, np.cross(z, x), z]))
-    R = np.array(R)
-    K = np.tile([[focal, 0, 960.0], [0, focal, 540.0], [0, 0, 1]], (C, 1, 1))
-    return K, R, -np.einsum("cij,cj->ci", R, centers)

@@ -4,24 +4,8 @@ import pytest
 
 from epicap.errors import InputError
 from epicap.geometry.camera import project_points, projection_matrices
-from epicap.geometry.triangulation import (TriangulationOptions, triangulate, triangulate_dlt)
-
-
-def ring_rig(C, radius=4.0, height=1.5, focal=1000.0, size=(1920, 1080)):
-    """C cameras on a circle around the origin, all looking at (0, 0, 1): K, R, t."""
-    angle = np.linspace(0, 2 * np.pi, C, endpoint=False)
-    centers = np.stack([radius * np.cos(angle), radius * np.sin(angle), np.full(C, height)], 1)
-    R = []
-    for c in centers:
-        z = np.array([0.0, 0.0, 1.0]) - c
-        z /= np.linalg.norm(z)
-        x = np.cross(z, [0.0, 0.0, 1.0])
-        x /= np.linalg.norm(x)
-        R.append(np.stack([x, np.cross(z, x), z]))
-    R = np.array(R)
-    t = -np.einsum("cij,cj->ci", R, centers)
-    K = np.tile([[focal, 0, size[0] / 2], [0, focal, size[1] / 2], [0, 0, 1.0]], (C, 1, 1))
-    return K, R, t
+from epicap.geometry.triangulation import TriangulationOptions, triangulate, triangulate_dlt
+from tests.geometry.rigs import ring_krt
 
 
 def body_points(N, seed=0):
@@ -29,7 +13,7 @@ def body_points(N, seed=0):
 
 
 def test_dlt_exact_and_matches_opencv_two_views():
-    K, R, t = ring_rig(4)
+    K, R, t = ring_krt(4)
     P = projection_matrices(K, R, t)
     X = body_points(500)
     pixels, _ = project_points(X, K, R, t)
@@ -46,7 +30,7 @@ def test_dlt_exact_and_matches_opencv_two_views():
 
 
 def test_dlt_normalized_coordinates_and_weights():
-    K, R, t = ring_rig(3)
+    K, R, t = ring_krt(3)
     X = body_points(50)
     pixels, depth = project_points(X, K, R, t)
     normalized = np.einsum("cij,cnj->cni", R, np.broadcast_to(X, (3, 50, 3))) + t[:, None]
@@ -68,7 +52,7 @@ def test_dlt_normalized_coordinates_and_weights():
 
 
 def test_dlt_degenerate_inputs_give_nan():
-    K, R, t = ring_rig(3)
+    K, R, t = ring_krt(3)
     P = projection_matrices(K, R, t)
     X = body_points(4)
     pixels, _ = project_points(X, K, R, t)
@@ -91,7 +75,7 @@ def test_dlt_bad_input():
 
 def _scene(C=4, T=200, J=17, noise_px=1.0, outlier_rate=0.1, dist=True, seed=0):
     rng = np.random.default_rng(seed)
-    K, R, t = ring_rig(C)
+    K, R, t = ring_krt(C)
     d = np.tile([0.05, -0.02, 0.001, -0.001, 0.0], (C, 1)) if dist else None
     X = body_points(T * J, seed)
     pixels, _ = project_points(X, K, R, t, d)
@@ -130,7 +114,6 @@ def test_triangulate_rejects_outlier_views(method):
     used = res.inliers.sum(axis=0)
     np.testing.assert_array_equal(used, res.views)
     # reported error: mean pixel distance over the views used, checked against project_points
-    T, J = 200, 17
     proj, _ = project_points(res.points3d.reshape(-1, 3), K, R, t, d)
     dist_px = np.linalg.norm(proj - pixels.reshape(5, -1, 2), axis=-1)
     used = res.inliers.reshape(5, -1)
@@ -184,7 +167,7 @@ def test_refine_reduces_reprojection_error():
 
 
 def test_triangulate_bad_input_and_options():
-    K, R, t = ring_rig(3)
+    K, R, t = ring_krt(3)
     with pytest.raises(InputError, match="points2d"):
         triangulate(np.zeros((2, 5, 2)), K, R, t)
     with pytest.raises(InputError, match="confidence"):
@@ -201,7 +184,7 @@ def test_confidence_breaks_the_tie_between_two_agreeing_pairs():
     # three views: cam 2's point is wrong but lies exactly on cam 0's epipolar line, so the pair
     # (0, 2) agrees perfectly while the true pair (0, 1) carries noise. Unweighted, the better fit
     # wins (the wrong one); weighted by confidence, rejecting the doubtful view is cheaper.
-    K, R, t = ring_rig(3)
+    K, R, t = ring_krt(3)
     X = np.array([[0.1, 0.2, 1.1]])
     wrong = X + 0.4 * (X - (-R[0].T @ t[0])) / np.linalg.norm(X - (-R[0].T @ t[0]))  # on ray 0
     px_true, _ = project_points(X, K, R, t)

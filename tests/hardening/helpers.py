@@ -223,6 +223,15 @@ def assert_valid_keypoints(kp) -> None:
     assert (conf[missing] == 0).all() and np.isnan(k[missing][:, :2]).all()
 
 
+def assert_valid_poses(p) -> None:
+    """The poses3d.npz contract, on a loaded Poses3D."""
+    T, J, _ = p.poses.shape
+    assert p.poses.dtype == np.float32 and not np.isinf(p.poses).any()
+    assert p.reprojection_error.shape == (T, J) and p.views.shape == (T, J)
+    assert p.views.dtype == np.uint8 and np.isfinite(p.fps) and p.fps > 0
+    assert tuple(p.joints) == p.skeleton.joints and J == len(p.skeleton)
+
+
 def assert_valid_cameras(cams) -> None:
     """What every later stage assumes of a loaded Cameras."""
     C = len(cams.names)

@@ -5,27 +5,13 @@ import pytest
 from epicap.session.manifest import SessionManifest
 from epicap.synthetic import SceneOptions, load_clip, make_scene, ring_rig, write_session
 from epicap.synthetic.video import render_background
+from tests.videos import read_video
 
 
 @pytest.fixture
 def small_scene():
     cams = ring_rig(2, radius_m=4.0, focal_px=250.0, image_size=(320, 240))
     return make_scene(load_clip("walk", num_frames=6), cams, SceneOptions(noise_px=0))
-
-
-def _read(path):
-    import cv2
-
-    cap = cv2.VideoCapture(str(path))
-    frames = []
-    while True:
-        ok, f = cap.read()
-        if not ok:
-            break
-        frames.append(f)
-    fps = cap.get(cv2.CAP_PROP_FPS)
-    cap.release()
-    return np.array(frames), fps
 
 
 def test_videos_show_the_figure_where_the_2d_is(tmp_path, small_scene):
@@ -35,7 +21,7 @@ def test_videos_show_the_figure_where_the_2d_is(tmp_path, small_scene):
     for c, name in enumerate(cams.names):
         path = manifest.video_path(out, name)
         assert path == out / "videos" / f"{name}.mp4"
-        frames, fps = _read(path)
+        frames, fps = read_video(path)
         assert frames.shape == (6, 240, 320, 3) and fps == pytest.approx(30.0)
         bg = render_background(cams.K[c], cams.R[c], cams.t[c], cams.dist[c], (320, 240),
                                seed=c).astype(np.float64)

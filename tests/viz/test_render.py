@@ -8,6 +8,7 @@ from epicap.errors import InputError
 from epicap.viz.render import render_session_png, render_session_video
 from epicap.viz.scene import FRUSTUM_RGB, LEFT_RGB, RIGHT_RGB, best_frame
 from epicap.viz.viewpoint import view_camera
+from tests.videos import read_video
 from tests.viz.session_factory import four_cameras, make_session, stick_figure
 
 SIZE = (320, 240)
@@ -92,19 +93,11 @@ def test_cli_offscreen_errors(tmp_path, capsys):
 
 @pytest.mark.slow
 def test_cli_turntable_and_camera_view(tmp_path):
-    import cv2
-
     session = make_session(tmp_path / "s")
     out = tmp_path / "turn.mp4"
     assert main(["view", str(session), "--offscreen", str(out), "--animate", "turntable",
                  "--size", "320x240"]) == 0
-    cap = cv2.VideoCapture(str(out))
-    frames = []
-    while True:
-        ok, f = cap.read()
-        if not ok:
-            break
-        frames.append(f)
+    frames, _ = read_video(out)
     assert len(frames) == 72
     assert np.abs(frames[0].astype(int) - frames[18].astype(int)).mean() > 1  # it turns
     assert main(["view", str(session), "--offscreen", str(tmp_path / "c.png"), "--view", "camera",
