@@ -7,13 +7,15 @@ per-camera-and-joint bias, 10% outlier joints, 10% missing, each camera losing t
 
 Columns: rot = mean relative rotation error over camera pairs (deg, gauge-free); centre = camera
 centre error after a similarity alignment (Umeyama, on the centres), % of the mean baseline;
-focal = mean |focal error| % when unknown; ratio = MPJPE of triangulation with the recovered
+focal = mean |focal error| % when unknown; scale = error of the metric scale, % (the subject's
+height given exactly; + when the recovered world is too large); ratio = MPJPE of triangulation with the recovered
 cameras / MPJPE with the true cameras (same 2D, same triangulator, both after one similarity
 alignment over the whole sequence); s = runtime.
 
 Real rows: the Pose2Sim demo (OpenPose BODY_25B, 4 cameras, Qualisys calibration as truth),
 intrinsics given or not: per-camera rotation error (after the best rotation alignment) and
-centre error (cm, after similarity alignment).
+centre error (cm, after similarity alignment), scale error % with the participant's height from
+the demo's Config.toml (1.72 m). A last table: the scale error over clips and joint sets.
 
     python benchmarks/calibration.py            # the full table (about 10-20 minutes)
     python benchmarks/calibration.py --quick    # a few rows and the real demo
@@ -40,14 +42,17 @@ from epicap.geometry.triangulation import triangulate  # noqa: E402
 from epicap.session import Cameras  # noqa: E402
 
 METHODS = ("epipolarpose", "pooled", "epicap")
+# the demo participant's height, Pose2Sim 0.8.4 S00_Demo_BatchSession/Config.toml
+PARTICIPANT_HEIGHT_M = 1.72
 
 
 def camera_errors(truth: Cameras, est: Cameras) -> dict:
     """Rotation (per camera, deg, after the best common rotation) and centre errors (metres)."""
     t = truth.select(est.names)
     cmp = compare_rigs(t.R, t.t, est.R, est.t)
+    s = umeyama(est.centers, t.centers)[0]
     return {"rot_cam": cmp.rotation_deg, "rot_rel": cmp.relative_rotation_deg,
-            "centre": cmp.centre_error_m, "baseline": cmp.baseline_m}
+            "centre": cmp.centre_error_m, "baseline": cmp.baseline_m, "scale": 100 * (1 / s - 1)}
 
 
 def mpjpe_aligned(points: np.ndarray, truth: np.ndarray) -> float:
@@ -64,10 +69,10 @@ def triangulated(keypoints, cams: Cameras) -> np.ndarray:
 
 
 def synthetic_row(clip_name, C, noise, bias, method, focal_known=True, shared=False,
-                  frames=300, seed=0):
+                  frames=300, seed=0, joint_set="coco17"):
     from epicap.synthetic import SceneOptions, load_clip, make_scene, ring_rig
 
-    clip = load_clip(clip_name, "coco17", fps=30, num_frames=frames)
+    clip = load_clip(clip_name, joint_set, fps=30, num_frames=frames)
     heights = np.where(np.arange(C) % 2 == 0, 1.3, 2.3)
     cams = ring_rig(C, radius_m=4.5, height_m=heights, focal_px=1100.0, image_size=(1280, 720),
                     jitter_deg=3.0, jitter_m=0.3, seed=seed, look_at=(0, 0, 0.9))
@@ -77,8 +82,8 @@ def synthetic_row(clip_name, C, noise, bias, method, focal_known=True, shared=Fa
     intr = Cameras(cams.names, cams.image_size, cams.K, cams.dist) if focal_known else None
     t0 = time.perf_counter()
     try:
-        res = calibrate(scene.keypoints, intr, CalibrationOptions(method=method,
-                                                                   shared_focal=shared))
+        res = calibrate(scene.keypoints, intr, CalibrationOptions(
+            method=method, shared_focal=shared, subject_height_m=clip.subject_height_m))
     except InputError as e:
         return {"fail": str(e)[:60], "s": time.perf_counter() - t0}
     elapsed = time.perf_counter() - t0
@@ -91,7 +96,8 @@ def synthetic_row(clip_name, C, noise, bias, method, focal_known=True, shared=Fa
     ratio = mpjpe_aligned(X_est, scene.poses3d) / mpjpe_aligned(X_true_cams, scene.poses3d)
     return {"cams": f"{len(est)}/{C}", "rot": float(err["rot_rel"].mean()),
             "centre": float(100 * err["centre"].mean() / err["baseline"]), "focal": focal,
-            "ratio": ratio, "s": elapsed, "excluded": "; ".join(res.excluded)}
+            "scale": err["scale"], "ratio": ratio, "s": elapsed,
+            "excluded": "; ".join(res.excluded)}
 
 
 def real_demo(focal_known=True, shared=False, method="epicap"):
@@ -116,7 +122,8 @@ def real_demo(focal_known=True, shared=False, method="epicap"):
                            image_size=(1088, 1920), fps=60)
     intr = Cameras(truth.names, truth.image_size, truth.K, truth.dist) if focal_known else None
     t0 = time.perf_counter()
-    res = calibrate(kp, intr, CalibrationOptions(method=method, shared_focal=shared))
+    res = calibrate(kp, intr, CalibrationOptions(method=method, shared_focal=shared,
+                                                 subject_height_m=PARTICIPANT_HEIGHT_M))
     elapsed = time.perf_counter() - t0
     err = camera_errors(truth, res.cameras)
     focal = None if focal_known else 100 * (res.cameras.K[:, 0, 0] / truth.K[:, 0, 0] - 1)
@@ -148,7 +155,8 @@ def main(argv=None) -> int:
         for method in METHODS:
             r = synthetic_row(clip, C, noise, bias, method, frames=args.frames)
             rows.append([clip, C, noise, bias, "known", method, r.get("cams"), fmt(r.get("rot"), 3),
-                         fmt(r.get("centre")), None, fmt(r.get("ratio"), 3), fmt(r["s"], 1),
+                         fmt(r.get("centre")), None, fmt(r.get("scale")),
+                         fmt(r.get("ratio"), 3), fmt(r["s"], 1),
                          r.get("fail") or r.get("excluded") or ""])
             print(format_table([rows[-1]], HEADERS), file=sys.stderr)
     for clip, C, noise, bias in focal_rows:
@@ -157,7 +165,8 @@ def main(argv=None) -> int:
                               frames=args.frames)
             rows.append([clip, C, noise, bias, "shared" if shared else "per-camera", "epicap",
                          r.get("cams"), fmt(r.get("rot"), 3), fmt(r.get("centre")),
-                         fmt(r.get("focal")), fmt(r.get("ratio"), 3), fmt(r["s"], 1),
+                         fmt(r.get("focal")), fmt(r.get("scale")), fmt(r.get("ratio"), 3),
+                         fmt(r["s"], 1),
                          r.get("fail") or r.get("excluded") or ""])
             print(format_table([rows[-1]], HEADERS), file=sys.stderr)
     print("## Synthetic (DeepMimic mocap, ring rigs; 10% outliers, 10% missing, 10% lost)\n")
@@ -174,15 +183,27 @@ def main(argv=None) -> int:
                           " ".join(f"{v:.2f}" for v in err["rot_cam"]),
                           " ".join(f"{100 * v:.1f}" for v in err["centre"]),
                           None if focal is None else " ".join(f"{v:+.1f}" for v in focal),
-                          fmt(res.rms_px), fmt(elapsed, 1)])
+                          fmt(err["scale"]), fmt(res.rms_px), fmt(elapsed, 1)])
     print(format_table(real_rows, ["focal", "method", "rel rot deg (mean)",
                                    "rot deg per camera", "centre cm per camera",
-                                   "focal err %", "rms px", "s"]))
+                                   "focal err %", "scale %", "rms px", "s"]))
+
+    print("\n## Metric scale (subject height given exactly; 4 cams, 2 px, intrinsics known)\n")
+    clips = ("walk", "crawl") if args.quick else ("walk", "run", "jump", "dance_a", "kick",
+                                                  "cartwheel", "crawl", "getup_facedown",
+                                                  "getup_faceup")
+    scale_rows = []
+    for joint_set in ("coco17", "body25b", "mediapipe33"):
+        errors = [synthetic_row(c, 4, 2.0, 0.0, "epicap", frames=args.frames,
+                                joint_set=joint_set).get("scale", np.nan) for c in clips]
+        scale_rows.append([joint_set] + [fmt(e) for e in errors]
+                          + [fmt(np.nanmax(np.abs(errors)))])
+    print(format_table(scale_rows, ["joint set", *(f"{c} %" for c in clips), "max abs err %"]))
     return 0
 
 
 HEADERS = ["clip", "C", "noise px", "bias px", "focal", "method", "cams", "rot deg",
-           "centre %", "focal err %", "MPJPE ratio", "s", "note"]
+           "centre %", "focal err %", "scale %", "MPJPE ratio", "s", "note"]
 
 if __name__ == "__main__":
     os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")

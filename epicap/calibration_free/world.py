@@ -1,9 +1,16 @@
 """The world frame of a calibration-free solve: Z up, the floor at z = 0, metres.
 
-- Scale: limb lengths (upper arm, forearm, thigh, shank; the median over frames of each, both
-  sides) divided by their share of body height (Winter, "Biomechanics and Motor Control of Human
-  Movement", 4th ed., fig. 4.1: 0.186, 0.146, 0.245, 0.246 H), the median of those estimates
-  is the subject's height in solve units; `subject_height_m` turns it into metres.
+- Scale: the subject's standing height in solve units, `subject_height_m` turns it into metres.
+  Measured directly where the subject stands upright (trunk and a stance leg within 20 degrees of
+  vertical, that leg extended, its ankle near the floor, in at least `MIN_UPRIGHT_FRAMES` frames):
+  the height of each head joint above the floor over its share of body height (HEAD_HEIGHTS),
+  the median over the head joints of a frame, the 90th percentile over the upright frames (a
+  walk's stance leg is slightly flexed; the percentile finds the extended posture). Otherwise
+  (crawling, sitting) from the lengths of the whole arms and legs (the median over frames of
+  each segment, summed per limb) over their share of height (Winter, "Biomechanics and Motor
+  Control of Human Movement", 4th ed., fig. 4.1: arm 0.186 + 0.146 H, leg 0.245 + 0.246 H);
+  whole limbs, because detectors and skeletons disagree on where an elbow or knee lies along
+  the limb more than on where the limb ends.
 - Up and floor: the lowest foot joint of each foot in each frame, lifted by its height above the
   sole (ankle 0.039 H, Winter), is a floor contact candidate; a RANSAC plane through the lowest
   candidates with its normal within 30 degrees of the cameras' mean "up" (image -y axis) is the
@@ -13,6 +20,7 @@
 """
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
@@ -20,11 +28,28 @@ import numpy as np
 from epicap.errors import GeometryError
 from epicap.joint_sets import JointSet
 
-__all__ = ["WorldFrame", "estimate_world_frame", "apply_world_frame", "HEIGHT_RATIOS"]
+__all__ = ["WorldFrame", "estimate_world_frame", "apply_world_frame", "subject_height",
+           "standing_height", "HEIGHT_RATIOS", "HEAD_HEIGHTS"]
 
 # limb length as a fraction of body height (Winter 2009, fig. 4.1)
 HEIGHT_RATIOS = {("shoulder", "elbow"): 0.186, ("elbow", "wrist"): 0.146,
                  ("hip", "knee"): 0.245, ("knee", "ankle"): 0.246}
+# whole limbs: the segments above, summed
+_LIMBS = (("shoulder", "elbow", "wrist"), ("hip", "knee", "ankle"))
+# height above the floor of a head joint when standing upright, fraction of body height H.
+# Eyes: 0.936 H (Winter 2009, fig. 4.1, after Drillis & Contini 1966). Ears (tragion): on the
+# Frankfort plane with the lower rim of the orbit, about 1.7 cm (0.010 H) below the pupils. Nose
+# tip about 3.6 cm (0.021 H), mouth corners about 7 cm (0.041 H) below them (facial proportions
+# of adults: Farkas, "Anthropometry of the Head and Face", 1994, nasion-subnasale 5.3 cm,
+# nasion about 1 cm above the pupils, subnasale-stomion 2 cm). Head top: H by definition
+# (BODY_25B's "head" keypoint is the head top, as is H36M's).
+HEAD_HEIGHTS = {"head": 1.0, "left_eye": 0.936, "right_eye": 0.936, "left_eye_inner": 0.936,
+                "right_eye_inner": 0.936, "left_eye_outer": 0.936, "right_eye_outer": 0.936,
+                "left_ear": 0.926, "right_ear": 0.926, "nose": 0.915, "mouth_left": 0.895,
+                "mouth_right": 0.895}
+# shoulder (acromion) height standing, fraction of H (Winter 2009, fig. 4.1)
+SHOULDER_HEIGHT = 0.818
+MIN_UPRIGHT_FRAMES = 5
 # height of a foot joint above the floor when standing, fraction of body height
 _SOLE_HEIGHT = {"ankle": 0.039, "heel": 0.01, "big_toe": 0.01, "small_toe": 0.01,
                 "foot_index": 0.01}
@@ -37,7 +62,8 @@ class WorldFrame:
     scale: metres per solve unit. Q: (3, 3) rotation. offset: (3,) metres. height_solve: the
     subject's height in solve units. floor_from: "feet" (a plane fitted to the foot contacts) or
     "cameras" (the cameras' mean up, contacts too concentrated). floor_rms_m: RMS distance of the
-    contact inliers from the floor.
+    contact inliers from the floor. height_from: "standing" (head above the floor in upright
+    frames) or "limbs" (arm and leg lengths). upright_frames: how many frames were upright.
     """
 
     scale: float
@@ -46,20 +72,93 @@ class WorldFrame:
     height_solve: float
     floor_from: str
     floor_rms_m: float
+    height_from: str = "limbs"
+    upright_frames: int = 0
+
+
+def _median_length(points3d, skeleton, a, b):
+    """Median over frames of the distance between joints a and b; NaN if seen < 3 times."""
+    if a not in skeleton.joints or b not in skeleton.joints:
+        return float("nan")
+    length = np.linalg.norm(points3d[:, skeleton.index(a)] - points3d[:, skeleton.index(b)],
+                            axis=-1)
+    length = length[np.isfinite(length)]
+    return float(np.median(length)) if len(length) >= 3 else float("nan")
 
 
 def subject_height(points3d: np.ndarray, skeleton: JointSet) -> float:
-    """The subject's height (solve units) from median limb lengths; NaN if no limb is seen."""
+    """The subject's height (solve units) from whole arm and leg lengths; NaN if none is seen.
+
+    points3d: (T, J, 3) joints, any frame and unit, NaN where missing. Each limb (shoulder-elbow-
+    wrist, hip-knee-ankle, each side) is the sum of its segments' median lengths over the frames,
+    divided by its share of height (HEIGHT_RATIOS, Winter); the median of those estimates.
+    """
     estimates = []
-    for (a, b), ratio in HEIGHT_RATIOS.items():
-        for side in ("left_", "right_"):
-            if side + a in skeleton.joints and side + b in skeleton.joints:
-                ia, ib = skeleton.index(side + a), skeleton.index(side + b)
-                length = np.linalg.norm(points3d[:, ia] - points3d[:, ib], axis=-1)
-                length = length[np.isfinite(length)]
-                if len(length) >= 3:
-                    estimates.append(np.median(length) / ratio)
+    for side in ("left_", "right_"):
+        for limb in _LIMBS:
+            total, ratio = 0.0, 0.0
+            for a, b in zip(limb[:-1], limb[1:]):
+                total += _median_length(points3d, skeleton, side + a, side + b)
+                ratio += HEIGHT_RATIOS[(a, b)]
+            if np.isfinite(total):
+                estimates.append(total / ratio)
     return float(np.median(estimates)) if estimates else float("nan")
+
+
+def standing_height(points3d: np.ndarray, skeleton: JointSet, up: np.ndarray, floor: float,
+                    height: float, quantile: float = 0.9) -> tuple[float, int]:
+    """The subject's standing height (solve units) from the head's height in upright frames.
+
+    points3d: (T, J, 3) joints, NaN where missing. up: (3,) unit normal of the floor, floor: its
+    offset (a point X is on the floor when X @ up = floor). height: a first estimate of the
+    height (limbs), sets the tolerances. A frame is upright when the trunk (mid-hip to
+    mid-shoulder) and a leg (hip to ankle) are within 20 degrees of up, that leg is at least 95% of
+    its median thigh + shank length, its ankle within 0.08 H of the floor, and the head is held up
+(the head joints above the shoulders by at least 80% of what their shares of height and the
+shoulders' (0.818 H, Winter) say: a bowed head drops the eyes by 5% of H). Each head joint's
+    height above the floor over its share of height (HEAD_HEIGHTS) estimates H, their median per
+    frame, the `quantile` of that over the upright frames is the result.
+    Returns (height, number of upright frames); NaN when fewer than MIN_UPRIGHT_FRAMES.
+    """
+    names = skeleton.joints
+    head = [(skeleton.index(n), f) for n, f in HEAD_HEIGHTS.items() if n in names]
+    need = [s + j for s in ("left_", "right_") for j in ("shoulder", "hip", "knee", "ankle")]
+    if not head or any(n not in names for n in need):
+        return float("nan"), 0
+    P = lambda n: points3d[:, skeleton.index(n)]  # noqa: E731
+    cos20 = np.cos(np.radians(20))
+
+    def along_up(v):
+        with np.errstate(invalid="ignore", divide="ignore"):
+            return (v @ up) / np.linalg.norm(v, axis=-1)
+
+    trunk = (P("left_shoulder") + P("right_shoulder") - P("left_hip") - P("right_hip")) / 2
+    upright = along_up(trunk) > cos20
+    stance = np.zeros(len(points3d), bool)
+    for side in ("left_", "right_"):
+        leg = P(side + "hip") - P(side + "ankle")
+        full = (_median_length(points3d, skeleton, side + "hip", side + "knee")
+                + _median_length(points3d, skeleton, side + "knee", side + "ankle"))
+        with np.errstate(invalid="ignore"):
+            extended = np.linalg.norm(leg, axis=-1) >= 0.98 * full
+            grounded = P(side + "ankle") @ up - floor < 0.08 * height
+        stance |= (along_up(leg) > cos20) & extended & grounded
+    upright &= stance
+    idx = np.array([i for i, _ in head])
+    share = np.array([f for _, f in head])
+    level = points3d[:, idx] @ up - floor  # (T, k) head joints above the floor
+    shoulders = (P("left_shoulder") + P("right_shoulder")) @ up / 2 - floor
+    with np.errstate(all="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # frames without a head: all NaN
+        per_frame = np.nanmedian(level / share, axis=1)
+        # the head held up, not bowed: above the shoulders by 80% of what its share says
+        raised = np.nanmedian((level - shoulders[:, None]) / ((share - SHOULDER_HEIGHT) * height),
+                              axis=1)
+        upright &= np.isfinite(per_frame) & (raised > 0.8)
+    n = int(upright.sum())
+    if n < MIN_UPRIGHT_FRAMES:
+        return float("nan"), n
+    return float(np.quantile(per_frame[upright], quantile)), n
 
 
 def _foot_contacts(points3d, skeleton, up, height):
@@ -81,6 +180,15 @@ def _foot_contacts(points3d, skeleton, up, height):
     return np.concatenate(out) if out else np.zeros((0, 3))
 
 
+def _floor(points3d, skeleton, cam_up, height, seed):
+    """(up, floor offset, source, contacts, inliers) of the floor for a subject `height` tall."""
+    contacts = _foot_contacts(points3d, skeleton, cam_up, height)
+    if len(contacts) < 3:
+        raise GeometryError("cannot find the floor: the feet (ankles) were not triangulated")
+    up, floor_from, inl = _fit_floor(contacts, cam_up, 0.03 * height, seed)
+    return up, float(np.median(contacts[inl] @ up)), floor_from, contacts, inl
+
+
 def estimate_world_frame(points3d: np.ndarray, skeleton: JointSet, R: np.ndarray,
                          t: np.ndarray, subject_height_m: float = 1.70,
                          seed: int = 0) -> WorldFrame:
@@ -94,14 +202,18 @@ def estimate_world_frame(points3d: np.ndarray, skeleton: JointSet, R: np.ndarray
     if not np.isfinite(height) or height <= 0:
         raise GeometryError("cannot set the metric scale: no limb (arm or leg) was triangulated "
                             "in enough frames")
-    scale = subject_height_m / height
     cam_up = -R[:, 1, :].mean(axis=0)  # image -y axes in the solve frame
     cam_up /= np.linalg.norm(cam_up)
-    contacts = _foot_contacts(points3d, skeleton, cam_up, height)
-    if len(contacts) < 3:
-        raise GeometryError("cannot find the floor: the feet (ankles) were not triangulated")
-    up, floor_from, inl = _fit_floor(contacts, cam_up, 0.03 * height, seed)
-    d = float(np.median(contacts[inl] @ up))
+    up, d, floor_from, contacts, inl = _floor(points3d, skeleton, cam_up, height, seed)
+    height_from, upright = "limbs", 0
+    standing, upright = standing_height(points3d, skeleton, up, d, height)
+    if np.isfinite(standing) and 0.7 * height < standing < 1.4 * height:
+        # the sole offsets below the foot joints scale with the height: refit the floor once
+        height, height_from = standing, "standing"
+        up, d, floor_from, contacts, inl = _floor(points3d, skeleton, cam_up, height, seed)
+        standing, upright = standing_height(points3d, skeleton, up, d, height)
+        height = standing if np.isfinite(standing) else height
+    scale = subject_height_m / height
     rms = float(np.sqrt(np.mean((contacts[inl] @ up - d) ** 2))) * scale
     root = skeleton.root_of(points3d).reshape(-1, 3)
     root = root[np.isfinite(root).all(1)]
@@ -114,7 +226,8 @@ def estimate_world_frame(points3d: np.ndarray, skeleton: JointSet, R: np.ndarray
         x = np.cross(up, [1.0, 0, 0]) if abs(up[0]) < 0.9 else np.cross(up, [0, 1.0, 0])
     x /= np.linalg.norm(x)
     Q = np.stack([x, np.cross(up, x), up])
-    return WorldFrame(scale, Q, -scale * Q @ centre, height, floor_from, rms)
+    return WorldFrame(scale, Q, -scale * Q @ centre, height, floor_from, rms, height_from,
+                      upright)
 
 
 def _fit_floor(contacts, cam_up, tol, seed):
