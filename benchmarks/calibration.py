@@ -134,6 +134,8 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="a few rows only")
     parser.add_argument("--frames", type=int, default=300)
+    parser.add_argument("--speed-frames", type=int, default=10_000,
+                        help="frames of the speed rows (default 10,000)")
     args = parser.parse_args(argv)
 
     if args.quick:
@@ -199,6 +201,17 @@ def main(argv=None) -> int:
         scale_rows.append([joint_set] + [fmt(e) for e in errors]
                           + [fmt(np.nanmax(np.abs(errors)))])
     print(format_table(scale_rows, ["joint set", *(f"{c} %" for c in clips), "max abs err %"]))
+
+    print("\n## Speed: 10,000 frames x 4 cameras (walk, 2 px; target <= 30 s on 2 cores)\n")
+    speed_rows = []
+    for method, focal_known, shared, label in (("pooled", True, False, "known"),
+                                                ("epicap", True, False, "known"),
+                                                ("epicap", False, True, "shared")):
+        r = synthetic_row("walk", 4, 2.0, 0.0, method, focal_known=focal_known, shared=shared,
+                          frames=args.speed_frames)
+        speed_rows.append([method, label, r.get("cams"), fmt(r.get("rot"), 3),
+                           fmt(r.get("ratio"), 3), fmt(r["s"], 1)])
+    print(format_table(speed_rows, ["method", "focal", "cams", "rot deg", "MPJPE ratio", "s"]))
     return 0
 
 

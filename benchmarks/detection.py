@@ -2,7 +2,12 @@
 
 Run: python benchmarks/detection.py   (target: >= 20 frames/s per camera on 2 cores)
 """
+import sys
 import time
+from pathlib import Path
+
+# the benchmark reuses the test suite's scenes and real-data helpers: run from a checkout
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from epicap.console import format_table
 from epicap.keypoints.mediapipe_detector import DetectorOptions, detect_video

@@ -2,7 +2,12 @@
 
 Run: python benchmarks/sync.py   (target: every offset within 0.5 frame)
 """
+import sys
 import time
+from pathlib import Path
+
+# the benchmark reuses the test suite's scenes and real-data helpers: run from a checkout
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import numpy as np
 

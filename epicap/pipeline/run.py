@@ -26,6 +26,8 @@ from epicap.pipeline.record import (RunRecord, StageRecord, fingerprint,
                                     remove_stale_temporaries, session_lock, utc_now)
 from epicap.pipeline.stages import (DATASET_DIR, RUN_DIR, STAGE_FUNCTIONS, STAGES, TRAINING,
                                     Context, Plan, RunOptions, Skip, foreign)
+from epicap.session import KEYPOINTS_FILE
+from epicap.session.manifest import MANIFEST_FILE
 
 __all__ = ["STAGES", "RunOptions", "StageResult", "run_session"]
 
@@ -75,6 +77,9 @@ def run_session(session: str | os.PathLike, options: RunOptions = RunOptions(),
     session = Path(session)
     if not session.is_dir():
         raise InputError(f"{session}: no such session folder")
+    if not any((session / name).is_file() for name in (MANIFEST_FILE, KEYPOINTS_FILE)):
+        raise InputError(f"{session}: not a session (no {MANIFEST_FILE} or {KEYPOINTS_FILE}); "
+                         "make one with `epicap ingest`, `epicap record` or `epicap import`")
     results: list[StageResult] = []
     with session_lock(session):
         remove_stale_temporaries([session, session / DATASET_DIR, session / RUN_DIR])

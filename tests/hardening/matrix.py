@@ -6,20 +6,20 @@ created, changed or removed anywhere in the workspace) or 0 where the fault is s
 must cope with (paths with spaces, one camera, cameras of different lengths).
 
 The cases live by stage: `matrix_capture` (synth, record, ingest), `matrix_import` (import
-openpose, coco, npz), `matrix_output` (view, report, export); `workspace` holds `Workspace`,
-`Case` and `FAULTS`. To cover a verb that lands later (calibrate, triangulate, detect, sync,
-label, train, evaluate, infer), add a module of its cases with the same faults: `missing`,
+openpose, coco, npz), `matrix_stages` (calibrate, triangulate, sync, detect, label, train,
+evaluate, infer, run, demo), `matrix_output` (view, report, export); `workspace` holds
+`Workspace`, `Case` and `FAULTS`. A new verb gets its cases with the same faults (`missing`,
 `empty`, `wrong-shape`, `nan`, `one-camera`, `frame-counts`, `non-utf8`, `spaces`, `read-only`,
-`full-disk`, `exists`, and add it to `CASES` below. E.g. Case("triangulate", "one-camera",
-lambda w: ["triangulate", str(w.one_camera_session())], message="two cameras").
+`full-disk`, `exists`, `bad-option`) in the module of its stage.
 """
 from __future__ import annotations
 
 from tests.hardening.matrix_capture import CAPTURE_CASES
 from tests.hardening.matrix_import import IMPORT_CASES
 from tests.hardening.matrix_output import OUTPUT_CASES
+from tests.hardening.matrix_stages import STAGE_CASES
 from tests.hardening.workspace import FAULTS, Case, Workspace
 
 __all__ = ["CASES", "FAULTS", "Case", "Workspace"]
 
-CASES: list[Case] = CAPTURE_CASES + IMPORT_CASES + OUTPUT_CASES
+CASES: list[Case] = CAPTURE_CASES + IMPORT_CASES + STAGE_CASES + OUTPUT_CASES
