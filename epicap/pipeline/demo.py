@@ -36,7 +36,7 @@ class DemoOptions:
     outlier_fraction: float = 0.05
     missing_fraction: float = 0.05
     clip: str = "walk"
-    epochs: int = 8
+    epochs: int = 20
     seed: int = 0
 
 
