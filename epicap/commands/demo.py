@@ -27,7 +27,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--force", action="store_true",
                    help="replace an earlier demo's folder (never a folder the demo did not make)")
     p.add_argument("--frames", type=int, default=450, help="frames of the walk at 30 fps")
-    p.add_argument("--epochs", type=int, default=20, help="training epochs of the student (default 20)")
+    p.add_argument("--epochs", type=int, default=20,
+                   help="training epochs of the student (default 20)")
     p.add_argument("--seed", type=int, default=0, help="random seed of the synthetic scene")
     p.add_argument("--real", action="store_true",
                    help="run on the Pose2Sim demo's real videos instead (default --out "
