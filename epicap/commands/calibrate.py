@@ -47,6 +47,10 @@ def add_arguments(parser) -> None:
                         help="adjust at most N frames, spread over the recording (default 400)")
     parser.add_argument("--out", metavar="FILE",
                         help="where to write the calibration (default SESSION/cameras.toml)")
+    parser.add_argument("--no-occlusion", action="store_true",
+                        help="do not weigh down trunk and face joints seen from the far side of "
+                             "the body (real detectors guess them; on synthetic 2D without such "
+                             "bias this is slightly more accurate)")
     parser.add_argument("--force", action="store_true", help="overwrite an existing cameras.toml")
 
 
@@ -67,7 +71,7 @@ def run(args) -> int:
     intrinsics = Cameras.from_toml(args.intrinsics) if args.intrinsics else None
     options = CalibrationOptions(method=args.method, shared_focal=args.shared_focal,
                                  subject_height_m=args.subject_height,
-                                 max_frames=args.max_frames)
+                                 max_frames=args.max_frames, occlusion=not args.no_occlusion)
     result = calibrate(keypoints, intrinsics, options)
     result.cameras.to_toml(out)
     print(result.table())
