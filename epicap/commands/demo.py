@@ -62,6 +62,9 @@ def run(args) -> int:
     print(format_table(res.rows, ["epicap demo", "result"]))
     print()
     print(f"picture: {res.picture}")
-    print(f"session: {res.out / 'session'} (keypoints2d.npz, cameras.toml, poses3d.npz, truth/)")
+    session = res.out / "session"
+    held = [p.name + ("/" if p.is_dir() else "") for p in sorted(session.iterdir())
+            if not p.name.startswith(".")]
+    print(f"session: {session} ({', '.join(held)})")
     print(f"done in {res.seconds:.0f} s")
     return 0
