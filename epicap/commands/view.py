@@ -1,8 +1,10 @@
 """Look at a session in 3D: skeletons, camera frusta with names, floor grid and world axes.
 
 Opens an Open3D window that plays the triangulated sequence (Space plays or pauses, Left/Right
-step one frame, Home/End jump to the ends, the slider picks a frame; drag to turn the view).
-Left joints and bones are blue, right ones orange, central ones grey; frusta are purple.
+step one frame, Home/End jump to the ends, the slider picks a frame, Q or Esc closes; drag to turn
+the view). Left joints and bones are blue, right ones orange, central ones grey; frusta are purple.
+The window needs an X display (DISPLAY; on Wayland, XWayland); a virtual one works too, e.g.
+`xvfb-run -a -s "-screen 0 1280x800x24" epicap view runs/lab1`.
 
 With no display, --offscreen renders the same scene to a file instead:
 FILE.png is one picture, FILE.mp4 the sequence played back (or, with --animate turntable, the
