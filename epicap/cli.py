@@ -26,6 +26,7 @@ def _module_name(verb: str) -> str:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    """The `epicap` parser with one sub-parser per verb module found in VERBS."""
     parser = argparse.ArgumentParser(
         prog="epicap",
         description="Metric 3D human poses from synchronized cameras, calibrated from the "
@@ -61,6 +62,8 @@ def _one_line(message: str) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Run `epicap` with argv (None: sys.argv[1:]); returns the exit status (0, 2 for bad
+    input, 130 when interrupted; bugs raise)."""
     parser = build_parser()
     args = parser.parse_args(argv)
     if not getattr(args, "_run", None):

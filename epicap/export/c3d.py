@@ -19,7 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
-from epicap.errors import InputError
+from epicap.errors import InputError, check_shape
 from epicap.session.io import atomic_write
 
 __all__ = ["C3dData", "write_c3d", "read_c3d"]
@@ -78,6 +78,9 @@ def write_c3d(path: str | os.PathLike, poses_world: np.ndarray, labels: list[str
     """
     if units not in _UNIT_SCALE:
         raise InputError(f"C3D units must be one of {', '.join(_UNIT_SCALE)}, got {units!r}")
+    if not 0 < fps < float("inf"):
+        raise InputError(f"C3D: fps must be a positive number, got {fps}")
+    check_shape(poses_world, "T, M, 3", "C3D: poses_world")
     X = np.asarray(poses_world, dtype=np.float64) * _UNIT_SCALE[units]
     T, M, _ = X.shape
     if len(labels) != M:

@@ -18,6 +18,7 @@ from pathlib import Path
 
 from epicap.errors import InputError
 from epicap.session import Cameras
+from epicap.session.io import atomic_write, toml_string
 
 __all__ = ["write_calibration", "read_calibration", "FLAVOURS"]
 
@@ -33,6 +34,8 @@ def write_calibration(path: str | os.PathLike, cameras: Cameras, flavour: str = 
     """
     if flavour not in FLAVOURS:
         raise InputError(f"unknown calibration flavour {flavour!r}; valid: {', '.join(FLAVOURS)}")
+    if not 0 < units_per_metre < float("inf"):
+        raise InputError(f"units_per_metre must be a positive number, got {units_per_metre}")
     out = cameras
     if cameras.has_extrinsics and units_per_metre != 1.0:
         out = replace(cameras, t=cameras.t * units_per_metre)
@@ -61,8 +64,6 @@ def _rekeyed(cameras: Cameras) -> Cameras:
 
 def _restore_names(path: str | os.PathLike, names: list[str]) -> None:
     """Put the real camera names back in the `name = ...` lines of an Anipose file."""
-    from epicap.session.io import atomic_write, toml_string
-
     text = Path(path).read_text(encoding="utf-8").splitlines()
     for i, line in enumerate(text):
         for k, name in enumerate(names):

@@ -21,7 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
-from epicap.errors import InputError
+from epicap.errors import InputError, check_shape
 from epicap.session.io import atomic_write
 
 __all__ = ["TrcData", "yup_from_zup", "zup_from_yup", "write_trc", "read_trc", "UNIT_SCALE"]
@@ -62,6 +62,9 @@ def write_trc(path: str | os.PathLike, poses_world: np.ndarray, names: list[str]
     """
     if units not in UNIT_SCALE:
         raise InputError(f"TRC units must be one of {', '.join(UNIT_SCALE)}, got {units!r}")
+    if not 0 < fps < float("inf"):
+        raise InputError(f"TRC: fps must be a positive number, got {fps}")
+    check_shape(poses_world, "T, M, 3", "TRC: poses_world")
     X = yup_from_zup(np.asarray(poses_world, dtype=np.float64)) * UNIT_SCALE[units]
     T, M, _ = X.shape
     if len(names) != M:

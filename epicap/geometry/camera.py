@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from epicap.errors import check_shape
+from epicap.errors import InputError, check_shape
 
 __all__ = [
     "rotation_from_rodrigues", "rodrigues_from_rotation", "distort_normalized", "project_points",
@@ -48,7 +48,8 @@ def pad_distortion(dist: np.ndarray) -> np.ndarray:
     """Distortion (..., 4 or 5 or 0) -> (..., 5) as k1 k2 p1 p2 k3 (missing terms zero)."""
     dist = np.asarray(dist, dtype=np.float64)
     if dist.shape[-1] > 5:
-        raise ValueError(f"distortion: at most 5 coefficients (k1 k2 p1 p2 k3), got {dist.shape[-1]}")
+        raise InputError(f"distortion: at most 5 coefficients (k1 k2 p1 p2 k3), "
+                         f"got {dist.shape[-1]}")
     pad = [(0, 0)] * (dist.ndim - 1) + [(0, 5 - dist.shape[-1])]
     return np.pad(dist, pad)
 
@@ -74,7 +75,8 @@ def project_points(points_world: np.ndarray, K: np.ndarray, R: np.ndarray, t: np
     """Project world points into every camera.
 
     points_world: (N, 3) metres, world frame, shared by all cameras, or (C, N, 3) per camera.
-    K: (C, 3, 3). R: (C, 3, 3) and t: (C, 3) metres, `cam_from_world`. dist: (C, 4 or 5) or None.
+    K: (C, 3, 3) intrinsics in pixels. R: (C, 3, 3) and t: (C, 3) metres, `cam_from_world`.
+    dist: (C, 4 or 5) OpenCV k1 k2 p1 p2 [k3], or None.
     Returns (pixels (C, N, 2), depth (C, N) metres along each camera's z). Points behind a camera
     (depth <= 0) or NaN project to NaN.
 
@@ -103,7 +105,8 @@ def undistort_points(pixels: np.ndarray, K: np.ndarray, dist: np.ndarray | None 
                      iterations: int = 20) -> np.ndarray:
     """Normalized undistorted coordinates (C, N, 2) from pixels (C, N, 2) of the distorted images.
 
-    K: (C, 3, 3); dist: (C, 4 or 5) or None. NaN pixels stay NaN. Without distortion this is
+    K: (C, 3, 3) intrinsics in pixels; dist: (C, 4 or 5) OpenCV k1 k2 p1 p2 [k3], or None.
+    NaN pixels stay NaN. Without distortion this is
     K^-1 exactly; with it, OpenCV's iterative inversion (`cv2.undistortPoints` run to convergence:
     `iterations` steps or 1e-12 change).
     """

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from epicap.errors import InputError
-from epicap.geometry.camera import pad_distortion
+from epicap.geometry.camera import pad_distortion, project_points
 from epicap.geometry.linear_triangulation import Rig, normalize_views
 from epicap.geometry.triangulation import TriangulationOptions, TriangulationResult, triangulate
 from epicap.geometry.view_selection import pair_hypotheses
@@ -121,8 +121,9 @@ class _References:
 
 def _plausible(ref: _References, Y, frame, joint, deviation: bool = False):
     """(n,) bool: candidates Y (n, 3) at (frame, joint) lie within the extent, and at least half
-    of their temporal and bone terms with data pass (True where none has data). With `deviation`, also (n,) the mean over the temporal and bone terms of
-    distance / limit (each clipped at 2; 0 where no term applies)."""
+    of their temporal and bone terms with data pass (True where none has data). With
+    `deviation`, also (n,) the mean over the temporal and bone terms of distance / limit (each
+    clipped at 2; 0 where no term applies)."""
     opts, T = ref.options, ref.poses.shape[0]
     ok = np.isfinite(Y).all(-1)
     ratio = np.zeros((2, len(Y)))  # sum of distance / limit, number of terms
@@ -187,9 +188,10 @@ def triangulate_poses(points2d: np.ndarray, K: np.ndarray, R: np.ndarray, t: np.
     (`implausible_joints`, against references from this first pass); for those, every camera
     pair's hypothesis, its inliers re-solved, is checked the same way, and the plausible one of
     least weighted MSAC cost wins, each paying up to one view's truncated cost for its distance
-    from the references (the mean of distance / limit over its time and bone terms, squared) (a hypothesis that fails a cheap validity check is discarded
-    before scoring, as RANSAC implementations do for degenerate models). With `drop_worst`, or no
-    outlier threshold, implausible points are dropped, not re-chosen.
+    from the references (the mean of distance / limit over its time and bone terms, squared). A
+    hypothesis that fails a cheap validity check is discarded before scoring, as RANSAC
+    implementations do for degenerate models. With `drop_worst`, or no outlier threshold,
+    implausible points are dropped, not re-chosen.
 
     Example:
         >>> K = np.tile(np.array([[800.0, 0, 320], [0, 800, 240], [0, 0, 1]]), (3, 1, 1))
@@ -224,7 +226,7 @@ def triangulate_poses(points2d: np.ndarray, K: np.ndarray, R: np.ndarray, t: np.
     reselected = np.zeros((T, J), dtype=bool)
     rejected = np.zeros((T, J), dtype=bool)
     threshold = first.threshold_px
-    pairs = options.method != "drop_worst" and (options.method == "pairs" or C <= 6)
+    pairs = options.uses_pair_search(C)
     if frame.size:
         if threshold is not None and pairs:
             X, keep = _reselect(pts[:, frame, joint], confidence, frame, joint, K, R, t, dist,
@@ -272,8 +274,6 @@ def _reselect(pixels, confidence, frame, joint, K, R, t, dist, threshold, option
 def _pixel_error(pixels, X, used, K, R, t, dist):
     """(n,) mean distance (pixels, original images) between pixels (C, n, 2) and X (n, 3)
     projected, over the views used (C, n); NaN where none."""
-    from epicap.geometry.camera import project_points
-
     proj, _ = project_points(np.where(np.isfinite(X), X, 0.0), K, R, t, dist)
     with np.errstate(invalid="ignore", divide="ignore"):
         d = np.linalg.norm(proj - pixels, axis=-1)

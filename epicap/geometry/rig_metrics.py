@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from epicap.errors import check_shape
+from epicap.errors import InputError, check_shape
 from epicap.geometry.alignment import umeyama
 from epicap.geometry.camera import camera_centers
 
@@ -58,7 +58,8 @@ def compare_rigs(R_true: np.ndarray, t_true: np.ndarray, R_est: np.ndarray,
 
     R_true, R_est: (C, 3, 3) and t_true, t_est: (C, 3), `cam_from_world` of each rig in its own
     world frame (metres for the truth; any scale for the estimate). C >= 2; with 2 cameras the
-    centres are aligned by the common rotation and their mean only (no scale).
+    centres are aligned by the common rotation and their mean only (no scale). Raises
+    InputError for fewer than 2 cameras, GeometryError when 3 or more centres are collinear.
 
     Example:
         >>> R = np.stack([np.eye(3)] * 3); t = np.array([[0, 0, 4.0], [1, 0, 4], [0, 1, 4]])
@@ -70,6 +71,8 @@ def compare_rigs(R_true: np.ndarray, t_true: np.ndarray, R_est: np.ndarray,
     for x, spec, name in ((t_true, "C, 3", "t_true"), (R_est, "C, 3, 3", "R_est"),
                           (t_est, "C, 3", "t_est")):
         check_shape(x, spec, name, {"C": C})
+    if C < 2:
+        raise InputError(f"compare_rigs: needs at least 2 cameras, got {C}")
     R_true, R_est = np.asarray(R_true, np.float64), np.asarray(R_est, np.float64)
     # world_true <- world_est rotation: the projection of sum_c R_true^T R_est onto SO(3)
     U, _, Vt = np.linalg.svd(np.einsum("cji,cjk->ik", R_true, R_est))

@@ -124,6 +124,11 @@ class TriangulationOptions:
         if self.refine_iterations < 0 or self.chunk_size < 1:
             raise InputError("refine_iterations must be >= 0 and chunk_size >= 1")
 
+    def uses_pair_search(self, n_cameras: int) -> bool:
+        """Whether the outlier search of `method` tries camera pairs for a rig of n_cameras."""
+        return self.method == "pairs" or (self.method == "auto"
+                                          and n_cameras <= _MAX_PAIR_CAMERAS)
+
 
 @dataclass
 class TriangulationResult:
@@ -231,8 +236,7 @@ def _triangulate_chunk(pixels, conf, cam, dist, threshold, options):
     if robust:  # points whose views disagree get the outlier search
         disagree = (seen & (cam.errors(X, u, v) > threshold)).any(axis=0)
         todo = np.flatnonzero(disagree | (np.isnan(X[0]) & (seen.sum(axis=0) >= 2)))
-        pairs = options.method == "pairs" or (options.method == "auto"
-                                              and len(cam.P) <= _MAX_PAIR_CAMERAS)
+        pairs = options.uses_pair_search(len(cam.P))
         if todo.size:
             sub = u[:, todo], v[:, todo], w[:, todo]
             X[:, todo], keep = (best_pair(cam, *sub, threshold) if pairs

@@ -41,9 +41,10 @@ __all__ = ["Cameras"]
 class Cameras:
     """A rig of C pinhole cameras with OpenCV distortion.
 
-    names: C camera names. image_size: (C, 2) int width, height in pixels. K: (C, 3, 3).
-    dist: (C, 5) k1 k2 p1 p2 k3. R: (C, 3, 3) and t: (C, 3) metres, `cam_from_world`; None when
-    only intrinsics are known. error_px: RMS reprojection error of the calibration, if known.
+    names: C camera names. image_size: (C, 2) int width, height in pixels. K: (C, 3, 3)
+    intrinsics in pixels. dist: (C, 5) k1 k2 p1 p2 k3. R: (C, 3, 3) and t: (C, 3) metres,
+    `cam_from_world`; None when only intrinsics are known. error_px: RMS reprojection error of
+    the calibration in pixels, if known. adjusted: the `[metadata] adjusted` flag of the file.
     """
 
     names: list[str]
@@ -73,6 +74,7 @@ class Cameras:
 
     @property
     def has_extrinsics(self) -> bool:
+        """True when rotations and translations (`cam_from_world`) are known."""
         return self.R is not None
 
     @property
@@ -82,7 +84,8 @@ class Cameras:
         return camera_centers(self.R, self.t)
 
     def project(self, points_world: np.ndarray) -> np.ndarray:
-        """Pixels (C, N, 2) of world points (N, 3) or (C, N, 3) metres; NaN behind a camera."""
+        """Pixels (C, N, 2) in each camera's original (distorted) image of world points (N, 3)
+        or (C, N, 3) in metres; NaN behind a camera."""
         self._need_extrinsics()
         return project_points(points_world, self.K, self.R, self.t, self.dist)[0]
 

@@ -63,6 +63,7 @@ class Keypoints2D:
 
     @property
     def num_frames(self) -> int:
+        """T, the number of frames on the common timeline."""
         return self.keypoints.shape[1]
 
     def validate(self, kp: np.ndarray, where: str) -> np.ndarray:
@@ -145,7 +146,9 @@ class Keypoints2D:
                            self.fps, self.joints)
 
     def camera_index(self, name: str) -> int:
+        """Index of camera `name` in `cameras`; InputError listing the cameras if unknown."""
         try:
             return self.cameras.index(name)
         except ValueError:
-            raise InputError(f"no camera {name!r} in keypoints; have {', '.join(self.cameras)}")
+            raise InputError(f"no camera {name!r} in keypoints; have "
+                             f"{', '.join(self.cameras)}") from None

@@ -65,9 +65,11 @@ class SessionManifest:
 
     @property
     def names(self) -> list[str]:
+        """The camera names, in session order."""
         return [c.name for c in self.cameras]
 
     def camera(self, name: str) -> CameraEntry:
+        """The entry of camera `name`; InputError listing the session's cameras if unknown."""
         for c in self.cameras:
             if c.name == name:
                 return c

@@ -57,6 +57,7 @@ class Poses3D:
 
     @property
     def skeleton(self) -> JointSet:
+        """The JointSet named by `joint_set`."""
         return get_joint_set(self.joint_set)
 
     @property

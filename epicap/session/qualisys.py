@@ -72,8 +72,7 @@ def read_qualisys(path: str | os.PathLike | None = None, text: str | None = None
         if abs(np.linalg.det(M) - 1) > 1e-3:
             raise InputError(f"{where}: camera {name}: the transform is not a rotation")
         R = _FLIP @ M
-        rows.append((name, (width, height), K, dist, R, -R @ position,
-                     cam.get("active", "1") != "0"))
+        rows.append((name, (width, height), K, dist, R, -R @ position))
     rows.sort(key=lambda r: _natural_key(r[0]))
     names = [r[0] for r in rows]
     if len(set(names)) != len(names):

@@ -35,6 +35,11 @@ def test_metres_and_bad_input(tmp_path):
     assert back.units == "m" and np.allclose(back.points, 1)
     with pytest.raises(InputError, match="labels"):
         write_c3d(tmp_path / "x.c3d", X, ["a", "b"], 30)
+    with pytest.raises(InputError, match="fps"):
+        write_c3d(tmp_path / "x.c3d", X, ["p"], float("nan"))
+    with pytest.raises(InputError, match="poses_world"):
+        write_c3d(tmp_path / "x.c3d", X[0], ["p"], 30)
+    assert not (tmp_path / "x.c3d").exists()
     (tmp_path / "bad.c3d").write_bytes(b"\0" * 1024)
     with pytest.raises(InputError, match="not a C3D file"):
         read_c3d(tmp_path / "bad.c3d")

@@ -3,6 +3,7 @@ import tomllib
 import numpy as np
 import pytest
 
+from epicap.errors import InputError
 from epicap.export.calibration import read_calibration, write_calibration
 from tests.viz.session_factory import four_cameras
 
@@ -29,6 +30,15 @@ def test_anipose_round_trip_in_millimetres(tmp_path):
     assert doc["cam_1"]["name"] == "cam02"
     assert np.allclose(doc["cam_0"]["translation"], 1000 * cams.t[0])
     _same(read_calibration(path, units_per_metre=1000), cams)
+
+
+def test_bad_flavour_and_scale_are_refused(tmp_path):
+    cams = four_cameras()
+    with pytest.raises(InputError, match="flavour"):
+        write_calibration(tmp_path / "c.toml", cams, "opencv")
+    with pytest.raises(InputError, match="units_per_metre"):
+        write_calibration(tmp_path / "c.toml", cams, "anipose", units_per_metre=0)
+    assert not (tmp_path / "c.toml").exists()
 
 
 def test_pose2sim_demo_calibration_converts_and_round_trips(tmp_path):

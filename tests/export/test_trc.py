@@ -38,6 +38,11 @@ def test_bad_input(tmp_path):
         write_trc(tmp_path / "a.trc", np.zeros((1, 2, 3)), ["a", "b"], 30, "cm")
     with pytest.raises(InputError, match="names"):
         write_trc(tmp_path / "a.trc", np.zeros((1, 2, 3)), ["a"], 30)
+    with pytest.raises(InputError, match="fps"):
+        write_trc(tmp_path / "a.trc", np.zeros((1, 2, 3)), ["a", "b"], 0)
+    with pytest.raises(InputError, match="poses_world"):
+        write_trc(tmp_path / "a.trc", np.zeros((2, 3)), ["a", "b"], 30)
+    assert not (tmp_path / "a.trc").exists()
     (tmp_path / "b.trc").write_text("hello\n")
     with pytest.raises(InputError, match="not a TRC file"):
         read_trc(tmp_path / "b.trc")

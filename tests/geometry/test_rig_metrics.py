@@ -1,6 +1,8 @@
 import numpy as np
+import pytest
 from scipy.spatial.transform import Rotation
 
+from epicap.errors import InputError
 from epicap.geometry.camera import camera_centers
 from epicap.geometry.rig_metrics import compare_rigs
 
@@ -37,3 +39,9 @@ def test_a_known_perturbation_is_measured():
     assert cmp.rotation_deg[2] > 1.0
     centres = camera_centers(R, t)
     assert cmp.centre_error_m[2] > 0.01 * np.linalg.norm(centres[2])  # centre moved with R
+
+
+def test_a_single_camera_is_refused():
+    R, t = _rig(C=1)
+    with pytest.raises(InputError, match="at least 2 cameras"):
+        compare_rigs(R, t, R, t)
