@@ -20,13 +20,13 @@ from pathlib import Path
 import numpy as np
 
 from epicap.errors import InputError, check_shape
+from epicap.export.trc import UNIT_SCALE
 from epicap.session.io import atomic_write
 
 __all__ = ["C3dData", "write_c3d", "read_c3d"]
 
 _BLOCK = 512
 _INTEL = 84
-_UNIT_SCALE = {"m": 1.0, "mm": 1000.0}
 
 
 @dataclass
@@ -76,12 +76,12 @@ def write_c3d(path: str | os.PathLike, poses_world: np.ndarray, labels: list[str
     labels: M point labels (ASCII). fps: frames per second. units: "mm" (default) or "m".
     Returns the path.
     """
-    if units not in _UNIT_SCALE:
-        raise InputError(f"C3D units must be one of {', '.join(_UNIT_SCALE)}, got {units!r}")
+    if units not in UNIT_SCALE:
+        raise InputError(f"C3D units must be one of {', '.join(UNIT_SCALE)}, got {units!r}")
     if not 0 < fps < float("inf"):
         raise InputError(f"C3D: fps must be a positive number, got {fps}")
     check_shape(poses_world, "T, M, 3", "C3D: poses_world")
-    X = np.asarray(poses_world, dtype=np.float64) * _UNIT_SCALE[units]
+    X = np.asarray(poses_world, dtype=np.float64) * UNIT_SCALE[units]
     T, M, _ = X.shape
     if len(labels) != M:
         raise InputError(f"C3D: {len(labels)} labels for {M} points")

@@ -21,7 +21,7 @@ import math
 import os
 import re
 import tomllib
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -55,7 +55,6 @@ class Cameras:
     t: np.ndarray | None = None
     error_px: float | None = None
     adjusted: bool = False
-    extra: dict = field(default_factory=dict)
 
     def __post_init__(self):
         self.names = [str(n) for n in self.names]

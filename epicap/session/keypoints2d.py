@@ -14,10 +14,10 @@ import numpy as np
 
 from epicap.errors import InputError, check_shape
 from epicap.joint_sets import JointSet, get_joint_set
+from epicap.session.cameras import MAX_IMAGE_SIDE
 from epicap.session.io import read_npz, write_npz
 from epicap.session.names import check_camera_name
 
-MAX_IMAGE_SIDE = 100_000  # pixels; a larger "image size" is a corrupt file, not a camera
 
 __all__ = ["Keypoints2D"]
 
