@@ -5,8 +5,10 @@ camera's focal length (or one shared by all), every 3D point, and optionally a c
 per camera and point group (a detector's view-dependent bias for one joint, held by a Gaussian
 prior). Triggs et al., "Bundle Adjustment - A Modern Synthesis" (1999); H&Z sec. 18.1.
 
-The robust loss is an iteratively reweighted least-squares loop (Cauchy weights from the
-residuals of the current estimate, a hard cut for gross outliers, re-decided every round) around
+The robust loss is an iteratively reweighted least-squares loop (Cauchy or Geman-McClure
+weights from the residuals of the current estimate at a scale from their median absolute value,
+a hard cut for gross outliers, re-decided every round; Zhang, "Parameter estimation techniques:
+a tutorial with application to conic fitting", 1997, table 1) around
 `scipy.optimize.least_squares(method='trf', loss='linear')` with an analytic sparse Jacobian
 (checked against finite differences in the tests): scipy's own robust losses with the sparse
 `lsmr` solver were measured to stall silently.
@@ -25,10 +27,11 @@ import numpy as np
 from epicap.errors import InputError, check_shape
 from epicap.geometry.camera import distort_normalized, pad_distortion, rotation_from_rodrigues
 
-__all__ = ["BundleAdjustmentOptions", "BundleAdjustmentResult", "bundle_adjust",
+__all__ = ["BundleAdjustmentOptions", "BundleAdjustmentResult", "ROBUST_LOSSES", "bundle_adjust",
            "robust_sigma"]
 
 FOCAL_MODES = ("fixed", "per_camera", "shared")
+ROBUST_LOSSES = ("cauchy", "geman_mcclure")
 
 
 @dataclass(frozen=True)
@@ -40,8 +43,10 @@ class BundleAdjustmentOptions:
     offsets: estimate a constant 2D offset per camera and point group (detector bias).
     offset_prior_px: standard deviation of the Gaussian prior on those offsets, pixels.
     rounds: reweighting rounds. max_nfev: function evaluations per round's least squares.
-    cauchy_scale: Cauchy weight w = 1 / (1 + (r / (cauchy_scale * sigma))^2), sigma the robust
-        residual scale of the round (1.4826 * median absolute residual).
+    loss: the robust weight of a residual r (pixels) at u = r / (cauchy_scale * sigma):
+        "cauchy" w = 1 / (1 + u^2), "geman_mcclure" w = 1 / (1 + u^2)^2 (redescends faster).
+    cauchy_scale: the loss's scale in units of sigma, the robust residual scale of the round
+        (1.4826 * median absolute residual).
     outlier_sigmas: observations with a residual above outlier_sigmas * sigma get weight 0 for
         the next round (they may come back later).
     fixed_camera: index of the camera whose pose is held fixed.
@@ -52,6 +57,7 @@ class BundleAdjustmentOptions:
     """
 
     focal: str = "fixed"
+    loss: str = "cauchy"
     offsets: bool = False
     offset_prior_px: float = 8.0
     rounds: int = 4
@@ -64,6 +70,10 @@ class BundleAdjustmentOptions:
     def __post_init__(self):
         if self.focal not in FOCAL_MODES:
             raise InputError(f"focal mode {self.focal!r}; valid: {', '.join(FOCAL_MODES)}")
+        if self.loss not in ROBUST_LOSSES:
+            raise InputError(f"robust loss {self.loss!r}; valid: {', '.join(ROBUST_LOSSES)}")
+        if not self.cauchy_scale > 0:
+            raise InputError(f"robust loss scale {self.cauchy_scale} must be positive")
 
 
 @dataclass
@@ -361,6 +371,8 @@ def bundle_adjust(points2d: np.ndarray, weights: np.ndarray, K: np.ndarray,
         sigma = max(robust_sigma(err[base_w > 0]), 1e-6)
         inlier = err < options.outlier_sigmas * sigma
         robust = 1.0 / (1.0 + (err / (options.cauchy_scale * sigma)) ** 2)
+        if options.loss == "geman_mcclure":
+            robust = robust ** 2
         prob.sqrt_w[:] = np.sqrt(base_w * robust * inlier)
         prob.prior_scale = sigma / options.offset_prior_px
         if prob.n_focal and options.focal_prior > 0:

@@ -61,6 +61,20 @@ def test_unknown_focal(scene):
         assert _rel_rot(cams, res.cameras) < 0.3
 
 
+def test_robust_loss_option(scene):
+    cams, X, kp = scene
+    intr = Cameras(cams.names, cams.image_size, cams.K, cams.dist)
+    base = calibrate(kp, intr).cameras
+    gm = calibrate(kp, intr, CalibrationOptions(robust_loss="geman_mcclure",
+                                                robust_scale=1.5)).cameras
+    assert _rel_rot(cams, gm) < 0.3
+    assert np.abs(gm.R - base.R).max() > 1e-9  # the option reaches the adjustment
+    with pytest.raises(InputError, match="robust loss"):
+        CalibrationOptions(robust_loss="huber")
+    with pytest.raises(InputError, match="scale"):
+        CalibrationOptions(robust_scale=-1.0)
+
+
 def test_camera_that_sees_too_little_is_named(scene):
     cams, X, kp = scene
     k = kp.keypoints.copy()

@@ -36,4 +36,6 @@ def test_calibrate_bad_input(tmp_path, capsys):
     assert "keypoints2d.npz" in capsys.readouterr().err
     _session(tmp_path)
     assert main(["calibrate", str(tmp_path), "--subject-height", "170"]) == 2
+    assert main(["calibrate", str(tmp_path), "--robust-scale", "0"]) == 2
+    assert "robust loss scale" in capsys.readouterr().err
     assert not (tmp_path / "cameras.toml").exists()

@@ -80,12 +80,29 @@ def test_analytic_jacobian_matches_finite_differences():
     assert np.abs(J - Jn).max() < 1e-3 * np.abs(Jn).max()
 
 
+@pytest.mark.parametrize("loss, scale", [("cauchy", 1.0), ("geman_mcclure", 2.5),
+                                         ("geman_mcclure", 1.5)])
+def test_robust_losses_reject_outliers(loss, scale):
+    cams, X, uv, R0, t0, X0 = _setup(seed=4, outliers=0.2)
+    w = np.ones(uv.shape[:2])
+    base = bundle_adjust(uv, w, cams.K, None, R0, t0, X0, options=BundleAdjustmentOptions())
+    res = bundle_adjust(uv, w, cams.K, None, R0, t0, X0,
+                        options=BundleAdjustmentOptions(loss=loss, cauchy_scale=scale))
+    assert res.success and _rot_err(res.R, cams.R) < 0.1
+    # the option reaches the weights: a different loss lands on (slightly) different cameras
+    assert np.abs(res.R - base.R).max() > 1e-9
+
+
 def test_bad_input():
     with pytest.raises(InputError):
         bundle_adjust(np.zeros((1, 5, 2)), np.ones((1, 5)), np.eye(3)[None], None,
                       np.eye(3)[None], np.zeros((1, 3)), np.zeros((5, 3)))
     with pytest.raises(InputError):
         BundleAdjustmentOptions(focal="both")
+    with pytest.raises(InputError, match="robust loss"):
+        BundleAdjustmentOptions(loss="huber")
+    with pytest.raises(InputError, match="scale"):
+        BundleAdjustmentOptions(cauchy_scale=0.0)
 
 
 def test_robust_sigma():
