@@ -16,6 +16,7 @@ the disk is nearly full; every camera's files are finalized in all of these case
 """
 from __future__ import annotations
 
+import importlib
 import os
 import queue
 import shutil
@@ -198,7 +199,7 @@ def record_session(sources: Sequence, names: Sequence[str], out_dir: str | os.Pa
     on_tick: called about ten times a second with the running result (progress, preview).
     Returns the RecordResult; raises InputError when no camera delivered a single frame.
     """
-    import cv2  # noqa: F401 - imported once here, not by eight threads at once
+    importlib.import_module("cv2")  # imported once here, not by eight threads at once
 
     from epicap.session.manifest import CameraEntry, SessionManifest
 

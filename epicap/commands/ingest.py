@@ -32,10 +32,12 @@ def run(args) -> int:
     from epicap.console import format_table, progress, warn
 
     bar = progress(total=None, desc="reading", unit="frame")
+    frames_seen: dict[str, int] = {}
 
-    def tick(name, n):
+    def tick(name: str, frames_read: int) -> None:
         bar.set_description(f"reading {name}")
-        bar.update(50)
+        bar.update(frames_read - frames_seen.get(name, 0))
+        frames_seen[name] = frames_read
 
     try:
         found = ingest_videos(args.videos, args.out, args.names, copy=not args.reference,

@@ -16,11 +16,15 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from epicap.errors import InputError
 from epicap.joint_sets import get_joint_set
+
+if TYPE_CHECKING:
+    from epicap.session import Keypoints2D
 
 __all__ = ["DetectorOptions", "CameraDetection", "SessionDetection", "detect_video", "detect_session",
            "open_video", "landmarks_to_array"]
@@ -191,7 +195,7 @@ def detect_video(video: str | os.PathLike, model: str | os.PathLike,
 class SessionDetection:
     """What `detect_session` found: the keypoints, and per camera what happened."""
 
-    keypoints: "Keypoints2D"  # noqa: F821 (epicap.session.Keypoints2D)
+    keypoints: Keypoints2D  # (C, T, 33, 3) of the cameras kept, `mediapipe33`
     cameras: dict[str, CameraDetection]
     dropped: list[str]  # cameras in which nobody was ever found
 

@@ -42,8 +42,9 @@ def camera_name_from_folder(folder: str | os.PathLike) -> str:
 def openpose_frame_files(folder: str | os.PathLike) -> list[tuple[int, Path]]:
     """(frame number, path) of every `*.json` in `folder`, sorted by frame number.
 
-    The frame number is the last number in the file name (`..._000000000012_keypoints.json`,
-    `cam01.0012.json`); when some file name has none, files are numbered in name order.
+    The frame number is the number that ends the file name, before an optional `_keypoints`
+    (`..._000000000012_keypoints.json`, `cam01.0012.json`); when some file name has none, or
+    two files share a number, files are numbered in name order.
     """
     folder = Path(folder)
     if not folder.is_dir():

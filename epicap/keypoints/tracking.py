@@ -64,6 +64,8 @@ class SubjectTrack:
     person_index: (T,) int, which candidate of each frame was chosen; -1 where none.
     num_tracks: how many distinct people (tracks) were found in all.
     coverage: fraction of frames in which the main subject is seen.
+    scores: every track's score (body size x mean confidence, summed over its frames), best
+        first; the main subject's is the first.
     """
 
     keypoints: np.ndarray
@@ -258,14 +260,13 @@ def select_main_subjects(per_camera: Sequence[Sequence[np.ndarray | None]], num_
     out[..., 2] = 0.0
     results = []
     for ci, cands in enumerate(per_camera):
+        name = camera_names[ci] if camera_names else f"camera {ci}"
         try:
             res = track_main_subject(cands, options)
         except InputError as e:
-            name = camera_names[ci] if camera_names else f"camera {ci}"
             raise InputError(f"{name}: {e}") from None
         if res.keypoints.shape[1] not in (0, num_joints):
-            raise InputError(f"{camera_names[ci] if camera_names else ci}: "
-                             f"{res.keypoints.shape[1]} joints, expected {num_joints}")
+            raise InputError(f"{name}: {res.keypoints.shape[1]} joints, expected {num_joints}")
         if res.keypoints.shape[1]:
             out[ci, :len(cands)] = res.keypoints
         results.append(res)

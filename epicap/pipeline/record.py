@@ -50,6 +50,7 @@ _TEMPORARY = re.compile(r"^\..+\.[A-Za-z0-9_]{8}\.tmp$")
 
 
 def utc_now() -> str:
+    """The current UTC time as ISO 8601 to the second, e.g. "2026-01-31T12:00:00Z"."""
     return _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 

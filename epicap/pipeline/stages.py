@@ -11,6 +11,8 @@ import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from epicap.capture.sync import RAW_KEYPOINTS_FILE as RAW_KEYPOINTS
+from epicap.capture.sync import SYNC_FILE as SYNC_TOML
 from epicap.errors import InputError
 from epicap.pipeline.record import RunRecord, fingerprint
 from epicap.session import CAMERAS_FILE, KEYPOINTS_FILE, POSES_FILE
@@ -20,7 +22,7 @@ __all__ = ["STAGES", "TRAINING", "RunOptions", "Plan", "Skip", "Context", "STAGE
 STAGES = ("detect", "sync", "calibrate", "triangulate", "label", "train", "evaluate", "report")
 TRAINING = ("label", "train", "evaluate")
 DATASET_DIR, RUN_DIR = "dataset", "run"
-RAW_KEYPOINTS, SYNC_TOML, REPORT = "keypoints2d_raw.npz", "sync.toml", "report.html"
+REPORT = "report.html"
 EVALUATION = f"{RUN_DIR}/evaluation.json"
 
 
@@ -77,11 +79,15 @@ class Plan:
 
 @dataclass
 class Skip:
+    """A stage's plan saying it has nothing to do, and why (shown in the run's table)."""
+
     reason: str
 
 
 @dataclass
 class Context:
+    """One `epicap run` on a session: its folder, options, run record and warnings so far."""
+
     session: Path
     options: RunOptions
     record: RunRecord
@@ -94,6 +100,7 @@ class Context:
         return path.relative_to(root).as_posix() if path.is_relative_to(root) else str(path)
 
     def path(self, key: str) -> Path:
+        """The file of a record key (the inverse of `key`)."""
         return Path(key) if os.path.isabs(key) else self.session / key
 
     def detected_keypoints(self) -> Path:

@@ -71,7 +71,8 @@ def triangulate_keypoints(keypoints: Keypoints2D, cameras: Cameras,
                           ) -> tuple[Poses3D, TriangulationSummary]:
     """3D poses from 2D keypoints and a calibrated rig (no files).
 
-    keypoints: C cameras x T frames x J joints. cameras: a calibration with extrinsics, matched
+    keypoints: (C, T, J, 3) x, y pixels of each camera's original image and confidence; NaN
+    where unseen. cameras: a calibration with extrinsics (world -> camera), matched
     to the keypoints' cameras by name: extra cameras are ignored, and keypoint cameras it lacks
     (e.g. excluded by `epicap calibrate`) are left out with a warning. smoothing: optional
     zero-phase low-pass of the 3D trajectories (gaps are not bridged). max_extent_m: a joint
@@ -80,6 +81,7 @@ def triangulate_keypoints(keypoints: Keypoints2D, cameras: Cameras,
     `pose_triangulation.triangulate_poses` (bones of the keypoints' joint set, their fps; its
     `max_extent_m` is replaced by the argument): implausible joints get their views re-chosen,
     or are dropped. None: each joint on its own (`triangulate`), then only the extent test.
+    Returns (Poses3D (T, J, 3) world frame, metres, NaN where not triangulated; a summary).
     Raises InputError when fewer than two of the keypoints' cameras are calibrated, for missing
     extrinsics, or when no joint of any frame is seen by `options.min_views` agreeing views.
     """

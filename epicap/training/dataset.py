@@ -67,7 +67,8 @@ class ShardWriter:
         n = len(arrays["label"])
         for k in self.keys:
             a = np.asarray(arrays[k], dtype=_DTYPES[k])
-            assert len(a) == n, f"{k}: {len(a)} samples, label has {n}"
+            if len(a) != n:
+                raise ValueError(f"ShardWriter.add: {k} has {len(a)} samples, label has {n}")
             self._pending[k].append(a)
         self._pending_n += n
         while self._pending_n >= self.shard_size:

@@ -45,7 +45,11 @@ class EvaluationResult:
 def predict_dataset(model: torch.nn.Module, state: dict, ds: PoseDataset,
                     indices: np.ndarray | None = None, batch_size: int = 256,
                     device: str = "cpu") -> np.ndarray:
-    """Root-relative camera-frame poses (N, J, 3) metres predicted for samples `indices` (all)."""
+    """Root-relative camera-frame poses (N, J, 3) metres predicted for samples `indices` (all).
+
+    model, state: from `load_student`. ds: the dataset, of the student's joint set (InputError
+    otherwise). indices: (N,) sample indices, every sample when None.
+    """
     cfg = state["config"]
     student = state["model_config"]["student"]
     if ds.skeleton.name != state["joint_set"]:
@@ -66,10 +70,14 @@ def predict_dataset(model: torch.nn.Module, state: dict, ds: PoseDataset,
 
 def evaluate_run(run: str | os.PathLike, dataset: str | os.PathLike, batch_size: int = 256,
                  device: str = "cpu", split: str = "all", seed: int = 0) -> EvaluationResult:
-    """Metrics of the student in RUN on DATASET.
+    """Metrics of the student in RUN on DATASET, root-relative in each camera's frame.
 
+    run: a run folder from `train` (or its checkpoint.pt). dataset: a folder from `label`.
+    batch_size: samples per forward pass. device: "cpu" or "cuda". seed: PSS's k-means start.
     split: "all" samples, or "val" (the validation split the training used, for a dataset the
     run was trained on).
+    InputError for an unknown split, an empty validation split, a dataset of another joint set
+    or one without a usable reference pose.
     """
     model, state = load_student(run, device)
     ds = PoseDataset.open(dataset)

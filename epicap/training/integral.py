@@ -27,6 +27,8 @@ RESNET_LAYERS = {"resnet18": ("basic", (2, 2, 2, 2)), "resnet34": ("basic", (3, 
 
 
 class BasicBlock(nn.Module):
+    """ResNet-18/34 residual block, two 3x3 convolutions (He et al., CVPR 2016, fig. 5 left)."""
+
     expansion = 1
 
     def __init__(self, inplanes: int, planes: int, stride: int = 1):
@@ -45,6 +47,8 @@ class BasicBlock(nn.Module):
 
 
 class Bottleneck(nn.Module):
+    """ResNet-50 bottleneck block, 1x1-3x3-1x1 convolutions (He et al., CVPR 2016, fig. 5 right)."""
+
     expansion = 4
 
     def __init__(self, inplanes: int, planes: int, stride: int = 1):

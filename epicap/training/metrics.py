@@ -31,8 +31,8 @@ def pss(pred: np.ndarray, truth: np.ndarray, k: int, seed: int = 0,
     """
     from scipy.cluster.vq import kmeans2
 
-    ref = normalize_pose(truth if reference is None else reference).reshape(
-        len(truth if reference is None else reference), -1)
+    clustered = truth if reference is None else reference
+    ref = normalize_pose(clustered).reshape(len(clustered), -1)
     k = int(min(k, len(np.unique(ref.round(6), axis=0))))
     if k < 2:
         return 1.0

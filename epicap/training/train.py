@@ -100,8 +100,15 @@ class TrainConfig:
         for key in positive:
             if getattr(self, key) <= 0:
                 raise InputError(f"--{key.replace('_', '-')} must be positive")
-        if not self.lr > 0 or not 0 <= self.val_fraction < 1 or self.window % 2 == 0:
-            raise InputError("--lr must be > 0, val_fraction in [0, 1), window odd")
+        if not self.lr > 0:
+            raise InputError(f"--lr must be positive, got {self.lr}")
+        if not 0 <= self.val_fraction < 1:
+            raise InputError(f"val_fraction must be in [0, 1), got {self.val_fraction}")
+        if self.window % 2 == 0:
+            raise InputError(f"--window must be odd (the centre frame is predicted), got "
+                             f"{self.window}")
+        if self.max_steps < 0:
+            raise InputError(f"--max-steps must be 0 (no limit) or positive, got {self.max_steps}")
         if self.device == "cuda" and not torch.cuda.is_available():
             raise InputError("--device cuda: no CUDA device is available here")
         return self

@@ -125,3 +125,11 @@ def test_integral_student_trains_end_to_end_on_cpu(datasets, tmp_path):
     rows = _metrics(tmp_path / "run")
     assert [int(r["step"]) for r in rows] == [1, 2, 3, 4]
     assert all(float(r["train_loss"]) > 0 for r in rows)
+
+
+@pytest.mark.parametrize("field, value, message", [
+    ("lr", 0.0, "--lr must be positive"), ("val_fraction", 1.0, "val_fraction must be in"),
+    ("window", 2, "--window must be odd"), ("max_steps", -1, "--max-steps must be 0")])
+def test_config_names_the_bad_option(field, value, message):
+    with pytest.raises(InputError, match=message):
+        TrainConfig(**{field: value}).validate()
