@@ -20,97 +20,23 @@ camera), `method="epipolarpose"` uses EpipolarPose's per-frame estimates instead
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
 
 from epicap.calibration_free.focal import estimate_focal
 from epicap.calibration_free.focal_search import search_focal
 from epicap.calibration_free.pairs import best_pair, estimate_pairs, per_frame_pairs
+from epicap.calibration_free.options import METHODS, CalibrationOptions
 from epicap.calibration_free.register import (Registration, register_cameras,
                                               triangulate_joints)
 from epicap.calibration_free.report import CalibrationResult, CameraReport
 from epicap.calibration_free.visibility import occlusion_weights
 from epicap.calibration_free.world import apply_world_frame, estimate_world_frame
 from epicap.errors import GeometryError, InputError
-from epicap.geometry.bundle_adjustment import (ROBUST_LOSSES, BundleAdjustmentOptions,
-                                               bundle_adjust, robust_sigma)
+from epicap.geometry.bundle_adjustment import BundleAdjustmentOptions, bundle_adjust, robust_sigma
 from epicap.geometry.camera import undistort_points
 from epicap.session import Cameras, Keypoints2D
 
 __all__ = ["CalibrationOptions", "calibrate", "METHODS"]
-
-METHODS = ("epicap", "pooled", "epipolarpose")
-
-
-@dataclass(frozen=True)
-class CalibrationOptions:
-    """Knobs of `calibrate` (defaults suit detector keypoints at 30-60 fps).
-
-    method: "epicap" (full), "pooled" (pooled pairs only) or "epipolarpose" (per-frame baseline).
-    shared_focal: with unknown intrinsics, one focal length for every camera.
-    subject_height_m: the subject's height, sets the metric scale.
-    min_confidence: joints below this detector confidence are ignored.
-    threshold_px: robust thresholds (MAGSAC, PnP) in pixels.
-    max_frames: at most this many frames (evenly spread over the useful ones) are adjusted.
-    min_points: a camera needs this many joints shared with the others to be calibrated.
-    joint_weights: "data" (each camera's each joint weighed by how well it agrees with the other
-        views, estimated), "prior" (COCO's keypoint sigmas) or "none".
-    offsets: also estimate a per-camera-and-joint 2D offset (detector bias) in the adjustment
-        (off by default: measured, it helps on the real demo but trades against the camera
-        poses on synthetic data without bias).
-    focal_prior: unknown per-camera focal lengths: the standard deviation (relative) of a prior
-        pulling each toward the shared one found first (detector bias trades against them:
-        without it the Pose2Sim demo's came out 1-10% off, with 0.3 within 1.6%).
-    weight_rounds: how many times the data weights are re-estimated from the last adjustment's
-        residuals and the rig adjusted again.
-    occlusion: weigh down the trunk and face joints a camera sees on the far side of the body,
-        from the current 3D (`visibility.occlusion_weights`). On by default because real
-        detectors guess those joints: measured on the real Pose2Sim demo, 0.848 -> 0.805 deg with
-        OpenPose, 2.15 -> 2.00 deg with MediaPipe; it costs 0.01-0.04 deg on synthetic clips,
-        whose noise does not depend on the view (turn it off for such data).
-    robust_loss, robust_scale: the robust loss of the adjustments after the first ("cauchy" or
-        "geman_mcclure", `BundleAdjustmentOptions.loss`) and its scale in units of the round's
-        robust residual scale (1.4826 * median absolute residual); the first adjustment keeps
-        Cauchy at 2.5. Default Cauchy at 2.5: measured (intrinsics known, occlusion on), a
-        tighter loss helps both real detectors of the Pose2Sim demo (Cauchy 1.5: OpenPose
-        0.805 -> 0.773 deg, MediaPipe 2.00 -> 1.93 deg; Geman-McClure 1.5: 0.760, 1.88) but
-        costs synthetic clips (4 cams, 2 px: walk 0.061 -> 0.082/0.125 deg, getup 0.108 ->
-        0.116/0.137, walk with 5 px bias 0.83 -> 0.96/1.20): tighten it for real detections.
-    low_coverage: warn about a camera that sees the subject in fewer than this share of frames.
-    """
-
-    method: str = "epicap"
-    shared_focal: bool = False
-    subject_height_m: float = 1.70
-    min_confidence: float = 0.2
-    threshold_px: float = 8.0
-    max_frames: int = 400
-    min_points: int = 30
-    joint_weights: str = "data"
-    offsets: bool = False
-    focal_prior: float = 0.3
-    weight_rounds: int = 1
-    occlusion: bool = True
-    robust_loss: str = "cauchy"
-    robust_scale: float = 2.5
-    low_coverage: float = 0.25
-    seed: int = 0
-
-    def __post_init__(self):
-        if self.method not in METHODS:
-            raise InputError(f"unknown method {self.method!r}; valid: {', '.join(METHODS)}")
-        if self.joint_weights not in ("data", "prior", "none"):
-            raise InputError(f"unknown joint weighting {self.joint_weights!r}; "
-                             "valid: data, prior, none")
-        if self.robust_loss not in ROBUST_LOSSES:
-            raise InputError(f"unknown robust loss {self.robust_loss!r}; "
-                             f"valid: {', '.join(ROBUST_LOSSES)}")
-        if not self.robust_scale > 0:
-            raise InputError(f"robust loss scale {self.robust_scale} must be positive")
-        if not (self.subject_height_m > 0.3 and self.subject_height_m < 3.0):
-            raise InputError(f"subject height {self.subject_height_m} m is not a person's height "
-                             "(give metres, e.g. 1.70)")
 
 
 def _intrinsics_for(keypoints: Keypoints2D, intrinsics: Cameras) -> Cameras:
