@@ -154,7 +154,12 @@ def train(cfg: TrainConfig, resume: bool = False) -> dict:
         dist.init_process_group(backend="nccl" if cfg.device == "cuda" else "gloo")
     master = rank == 0
     try:
-        return _train(cfg, resume, rank, world, device, master)
+        result = _train(cfg, resume, rank, world, device, master)
+        if ddp:
+            # every rank leaves together: the master may still be validating and saving, and a
+            # rank that tears its process group down first aborts gloo's threads under it
+            torch.distributed.barrier()
+        return result
     finally:
         if ddp:
             torch.distributed.destroy_process_group()
