@@ -12,10 +12,16 @@ height given exactly; + when the recovered world is too large); ratio = MPJPE of
 cameras / MPJPE with the true cameras (same 2D, same triangulator, both after one similarity
 alignment over the whole sequence); s = runtime.
 
+Walk and run circle (about 2 m radius) so the subject stays in the ring, as in a capture
+session; "run/straight" is the DeepMimic run straight through the ring (in view for 60 of the
+300 frames: few data, a noisier result).
+
 Real rows: the Pose2Sim demo (OpenPose BODY_25B, 4 cameras, Qualisys calibration as truth),
 intrinsics given or not: per-camera rotation error (after the best rotation alignment) and
 centre error (cm, after similarity alignment), scale error % with the participant's height from
-the demo's Config.toml (1.72 m). A last table: the scale error over clips and joint sets.
+the demo's Config.toml (1.72 m). The "refine" row starts the adjustment from the Qualisys
+calibration itself: how far these 2D joints pull the true rig, a floor for any method fitting
+them. A last table: the scale error over clips and joint sets.
 
     python benchmarks/calibration.py            # the full table (about 10-20 minutes)
     python benchmarks/calibration.py --quick    # a few rows and the real demo
@@ -68,11 +74,18 @@ def triangulated(keypoints, cams: Cameras) -> np.ndarray:
     return triangulate(kp.points, cams.K, cams.R, cams.t, cams.dist, kp.confidence).points3d
 
 
+# clips that travel on (looping) circle with a radius of about 2 m, as a subject stays in a
+# capture volume; "run/straight" runs through the ring instead (in view for 60 of 300 frames)
+TURN_DEG_PER_S = {"walk": 28.0, "run": 100.0}
+
+
 def synthetic_row(clip_name, C, noise, bias, method, focal_known=True, shared=False,
                   frames=300, seed=0, joint_set="coco17"):
     from epicap.synthetic import SceneOptions, load_clip, make_scene, ring_rig
 
-    clip = load_clip(clip_name, joint_set, fps=30, num_frames=frames)
+    name, _, variant = clip_name.partition("/")
+    turn = 0.0 if variant == "straight" else TURN_DEG_PER_S.get(name, 0.0)
+    clip = load_clip(name, joint_set, fps=30, num_frames=frames, turn_deg_per_s=turn)
     heights = np.where(np.arange(C) % 2 == 0, 1.3, 2.3)
     cams = ring_rig(C, radius_m=4.5, height_m=heights, focal_px=1100.0, image_size=(1280, 720),
                     jitter_deg=3.0, jitter_m=0.3, seed=seed, look_at=(0, 0, 0.9))
@@ -101,7 +114,11 @@ def synthetic_row(clip_name, C, noise, bias, method, focal_known=True, shared=Fa
 
 
 def real_demo(focal_known=True, shared=False, method="epicap"):
-    """The Pose2Sim demo: OpenPose BODY_25B 2D, Qualisys calibration as the truth."""
+    """The Pose2Sim demo: OpenPose BODY_25B 2D, Qualisys calibration as the truth.
+
+    method "refine": the adjustment started from the Qualisys calibration itself (how far the
+    2D pulls the truth: the floor of any method fitting these joints).
+    """
     from epicap.assets import fetch_wheel, list_members, read_member
     from epicap.keypoints.openpose import read_openpose
     from epicap.session.qualisys import read_qualisys
@@ -122,8 +139,12 @@ def real_demo(focal_known=True, shared=False, method="epicap"):
                            image_size=(1088, 1920), fps=60)
     intr = Cameras(truth.names, truth.image_size, truth.K, truth.dist) if focal_known else None
     t0 = time.perf_counter()
-    res = calibrate(kp, intr, CalibrationOptions(method=method, shared_focal=shared,
-                                                 subject_height_m=PARTICIPANT_HEIGHT_M))
+    if method == "refine":
+        res = calibrate(kp, None, CalibrationOptions(subject_height_m=PARTICIPANT_HEIGHT_M),
+                        initial=truth)
+    else:
+        res = calibrate(kp, intr, CalibrationOptions(method=method, shared_focal=shared,
+                                                     subject_height_m=PARTICIPANT_HEIGHT_M))
     elapsed = time.perf_counter() - t0
     err = camera_errors(truth, res.cameras)
     focal = None if focal_known else 100 * (res.cameras.K[:, 0, 0] / truth.K[:, 0, 0] - 1)
@@ -142,8 +163,8 @@ def main(argv=None) -> int:
         grid = [("walk", 4, 2.0, 0.0), ("crawl", 4, 2.0, 0.0), ("walk", 4, 2.0, 5.0)]
         focal_rows = [("walk", 4, 2.0, 0.0)]
     else:
-        grid = [(c, 4, 2.0, 0.0) for c in ("walk", "run", "jump", "dance_a", "kick",
-                                            "cartwheel", "crawl", "getup_facedown",
+        grid = [(c, 4, 2.0, 0.0) for c in ("walk", "run", "run/straight", "jump", "dance_a",
+                                            "kick", "cartwheel", "crawl", "getup_facedown",
                                             "getup_faceup")]
         grid += [("walk", 4, 1.0, 0.0), ("walk", 4, 5.0, 0.0), ("crawl", 4, 5.0, 0.0)]
         grid += [(c, 4, 2.0, b) for c in ("walk", "crawl", "getup_facedown") for b in (5.0, 10.0)]
@@ -177,7 +198,7 @@ def main(argv=None) -> int:
     print("\n## Real: Pose2Sim demo (OpenPose BODY_25B, Qualisys calibration as truth)\n")
     real_rows = []
     cases = [("known", "epipolarpose"), ("known", "pooled"), ("known", "epicap"),
-             ("per-camera", "epicap"), ("shared", "epicap")]
+             ("per-camera", "epicap"), ("shared", "epicap"), ("known", "refine")]
     for focal_mode, method in cases:
         err, focal, elapsed, res = real_demo(focal_mode == "known", focal_mode == "shared",
                                              method)

@@ -15,6 +15,7 @@ The stages, each in its own module:
    (`visibility`);
 6. world frame: Z up from the floor the feet touch, metres from the subject's height (`world`).
 
+`initial=` refines a given calibration instead (stages 5 only, in its frame: `refine`).
 `method="pooled"` stops after the pairs (each camera from its pooled pair with a reference
 camera), `method="epipolarpose"` uses EpipolarPose's per-frame estimates instead: baselines.
 """
@@ -64,14 +65,22 @@ def _select_frames(seen: np.ndarray, max_frames: int) -> np.ndarray:
 
 
 def calibrate(keypoints: Keypoints2D, intrinsics: Cameras | None = None,
-              options: CalibrationOptions = CalibrationOptions()) -> CalibrationResult:
+              options: CalibrationOptions = CalibrationOptions(),
+              initial: Cameras | None = None) -> CalibrationResult:
     """Calibrate the cameras of `keypoints` from the people they see.
 
     keypoints: 2D joints of C >= 2 synchronized cameras. intrinsics: known intrinsics (and
         distortion) for those cameras (by name), or None to estimate focal lengths (principal
         point at the image centre, no distortion).
+    initial: refine this calibration instead (intrinsics and `cam_from_world` of every camera,
+        by name; e.g. a board calibration after a camera was nudged): its intrinsics are kept,
+        the pairs and registration are skipped, the adjustment starts from its poses, and the
+        result stays in its world frame and unit (a similarity fit of the adjusted camera
+        centres onto its centres; with two cameras, the first camera's pose). Not with
+        `intrinsics` (the calibration holds them).
     Returns a CalibrationResult: the calibrated cameras in the world frame (Z up, floor z = 0,
-    metres), per-camera reports, excluded cameras with reasons, warnings.
+    metres; `initial`'s frame when refining), per-camera reports, excluded cameras with
+    reasons, warnings.
     Raises InputError / GeometryError when the data cannot fix the geometry.
     """
     names = keypoints.cameras
@@ -108,6 +117,11 @@ def calibrate(keypoints: Keypoints2D, intrinsics: Cameras | None = None,
     if C - len(excluded) < 2:
         raise GeometryError("fewer than two cameras see enough of the subject: "
                             + "; ".join(f"{names[c]} {r}" for c, r in excluded.items()))
+    if initial is not None:
+        from epicap.calibration_free.refine import refine
+
+        return refine(keypoints, initial, intrinsics, options, px, w, confidence, coverage,
+                      excluded, frames, warnings)
     if intrinsics is not None:
         cams = _intrinsics_for(keypoints, intrinsics)
         K, dist = cams.K.copy(), cams.dist.copy()
@@ -152,6 +166,15 @@ def calibrate(keypoints: Keypoints2D, intrinsics: Cameras | None = None,
         rms, inliers = _plain_errors(R, t, f, X, xy, w, used, options.threshold_px)
     world = estimate_world_frame(X, skeleton, R[used], t[used], options.subject_height_m,
                                  options.seed)
+    return _result(keypoints, world, R, t, K, dist, X, rms, inliers, used, w, coverage, excluded,
+                   frames, warnings, options.method, pairs)
+
+
+def _result(keypoints, world, R, t, K, dist, X, rms, inliers, used, w, coverage, excluded,
+            frames, warnings, method, pairs) -> CalibrationResult:
+    """The CalibrationResult of a solve: rig and joints moved into `world`, reports, warnings."""
+    names = keypoints.cameras
+    C = len(names)
     Rw, tw, Xw = apply_world_frame(world, R[used], t[used], X)
     cameras = Cameras([names[c] for c in used], keypoints.image_size[used], K[used], dist[used],
                       Rw, tw, float(np.sqrt(np.nanmean(rms[used] ** 2))))
@@ -164,7 +187,7 @@ def calibrate(keypoints: Keypoints2D, intrinsics: Cameras | None = None,
     for c, reason in excluded.items():
         warnings.append(f"{names[c]} was not calibrated: it {reason}")
     return CalibrationResult(cameras, reports, {names[c]: r for c, r in excluded.items()},
-                             warnings, cameras.error_px, world, Xw, frames, options.method,
+                             warnings, cameras.error_px, world, Xw, frames, method,
                              {(names[p.i], names[p.j]): p for p in pairs.values()})
 
 

@@ -69,6 +69,10 @@ class CalibrationResult:
     def summary(self) -> str:
         """One paragraph: cameras calibrated, RMS error, scale and floor."""
         w = self.world
+        if w.floor_from == "initial":
+            return (f"{len(self.cameras)} of {len(self.reports)} cameras refined, RMS "
+                    f"reprojection error {self.rms_px:.2f} px; the world frame and unit of the "
+                    f"calibration refined are kept")
         return (f"{len(self.cameras)} of {len(self.reports)} cameras calibrated ({self.method}), "
                 f"RMS reprojection error {self.rms_px:.2f} px; subject height "
                 f"{w.height_solve * w.scale:.2f} m (measured from "

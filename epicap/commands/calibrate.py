@@ -18,12 +18,17 @@ point at the image centre and no distortion: one focal length for all cameras is
 first (the one at which a whole solve fits the joints best), then each camera's own is refined
 from it; --shared-focal keeps the shared one (steadier when the cameras are alike).
 
+Refining: --refine FILE starts from an existing calibration (a cameras.toml with intrinsics and
+extrinsics, e.g. from a board, after a camera was nudged) and adjusts every camera's pose to the
+people in view; its intrinsics, world frame and unit are kept.
+
 Methods: epicap (default, the full pipeline), pooled (pooled pair estimates only, no
 adjustment) and epipolarpose (EpipolarPose's per-frame estimate, the published baseline).
 
 Example:
   epicap calibrate trial1 --intrinsics intrinsics.toml --subject-height 1.78
   epicap calibrate trial1 --shared-focal --force
+  epicap calibrate trial2 --refine board_cameras.toml --out trial2/refined.toml
 """
 from __future__ import annotations
 
@@ -36,6 +41,9 @@ def add_arguments(parser) -> None:
     parser.add_argument("session", metavar="SESSION", help="the session folder")
     parser.add_argument("--intrinsics", metavar="FILE",
                         help="cameras.toml with each camera's intrinsics (and distortion)")
+    parser.add_argument("--refine", metavar="FILE",
+                        help="cameras.toml with intrinsics and extrinsics to start from and "
+                             "refine (keeps its intrinsics and world frame)")
     parser.add_argument("--subject-height", type=float, default=1.70, metavar="M",
                         help="the subject's height in metres, sets the scale (default 1.70)")
     parser.add_argument("--shared-focal", action="store_true",
@@ -73,12 +81,17 @@ def run(args) -> int:
     if args.max_frames < 5:
         raise InputError(f"--max-frames must be at least 5, got {args.max_frames}")
     keypoints = Keypoints2D.from_npz(session / KEYPOINTS_FILE)
+    if args.refine and args.intrinsics:
+        raise InputError("give --intrinsics or --refine, not both (the calibration to refine "
+                         "holds the intrinsics)")
     intrinsics = Cameras.from_toml(args.intrinsics) if args.intrinsics else None
+    initial = (Cameras.from_toml(args.refine, require_extrinsics=True) if args.refine
+               else None)
     options = CalibrationOptions(method=args.method, shared_focal=args.shared_focal,
                                  subject_height_m=args.subject_height,
                                  max_frames=args.max_frames, occlusion=not args.no_occlusion,
                                  robust_loss=args.robust_loss, robust_scale=args.robust_scale)
-    result = calibrate(keypoints, intrinsics, options)
+    result = calibrate(keypoints, intrinsics, options, initial=initial)
     result.cameras.to_toml(out)
     print(result.table())
     print(result.summary())

@@ -102,3 +102,20 @@ def test_intrinsics_must_match(scene):
         calibrate(kp, Cameras(cams.names[:3], cams.image_size[:3], cams.K[:3], cams.dist[:3]))
     with pytest.raises(InputError, match="method"):
         CalibrationOptions(method="magic")
+
+
+def test_similarity_onto_recovers_a_known_similarity():
+    from epicap.calibration_free.refine import _similarity_onto
+    from epicap.geometry.camera import camera_centers, rotation_from_rodrigues
+
+    cams = camera_ring(4, seed=7)
+    Q = rotation_from_rodrigues(np.array([0.3, -0.2, 0.5]))
+    scale, offset = 2.5, np.array([1.0, -2.0, 0.5])
+    # the same cameras in a frame where X' = (Q^T (X - offset)) / scale
+    R2 = cams.R @ Q
+    t2 = (cams.t + np.einsum("cij,j->ci", cams.R, offset)) / scale
+    s, Qe, oe = _similarity_onto(R2, t2, cams.R, cams.t)
+    assert s == pytest.approx(scale, rel=1e-9)
+    np.testing.assert_allclose(Qe, Q, atol=1e-9)
+    np.testing.assert_allclose(oe, offset, atol=1e-9)
+    np.testing.assert_allclose(s * camera_centers(R2, t2) @ Qe.T + oe, cams.centers, atol=1e-9)

@@ -39,3 +39,27 @@ def test_calibrate_bad_input(tmp_path, capsys):
     assert main(["calibrate", str(tmp_path), "--robust-scale", "0"]) == 2
     assert "robust loss scale" in capsys.readouterr().err
     assert not (tmp_path / "cameras.toml").exists()
+
+
+def test_calibrate_refines_a_nudged_calibration(tmp_path, capsys):
+    cams = _session(tmp_path)
+    R = cams.R.copy()
+    turn = np.array([[1, 0, 0], [0, np.cos(0.03), -np.sin(0.03)], [0, np.sin(0.03), np.cos(0.03)]])
+    R[1] = turn @ R[1]  # camera 2 nudged by 1.7 degrees
+    old = Cameras(cams.names, cams.image_size, cams.K, cams.dist, R, cams.t)
+    old.to_toml(tmp_path / "old.toml")
+    assert main(["calibrate", str(tmp_path), "--refine", str(tmp_path / "old.toml"),
+                 "--out", str(tmp_path / "new.toml")]) == 0
+    assert "refined" in capsys.readouterr().out
+    new = Cameras.from_toml(tmp_path / "new.toml", require_extrinsics=True)
+    np.testing.assert_allclose(new.K, cams.K)
+    angle = np.degrees(np.arccos(np.clip((np.trace(new.R[1] @ cams.R[1].T) - 1) / 2, -1, 1)))
+    assert angle < 0.2
+    # the old world frame is kept: camera centres match the truth without any alignment
+    assert np.abs(new.centers - cams.centers).max() < 0.03
+    assert main(["calibrate", str(tmp_path), "--refine", str(tmp_path / "intr.toml"),
+                 "--out", str(tmp_path / "x.toml")]) == 2
+    assert "intr.toml" in capsys.readouterr().err
+    assert main(["calibrate", str(tmp_path), "--refine", str(tmp_path / "old.toml"), "--intrinsics",
+                 str(tmp_path / "intr.toml"), "--out", str(tmp_path / "x.toml")]) == 2
+    assert not (tmp_path / "x.toml").exists()
