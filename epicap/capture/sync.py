@@ -26,7 +26,7 @@ from epicap.errors import InputError, check_shape
 __all__ = ["SyncOptions", "CameraOffset", "SyncResult", "PairOffset", "motion_signal",
            "coarse_lag", "smooth_tracks", "sample_at", "refine_pair", "solve_offsets",
            "estimate_offsets", "offsets_from_timestamps", "resample_to_timeline", "sync_session",
-           "SYNC_FILE", "RAW_KEYPOINTS_FILE"]
+           "SYNC_FILE", "RAW_KEYPOINTS_FILE", "read_sync"]
 
 
 def offsets_from_timestamps(timestamps: list[np.ndarray], fps: float, names: list[str],
@@ -115,7 +115,7 @@ def sync_session(session, method: str = "auto", reference: str | None = None,
     pending = session / f".{KEYPOINTS_FILE}.sync.tmp"  # the synced file before its rename
     pending.unlink(missing_ok=True)  # left by a sync that was killed: redone below
     source = current
-    previous = _read_sync(session / SYNC_FILE)
+    previous = read_sync(session / SYNC_FILE)
     if raw_path.is_file() and current.is_file() and sha256_of(current) in (
             previous.get("synced_sha256"), sha256_of(raw_path)):
         source = raw_path  # keypoints2d.npz is sync's output (or the raw one): start from raw
@@ -170,7 +170,7 @@ def sync_session(session, method: str = "auto", reference: str | None = None,
     return result
 
 
-def _read_sync(path) -> dict:
+def read_sync(path) -> dict:
     """The previous sync.toml as a dict, {} when absent or unreadable."""
     import tomllib
 

@@ -83,6 +83,37 @@ class OverlaySource:
             self._reproj = reproject(self.cameras, self.poses, self.keypoints)
         return self._reproj
 
+    def video_frames(self, camera: str, frames) -> np.ndarray:
+        """(len(frames),) the camera's video frame shown at each keypoint frame (-1: none).
+
+        After `epicap sync` the keypoints lie on the common timeline: row t is common frame
+        `first_frame + t`, and the camera's frame i was taken at common frame i + offset
+        (`sync.toml`), so row t shows video frame round(first_frame + t - offset). Without a
+        sync.toml for these very keypoints (checked by hash), row t is video frame t.
+        """
+        t = np.asarray(list(frames), dtype=np.float64)
+        sync = self._sync()
+        if sync is not None and camera in sync.get("cameras", {}):
+            t = t + float(sync.get("first_frame", 0)) - float(
+                sync["cameras"][camera].get("offset_frames", 0.0))
+        return np.where(t > -0.5, np.rint(t), -1).astype(np.int64)
+
+    def _sync(self) -> dict | None:
+        """sync.toml when it describes the session's keypoints2d.npz, else None."""
+        if not hasattr(self, "_sync_cache"):
+            self._sync_cache = None
+            if self.root is not None:
+                from epicap.assets import sha256_of
+                from epicap.capture.sync import SYNC_FILE, read_sync
+                from epicap.session import KEYPOINTS_FILE
+
+                sync = read_sync(self.root / SYNC_FILE)
+                kp_file = self.root / KEYPOINTS_FILE
+                if sync.get("synced_sha256") and kp_file.is_file() and \
+                        sha256_of(kp_file) == sync["synced_sha256"]:
+                    self._sync_cache = sync
+        return self._sync_cache
+
     def video(self, camera: str) -> Path | None:
         """The camera's video when the session's manifest names one that exists."""
         if self.root is None or not (self.root / "session.toml").is_file():
@@ -148,7 +179,8 @@ def overlay_frames(source: OverlaySource, camera: str,
                    frames: range | list[int] | None = None) -> Iterator[np.ndarray]:
     """The overlay pictures of one camera, frame by frame ((H, W, 3) uint8 RGB each).
 
-    frames: indices on the keypoints' timeline (default: all). The video, if any, is read in step.
+    frames: indices on the keypoints' timeline (default: all). The video, if any, is read in step,
+    shifted by the camera's sync offset (`OverlaySource.video_frames`).
     """
     import cv2
 
@@ -161,15 +193,16 @@ def overlay_frames(source: OverlaySource, camera: str,
     frames = range(kp.num_frames) if frames is None else frames
     video = source.video(camera)
     cap = cv2.VideoCapture(native_path(video, "video")) if video is not None else None
+    shown = source.video_frames(camera, frames) if cap is not None else None
     next_index = 0
     try:
-        for t in frames:
+        for k, t in enumerate(frames):
             image = None
-            if cap is not None:
-                if t != next_index:
-                    cap.set(cv2.CAP_PROP_POS_FRAMES, t)
+            if cap is not None and shown[k] >= 0:
+                if shown[k] != next_index:
+                    cap.set(cv2.CAP_PROP_POS_FRAMES, int(shown[k]))
                 ok, bgr = cap.read()
-                next_index = t + 1
+                next_index = int(shown[k]) + 1
                 if ok and bgr.shape[:2] == (h, w):
                     image = bgr[..., ::-1]
             if image is None:

@@ -58,3 +58,42 @@ def test_overlays_need_keypoints(tmp_path):
     session = make_session(tmp_path / "s", with_keypoints=False)
     with pytest.raises(InputError, match="keypoints2d.npz: not found.*epicap detect"):
         OverlaySource.from_session(session)
+
+
+def test_overlay_shows_the_video_frame_of_the_synced_timeline(tmp_path):
+    """After sync, keypoint row t is common frame first_frame + t: the video frame shown is
+    first_frame + t - offset (each test frame's grey level encodes its index)."""
+    import cv2
+
+    from epicap.assets import sha256_of
+    from epicap.session.manifest import CameraEntry, SessionManifest
+    from epicap.viz.overlay import overlay_frames
+
+    session = make_session(tmp_path / "s", T=6)
+    source = OverlaySource.from_session(session)
+    (session / "videos").mkdir()
+    entries = []
+    for name in source.keypoints.cameras:
+        w, h = (int(v) for v in source.keypoints.image_size[source.keypoints.camera_index(name)])
+        writer = cv2.VideoWriter(str(session / "videos" / f"{name}.avi"),
+                                 cv2.VideoWriter_fourcc(*"MJPG"), 30.0, (w, h))
+        for i in range(12):
+            writer.write(np.full((h, w, 3), 20 * i, np.uint8))
+        writer.release()
+        entries.append(CameraEntry(name, 30.0, 12, w, h, f"videos/{name}.avi"))
+    SessionManifest(entries).save(session)
+
+    def grey_levels(camera):
+        src = OverlaySource.from_session(session)
+        return [int(round(np.median(img[-5:, -5:]) / 20)) for img in overlay_frames(src, camera)]
+
+    assert grey_levels("cam02") == [0, 1, 2, 3, 4, 5]  # no sync.toml: frame t is video frame t
+    sha = sha256_of(session / "keypoints2d.npz")
+    (session / "sync.toml").write_text(
+        f'first_frame = 2\nsynced_sha256 = "{sha}"\n[cameras.cam02]\noffset_frames = -3.2\n'
+        '[cameras.cam03]\noffset_frames = 4.0\n')
+    assert grey_levels("cam02") == [5, 6, 7, 8, 9, 10]  # round(2 + t + 3.2)
+    assert grey_levels("cam03")[2:] == [0, 1, 2, 3]      # rows 0, 1 come before its video starts
+    (session / "sync.toml").write_text(
+        '[cameras.cam02]\noffset_frames = -3.2\nsynced_sha256 = "another file"\n')
+    assert grey_levels("cam02") == [0, 1, 2, 3, 4, 5]  # a stale sync.toml is not applied
