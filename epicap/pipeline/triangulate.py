@@ -68,6 +68,7 @@ def triangulate_keypoints(keypoints: Keypoints2D, cameras: Cameras,
                           smoothing: SmoothingOptions | None = None,
                           max_extent_m: float | None = 2.0,
                           consistency: ConsistencyOptions | None = ConsistencyOptions(),
+                          source: str = "cameras",
                           ) -> tuple[Poses3D, TriangulationSummary]:
     """3D poses from 2D keypoints and a calibrated rig (no files).
 
@@ -81,6 +82,7 @@ def triangulate_keypoints(keypoints: Keypoints2D, cameras: Cameras,
     `pose_triangulation.triangulate_poses` (bones of the keypoints' joint set, their fps; its
     `max_extent_m` is replaced by the argument): implausible joints get their views re-chosen,
     or are dropped. None: each joint on its own (`triangulate`), then only the extent test.
+    source: what error messages about the rig call it (e.g. the calibration file's path).
     Returns (Poses3D (T, J, 3) world frame, metres, NaN where not triangulated; a summary).
     Raises InputError when fewer than two of the keypoints' cameras are calibrated, for missing
     extrinsics, or when no joint of any frame is seen by `options.min_views` agreeing views.
@@ -88,14 +90,14 @@ def triangulate_keypoints(keypoints: Keypoints2D, cameras: Cameras,
     calibrated = [n for n in keypoints.cameras if n in cameras.names]
     uncalibrated = [n for n in keypoints.cameras if n not in cameras.names]
     if len(calibrated) < 2:
-        raise InputError(f"cameras: only {len(calibrated)} of the keypoints' cameras "
+        raise InputError(f"{source}: only {len(calibrated)} of the keypoints' cameras "
                          f"({', '.join(keypoints.cameras)}) are in the calibration "
                          f"({', '.join(cameras.names)}); triangulation needs two")
     if uncalibrated:
         keypoints = keypoints.select_cameras(calibrated)
     rig = cameras.select(calibrated)
     if not rig.has_extrinsics:
-        raise InputError("cameras: only intrinsics are known (no rotation/translation); "
+        raise InputError(f"{source}: only intrinsics are known (no rotation/translation); "
                          "run `epicap calibrate` first or pass --cameras")
     warnings = [f"camera {name} is not in the calibration (excluded by calibrate?): its "
                 "keypoints are not used" for name in uncalibrated]
@@ -163,13 +165,8 @@ def triangulate_session(session_dir: str | os.PathLike,
         raise InputError(f"{calib_path}: no such file (run `epicap calibrate {session}` or pass "
                          "--cameras FILE)")
     cameras = Cameras.from_toml(calib_path, require_extrinsics=True)
-    try:
-        poses, summary = triangulate_keypoints(keypoints, cameras, options, smoothing,
-                                               max_extent_m, consistency)
-    except InputError as e:  # e.g. too few calibrated cameras: say which calibration
-        if str(e).startswith("cameras:"):
-            raise InputError(f"{calib_path}: {str(e)[len('cameras: '):]}") from None
-        raise
+    poses, summary = triangulate_keypoints(keypoints, cameras, options, smoothing,
+                                           max_extent_m, consistency, source=str(calib_path))
     poses.save(output)
     summary.output = output
     return poses, summary
