@@ -102,10 +102,14 @@ def read_coco_file(path: str | os.PathLike) -> dict[int, np.ndarray]:
         files = sorted(p for p in path.iterdir() if p.suffix.lower() == ".json")
         if not files:
             raise InputError(f"{path}: no .json files")
+        numbers = [_LAST_NUMBER.search(f.stem) for f in files]
+        if any(numbers) and not all(numbers):
+            odd = files[[m is None for m in numbers].index(True)]
+            raise InputError(f"{odd}: no frame number in its name, unlike the other files in "
+                             f"{path} (move it out: each file is one frame)")
         out = {}
-        for i, f in enumerate(files):
+        for i, (f, m) in enumerate(zip(files, numbers)):
             doc = load_json(f, "a keypoints JSON file")
-            m = _LAST_NUMBER.search(f.stem)
             n = int(m.group(1)) if m else i
             if n in out:
                 raise InputError(f"{f}: frame {n} appears twice in {path}")

@@ -50,6 +50,14 @@ def test_mmpose_predictions_video_and_image(tmp_path):
     for t in range(3):
         (folder / f"img_{t:05d}.json").write_text(json.dumps([inst(person(200, 300, 250))]))
     assert sorted(read_coco_file(folder)) == [0, 1, 2]
+    (folder / "summary.json").write_text("[]")  # no frame number among numbered frames
+    with pytest.raises(InputError, match="summary.json: no frame number"):
+        read_coco_file(folder)
+    plain = tmp_path / "unnumbered"
+    plain.mkdir()
+    for name in ("a", "b"):  # no numbers at all: frames in name order
+        (plain / f"{name}.json").write_text(json.dumps([inst(person(200, 300, 250))]))
+    assert sorted(read_coco_file(plain)) == [0, 1]
 
 
 def test_halpe26_maps_to_body25b(tmp_path):
