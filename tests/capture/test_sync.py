@@ -56,6 +56,19 @@ def test_solve_offsets_outvotes_a_wrong_pair():
     assert offsets[1] == pytest.approx(2.0) and np.isnan(offsets[2:]).all()
 
 
+def test_solve_offsets_outvotes_two_pairs_on_the_wrong_stride():
+    """Two pairs a walking period off make two of the three paths to camera 3 agree on a wrong
+    value (measured on a walk: the median of paths took it); most pairs still agree on the
+    truth."""
+    truth = np.array([0.0, -7.0, 3.0, 12.4])
+    pairs = [S.PairOffset(i, j, truth[j] - truth[i], 0.1, 1.0, 0.0)
+             for i in range(4) for j in range(i + 1, 4)]
+    pairs[1].offset_frames -= 76.0  # (0, 2)
+    pairs[4].offset_frames -= 76.0  # (1, 3)
+    offsets, _ = S.solve_offsets(pairs, 4)
+    np.testing.assert_allclose(offsets, truth, atol=0.02)
+
+
 def test_confidence_means_within_half_a_frame():
     """Confidence = P(|error| < 0.5): high on clean data, and lower where the data are noisier."""
     clean = S.estimate_offsets(offset_keypoints([0.0, 4.0], frames=240, noise_px=0.5), 60.0,
@@ -222,3 +235,21 @@ def test_a_sync_killed_before_its_last_rename_reruns_to_the_same_result(tmp_path
     np.testing.assert_array_equal(Keypoints2D.from_npz(tmp_path / "keypoints2d.npz").keypoints,
                                   Keypoints2D.from_npz(reference / "keypoints2d.npz").keypoints)
     assert not list(tmp_path.glob(".*.tmp"))
+
+
+@pytest.mark.parametrize("sigma", [0.0, 2.0])
+def test_interpolation_noise_factor_matches_simulated_noise(sigma):
+    """Smoothed white noise read between frames (as `sample_at` does) against the formula."""
+    from epicap.capture.sync_epipolar import interpolation_noise_factor
+    from epicap.capture.sync_tracks import sample_at, smooth_tracks
+
+    rng = np.random.default_rng(0)
+    T = 200_000
+    tracks = np.concatenate([rng.normal(size=(T, 1, 2)), np.ones((T, 1, 1))], axis=-1)
+    tracks = smooth_tracks(tracks, sigma)
+    whole = np.var(tracks[100:-100, 0, 0])
+    for a in (0.25, 0.5):
+        read = sample_at(tracks, np.arange(100, T - 100) + a)[:, 0, 0]
+        simulated = (1 + np.var(read) / whole) / 2  # reference frames are not interpolated
+        assert interpolation_noise_factor(-a, sigma) == pytest.approx(simulated, abs=0.01)
+    assert interpolation_noise_factor(3.0, sigma) == 1.0
