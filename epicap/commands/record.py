@@ -75,6 +75,8 @@ def run(args) -> int:
     finally:
         if preview is not None:
             preview.close()
+    if preview is not None and preview.stopped_by_key:
+        result.stop_reason = "stopped from the preview window (q)"
     rows = [(r.name, r.source, r.frames, r.dropped, r.late, r.skipped,
              f"{r.width}x{r.height}" if r.frames else "-", "ok" if r.error is None else "FAILED")
             for r in result.cameras]
@@ -94,7 +96,19 @@ class _Preview:
     """A live mosaic of the latest frames in an OpenCV window; q or Esc stops the recording."""
 
     def __init__(self):
+        import os
+
         self.enabled = True
+        self.stopped_by_key = False
+        import cv2  # noqa: F401  (it sets QT_QPA_FONTDIR on import)
+
+        # OpenCV's Qt window looks for fonts inside the wheel, which ships none, and says so on
+        # every frame: point it at the system's fonts
+        if not os.path.isdir(os.environ.get("QT_QPA_FONTDIR", "")):
+            for fonts in ("/usr/share/fonts/truetype/dejavu", "/usr/share/fonts"):
+                if os.path.isdir(fonts):
+                    os.environ["QT_QPA_FONTDIR"] = fonts
+                    break
 
     def __call__(self, result) -> None:
         import cv2
@@ -117,7 +131,8 @@ class _Preview:
             self.enabled = False
             return
         if key in (ord("q"), 27):
-            raise KeyboardInterrupt
+            self.stopped_by_key = True
+            raise KeyboardInterrupt  # the recorder's clean stop
 
     def close(self) -> None:
         if self.enabled:
