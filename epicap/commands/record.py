@@ -96,19 +96,9 @@ class _Preview:
     """A live mosaic of the latest frames in an OpenCV window; q or Esc stops the recording."""
 
     def __init__(self):
-        import os
-
         self.enabled = True
         self.stopped_by_key = False
-        import cv2  # noqa: F401  (it sets QT_QPA_FONTDIR on import)
-
-        # OpenCV's Qt window looks for fonts inside the wheel, which ships none, and says so on
-        # every frame: point it at the system's fonts
-        if not os.path.isdir(os.environ.get("QT_QPA_FONTDIR", "")):
-            for fonts in ("/usr/share/fonts/truetype/dejavu", "/usr/share/fonts"):
-                if os.path.isdir(fonts):
-                    os.environ["QT_QPA_FONTDIR"] = fonts
-                    break
+        self.window_open = False
 
     def __call__(self, result) -> None:
         import cv2
@@ -121,6 +111,9 @@ class _Preview:
             return
         h = 240
         tiles = [cv2.resize(f, (max(1, int(f.shape[1] * h / f.shape[0])), h)) for f in frames]
+        if not self.window_open:
+            _system_fonts_for_qt()
+            self.window_open = True
         try:
             cv2.imshow("epicap record", np.hstack(tiles))
             key = cv2.waitKey(1) & 0xFF
@@ -142,3 +135,19 @@ class _Preview:
                 cv2.destroyAllWindows()
             except cv2.error:
                 pass
+
+
+def _system_fonts_for_qt() -> None:
+    """Point OpenCV's Qt window at the system's fonts.
+
+    On import, cv2 sets QT_QPA_FONTDIR to a folder inside the wheel, which ships no fonts, and
+    Qt then warns about it on every frame.
+    """
+    import os
+
+    if os.path.isdir(os.environ.get("QT_QPA_FONTDIR", "")):
+        return
+    for fonts in ("/usr/share/fonts/truetype/dejavu", "/usr/share/fonts"):
+        if os.path.isdir(fonts):
+            os.environ["QT_QPA_FONTDIR"] = fonts
+            return
