@@ -262,3 +262,28 @@ def test_keys_and_slider_move_through_the_sequence(tmp_path):
     # one key press is one frame (not two: the window and the scene both hearing it)
     step = (x4 - x0) / 4
     assert x1 - x0 == pytest.approx(step, rel=0.3) and x2 - x1 == pytest.approx(step, rel=0.3)
+
+
+@pytest.mark.slow
+@needs_xvfb
+def test_mouse_drag_orbits_the_view(tmp_path):
+    """Dragging across the scene turns the view about it: the camera frusta move on screen while
+    the frame shown stays the same."""
+    session = walking_session(tmp_path / "s")
+    with xvfb.VirtualDisplay() as xd:
+        proc, wid = start_viewer(xd, session)
+        try:
+            def frusta_x(rgb):
+                cols = colour_mask(rgb, FRUSTUM_RGB).nonzero()[1]
+                return float(cols.mean()) if len(cols) > 30 else float("nan")
+
+            before = xd.wait_for(wid, lambda a: np.isfinite(frusta_x(a))
+                                 and np.isfinite(skeleton_x(a)))
+            h = scene_height(before)
+            xd.drag(wid, (WINDOW_SIZE[0] // 2 - 150, h // 2), (WINDOW_SIZE[0] // 2 + 150, h // 2))
+            after = xd.wait_for(wid, lambda a: abs(frusta_x(a) - frusta_x(before)) > 20)
+            # an orbit, not a step through time: the control bar still shows frame 0
+            np.testing.assert_array_equal(after[h:], before[h:])
+        finally:
+            code, err = close_viewer(xd, proc, wid)
+    assert code == 0 and "Error" not in err, err

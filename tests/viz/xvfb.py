@@ -113,6 +113,18 @@ class VirtualDisplay:
         self._run("xdotool", "mousemove", "--window", window, str(x), str(y), "sleep", str(hold_s),
                   "mousedown", "1", "sleep", str(hold_s), "mouseup", "1")
 
+    def drag(self, window: str, start: tuple[int, int], end: tuple[int, int],
+             steps: int = 10, step_s: float = 0.05) -> None:
+        """Press the left button at `start` (window pixels), move to `end` in `steps` steps
+        (`step_s` apart, as a hand drags), release."""
+        args = ["xdotool", "mousemove", "--window", window, str(start[0]), str(start[1]),
+                "sleep", "0.2", "mousedown", "1"]
+        for k in range(1, steps + 1):
+            x = round(start[0] + (end[0] - start[0]) * k / steps)
+            y = round(start[1] + (end[1] - start[1]) * k / steps)
+            args += ["sleep", str(step_s), "mousemove", "--window", window, str(x), str(y)]
+        self._run(*args, "sleep", "0.2", "mouseup", "1")
+
     def wait_for(self, window: str, condition: Callable[[np.ndarray], bool],
                  timeout_s: float = 30.0) -> np.ndarray:
         """Screenshots until one satisfies `condition` (returns it); AssertionError with the last
