@@ -42,6 +42,11 @@ any_array = st.sampled_from(DTYPES).flatmap(lambda dt: hnp.arrays(
 floats_any = st.floats(allow_nan=True, allow_infinity=True, width=32)
 
 
+# text a numpy "U" array can hold: it drops trailing NUL characters, which hypothesis refuses
+_NPZ_TEXT = st.text(st.characters(blacklist_characters="\x00", blacklist_categories=("Cs",)),
+                    max_size=8)
+
+
 @st.composite
 def near_valid_npz(draw) -> dict[str, np.ndarray]:
     """A keypoints2d.npz mostly right: every key the contract's or a hostile variant, or absent."""
@@ -51,7 +56,7 @@ def near_valid_npz(draw) -> dict[str, np.ndarray]:
         "keypoints": [hnp.arrays(np.float32, (C, T, draw(st.sampled_from([17, 16, 33])), 3),
                                  elements=st.one_of(floats_any, st.floats(0, 1, width=32))),
                       hnp.arrays(np.float64, (C, T, 17, 3), elements=st.floats(-1e40, 1e40))],
-        "cameras": [hnp.arrays(np.dtype("U8"), (C,), elements=st.text(max_size=8)),
+        "cameras": [hnp.arrays(np.dtype("U8"), (C,), elements=_NPZ_TEXT),
                     st.just(np.array(["a/b", "..", ""][:C] or ["x"]))],
         "joints": [st.just(np.array(COCO.joints[::-1])), st.just(np.array([]))],
         "joint_set": [st.sampled_from([np.array("h36m17"), np.array("nope"),
