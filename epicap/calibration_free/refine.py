@@ -54,7 +54,6 @@ def refine(keypoints, initial, intrinsics, options, px, w, confidence, coverage,
                    excluded, frames, warnings, "refine", {})
 
 
-
 def _similarity_onto(R, t, R_to, t_to):
     """(scale, Q, offset) taking rig (R, t) onto rig (R_to, t_to): X_to = scale * Q @ X + offset.
 

@@ -292,7 +292,7 @@ def _consensus_start(pairs: list[PairOffset], C: int, reference: int, trees: int
         return (int(agree.sum()), -float(np.sum((u[agree] / tol[agree]) ** 2)),
                 -float(np.nansum(np.abs(o))))
 
-    best, best_score = base, score(np.nan_to_num(base))
+    best, best_score = base, score(base)
     rng = np.random.default_rng(seed)
     for k in range(trees + 1):
         order = np.arange(len(usable)) if k == 0 else rng.permutation(len(usable))
@@ -301,7 +301,7 @@ def _consensus_start(pairs: list[PairOffset], C: int, reference: int, trees: int
         o = _tree_offsets(first[order], second[order], d[order], C, reference)
         if not np.array_equal(np.isfinite(o), reached):
             continue
-        sc = score(np.nan_to_num(o))
+        sc = score(o)
         if sc > best_score:
             best, best_score = o, sc
     return best
