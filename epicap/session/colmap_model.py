@@ -88,6 +88,8 @@ def read_colmap_model(path: str | os.PathLike) -> Cameras:
             image_id, camera_id = int(fields[0]), int(fields[8])
         except ValueError:
             raise InputError(f"{where}: malformed numbers") from None
+        if not np.isfinite(t).all():
+            raise InputError(f"{where}: the translation has non-finite values")
         if camera_id not in intrinsics:
             raise InputError(f"{where}: camera {camera_id} is not in {cameras_txt.name}")
         name = " ".join(fields[9:])
@@ -115,7 +117,7 @@ def _read_cameras_txt(path: Path) -> dict[int, tuple]:
 
 def _intrinsics(model: str, params, size, where: str) -> tuple:
     size = np.rint(np.asarray(size, dtype=np.float64))
-    if (size < 1).any() or (size > MAX_IMAGE_SIDE).any():
+    if not np.isfinite(size).all() or (size < 1).any() or (size > MAX_IMAGE_SIDE).any():
         raise InputError(f"{where}: image size must be positive pixels (at most "
                          f"{MAX_IMAGE_SIDE} a side)")
     K, dist = colmap_intrinsics(model, params, where)

@@ -63,6 +63,10 @@ def read_opencv_storage(path: str | os.PathLike) -> Cameras:
         raise InputError(f"{where}: not a readable OpenCV FileStorage file")
     try:
         return _read_root(storage.root(), path)
+    except UnicodeDecodeError:
+        raise InputError(f"{where}: not UTF-8 text") from None
+    except (cv2.error, SystemError) as e:
+        raise InputError(f"{where}: unreadable entry ({str(e).strip().splitlines()[-1]})") from None
     finally:
         storage.release()
 
@@ -109,7 +113,10 @@ def _stereo(root, where: str) -> Cameras:
 
 def _camera(node, suffix: str, name: str, where: str, extrinsics: bool = True) -> tuple:
     """(name, size, K, dist, R or None, t or None) of the camera whose keys end in `suffix`."""
-    K = _numbers(_first(node, _suffixed(MATRIX_KEYS, suffix)), 9, f"{where}: camera matrix")
+    matrix = _first(node, _suffixed(MATRIX_KEYS, suffix))
+    if matrix is None:
+        raise InputError(f"{where}: no camera matrix ({', '.join(_suffixed(MATRIX_KEYS, suffix))})")
+    K = _numbers(matrix, 9, f"{where}: camera matrix")
     K = K.reshape(3, 3)
     if not (K[0, 0] > 0 and K[1, 1] > 0) or not np.allclose(K[2], [0, 0, 1]):
         raise InputError(f"{where}: the camera matrix is not one ([[fx, s, cx], [0, fy, cy], "
@@ -203,20 +210,11 @@ def _numbers(node, n: int | None, where: str) -> np.ndarray:
     if node.isInt() or node.isReal():
         v = np.array([node.real()])
     elif node.isSeq():
-        items = [node.at(i) for i in range(node.size())]
-        if not all(i.isInt() or i.isReal() for i in items):
+        v = _items(node)
+        if v is None:
             raise InputError(f"{where}: must be numbers")
-        v = np.array([i.real() for i in items], dtype=np.float64)
     elif node.isMap():
-        import cv2
-
-        try:
-            m = node.mat()
-        except (cv2.error, SystemError):
-            m = None
-        if m is None:
-            raise InputError(f"{where}: must be an opencv-matrix or a list of numbers")
-        v = np.asarray(m, dtype=np.float64).reshape(-1)
+        v = _matrix_data(node, where)
     else:
         raise InputError(f"{where}: must be numbers")
     if n is not None and v.size != n:
@@ -224,6 +222,37 @@ def _numbers(node, n: int | None, where: str) -> np.ndarray:
     if not np.isfinite(v).all():
         raise InputError(f"{where}: has non-finite values")
     return v
+
+
+def _matrix_data(node, where: str) -> np.ndarray:
+    """The `data` of an `!!opencv-matrix` (rows, cols) or `!!opencv-nd-matrix` (sizes) map,
+    read item by item (cv2's own `FileNode.mat()` corrupts memory on a malformed map)."""
+    data = node.getNode("data")
+    if data.empty() or not (data.isSeq() or data.isInt() or data.isReal()):
+        raise InputError(f"{where}: must be an opencv-matrix (rows, cols, dt, data) or a list of "
+                         "numbers")
+    v = _items(data)
+    if v is None:
+        raise InputError(f"{where}: the matrix data must be numbers")
+    rows, cols, sizes = node.getNode("rows"), node.getNode("cols"), node.getNode("sizes")
+    sizes = None if sizes.empty() else _items(sizes)  # XML writes one size as a number
+    if rows.isInt() and cols.isInt():
+        expected = int(rows.real()) * int(cols.real())
+    elif sizes is not None and sizes.size and (sizes >= 0).all() and (sizes < 1e9).all():
+        expected = int(np.prod(sizes))
+    else:
+        raise InputError(f"{where}: the matrix has no rows and cols (or sizes)")
+    if expected != v.size:
+        raise InputError(f"{where}: the matrix declares {expected} values and holds {v.size}")
+    return v
+
+
+def _items(node) -> np.ndarray | None:
+    """The numbers of a sequence node (or one number), None if any item is not a number."""
+    items = [node] if node.isInt() or node.isReal() else [node.at(i) for i in range(node.size())]
+    if not all(i.isInt() or i.isReal() for i in items):
+        return None
+    return np.array([i.real() for i in items], dtype=np.float64)
 
 
 def _string(node, keys: tuple) -> str | None:

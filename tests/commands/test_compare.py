@@ -37,7 +37,10 @@ def test_compare_bad_input(tmp_path, capsys):
     a.to_toml(tmp_path / "a.toml")
     replace(a, names=["x", "y", "z"]).to_toml(tmp_path / "xyz.toml")
     (tmp_path / "junk.dat").write_bytes(b"\x00\x01calibration?")
-    for b, needle in (("junk.dat", "formats read"), ("missing.yml", "no such file"),
+    (tmp_path / "empty.txt").write_bytes(b"")
+    (tmp_path / "latin1.txt").write_bytes("caméra 1".encode("latin-1"))
+    for b, needle in (("junk.dat", "formats read"), ("empty.txt", "formats read"),
+                      ("latin1.txt", "formats read"), ("missing.yml", "no such file"),
                       ("xyz.toml", "share no camera name")):
         assert main(["compare", str(tmp_path / "a.toml"), str(tmp_path / b)]) == 2
         err = capsys.readouterr().err

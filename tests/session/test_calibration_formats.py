@@ -193,6 +193,13 @@ def test_real_qualisys_file(qca):
     np.testing.assert_array_equal(cams.K, ref.K)
 
 
+def test_real_qualisys_file_with_a_nan_is_refused(qca, tmp_path):
+    text = qca.read_text().replace('r11="0.5536380477336265"', 'r11="nan"', 1)
+    (tmp_path / "nan.qca.txt").write_text(text)
+    with pytest.raises(InputError, match="camera cam01: non-finite"):
+        load_calibration(tmp_path / "nan.qca.txt")
+
+
 def test_padding_rule_both_ways(qca):
     cams = load_calibration(qca)                                    # 1088x1920 everywhere
     video = np.array([[1080, 1920], [1080, 1920], [1088, 1920], [1088, 1920]])
@@ -234,6 +241,15 @@ def test_unknown_and_malformed_files(tmp_path):
     (tmp_path / "nosize.yml").write_text("%YAML:1.0\n---\nK: [1000, 0, 320, 0, 1000, 240, 0, 0, 1]\n")
     with pytest.raises(InputError, match="no image size"):
         load_calibration(tmp_path / "nosize.yml")
+    # an opencv-matrix without its cols: cv2's FileNode.mat() corrupted memory on this one
+    (tmp_path / "nocols.yml").write_text("%YAML:1.0\n---\nK: !!opencv-matrix\n   rows: 3\n"
+                                         "   dt: d\n   data: [1, 0, 0, 0, 1, 0, 0, 0, 1]\n")
+    with pytest.raises(InputError, match="no rows and cols"):
+        load_calibration(tmp_path / "nocols.yml")
+    (tmp_path / "half.yml").write_text("%YAML:1.0\n---\nK1: [1000, 0, 320, 0, 1000, 240, 0, 0, 1]\n"
+                                       "size: [640, 480]\n")
+    with pytest.raises(InputError, match="camera 2: no camera matrix"):
+        load_calibration(tmp_path / "half.yml")
     (tmp_path / "cameras.txt").write_text("1 FISHEYE 640 480 1 2 3\n")
     with pytest.raises(InputError, match="FISHEYE is not supported"):
         load_calibration(tmp_path / "cameras.txt")
