@@ -1,4 +1,4 @@
-"""Compare two calibrations of the same cameras: rotations, centres, focal lengths, principal points.
+"""Compare two calibrations of the same cameras: rotations, centres, focals, principal points.
 
 A and B are calibration files of any format epicap reads (Qualisys .qca.txt, Pose2Sim/Anipose
 TOML such as a session's cameras.toml, OpenCV FileStorage YAML/XML, a COLMAP model folder or its

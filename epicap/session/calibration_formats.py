@@ -24,7 +24,8 @@ import numpy as np
 from epicap.errors import InputError
 from epicap.session.cameras import Cameras
 
-__all__ = ["load_calibration", "load_for_session", "detect_format", "fit_to_session", "FORMATS", "PADDING_PX"]
+__all__ = ["load_calibration", "load_for_session", "detect_format", "fit_to_session", "FORMATS",
+           "PADDING_PX"]
 
 FORMATS = {
     "qualisys": "Qualisys .qca.txt",

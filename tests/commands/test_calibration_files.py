@@ -121,3 +121,48 @@ def test_triangulate_bad_calibration_files(tri_session, capsys):
         assert main(["triangulate", str(path), "--cameras", str(path / name)]) == 2
         _one_line_error(capsys, *needles)
         assert not (path / "poses3d.npz").exists()
+
+
+@pytest.mark.slow
+def test_real_demo_with_its_qualisys_file(tmp_path, capsys):
+    """The issue's case: the Pose2Sim demo's Qualisys file declares 1088x1920 for every camera,
+    cam01's and cam02's videos are 1080x1920; --intrinsics and --cameras take the file as it is."""
+    import json
+    import zipfile
+
+    from epicap.assets import fetch_wheel, read_member
+    from epicap.keypoints.mediapipe_detector import open_video
+    from epicap.keypoints.openpose import read_openpose
+    from tests.keypoints.pose2sim_demo import CAMERAS, OPENPOSE_DIR, demo_video
+
+    sizes = []
+    for cam in CAMERAS:
+        cap, _, _, size = open_video(demo_video(cam))
+        cap.release()
+        sizes.append(size)
+    assert sizes == [(1080, 1920), (1080, 1920), (1088, 1920), (1088, 1920)]
+    with zipfile.ZipFile(fetch_wheel("pose2sim-0.8.4")) as z:
+        for cam in CAMERAS:
+            prefix = OPENPOSE_DIR.format(cam=cam)
+            for m in z.namelist():
+                if m.startswith(prefix) and m.endswith(".json"):
+                    (tmp_path / f"{cam}_json").mkdir(exist_ok=True)
+                    (tmp_path / f"{cam}_json" / m[len(prefix):]).write_bytes(z.read(m))
+    session = tmp_path / "session"
+    session.mkdir()
+    read_openpose([tmp_path / f"{c}_json" for c in CAMERAS], image_size=sizes,
+                  fps=60).save(session / "keypoints2d.npz")
+    qca = tmp_path / "Calib.qca.txt"
+    qca.write_bytes(read_member(fetch_wheel("pose2sim-0.10.49"),
+                                "Pose2Sim/Demo_SinglePerson/calibration/Calib.qca.txt"))
+    assert main(["calibrate", str(session), "--intrinsics", str(qca), "--subject-height", "1.72",
+                 "--quiet"]) == 0
+    err = capsys.readouterr().err
+    assert "camera cam01: " in err and "camera cam02: " in err and "cam03: " not in err
+    assert main(["compare", str(qca), str(session / "cameras.toml"), "--json"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    relative = np.mean([p["relative_rotation_deg"] for p in doc["pairs"]])
+    centres = np.mean([c["centre_error_m"] for c in doc["cameras"]])
+    assert relative < 1.2 and centres < 0.05          # measured 0.81 deg and 2.9 cm
+    assert main(["triangulate", str(session), "--cameras", str(qca), "--quiet"]) == 0
+    assert Poses3D.from_npz(session / "poses3d.npz").valid.mean() > 0.9

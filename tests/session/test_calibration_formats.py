@@ -7,7 +7,6 @@ import pytest
 
 from epicap.errors import InputError
 from epicap.geometry.camera import rodrigues_from_rotation
-from epicap.session import Cameras
 from epicap.session.calibration_formats import (FORMATS, detect_format, fit_to_session,
                                                 load_calibration)
 from epicap.synthetic import ring_rig
@@ -238,7 +237,8 @@ def test_unknown_and_malformed_files(tmp_path):
     (tmp_path / "nok.yml").write_text("%YAML:1.0\n---\nimage_width: 640\n")
     with pytest.raises(InputError, match="no camera matrix"):
         load_calibration(tmp_path / "nok.yml")
-    (tmp_path / "nosize.yml").write_text("%YAML:1.0\n---\nK: [1000, 0, 320, 0, 1000, 240, 0, 0, 1]\n")
+    (tmp_path / "nosize.yml").write_text("%YAML:1.0\n---\n"
+                                         "K: [1000, 0, 320, 0, 1000, 240, 0, 0, 1]\n")
     with pytest.raises(InputError, match="no image size"):
         load_calibration(tmp_path / "nosize.yml")
     # an opencv-matrix without its cols: cv2's FileNode.mat() corrupted memory on this one
@@ -254,6 +254,7 @@ def test_unknown_and_malformed_files(tmp_path):
     with pytest.raises(InputError, match="FISHEYE is not supported"):
         load_calibration(tmp_path / "cameras.txt")
     (tmp_path / "ok.yml").write_text("%YAML:1.0\n---\nname: front\nimage_width: 640\n"
-                                     "image_height: 480\nK: [1000, 0, 320, 0, 1000, 240, 0, 0, 1]\n")
+                                     "image_height: 480\n"
+                                     "K: [1000, 0, 320, 0, 1000, 240, 0, 0, 1]\n")
     cams = load_calibration(tmp_path / "ok.yml")                  # hand-written lists read too
     assert cams.names == ["front"] and cams.K[0, 0, 2] == 320 and cams.image_size[0, 1] == 480
