@@ -18,7 +18,7 @@ from epicap.errors import InputError
 # not exist yet is not offered.
 VERBS = ("demo", "record", "ingest", "detect", "import", "sync", "calibrate", "triangulate",
          "label", "train", "evaluate", "infer", "view", "report", "export", "run", "synth",
-         "models")
+         "models", "compare")
 
 
 def _module_name(verb: str) -> str:

@@ -12,11 +12,12 @@ Prints a table per camera (frames and joints used, inliers, RMS reprojection err
 length, share of frames with the subject in view) and warnings to act on. A camera that sees
 too little is left out of cameras.toml and named with the reason.
 
-Intrinsics: --intrinsics FILE is a cameras.toml holding name, size, matrix and distortions for
-each camera (distortion is honoured). Without it, focal lengths are estimated with the principal
-point at the image centre and no distortion: one focal length for all cameras is searched
-first (the one at which a whole solve fits the joints best), then each camera's own is refined
-from it; --shared-focal keeps the shared one (steadier when the cameras are alike).
+Intrinsics: --intrinsics FILE holds each camera's intrinsics and distortion (honoured), in any
+format `epicap compare` reads: cameras.toml, Qualisys .qca.txt, OpenCV YAML/XML, COLMAP; a size
+that differs from the video's by codec padding (under 16 px in one dimension) is accepted.
+Without it, focal lengths are estimated with the principal point at the image centre and no
+distortion: one focal length for all cameras is searched first (the one at which a whole solve
+fits the joints best), then each camera's own is refined from it; --shared-focal keeps the shared one (steadier when the cameras are alike).
 
 Refining: --refine FILE starts from an existing calibration (a cameras.toml with intrinsics and
 extrinsics, e.g. from a board, after a camera was nudged) and adjusts every camera's pose to the
@@ -40,9 +41,11 @@ from epicap.errors import InputError
 def add_arguments(parser) -> None:
     parser.add_argument("session", metavar="SESSION", help="the session folder")
     parser.add_argument("--intrinsics", metavar="FILE",
-                        help="cameras.toml with each camera's intrinsics (and distortion)")
+                        help="calibration with each camera's intrinsics (and distortion): TOML, "
+                             "Qualisys .qca.txt, OpenCV YAML/XML or COLMAP")
     parser.add_argument("--refine", metavar="FILE",
-                        help="cameras.toml with intrinsics and extrinsics to start from and "
+                        help="calibration (any format of --intrinsics) with intrinsics and "
+                             "extrinsics to start from and "
                              "refine (keeps its intrinsics and world frame)")
     parser.add_argument("--subject-height", type=float, default=1.70, metavar="M",
                         help="the subject's height in metres, sets the scale (default 1.70)")
@@ -70,7 +73,7 @@ def add_arguments(parser) -> None:
 def run(args) -> int:
     from epicap.calibration_free.pipeline import CalibrationOptions, calibrate
     from epicap.console import warn
-    from epicap.session import CAMERAS_FILE, KEYPOINTS_FILE, Cameras, Keypoints2D
+    from epicap.session import CAMERAS_FILE, KEYPOINTS_FILE, Keypoints2D
     from epicap.session.io import refuse_overwrite
 
     session = Path(args.session)
@@ -84,9 +87,8 @@ def run(args) -> int:
     if args.refine and args.intrinsics:
         raise InputError("give --intrinsics or --refine, not both (the calibration to refine "
                          "holds the intrinsics)")
-    intrinsics = Cameras.from_toml(args.intrinsics) if args.intrinsics else None
-    initial = (Cameras.from_toml(args.refine, require_extrinsics=True) if args.refine
-               else None)
+    intrinsics = _load(args.intrinsics, keypoints) if args.intrinsics else None
+    initial = _load(args.refine, keypoints, require_extrinsics=True) if args.refine else None
     options = CalibrationOptions(method=args.method, shared_focal=args.shared_focal,
                                  subject_height_m=args.subject_height,
                                  max_frames=args.max_frames, occlusion=not args.no_occlusion,
@@ -99,3 +101,16 @@ def run(args) -> int:
     for message in result.warnings:
         warn(message)
     return 0
+
+
+def _load(path: str, keypoints, require_extrinsics: bool = False):
+    """A calibration file of any format read (Qualisys, TOML, OpenCV, COLMAP), fitted to the
+    keypoints' cameras and image sizes (codec padding accepted with a warning)."""
+    from epicap.console import warn
+    from epicap.session.calibration_formats import load_for_session
+
+    cameras, warnings = load_for_session(path, keypoints.cameras, keypoints.image_size,
+                                         require_extrinsics)
+    for message in warnings:
+        warn(message)
+    return cameras

@@ -1,9 +1,9 @@
 """Triangulate a session's 2D keypoints into 3D poses (writes poses3d.npz).
 
 Reads SESSION/keypoints2d.npz and the calibration (SESSION/cameras.toml, or --cameras FILE with
-rotation and translation for every camera of the keypoints, matched by name). Every joint of every
-frame is triangulated from the views that see it (confidence at least 0.1), weighted by
-confidence; views whose reprojection error exceeds the outlier threshold (5x the median
+rotation and translation for every camera of the keypoints, matched by name, in any format
+`epicap compare` reads). Every joint of every frame is triangulated from the views that see it
+(confidence at least 0.1), weighted by confidence; views whose reprojection error exceeds the outlier threshold (5x the median
 residual of the keypoints, at most --threshold-px) are found and dropped as outliers (camera-pair
 hypotheses up to 6 cameras, worst-view removal beyond). A joint without two agreeing views stays
 NaN. A joint that is implausible - farther than --max-extent metres from the median of its
@@ -28,7 +28,8 @@ import argparse
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("session", metavar="SESSION", help="session folder")
     parser.add_argument("--cameras", metavar="FILE", default=None,
-                        help="calibration TOML to use instead of SESSION/cameras.toml")
+                        help="calibration to use instead of SESSION/cameras.toml: TOML, "
+                             "Qualisys .qca.txt, OpenCV YAML/XML or COLMAP")
     parser.add_argument("--threshold-px", type=float, default=20.0, metavar="X",
                         help="a view reprojecting further than X pixels is an outlier "
                              "(default: 20; 0 keeps every view)")

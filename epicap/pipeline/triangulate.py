@@ -13,6 +13,7 @@ from epicap.geometry.pose_triangulation import ConsistencyOptions, triangulate_p
 from epicap.geometry.triangulation import TriangulationOptions, triangulate
 from epicap.joint_sets import JOINT_SETS
 from epicap.session import CAMERAS_FILE, KEYPOINTS_FILE, POSES_FILE, Cameras, Keypoints2D, Poses3D
+from epicap.session.calibration_formats import load_for_session
 from epicap.session.io import refuse_overwrite
 
 __all__ = ["TriangulationSummary", "triangulate_session", "triangulate_keypoints"]
@@ -164,9 +165,11 @@ def triangulate_session(session_dir: str | os.PathLike,
     if cameras_path is None and not calib_path.is_file():
         raise InputError(f"{calib_path}: no such file (run `epicap calibrate {session}` or pass "
                          "--cameras FILE)")
-    cameras = Cameras.from_toml(calib_path, require_extrinsics=True)
+    cameras, fitted = load_for_session(calib_path, keypoints.cameras, keypoints.image_size,
+                                       require_extrinsics=True)  # any lab format
     poses, summary = triangulate_keypoints(keypoints, cameras, options, smoothing,
                                            max_extent_m, consistency, source=str(calib_path))
+    summary.warnings[:0] = fitted
     poses.save(output)
     summary.output = output
     return poses, summary

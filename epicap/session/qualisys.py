@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from epicap.errors import InputError
-from epicap.session.cameras import Cameras
+from epicap.session.cameras import MAX_IMAGE_SIDE, Cameras
 
 __all__ = ["read_qualisys"]
 
@@ -69,6 +69,9 @@ def read_qualisys(path: str | os.PathLike | None = None, text: str | None = None
             position = np.array([float(tr.get(k)) for k in "xyz"]) / 1000.0
         except (AttributeError, TypeError, ValueError) as e:
             raise InputError(f"{where}: camera {name}: missing or malformed values ({e})") from None
+        if not all(np.isfinite(v).all() for v in (K, dist, M, position)) or \
+                not (1 <= width <= MAX_IMAGE_SIDE and 1 <= height <= MAX_IMAGE_SIDE):
+            raise InputError(f"{where}: camera {name}: non-finite values or an empty image")
         if abs(np.linalg.det(M) - 1) > 1e-3:
             raise InputError(f"{where}: camera {name}: the transform is not a rotation")
         R = _FLIP @ M
