@@ -48,7 +48,7 @@ class MatchOptions:
     swap_ratio, swap_min_px: a view is swapped when, against the other views' 3D, its left/right
         exchanged error is below swap_ratio x its own error and its own error above swap_min_px
         (mean over the left and right joints, pixels).
-    track: the 3D tracking over time.
+    track: the 3D tracking over time. workers: threads for the per-frame work (chunks of frames).
     """
 
     max_ray_distance_m: float = 0.15
@@ -57,6 +57,7 @@ class MatchOptions:
     swap_ratio: float = 0.5
     swap_min_px: float = 8.0
     track: TrackOptions = TrackOptions()
+    workers: int = 2
 
 
 @dataclass
@@ -117,22 +118,26 @@ def pair_distances(origins: np.ndarray, directions: np.ndarray, flip_index: np.n
     T, N, J, _ = directions.shape
     S = num_slots
     C = N // S
-    d = directions.reshape(T, C, S, J, 3)
-    out = np.full((T, N, N), np.inf)
+    d = directions.reshape(T, C, S, J, 3).astype(np.float32)
+    seen = np.isfinite(d).all(-1)
+    d[~seen] = 0.0  # an unseen joint adds 0 to the sum and 0 to the count below
+    w = seen.astype(np.float32)                                               # (T, C, S, J)
     comps = np.moveaxis(d, -1, 0)                                             # (3, T, C, S, J)
+    out = np.full((T, N, N), np.inf)
     for c1 in range(C):
         for c2 in range(c1 + 1, C):
             a = comps[:, :, c1, :, None]                                      # (3, T, S, 1, J)
-            u = np.moveaxis(np.cross(origins[c2] - origins[c1], d[:, c1]), -1, 0)[:, :, :, None]
+            u = np.cross((origins[c2] - origins[c1]).astype(np.float32), d[:, c1])
+            u = np.moveaxis(u, -1, 0)[:, :, :, None]
             best = None
-            for b in (comps[:, :, c2, None], comps[:, :, c2, None][..., flip_index]):
+            for flip in (slice(None), flip_index):
+                b = comps[:, :, c2, None][..., flip]                          # (3, T, 1, S, J)
                 cos = a[0] * b[0] + a[1] * b[1] + a[2] * b[2]                 # (T, S, S, J)
                 num = np.abs(u[0] * b[0] + u[1] * b[1] + u[2] * b[2])
-                dist = num / np.sqrt(np.maximum(1.0 - cos * cos, 1e-12))
-                ok = np.isfinite(dist)
-                n = ok.sum(-1)
+                total = (num / np.sqrt(np.maximum(1.0 - cos * cos, 1e-6))).sum(-1)
+                n = np.matmul(w[:, c1], np.swapaxes(w[:, c2][..., flip], 1, 2))  # (T, S, S)
                 with np.errstate(invalid="ignore", divide="ignore"):
-                    mean = np.where(n >= min_shared, np.where(ok, dist, 0).sum(-1) / n, np.nan)
+                    mean = np.where(n >= min_shared, total / n, np.nan)
                 best = mean if best is None else np.fmin(best, mean)
             out[:, c1 * S:(c1 + 1) * S, c2 * S:(c2 + 1) * S] = best
             out[:, c2 * S:(c2 + 1) * S, c1 * S:(c1 + 1) * S] = best.transpose(0, 2, 1)
@@ -219,6 +224,36 @@ def match_calibrated(detections: np.ndarray, cameras: Cameras, flip_index: np.nd
     if len(cameras) != C:
         raise InputError(f"{len(cameras)} cameras for detections of {C} cameras")
     flip_index = np.asarray(flip_index)
+    chunks = np.array_split(np.arange(T), max(1, min(options.workers, T // 64)))
+    if len(chunks) == 1:
+        parts = [_associate(detections, cameras, flip_index, options)]
+    else:
+        from concurrent.futures import ThreadPoolExecutor  # numpy releases the GIL
+
+        with ThreadPoolExecutor(len(chunks)) as pool:
+            parts = list(pool.map(lambda f: _associate(detections[:, f[0]:f[-1] + 1], cameras,
+                                                       flip_index, options), chunks))
+    label, X, size, swapped, seen = (np.concatenate(x) for x in zip(*parts))
+    person_of_root, P = track_clusters(X, size, bones, options.track)                # (T, r)
+    person = np.take_along_axis(person_of_root, label, axis=1)                # (T, n)
+    person[~seen.any(-1)] = -1
+    points3d = np.full((P, T, J, 3), np.nan)
+    t_idx, r_idx = np.nonzero(person_of_root >= 0)
+    points3d[person_of_root[t_idx, r_idx], t_idx] = X[t_idx, r_idx]
+    assignment = np.moveaxis(person.reshape(T, C, S), 1, 0).astype(np.int32)
+    swapped_cts = np.moveaxis(swapped.reshape(T, C, S), 1, 0) & (assignment >= 0)
+    return CalibratedMatch(assignment, P, swapped_cts, points3d)
+
+
+def _associate(detections: np.ndarray, cameras: Cameras, flip_index: np.ndarray,
+               options: MatchOptions):
+    """Per frame: clusters of views, their 3D and the swapped views (module doc, steps 1-3).
+
+    Returns label (T, N) cluster representative of each node, X (T, N, J, 3) each cluster's 3D
+    (at its representative; NaN for clusters of one view), size (T, N) views per cluster,
+    swapped (T, N), seen (T, N, J).
+    """
+    C, T, S, J, _ = detections.shape
     N = C * S
     origins, d, seen, xy = _rays(detections, cameras, options.min_confidence)
     D = pair_distances(origins, d, flip_index, S, options.min_shared_joints)
@@ -234,62 +269,59 @@ def match_calibrated(detections: np.ndarray, cameras: Cameras, flip_index: np.nd
 
     # leave-one-out swap test in clusters of three views or more: per pass, only the most
     # convincing view of a cluster (a swapped view bends the others' leave-one-out 3D too); a
-    # second pass may find a second swap in the same cluster
-    at = (np.arange(T)[:, None], label)
+    # second pass may find a second swap in the same cluster. Exchanging a view's left and right
+    # only permutes its joints' terms.
     size = np.bincount(rows, minlength=T * N).reshape(T, N)                  # (T, r)
+    A_n, b_n, ok_n = _normal_terms(o_n, d)
+    ok_n = ok_n.astype(np.float64)
+    ti, ni = np.nonzero(seen.any(-1) & (size[np.arange(T)[:, None], label] >= 3))
+    ri = label[ti, ni]
     swapped = np.zeros((T, N), dtype=bool)
     for _ in range(2):
-        d_now = np.where(swapped[..., None, None], d[:, :, flip_index], d)
-        xy_now = np.where(swapped[..., None, None], xy[:, :, flip_index], xy)
-        A_n, b_n, ok_n = _normal_terms(o_n, d_now)
-        A_r, b_r = per_cluster(A_n), per_cluster(b_n)
-        views_r = per_cluster(ok_n.astype(float))
-        X_loo = _solve(A_r[at] - A_n, b_r[at] - b_n, views_r[at] - ok_n)      # (T, N, J, 3)
-        flip, score = _swaps(X_loo, xy_now, cameras, cam, flip_index, options)
-        flip &= (size[at] >= 3) & ~swapped
+        tt, nn = np.nonzero(swapped)
+        fixed = [(x, x.copy()) for x in (A_n, b_n, ok_n, xy)]
+        for x, y in fixed:
+            y[tt, nn] = x[tt, nn][:, flip_index]
+        A_c, b_c, ok_c, xy_c = (y for _, y in fixed)
+        A_r, b_r, views_r = per_cluster(A_c), per_cluster(b_c), per_cluster(ok_c)
+        X_loo = _solve(A_r[ti, ri] - A_c[ti, ni], b_r[ti, ri] - b_c[ti, ni],
+                       views_r[ti, ri] - ok_c[ti, ni])                         # (M, J, 3)
+        flip, score = _swaps(X_loo, xy_c[ti, ni], cameras, cam[ni], flip_index, options)
+        flip &= ~swapped[ti, ni]
         if not flip.any():
             break
-        score = np.where(flip, score, 0.0)
         best = np.zeros((T, N))
-        np.maximum.at(best, at, score)
-        swapped |= flip & (score >= best[at])
+        np.maximum.at(best, (ti, ri), np.where(flip, score, 0.0))
+        swapped[ti[flip], ni[flip]] = score[flip] >= best[ti[flip], ri[flip]]
     if swapped.any():
-        A_n, b_n, ok_n = _normal_terms(o_n, np.where(swapped[..., None, None],
-                                                     d[:, :, flip_index], d))
-        A_r, b_r = per_cluster(A_n), per_cluster(b_n)
-        views_r = per_cluster(ok_n.astype(float))
-    X = _solve(A_r, b_r, views_r)                                             # (T, r, J, 3)
-    X[size < 2] = np.nan
+        tt, nn = np.nonzero(swapped)
+        for x in (A_n, b_n, ok_n):
+            x[tt, nn] = x[tt, nn][:, flip_index]
+        A_r, b_r, views_r = per_cluster(A_n), per_cluster(b_n), per_cluster(ok_n)
+    X = np.full((T, N, J, 3), np.nan)                                         # (T, r, J, 3)
+    tr, rr = np.nonzero(size >= 2)
+    X[tr, rr] = _solve(A_r[tr, rr], b_r[tr, rr], views_r[tr, rr])
 
-    person_of_root, P = track_clusters(X, size, bones, options.track)                # (T, r)
-    person = np.take_along_axis(person_of_root, label, axis=1)                # (T, n)
-    person[~seen.any(-1)] = -1
-    points3d = np.full((P, T, J, 3), np.nan)
-    t_idx, r_idx = np.nonzero(person_of_root >= 0)
-    points3d[person_of_root[t_idx, r_idx], t_idx] = X[t_idx, r_idx]
-    assignment = np.moveaxis(person.reshape(T, C, S), 1, 0).astype(np.int32)
-    swapped_cts = np.moveaxis(swapped.reshape(T, C, S), 1, 0) & (assignment >= 0)
-    return CalibratedMatch(assignment, P, swapped_cts, points3d)
+    return label, X, size, swapped, seen
 
 
 def _swaps(X_loo: np.ndarray, xy: np.ndarray, cameras: Cameras, cam: np.ndarray,
-           flip_index: np.ndarray, options: MatchOptions) -> np.ndarray:
-    """((T, N) bool, (T, N) score): views whose left/right exchanged 2D fit the other views' 3D
-    much better, and how much (straight error / exchanged error).
+           flip_index: np.ndarray, options: MatchOptions) -> tuple[np.ndarray, np.ndarray]:
+    """((M,) bool, (M,) score): views whose left/right exchanged 2D fit the other views' 3D much
+    better, and how much (straight error / exchanged error).
 
-    X_loo: (T, N, J, 3) 3D without node n's view; xy: (T, N, J, 2) its normalized coordinates.
-    Errors in pixels (normalized error times the focal length), over the joints with a side.
+    X_loo: (M, J, 3) world 3D without the view; xy: (M, J, 2) the view's normalized coordinates;
+    cam: (M,) its camera. Errors in pixels (normalized error times the focal length), over the
+    joints with a side.
     """
-    R, t = cameras.R[cam], cameras.t[cam]                                     # (N, 3, 3), (N, 3)
-    T, N, J, _ = X_loo.shape
-    x_cam = np.matmul(np.moveaxis(X_loo, 1, 0).reshape(N, T * J, 3), R.transpose(0, 2, 1))
-    x_cam = np.moveaxis(x_cam.reshape(N, T, J, 3), 0, 1) + t[None, :, None, :]
+    R, t = cameras.R[cam], cameras.t[cam]                                     # (M, 3, 3), (M, 3)
+    x_cam = np.matmul(X_loo, R.transpose(0, 2, 1)) + t[:, None, :]
     with np.errstate(invalid="ignore", divide="ignore"):
         proj = x_cam[..., :2] / np.where(x_cam[..., 2:] > 0, x_cam[..., 2:], np.nan)
-    focal = cameras.K[cam, 0, 0][None, :, None]
+    focal = cameras.K[cam, 0, 0][:, None]
     sided = flip_index != np.arange(len(flip_index))
     straight = np.linalg.norm(proj - xy, axis=-1)[..., sided] * focal
-    exchanged = np.linalg.norm(proj - xy[:, :, flip_index], axis=-1)[..., sided] * focal
+    exchanged = np.linalg.norm(proj - xy[:, flip_index], axis=-1)[..., sided] * focal
     both = np.isfinite(straight) & np.isfinite(exchanged)
     n = both.sum(-1)
     with np.errstate(invalid="ignore", divide="ignore"):

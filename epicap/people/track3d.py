@@ -27,7 +27,6 @@ from scipy.sparse.csgraph import connected_components
 __all__ = ["TrackOptions", "track_clusters", "step_costs"]
 
 _BLOCK = 4_000_000
-_DEBUG = False
 
 
 @dataclass(frozen=True)
@@ -159,8 +158,6 @@ def track_clusters(X: np.ndarray, size: np.ndarray, bones: np.ndarray | None = N
             p_end.append(0), p_pos.append(None), p_body.append(body[k])
             p_frames.append(0), p_weight.append(0.0)
         person_of[k] = best
-        if _DEBUG:
-            print("tracklet", k, start[k], end[k], frames[k], np.round(at_start[k], 2), "->", best)
         p_end[best], p_pos[best] = end[k], at_end[k]
         p_frames[best] += frames[k]
         p_weight[best] += weight[k]
