@@ -21,6 +21,10 @@ index or -1, the number of people P, and the camera-frames whose left and right 
 4. Over time (`epicap.people.track3d`): clusters of consecutive frames are linked by Hungarian
    matching on the mean 3D joint distance, and the resulting tracklets are joined across gaps
    (occlusions, a person out of view) by 3D proximity and body size.
+5. Leftovers (`epicap.people.attach`): detections in no cluster of two views go to the person
+   whose 3D (now or a few frames away) their rays pass through; then every view is tested for
+   a swap against the person's 3D of the neighbouring frames (two-view frames have no other
+   test).
 """
 from __future__ import annotations
 
@@ -32,6 +36,7 @@ from scipy.sparse import csr_matrix
 from epicap.errors import InputError, check_shape
 from epicap.geometry.camera import undistort_points
 from epicap.geometry.linear_triangulation import solve_sym3
+from epicap.people.attach import attach_leftovers, swaps_over_time
 from epicap.people.track3d import TrackOptions, track_clusters
 from epicap.session.cameras import Cameras
 
@@ -48,7 +53,10 @@ class MatchOptions:
     swap_ratio, swap_min_px: a view is swapped when, against the other views' 3D, its left/right
         exchanged error is below swap_ratio x its own error and its own error above swap_min_px
         (mean over the left and right joints, pixels).
-    track: the 3D tracking over time. workers: threads for the per-frame work (chunks of frames).
+    track: the 3D tracking over time. attach: give leftover detections to the person whose 3D
+        (at that frame or at most attach_gap_frames away) their rays pass through
+        (`epicap.people.attach`). swaps_over_time: also test every assigned view against the
+        person's 3D of the neighbouring frames (catches swaps in two-view frames). workers: threads for the per-frame work (chunks of frames).
     """
 
     max_ray_distance_m: float = 0.15
@@ -57,6 +65,9 @@ class MatchOptions:
     swap_ratio: float = 0.5
     swap_min_px: float = 8.0
     track: TrackOptions = TrackOptions()
+    attach: bool = True
+    attach_gap_frames: int = 5
+    swaps_over_time: bool = True
     workers: int = 2
 
 
@@ -242,7 +253,16 @@ def match_calibrated(detections: np.ndarray, cameras: Cameras, flip_index: np.nd
     points3d[person_of_root[t_idx, r_idx], t_idx] = X[t_idx, r_idx]
     assignment = np.moveaxis(person.reshape(T, C, S), 1, 0).astype(np.int32)
     swapped_cts = np.moveaxis(swapped.reshape(T, C, S), 1, 0) & (assignment >= 0)
-    return CalibratedMatch(assignment, P, swapped_cts, points3d)
+    if options.attach:
+        assignment, exchanged = attach_leftovers(
+            detections, cameras, assignment, points3d, flip_index, options.max_ray_distance_m,
+            options.min_shared_joints, options.attach_gap_frames, options.min_confidence)
+        swapped_cts |= exchanged
+    if options.swaps_over_time:
+        swapped_cts |= swaps_over_time(unswap(detections, swapped_cts, flip_index), cameras,
+                                       assignment, points3d, flip_index,
+                                       min_confidence=options.min_confidence)
+    return CalibratedMatch(assignment.astype(np.int32), P, swapped_cts, points3d)
 
 
 def _associate(detections: np.ndarray, cameras: Cameras, flip_index: np.ndarray,
