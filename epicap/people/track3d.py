@@ -11,6 +11,7 @@ Input: per frame, candidate 3D people (clusters of matched views, `epicap.people
    (pelvis-free: the centroid of the joints), within `rejoin_base_m + rejoin_m_per_frame * gap`
    and a gap of at most `max_gap_frames`, and whose body size (median bone lengths) agrees within
    `max_size_ratio`; otherwise they start a new person.
+   A tracklet of fewer than `min_new_frames` frames that continues no one is dropped (a ghost).
 4. People seen in fewer than `min_person_frames` frames are dropped (spurious matches); the rest
    are ordered by how many camera-frames they were seen in, most first (person 0, the main
    subject, seen longest by most cameras).
@@ -39,6 +40,8 @@ class TrackOptions:
         within this distance of, after a gap of at most max_gap_frames.
     max_size_ratio: the bone lengths of a rejoined tracklet agree within this factor (median).
     min_person_frames: people seen in fewer frames are dropped.
+    min_new_frames: a tracklet shorter than this starts no person (a ghost: detections of
+        different people whose rays meet by chance); it may still continue one.
     """
 
     min_joints: int = 5
@@ -48,6 +51,7 @@ class TrackOptions:
     max_gap_frames: int = 150
     max_size_ratio: float = 1.12
     min_person_frames: int = 10
+    min_new_frames: int = 3
 
 
 def step_costs(X: np.ndarray, min_common: int = 3) -> np.ndarray:
@@ -153,6 +157,8 @@ def track_clusters(X: np.ndarray, size: np.ndarray, bones: np.ndarray | None = N
                 continue
             if cost < best_cost:
                 best, best_cost = p, cost
+        if best < 0 and frames[k] < options.min_new_frames:
+            continue
         if best < 0:
             best = len(p_end)
             p_end.append(0), p_pos.append(None), p_body.append(body[k])
@@ -165,7 +171,7 @@ def track_clusters(X: np.ndarray, size: np.ndarray, bones: np.ndarray | None = N
             p_body[best] = body[k]
     keep = np.nonzero(np.asarray(p_frames) >= options.min_person_frames)[0]
     keep = keep[np.argsort(-np.asarray(p_weight)[keep], kind="stable")]
-    renumber = np.full(len(p_end) + 1, -1)
+    renumber = np.full(len(p_end) + 1, -1)  # the last entry: tracklets of no person (-1)
     renumber[keep] = np.arange(len(keep))
     person = np.full((T, R_all), -1)
     person[tv, order[tv, rv]] = renumber[person_of[inverse]]

@@ -70,3 +70,18 @@ def test_short_spurious_tracks_are_dropped_and_empty_input():
     assert P == 0 and (person == -1).all()
     person, P = track_clusters(np.full((0, 2, 17, 3), np.nan), np.zeros((0, 2)), None)
     assert P == 0 and person.shape == (0, 2)
+
+
+def test_one_frame_ghosts_start_no_person():
+    rng = np.random.default_rng(3)
+    T = 40
+    X = np.full((T, 3, 17, 3), np.nan)
+    X[:, 0] = _walk([0, 0, 0], [0.01, 0, 0], T, _body(1.0, rng))
+    for t in (5, 17, 30):  # chance intersections of two people's rays, far from anyone
+        X[t, 1] = _body(1.0, rng) + rng.uniform(-3, 3, 3) * [1, 1, 0] + [5, 0, 0]
+    size = np.where(np.isfinite(X[..., 0, 0]), 2, 0)
+    person, P = track_clusters(X, size, SKEL.bone_index, TrackOptions(min_person_frames=2))
+    assert P == 1 and (person[:, 1] == -1).all() and (person[:, 0] == 0).all()
+    person, P = track_clusters(X, size, None, TrackOptions(min_person_frames=2,
+                                                           min_new_frames=1))
+    assert P >= 2  # without the rule the ghosts make a person
