@@ -78,7 +78,7 @@ def test_one_frame_ghosts_start_no_person():
     X = np.full((T, 3, 17, 3), np.nan)
     X[:, 0] = _walk([0, 0, 0], [0.01, 0, 0], T, _body(1.0, rng))
     for t in (5, 17, 30):  # chance intersections of two people's rays, far from anyone
-        X[t, 1] = _body(1.0, rng) + rng.uniform(-3, 3, 3) * [1, 1, 0] + [5, 0, 0]
+        X[t, 1] = _body(1.0, rng) + rng.uniform(-0.2, 0.2, 3) * [1, 1, 0] + [5, 0, 0]
     size = np.where(np.isfinite(X[..., 0, 0]), 2, 0)
     person, P = track_clusters(X, size, SKEL.bone_index, TrackOptions(min_person_frames=2))
     assert P == 1 and (person[:, 1] == -1).all() and (person[:, 0] == 0).all()
