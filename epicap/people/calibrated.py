@@ -295,17 +295,21 @@ def _associate(detections: np.ndarray, cameras: Cameras, flip_index: np.ndarray,
     A_n, b_n, ok_n = _normal_terms(o_n, d)
     ok_n = ok_n.astype(np.float64)
     ti, ni = np.nonzero(seen.any(-1) & (size[np.arange(T)[:, None], label] >= 3))
+    sided = flip_index != np.arange(J)  # only joints with a side tell a swap
     ri = label[ti, ni]
     swapped = np.zeros((T, N), dtype=bool)
+    A_c, b_c, ok_c, xy_c = A_n, b_n, ok_n, xy
     for _ in range(2):
-        tt, nn = np.nonzero(swapped)
-        fixed = [(x, x.copy()) for x in (A_n, b_n, ok_n, xy)]
-        for x, y in fixed:
-            y[tt, nn] = x[tt, nn][:, flip_index]
-        A_c, b_c, ok_c, xy_c = (y for _, y in fixed)
+        if swapped.any():
+            tt, nn = np.nonzero(swapped)
+            fixed = [(x, x.copy()) for x in (A_n, b_n, ok_n, xy)]
+            for x, y in fixed:
+                y[tt, nn] = x[tt, nn][:, flip_index]
+            A_c, b_c, ok_c, xy_c = (y for _, y in fixed)
         A_r, b_r, views_r = per_cluster(A_c), per_cluster(b_c), per_cluster(ok_c)
-        X_loo = _solve(A_r[ti, ri] - A_c[ti, ni], b_r[ti, ri] - b_c[ti, ni],
-                       views_r[ti, ri] - ok_c[ti, ni])                         # (M, J, 3)
+        X_loo = _solve((A_r[ti, ri] - A_c[ti, ni])[:, sided],
+                       (b_r[ti, ri] - b_c[ti, ni])[:, sided],
+                       (views_r[ti, ri] - ok_c[ti, ni])[:, sided])             # (M, J', 3)
         flip, score = _swaps(X_loo, xy_c[ti, ni], cameras, cam[ni], flip_index, options)
         flip &= ~swapped[ti, ni]
         if not flip.any():
@@ -330,7 +334,8 @@ def _swaps(X_loo: np.ndarray, xy: np.ndarray, cameras: Cameras, cam: np.ndarray,
     """((M,) bool, (M,) score): views whose left/right exchanged 2D fit the other views' 3D much
     better, and how much (straight error / exchanged error).
 
-    X_loo: (M, J, 3) world 3D without the view; xy: (M, J, 2) the view's normalized coordinates;
+    X_loo: (M, J', 3) world 3D without the view of the J' joints with a side (left or right);
+    xy: (M, J, 2) the view's normalized coordinates of all joints;
     cam: (M,) its camera. Errors in pixels (normalized error times the focal length), over the
     joints with a side.
     """
@@ -340,8 +345,8 @@ def _swaps(X_loo: np.ndarray, xy: np.ndarray, cameras: Cameras, cam: np.ndarray,
         proj = x_cam[..., :2] / np.where(x_cam[..., 2:] > 0, x_cam[..., 2:], np.nan)
     focal = cameras.K[cam, 0, 0][:, None]
     sided = flip_index != np.arange(len(flip_index))
-    straight = np.linalg.norm(proj - xy, axis=-1)[..., sided] * focal
-    exchanged = np.linalg.norm(proj - xy[:, flip_index], axis=-1)[..., sided] * focal
+    straight = np.linalg.norm(proj - xy[:, sided], axis=-1) * focal
+    exchanged = np.linalg.norm(proj - xy[:, flip_index][:, sided], axis=-1) * focal
     both = np.isfinite(straight) & np.isfinite(exchanged)
     n = both.sum(-1)
     with np.errstate(invalid="ignore", divide="ignore"):
