@@ -24,6 +24,12 @@ Columns:
     python benchmarks/people.py            # the table (a few minutes)
     python benchmarks/people.py --quick    # two rows
     python benchmarks/people.py --speed    # only the throughput, 4 cameras x 4 people
+    python benchmarks/people.py --calibration   # rig from everyone vs from person 0 alone
+
+The calibration table (intrinsics given, the people's true identities, 150 frames): rotation =
+mean relative rotation error over camera pairs (deg), centre = camera centre error after a
+similarity alignment (mm), scale = error of the metric scale (%, from person 0's height),
+heights = the other people's heights measured / true.
 """
 from __future__ import annotations
 
@@ -165,13 +171,44 @@ def speed(T: int = 2000, repeats: int = 3) -> str:
             f"{load:.1f} on {os.cpu_count()} cores while measured)")
 
 
+def calibration_rows(T: int = 150, seed: int = 2) -> list:
+    from epicap.calibration_free.pipeline import CalibrationOptions, calibrate
+    from epicap.geometry.rig_metrics import compare_rigs
+    from epicap.session import Cameras
+
+    rows = []
+    for P, C in ((3, 4), (4, 8)):
+        cams = ring_rig(C, 6.0, 2.0, 1000.0, (1280, 720), seed=seed)
+        scene = make_people_scene(cams, T, PeopleOptions(num_people=P, swap_fraction=0.0,
+                                                         seed=seed))
+        intrinsics = Cameras(cams.names, cams.image_size, cams.K, cams.dist)
+        for label, kp in (("everyone", scene.keypoints), ("person 0", scene.keypoints.person(0))):
+            t0 = time.perf_counter()
+            r = calibrate(kp, intrinsics, CalibrationOptions(subject_height_m=1.70))
+            cmp = compare_rigs(cams.R, cams.t, r.cameras.R, r.cameras.t)
+            heights = ("" if r.people_heights_m is None else ", ".join(
+                f"{h:.2f}/{scene.heights_m[p]:.2f}"
+                for p, h in enumerate(r.people_heights_m.values()) if p > 0))
+            rows.append([f"{P} people, {C} cams", label,
+                         f"{cmp.relative_rotation_deg.mean():.3f}",
+                         f"{1000 * cmp.centre_error_m.mean():.1f}",
+                         f"{100 * (1 / cmp.scale - 1):+.2f}", heights,
+                         f"{time.perf_counter() - t0:.0f}"])
+    return rows
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--speed", action="store_true")
+    parser.add_argument("--calibration", action="store_true")
     parser.add_argument("--frames", type=int, default=300)
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args(argv)
+    if args.calibration:
+        print(format_table(calibration_rows(), ["scene", "from", "rotation deg", "centre mm",
+                                                "scale %", "heights m (found/true)", "s"]))
+        return 0
     if not args.speed:
         rows = [run_row(P, C, args.frames, args.seed) for P, C in (QUICK if args.quick else ROWS)]
         print(format_table(rows, ["scene", "people", "idsw", "assigned", "wrong", "swaps",

@@ -156,6 +156,7 @@ def _run_people(args: argparse.Namespace) -> int:
     C, T, S = scene.slot_person.shape
     print(f"Wrote {out}: {C} cameras x {T} frames of {args.people} people "
           f"(heights {', '.join(f'{h:.2f}' for h in scene.heights_m)} m), "
-          f"{100 * scene.occluded.mean():.1f}% of the joints occluded, {int(scene.swapped.sum())} planted left/right swaps; raw "
-          "detections in detections2d.npz, matched in keypoints2d.npz. Truth in truth/.")
+          f"{100 * scene.occluded.mean():.1f}% of the joints occluded, "
+          f"{int(scene.swapped.sum())} planted left/right swaps; raw detections in "
+          "detections2d.npz, matched in keypoints2d.npz. Truth in truth/.")
     return 0

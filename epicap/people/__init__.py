@@ -4,7 +4,7 @@ Pure, batched functions on arrays. An assignment is int32 (C, T, S): the person 
 detection slot of each camera and frame, -1 where unassigned.
 
 `calibrated`: matching with known cameras (rays across views, 3D tracking, left/right swaps);
-`track3d`: the 3D tracking it uses.
+`track3d`: the 3D tracking it uses; `attach`: leftover detections and swaps over time.
 """
 from epicap.people.calibrated import (CalibratedMatch, MatchOptions, match_calibrated,
                                       unswap)

@@ -43,6 +43,7 @@ from epicap.session.cameras import Cameras
 __all__ = ["MatchOptions", "CalibratedMatch", "match_calibrated", "cluster_views",
            "pair_distances", "unswap"]
 
+
 @dataclass(frozen=True)
 class MatchOptions:
     """Knobs of `match_calibrated`.
@@ -56,7 +57,8 @@ class MatchOptions:
     track: the 3D tracking over time. attach: give leftover detections to the person whose 3D
         (at that frame or at most attach_gap_frames away) their rays pass through
         (`epicap.people.attach`). swaps_over_time: also test every assigned view against the
-        person's 3D of the neighbouring frames (catches swaps in two-view frames). workers: threads for the per-frame work (chunks of frames).
+        person's 3D of the neighbouring frames (catches swaps in two-view frames).
+    workers: threads for the per-frame work (chunks of frames; numpy releases the GIL).
     """
 
     max_ray_distance_m: float = 0.15

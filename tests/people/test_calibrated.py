@@ -32,7 +32,8 @@ def test_pair_distance_is_the_distance_of_the_two_rays():
     for j in range(J):
         A = np.stack([d[0, 0, j], -d[0, 1, j]], axis=1)
         st = np.linalg.lstsq(A, origins[1] - origins[0], rcond=None)[0]
-        ref.append(np.linalg.norm(origins[0] + st[0] * d[0, 0, j] - origins[1] - st[1] * d[0, 1, j]))
+        closest = origins[0] + st[0] * d[0, 0, j], origins[1] + st[1] * d[0, 1, j]
+        ref.append(np.linalg.norm(closest[0] - closest[1]))
     assert D[0, 0, 1] == pytest.approx(np.mean(ref), rel=1e-4)
     assert D[0, 1, 0] == D[0, 0, 1] and np.isinf(D[0, 0, 0])
 
