@@ -237,6 +237,9 @@ def match_calibrated(detections: np.ndarray, cameras: Cameras, flip_index: np.nd
     if len(cameras) != C:
         raise InputError(f"{len(cameras)} cameras for detections of {C} cameras")
     flip_index = np.asarray(flip_index)
+    if T == 0 or S == 0:  # nothing to match
+        return CalibratedMatch(np.full((C, T, S), -1, np.int32), 0, np.zeros((C, T, S), bool),
+                               np.zeros((0, T, J, 3)))
     chunks = np.array_split(np.arange(T), max(1, min(options.workers, T // 64)))
     if len(chunks) == 1:
         parts = [_associate(detections, cameras, flip_index, options)]

@@ -115,6 +115,12 @@ def test_empty_frames_and_bad_input(scene):
     det[:, 10:20] = (np.nan, np.nan, 0.0)  # nobody in view
     m = match_calibrated(det, scene.cameras, SKEL.flip_index, SKEL.bone_index)
     assert (m.assignment[:, 10:20] == -1).all()
+    blind = scene.detections[:, :60].copy()
+    blind[3] = (np.nan, np.nan, 0.0)  # a camera where no one is ever detected
+    m = match_calibrated(blind, scene.cameras, SKEL.flip_index, SKEL.bone_index)
+    assert (m.assignment[3] == -1).all() and m.num_people >= 3
+    m = match_calibrated(det[:, :0], scene.cameras, SKEL.flip_index)
+    assert m.num_people == 0 and m.assignment.shape == (4, 0, 4)
     with pytest.raises(InputError, match="detections"):
         match_calibrated(det[0], scene.cameras, SKEL.flip_index)
     with pytest.raises(InputError, match="3 cameras for detections of 4"):
