@@ -75,7 +75,8 @@ def attach_leftovers(detections: np.ndarray, cameras: Cameras, assignment: np.nd
 
 
 def swaps_over_time(detections: np.ndarray, cameras: Cameras, assignment: np.ndarray,
-                    points3d: np.ndarray, flip_index: np.ndarray, min_distance_m: float = 0.05,
+                    points3d: np.ndarray, flip_index: np.ndarray,
+                    candidates: np.ndarray | None = None, min_distance_m: float = 0.05,
                     ratio: float = 0.5, min_joints: int = 4,
                     min_confidence: float = 0.05) -> np.ndarray:
     """(C, T, S) bool: assigned detections whose left/right exchanged rays pass `ratio` times
@@ -83,12 +84,14 @@ def swaps_over_time(detections: np.ndarray, cameras: Cameras, assignment: np.nda
     and their own farther than `min_distance_m`: swaps a two-view frame cannot show.
 
     detections: (C, T, S, J, 3); assignment: (C, T, S); points3d: (P, T, J, 3) world metres.
+    candidates: (C, T, S) bool, the detections to test (default: every assigned one).
     """
     C, T, S, J, _ = detections.shape
     P = points3d.shape[0]
     out = np.zeros((C, T, S), dtype=bool)
     seen = (detections[..., 2] >= min_confidence) & np.isfinite(detections[..., :2]).all(-1)
-    c, t, s = np.nonzero(assignment >= 0)
+    test = assignment >= 0 if candidates is None else candidates & (assignment >= 0)
+    c, t, s = np.nonzero(test)
     if P == 0 or len(c) == 0:
         return out
     pad = np.full((P, 1, J, 3), np.nan)

@@ -263,9 +263,9 @@ def match_calibrated(detections: np.ndarray, cameras: Cameras, flip_index: np.nd
             detections, cameras, assignment, points3d, flip_index, options.max_ray_distance_m,
             options.min_shared_joints, options.attach_gap_frames, options.min_confidence)
         swapped_cts |= exchanged
-    if options.swaps_over_time:
-        swapped_cts |= swaps_over_time(unswap(detections, swapped_cts, flip_index), cameras,
-                                       assignment, points3d, flip_index,
+    if options.swaps_over_time:  # two-view clusters have no leave-one-out test
+        swapped_cts |= swaps_over_time(detections, cameras, assignment, points3d, flip_index,
+                                       candidates=~swapped_cts,
                                        min_confidence=options.min_confidence)
     return CalibratedMatch(assignment.astype(np.int32), P, swapped_cts, points3d)
 
@@ -303,34 +303,34 @@ def _associate(detections: np.ndarray, cameras: Cameras, flip_index: np.ndarray,
     sided = flip_index != np.arange(J)  # only joints with a side tell a swap
     ri = label[ti, ni]
     swapped = np.zeros((T, N), dtype=bool)
-    A_c, b_c, ok_c, xy_c = A_n, b_n, ok_n, xy
+    A_r, b_r, views_r = per_cluster(A_n), per_cluster(b_n), per_cluster(ok_n)
+    todo = np.ones(len(ti), dtype=bool)
     for _ in range(2):
-        if swapped.any():
-            tt, nn = np.nonzero(swapped)
-            fixed = [(x, x.copy()) for x in (A_n, b_n, ok_n, xy)]
-            for x, y in fixed:
-                y[tt, nn] = x[tt, nn][:, flip_index]
-            A_c, b_c, ok_c, xy_c = (y for _, y in fixed)
-        A_r, b_r, views_r = per_cluster(A_c), per_cluster(b_c), per_cluster(ok_c)
-        X_loo = _solve((A_r[ti, ri] - A_c[ti, ni])[:, sided],
-                       (b_r[ti, ri] - b_c[ti, ni])[:, sided],
-                       (views_r[ti, ri] - ok_c[ti, ni])[:, sided])             # (M, J', 3)
-        flip, score = _swaps(X_loo, xy_c[ti, ni], cameras, cam[ni], flip_index, options)
-        flip &= ~swapped[ti, ni]
+        k = np.nonzero(todo)[0]
+        tk, nk, rk = ti[k], ni[k], ri[k]
+        X_loo = _solve((A_r[tk, rk] - A_n[tk, nk])[:, sided],
+                       (b_r[tk, rk] - b_n[tk, nk])[:, sided],
+                       (views_r[tk, rk] - ok_n[tk, nk])[:, sided])             # (M, J', 3)
+        flip, score = _swaps(X_loo, xy[tk, nk], cameras, cam[nk], flip_index, options)
+        flip &= ~swapped[tk, nk]
         if not flip.any():
             break
         best = np.zeros((T, N))
-        np.maximum.at(best, (ti, ri), np.where(flip, score, 0.0))
-        swapped[ti[flip], ni[flip]] = score[flip] >= best[ti[flip], ri[flip]]
-    if swapped.any():
-        tt, nn = np.nonzero(swapped)
-        for x in (A_n, b_n, ok_n):
-            x[tt, nn] = x[tt, nn][:, flip_index]
-        A_r, b_r, views_r = per_cluster(A_n), per_cluster(b_n), per_cluster(ok_n)
+        np.maximum.at(best, (tk, rk), np.where(flip, score, 0.0))
+        new = flip & (score >= best[tk, rk])
+        tn, nn, rn = tk[new], nk[new], rk[new]
+        swapped[tn, nn] = True
+        for x, x_r in ((A_n, A_r), (b_n, b_r), (ok_n, views_r)):  # exchange, update the sums
+            old = x[tn, nn]
+            x[tn, nn] = old[:, flip_index]
+            np.add.at(x_r, (tn, rn), old[:, flip_index] - old)
+        xy[tn, nn] = xy[tn, nn][:, flip_index]
+        touched = np.zeros((T, N), dtype=bool)
+        touched[tn, rn] = True
+        todo = touched[ti, ri]  # only clusters that changed can change their verdicts
     X = np.full((T, N, J, 3), np.nan)                                         # (T, r, J, 3)
     tr, rr = np.nonzero(size >= 2)
     X[tr, rr] = _solve(A_r[tr, rr], b_r[tr, rr], views_r[tr, rr])
-
     return label, X, size, swapped, seen
 
 
