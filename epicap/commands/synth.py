@@ -154,7 +154,8 @@ def _run_people(args: argparse.Namespace) -> int:
     scene = make_people_scene(cameras, args.frames or 300, options)
     out = write_session(scene, args.out, video=args.video, force=args.force)
     C, T, S = scene.slot_person.shape
-    print(f"Wrote {out}: {C} cameras x {T} frames of {args.people} people "
+    who = "1 person" if args.people == 1 else f"{args.people} people"
+    print(f"Wrote {out}: {C} cameras x {T} frames of {who} "
           f"(heights {', '.join(f'{h:.2f}' for h in scene.heights_m)} m), "
           f"{100 * scene.occluded.mean():.1f}% of the joints occluded, "
           f"{int(scene.swapped.sum())} planted left/right swaps; raw detections in "
