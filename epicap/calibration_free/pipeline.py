@@ -82,7 +82,13 @@ def calibrate(keypoints: Keypoints2D, intrinsics: Cameras | None = None,
     metres; `initial`'s frame when refining), per-camera reports, excluded cameras with
     reasons, warnings.
     Raises InputError / GeometryError when the data cannot fix the geometry.
+    Several people (keypoints with `people`): all of them are pooled as extra frames, the world
+    frame and scale come from person 0 (`epicap.calibration_free.people`).
     """
+    if keypoints.people is not None:
+        from epicap.calibration_free.people import calibrate_people
+
+        return calibrate_people(keypoints, intrinsics, options, initial, calibrate)
     names = keypoints.cameras
     C, T, J = keypoints.keypoints.shape[:3]
     if C < 2:

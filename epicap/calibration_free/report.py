@@ -40,6 +40,8 @@ class CalibrationResult:
     world: the WorldFrame (scale, floor). points3d: (F, J, 3) joints of the adjusted frames,
     world frame. frames: (F,) their indices in the session. method: the method used.
     pairs: {(name_i, name_j): PairGeometry} of the pooled pair estimates.
+    people_heights_m: with several people, {person id: height in metres measured from the limbs
+    in the calibrated frame} (person 0's sets the scale); None for one person.
     """
 
     cameras: Cameras
@@ -52,6 +54,7 @@ class CalibrationResult:
     frames: np.ndarray
     method: str
     pairs: dict = field(default_factory=dict)
+    people_heights_m: dict | None = None
 
     def table(self) -> str:
         """The per-camera table (Markdown) the command prints."""
@@ -77,4 +80,13 @@ class CalibrationResult:
                 f"RMS reprojection error {self.rms_px:.2f} px; subject height "
                 f"{w.height_solve * w.scale:.2f} m (measured from "
                 f"{getattr(w, 'height_from', 'limbs')}) sets the scale; floor from {w.floor_from} "
-                f"(contacts within {100 * w.floor_rms_m:.1f} cm RMS)")
+                f"(contacts within {100 * w.floor_rms_m:.1f} cm RMS)" + self._people_text())
+
+    def _people_text(self) -> str:
+        """With several people: their heights as measured (the first one's sets the scale)."""
+        if not self.people_heights_m:
+            return ""
+        names = list(self.people_heights_m)
+        return ("; calibrated from " + f"{len(names)} people, heights measured "
+                + ", ".join(f"{n} {h:.2f} m" for n, h in self.people_heights_m.items())
+                + f" ({names[0]}'s given)")

@@ -31,6 +31,8 @@ class TriangulationSummary:
     implausible (off the body, breaking a bone length or jumping in time; see
     `pose_triangulation`). reselected: joints whose views were re-chosen by those checks.
     threshold_px: the outlier threshold used. output: the file written (None if not).
+    people: for several people, each person's share of joints triangulated (None for one).
+    untriangulated: people seen by fewer than two cameras at once: kept in 2D, no 3D.
     """
 
     frames: int
@@ -45,6 +47,8 @@ class TriangulationSummary:
     threshold_px: float | None = None
     output: Path | None = None
     warnings: list[str] = field(default_factory=list)
+    people: dict[str, float] | None = None
+    untriangulated: list[str] = field(default_factory=list)
 
     def rows(self) -> list[tuple[str, object]]:
         """(name, value) rows for `epicap.console.format_table`."""
@@ -59,6 +63,11 @@ class TriangulationSummary:
         rows.append(("joints re-solved by skeleton and time", self.reselected))
         rows += [(f"detections of {name} used", f"{100 * v:.1f} %")
                  for name, v in self.camera_used_fraction.items()]
+        if self.people is not None:
+            rows += [(f"person {name}: joints triangulated", f"{100 * v:.1f} %")
+                     for name, v in self.people.items()]
+            if self.untriangulated:
+                rows.append(("not triangulated (one camera)", ", ".join(self.untriangulated)))
         if self.output is not None:
             rows.append(("written", str(self.output)))
         return rows
@@ -87,7 +96,14 @@ def triangulate_keypoints(keypoints: Keypoints2D, cameras: Cameras,
     Returns (Poses3D (T, J, 3) world frame, metres, NaN where not triangulated; a summary).
     Raises InputError when fewer than two of the keypoints' cameras are calibrated, for missing
     extrinsics, or when no joint of any frame is seen by `options.min_views` agreeing views.
+
+    Several people (keypoints (C, T, P, J, 3) with `people`): each person is triangulated on its
+    own, giving poses (P, T, J, 3) with the same ids; a person never seen by two cameras at once
+    stays NaN (in 2D only), is named in the summary's `untriangulated` and in a warning.
     """
+    if keypoints.people is not None:
+        return _triangulate_people(keypoints, cameras, options, smoothing, max_extent_m,
+                                   consistency, source)
     calibrated = [n for n in keypoints.cameras if n in cameras.names]
     uncalibrated = [n for n in keypoints.cameras if n not in cameras.names]
     if len(calibrated) < 2:
@@ -138,6 +154,56 @@ def triangulate_keypoints(keypoints: Keypoints2D, cameras: Cameras,
     summary.rejected_off_body, summary.reselected = rejected, reselected
     summary.threshold_px = res.threshold_px
     return result, summary
+
+
+def _triangulate_people(keypoints: Keypoints2D, cameras: Cameras, options, smoothing,
+                        max_extent_m, consistency, source: str
+                        ) -> tuple[Poses3D, TriangulationSummary]:
+    """`triangulate_keypoints` for several people: one person at a time, stacked."""
+    T, J = keypoints.num_frames, len(keypoints.joints)
+    singles, summaries, fractions, untriangulated = [], [], {}, []
+    for p, name in enumerate(keypoints.people):
+        one = keypoints.person(p)
+        seen = one.confidence >= max(options.min_confidence, 1e-12)           # (C, T, J)
+        if (seen.sum(0) >= max(options.min_views, 2)).any():
+            try:
+                poses, summary = triangulate_keypoints(one, cameras, options, smoothing,
+                                                       max_extent_m, consistency, source)
+            except InputError as e:
+                if "no joint could be triangulated" not in str(e):
+                    raise
+            else:
+                singles.append(poses)
+                summaries.append((summary, int(seen.sum())))
+                fractions[name] = summary.triangulated_fraction
+                continue
+        untriangulated.append(name)
+        fractions[name] = 0.0
+        singles.append(Poses3D(np.full((T, J, 3), np.nan, np.float32),
+                               np.full((T, J), np.nan, np.float32), np.zeros((T, J), np.uint8),
+                               keypoints.joint_set, keypoints.fps, list(keypoints.joints)))
+    if not summaries:
+        raise InputError(f"no person could be triangulated: none of {', '.join(keypoints.people)} "
+                         "is seen by two cameras at once")
+    poses = Poses3D.stack(singles, keypoints.people)
+    valid = poses.valid
+    error = poses.reprojection_error[valid]
+    weights = np.array([n for _, n in summaries], dtype=float)
+    first = summaries[0][0]
+    summary = TriangulationSummary(
+        frames=T, joints=J, cameras=first.cameras, triangulated_fraction=float(valid.mean()),
+        reprojection_px={q: float(np.percentile(error, q)) for q in (50, 90, 99)},
+        mean_views=float(poses.views[valid].mean()),
+        camera_used_fraction={c: float(np.average([s.camera_used_fraction.get(c, 0.0)
+                                                   for s, _ in summaries], weights=weights))
+                              for c in first.camera_used_fraction},
+        rejected_off_body=sum(s.rejected_off_body for s, _ in summaries),
+        reselected=sum(s.reselected for s, _ in summaries), threshold_px=first.threshold_px,
+        warnings=list(dict.fromkeys(w for s, _ in summaries for w in s.warnings)),
+        people=fractions, untriangulated=untriangulated)
+    summary.warnings += [f"person {name} is never seen by two cameras at once: kept in 2D, not "
+                         "triangulated" for name in untriangulated]
+    return poses, summary
 
 
 def triangulate_session(session_dir: str | os.PathLike,

@@ -7,6 +7,11 @@
     SESSION/truth/poses3d.npz   the true 3D (views = C, reprojection error 0)
     SESSION/truth/synthetic.npz what else is known: time offsets, clean 2D, masks, biases
 
+A several-person scene (`epicap.synthetic.people.PeopleScene`) writes instead: `detections2d.npz`
+(the raw, unmatched detector slots), `keypoints2d.npz` with the true person axis (what a perfect
+matcher gives), `truth/poses3d.npz` (P, T, J, 3) and `truth/people.npz` (slot -> person map,
+swaps, occlusions, presence, heights, offsets).
+
 The session is assembled in a hidden folder beside SESSION and moved into place at the end, so an
 error leaves nothing half-written.
 """
@@ -31,21 +36,30 @@ __all__ = ["TRUTH_DIR", "TRUTH_FILE", "write_session", "SessionTruth", "read_tru
 
 TRUTH_DIR = "truth"
 TRUTH_FILE = "synthetic.npz"
+PEOPLE_TRUTH_FILE = "people.npz"
+DETECTIONS_FILE = "detections2d.npz"  # the raw detector slots (epicap.session.detections2d)
 VIDEO_DIR = "videos"
 FORMAT_VERSION = 1
 
 
-def write_session(scene: SyntheticScene, session_dir: str | os.PathLike, video: bool = False,
+def write_session(scene, session_dir: str | os.PathLike, video: bool = False,
                   force: bool = False) -> Path:
     """Write `scene` as the session folder `session_dir` (layout in the module docstring).
 
     video: also render one MP4 per camera (slow for big images: about a second per 100 frames of
     1280x720 per camera). force: replace an existing session's files; without it an existing
     session (a folder holding a manifest, keypoints or truth) is an InputError.
+    scene: a SyntheticScene, or a PeopleScene (no video for those).
     Returns the session folder.
     """
+    from epicap.synthetic.people import PeopleScene
+
+    several = isinstance(scene, PeopleScene)
+    if several and video:
+        raise InputError("videos of several-person scenes are not rendered yet; drop --video")
     session_dir = Path(session_dir)
-    ours = [MANIFEST_FILE, KEYPOINTS_FILE, TRUTH_DIR] + ([VIDEO_DIR] if video else [])
+    ours = ([MANIFEST_FILE, KEYPOINTS_FILE, TRUTH_DIR] + ([VIDEO_DIR] if video else [])
+            + ([DETECTIONS_FILE] if several else []))
     if session_dir.exists():
         if not session_dir.is_dir():
             raise InputError(f"{session_dir}: exists and is not a folder")
@@ -63,7 +77,7 @@ def write_session(scene: SyntheticScene, session_dir: str | os.PathLike, video: 
         umask = os.umask(0)
         os.umask(umask)
         os.chmod(tmp, 0o777 & ~umask)  # an ordinary folder, not mkdtemp's private one
-        _write_all(scene, tmp, video)
+        (_write_people if several else _write_all)(scene, tmp, video)
         if not session_dir.exists():
             os.rename(tmp, session_dir)
         else:
@@ -110,6 +124,33 @@ def _write_all(scene: SyntheticScene, folder: Path, video: bool) -> None:
     entries = [CameraEntry(name, kp.fps, kp.num_frames, int(cams.image_size[c, 0]),
                            int(cams.image_size[c, 1]), video=videos.get(name))
                for c, name in enumerate(cams.names)]
+    SessionManifest(entries, source="synth").save(folder)
+
+
+def _write_people(scene, folder: Path, video: bool) -> None:
+    """The files of a several-person scene (module docstring)."""
+    kp, cams, o = scene.keypoints, scene.cameras, scene.options
+    kp.save(folder / KEYPOINTS_FILE)
+    write_npz(folder / DETECTIONS_FILE, {
+        "keypoints": scene.detections.astype(np.float32),
+        "cameras": np.array(cams.names, dtype=str), "joints": np.array(kp.joints, dtype=str),
+        "joint_set": np.array(kp.joint_set, dtype=str),
+        "image_size": cams.image_size.astype(np.int64), "fps": np.array(kp.fps, np.float64),
+        "format_version": np.array(1)})
+    truth = folder / TRUTH_DIR
+    cams.to_toml(truth / CAMERAS_FILE)
+    scene.truth_poses().save(truth / POSES_FILE)
+    write_npz(truth / PEOPLE_TRUTH_FILE, {
+        "version": np.array(FORMAT_VERSION), "people": np.array(scene.people, dtype=str),
+        "slot_person": scene.slot_person, "swapped": scene.swapped, "visible": scene.visible,
+        "occluded": scene.occluded, "present": scene.present,
+        "heights_m": scene.heights_m.astype(np.float64),
+        "offsets_frames": scene.offsets_frames.astype(np.float64),
+        "points2d_clean": scene.points2d_clean.astype(np.float32),
+        "options": np.array(json.dumps({"noise_px": o.noise_px, "swap_fraction": o.swap_fraction,
+                                        "seed": o.seed, "num_people": o.num_people}))})
+    entries = [CameraEntry(name, kp.fps, kp.num_frames, int(cams.image_size[c, 0]),
+                           int(cams.image_size[c, 1])) for c, name in enumerate(cams.names)]
     SessionManifest(entries, source="synth").save(folder)
 
 

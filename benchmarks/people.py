@@ -1,0 +1,222 @@
+"""Benchmark of matching several people with known cameras: identities, PCP, MPJPE, speed.
+
+Synthetic scenes (`epicap.synthetic.people`): 3-6 people from the walk mocap clip circling round
+each other (the main subject inside, a bystander standing at the back, someone entering and
+leaving), occluding each other, seen by a ring of 4 or 8 cameras (6 m radius, 2 m high, 1000 px
+focal, 1280x720), Gaussian noise 2 px, 2% of the detected people left/right swapped, detector
+slots shuffled per camera-frame. The true cameras are given (calibration from unknown
+identities comes with the matching without cameras).
+
+Columns:
+- people: true P / found P. idsw: identity switches (per true person, changes of the found id
+  between consecutive frames in which it was matched, majority over cameras; summed).
+- assigned: share of the true detections given to the right person (the found person that holds
+  most of the true person's detections); wrong: share given to another person.
+- swaps: planted left/right swaps found / planted (false alarms in brackets).
+- PCP: Shelf-style percentage of correct parts per true person (a limb is right when its two
+  end-point errors average at most half its true length), over the frames where the person is
+  seen (4 joints or more) by two cameras or more; min and mean over people; "true ids": the
+  same with the true identities and swaps undone (what the views allow).
+- MPJPE: mm per person with the recovered identities (triangulated with the same triangulator as
+  the truth) and its ratio to MPJPE with the true identities, worst person.
+- fps: association frames per second (match_calibrated, wall clock, all threads).
+
+    python benchmarks/people.py            # the table (a few minutes)
+    python benchmarks/people.py --quick    # two rows
+    python benchmarks/people.py --speed    # only the throughput, 4 cameras x 4 people
+    python benchmarks/people.py --calibration   # rig from everyone vs from person 0 alone
+
+The calibration table (intrinsics given, the people's true identities, 150 frames): rotation =
+mean relative rotation error over camera pairs (deg), centre = camera centre error after a
+similarity alignment (mm), scale = error of the metric scale (%, from person 0's height),
+heights = the other people's heights measured / true.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from epicap.console import format_table  # noqa: E402
+from epicap.joint_sets import get_joint_set  # noqa: E402
+from epicap.people import match_calibrated, unswap  # noqa: E402
+from epicap.pipeline.triangulate import triangulate_keypoints  # noqa: E402
+from epicap.session import Keypoints2D  # noqa: E402
+from epicap.synthetic import ring_rig  # noqa: E402
+from epicap.synthetic.people import PeopleOptions, make_people_scene, person_ids  # noqa: E402
+
+ROWS = [(3, 4), (4, 4), (6, 4), (4, 8), (6, 8)]
+QUICK = [(4, 4), (6, 8)]
+
+
+def gather(detections: np.ndarray, assignment: np.ndarray, P: int) -> np.ndarray:
+    """(C, T, P, J, 3) the detections of each person (NaN, NaN, 0 where none)."""
+    C, T, S, J, _ = detections.shape
+    out = np.full((C, T, P, J, 3), np.nan, np.float32)
+    out[..., 2] = 0
+    c, t, s = np.nonzero(assignment >= 0)
+    out[c, t, assignment[c, t, s]] = detections[c, t, s]
+    return out
+
+
+def identity_map(truth: np.ndarray, found: np.ndarray, P_true: int, P_found: int):
+    """(P_true,) the found person of each true person (most shared detections; -1 if none),
+    and the (P_true, P_found) confusion counts."""
+    det = (truth >= 0) & (found >= 0)
+    conf = np.zeros((P_true, max(P_found, 1)), int)
+    np.add.at(conf, (truth[det], found[det]), 1)
+    mapping = np.where(conf.max(1) > 0, conf.argmax(1), -1)
+    return mapping, conf
+
+
+def identity_switches(truth: np.ndarray, found: np.ndarray, P_true: int) -> int:
+    """Changes of the found id of each true person between consecutive matched frames."""
+    C, T, S = truth.shape
+    switches = 0
+    for p in range(P_true):
+        ids = np.where(truth == p, found, -1)                                 # (C, T, S)
+        per_frame = []
+        for t in range(T):
+            v = ids[:, t][ids[:, t] >= 0]
+            if len(v):
+                per_frame.append(np.bincount(v).argmax())
+        switches += int(np.count_nonzero(np.diff(per_frame))) if per_frame else 0
+    return switches
+
+
+def pcp(pred: np.ndarray, gt: np.ndarray, bones: np.ndarray, frames: np.ndarray) -> float:
+    """% correct parts: pred, gt (T, J, 3); bones (B, 2); over `frames` (T,) bool."""
+    a, b = bones[:, 0], bones[:, 1]
+    length = np.linalg.norm(gt[:, a] - gt[:, b], axis=-1)
+    err = (np.linalg.norm(pred[:, a] - gt[:, a], axis=-1)
+           + np.linalg.norm(pred[:, b] - gt[:, b], axis=-1)) / 2
+    right = np.where(np.isfinite(err), err <= length / 2, False)[frames]
+    return 100.0 * float(right.mean()) if right.size else float("nan")
+
+
+def mpjpe_mm(pred: np.ndarray, gt: np.ndarray) -> float:
+    e = np.linalg.norm(pred - gt, axis=-1)
+    return 1000.0 * float(np.nanmean(e)) if np.isfinite(e).any() else float("nan")
+
+
+def run_row(P: int, C: int, T: int, seed: int) -> list:
+    skel = get_joint_set("coco17")
+    cams = ring_rig(C, 6.0, 2.0, 1000.0, (1280, 720), seed=seed)
+    scene = make_people_scene(cams, T, PeopleOptions(num_people=P, noise_px=2.0,
+                                                     swap_fraction=0.02, seed=seed))
+    t0 = time.perf_counter()
+    m = match_calibrated(scene.detections, cams, skel.flip_index, skel.bone_index)
+    fps = T / (time.perf_counter() - t0)
+    truth = scene.slot_person
+    mapping, conf = identity_map(truth, m.assignment, P, m.num_people)
+    total = (truth >= 0).sum()
+    right = sum(conf[p, mapping[p]] for p in range(P) if mapping[p] >= 0)
+    det = (truth >= 0) & (m.assignment >= 0)
+    wrong = det.sum() - right
+    truth_sw = np.take_along_axis(np.concatenate([scene.swapped, np.zeros((C, T, 1), bool)], -1),
+                                  np.where(truth >= 0, truth, P), 2)
+    found_sw = m.swapped
+
+    # 3D: recovered identities vs true identities, same cameras, same triangulator
+    fixed = unswap(scene.detections, found_sw, skel.flip_index)
+    ids = person_ids(max(m.num_people, 1))
+    rec = Keypoints2D(gather(fixed, m.assignment, len(ids)), cams.names, "coco17",
+                      cams.image_size, 30.0, None, ids if len(ids) > 1 else None)
+    if rec.people is None:
+        rec = Keypoints2D(rec.keypoints[:, :, 0], cams.names, "coco17", cams.image_size, 30.0)
+    true_kp = Keypoints2D(unswap(scene.keypoints.keypoints, scene.swapped, skel.flip_index),
+                          cams.names, "coco17", cams.image_size, 30.0, None, scene.people)
+    rec_poses = triangulate_keypoints(rec, cams)[0].poses.reshape(len(ids), T, -1, 3)
+    true_poses = triangulate_keypoints(true_kp, cams)[0].poses
+    seen2 = (scene.visible.sum(-1) >= 4).sum(0) >= 2                          # (T, P)
+    pcps, pcps_true, ratios, mpjpes = [], [], [], []
+    for p in range(P):
+        pred = (rec_poses[mapping[p]] if mapping[p] >= 0
+                else np.full_like(true_poses[p], np.nan))
+        pcps.append(pcp(pred, scene.poses3d[p], skel.bone_index, seen2[:, p]))
+        pcps_true.append(pcp(true_poses[p], scene.poses3d[p], skel.bone_index, seen2[:, p]))
+        mine, ref = mpjpe_mm(pred, scene.poses3d[p]), mpjpe_mm(true_poses[p], scene.poses3d[p])
+        mpjpes.append(mine)
+        ratios.append(mine / ref)
+    return [f"{P} people, {C} cams", f"{P}/{m.num_people}",
+            identity_switches(truth, m.assignment, P),
+            f"{100 * right / total:.2f}%", f"{100 * wrong / total:.2f}%",
+            f"{int((found_sw & truth_sw).sum())}/{int(truth_sw.sum())} "
+            f"({int((found_sw & ~truth_sw).sum())})",
+            f"{min(pcps):.1f}", f"{np.mean(pcps):.1f}", f"{min(pcps_true):.1f}",
+            f"{max(mpjpes):.1f}",
+            f"{max(ratios):.3f}", f"{fps:.0f}"]
+
+
+def speed(T: int = 2000, repeats: int = 3) -> str:
+    skel = get_joint_set("coco17")
+    cams = ring_rig(4, 6.0, 2.0, 1000.0, (1280, 720))
+    scene = make_people_scene(cams, T, PeopleOptions(num_people=4, seed=1))
+    match_calibrated(scene.detections[:, :100], cams, skel.flip_index, skel.bone_index)
+    best, cpu = np.inf, np.inf
+    for _ in range(repeats):
+        t0, c0 = time.perf_counter(), time.process_time()
+        match_calibrated(scene.detections, cams, skel.flip_index, skel.bone_index)
+        best = min(best, time.perf_counter() - t0)
+        cpu = min(cpu, time.process_time() - c0)
+    load = os.getloadavg()[0]
+    return (f"association, 4 cameras x 4 people, {T} frames: {T / best:.0f} frames/s wall clock "
+            f"(2 threads), {T / cpu:.0f} frames per CPU-second (best of {repeats}; load average "
+            f"{load:.1f} on {os.cpu_count()} cores while measured)")
+
+
+def calibration_rows(T: int = 150, seed: int = 2) -> list:
+    from epicap.calibration_free.pipeline import CalibrationOptions, calibrate
+    from epicap.geometry.rig_metrics import compare_rigs
+    from epicap.session import Cameras
+
+    rows = []
+    for P, C in ((3, 4), (4, 8)):
+        cams = ring_rig(C, 6.0, 2.0, 1000.0, (1280, 720), seed=seed)
+        scene = make_people_scene(cams, T, PeopleOptions(num_people=P, swap_fraction=0.0,
+                                                         seed=seed))
+        intrinsics = Cameras(cams.names, cams.image_size, cams.K, cams.dist)
+        for label, kp in (("everyone", scene.keypoints), ("person 0", scene.keypoints.person(0))):
+            t0 = time.perf_counter()
+            r = calibrate(kp, intrinsics, CalibrationOptions(subject_height_m=1.70))
+            cmp = compare_rigs(cams.R, cams.t, r.cameras.R, r.cameras.t)
+            heights = ("" if r.people_heights_m is None else ", ".join(
+                f"{h:.2f}/{scene.heights_m[p]:.2f}"
+                for p, h in enumerate(r.people_heights_m.values()) if p > 0))
+            rows.append([f"{P} people, {C} cams", label,
+                         f"{cmp.relative_rotation_deg.mean():.3f}",
+                         f"{1000 * cmp.centre_error_m.mean():.1f}",
+                         f"{100 * (1 / cmp.scale - 1):+.2f}", heights,
+                         f"{time.perf_counter() - t0:.0f}"])
+    return rows
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--speed", action="store_true")
+    parser.add_argument("--calibration", action="store_true")
+    parser.add_argument("--frames", type=int, default=300)
+    parser.add_argument("--seed", type=int, default=0)
+    args = parser.parse_args(argv)
+    if args.calibration:
+        print(format_table(calibration_rows(), ["scene", "from", "rotation deg", "centre mm",
+                                                "scale %", "heights m (found/true)", "s"]))
+        return 0
+    if not args.speed:
+        rows = [run_row(P, C, args.frames, args.seed) for P, C in (QUICK if args.quick else ROWS)]
+        print(format_table(rows, ["scene", "people", "idsw", "assigned", "wrong", "swaps",
+                                  "PCP min", "PCP mean", "PCP min true ids", "MPJPE mm max",
+                                  "ratio max", "fps"]))
+    print(speed())
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,77 @@
+"""Calibration from every person in view: matched people pooled as extra frames.
+
+`calibrate` hands keypoints with a person axis (C, T, P, J, 3) here. Each person-frame is a set of
+correspondences between the cameras like any frame of one person, so the people are stacked
+along time: person p's frames become frames p*T .. (p+1)*T - 1 of one long single-person
+sequence (person-frames seen by fewer than two cameras are left out). The usual solve runs on it:
+more people spread over the room give better-conditioned geometry.
+
+The world frame and the metric scale then come from person 0 alone (the main subject, whose
+height `--subject-height` gives): the floor and scale are estimated again on person 0's adjusted
+joints and the rig moved once more. The other people's heights are measured in that frame and
+reported (`CalibrationResult.people_heights_m`), a check on the scale.
+"""
+from __future__ import annotations
+
+from dataclasses import replace
+
+import numpy as np
+
+from epicap.calibration_free.world import apply_world_frame, estimate_world_frame, subject_height
+from epicap.errors import GeometryError
+from epicap.session import Cameras, Keypoints2D
+
+__all__ = ["pool_people", "calibrate_people"]
+
+
+def pool_people(keypoints: Keypoints2D, min_confidence: float = 0.0
+                ) -> tuple[Keypoints2D, np.ndarray, np.ndarray]:
+    """(single-person Keypoints2D (C, F, J, 3), person (F,) and session frame (F,) of each
+    pooled frame), person 0's frames first.
+
+    keypoints: (C, T, P, J, 3) with `people`. A person-frame is kept when two cameras or more
+    see at least 4 of its joints (confidence above `min_confidence`).
+    """
+    C, T, P, J, _ = keypoints.keypoints.shape
+    seen = (keypoints.confidence > min_confidence).sum(-1) >= 4                # (C, T, P)
+    keep = seen.sum(0) >= 2                                                   # (T, P)
+    t_idx, p_idx = np.nonzero(keep.T)[1], np.nonzero(keep.T)[0]               # person-major
+    pooled = keypoints.keypoints[:, t_idx, p_idx]                              # (C, F, J, 3)
+    return (Keypoints2D(pooled, keypoints.cameras, keypoints.joint_set, keypoints.image_size,
+                        keypoints.fps, keypoints.joints), p_idx, t_idx)
+
+
+def calibrate_people(keypoints: Keypoints2D, intrinsics, options, initial, calibrate):
+    """`calibrate` for keypoints with several people (module doc). Same arguments and result,
+    plus `people_heights_m` {person id: standing height in metres, from the limbs}."""
+    pooled, person, session_frame = pool_people(keypoints, options.min_confidence)
+    if (person == 0).sum() == 0:
+        raise GeometryError(f"person {keypoints.people[0]} (the main subject, who sets the "
+                            "scale) is never seen by two cameras")
+    result = calibrate(pooled, intrinsics, options, initial)
+    skeleton = keypoints.skeleton
+    frame_person = person[result.frames]
+    cams = result.cameras
+    if initial is None:
+        main = np.where((frame_person == 0)[:, None, None], result.points3d, np.nan)
+        main = main[frame_person == 0]
+        try:
+            again = estimate_world_frame(main, skeleton, cams.R, cams.t,
+                                         options.subject_height_m, options.seed)
+        except GeometryError as e:
+            raise GeometryError(f"person {keypoints.people[0]} (the main subject) sets the "
+                                f"scale: {e}") from None
+        R, t, X = apply_world_frame(again, cams.R, cams.t, result.points3d)
+        w = result.world
+        world = replace(again, scale=w.scale * again.scale, Q=again.Q @ w.Q,
+                        offset=again.scale * again.Q @ w.offset + again.offset,
+                        height_solve=again.height_solve / w.scale)
+        cams = Cameras(cams.names, cams.image_size, cams.K, cams.dist, R, t, cams.error_px,
+                       cams.adjusted)
+        result = replace(result, cameras=cams, world=world, points3d=X)
+    heights = {}
+    for p, name in enumerate(keypoints.people):
+        own = result.points3d[frame_person == p]
+        heights[name] = float(subject_height(own, skeleton)) if len(own) else float("nan")
+    # frames: session frame numbers again (a frame appears once per person adjusted in it)
+    return replace(result, people_heights_m=heights, frames=session_frame[result.frames])
