@@ -10,6 +10,7 @@ import os
 import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Callable
 
 from epicap.capture.sync import RAW_KEYPOINTS_FILE as RAW_KEYPOINTS
 from epicap.capture.sync import SYNC_FILE as SYNC_TOML
@@ -17,7 +18,8 @@ from epicap.errors import InputError
 from epicap.pipeline.record import RunRecord, fingerprint
 from epicap.session import CAMERAS_FILE, KEYPOINTS_FILE, POSES_FILE
 
-__all__ = ["STAGES", "TRAINING", "RunOptions", "Plan", "Skip", "Context", "STAGE_FUNCTIONS", "foreign"]
+__all__ = ["STAGES", "TRAINING", "RunOptions", "Plan", "Skip", "Context", "STAGE_FUNCTIONS",
+           "foreign", "check_options", "train_config"]
 
 STAGES = ("detect", "sync", "calibrate", "triangulate", "label", "train", "evaluate", "report")
 TRAINING = ("label", "train", "evaluate")
@@ -92,6 +94,8 @@ class Context:
     options: RunOptions
     record: RunRecord
     warnings: list[str] = field(default_factory=list)
+    details: list[str] = field(default_factory=list)  # text a stage shows (calibrate's table)
+    on_start: Callable[[str], None] | None = None  # called with a stage's name as it starts
 
     def key(self, path: Path) -> str:
         """A record key: the path relative to the session when inside it, else absolute."""
@@ -119,14 +123,61 @@ class Context:
         return kp
 
 
+def check_options(session: Path, options: RunOptions) -> None:
+    """InputError for the first option of `options` that cannot work, before any stage runs.
+
+    Checks what each stage would only find out when it starts: the subject's height (metres),
+    the --intrinsics file (there and readable), the --model file, and the training options
+    (when training is asked for or `--set` is given). Reads files, writes nothing.
+    """
+    from epicap.calibration_free.options import CalibrationOptions
+
+    try:
+        CalibrationOptions(subject_height_m=options.subject_height_m,
+                           shared_focal=options.shared_focal)
+    except InputError as e:
+        raise InputError(f"--subject-height {options.subject_height_m:g}: {e}") from None
+    if options.intrinsics:
+        from epicap.session import Cameras
+
+        intrinsics = Path(options.intrinsics)
+        if not intrinsics.is_file():
+            raise InputError(f"--intrinsics {intrinsics}: no such file")
+        Cameras.from_toml(intrinsics)
+    if options.model:
+        from epicap.keypoints.models import check_task_file
+
+        check_task_file(options.model)
+    wants_training = options.train or any(s in TRAINING for s in (options.until, options.start))
+    if wants_training or options.train_settings:
+        try:
+            train_config(session, options)
+        except InputError as e:
+            raise InputError(f"training options (--epochs, --device, --set): {e}") from None
+
+
 # ---- the stages: each a plan (what it reads, writes, depends on) and an execution --------------
 
 def foreign(ctx: Context, stage: str, key: str, path: Path) -> bool:
-    """True when `path` exists and was not written by `run`'s `stage` (a user's file)."""
+    """True when `path` exists and was not written by `run`'s `stage` (a user's file).
+
+    Ours: any file while the record says `running` (a killed attempt's), the fingerprint the
+    latest attempt or the last success recorded, or what a later stage that rewrote our file
+    recorded (`RunRecord.intact`).
+    """
     rec = ctx.record.stages.get(stage)
     if not path.is_file():
         return False
-    return rec is None or (rec.status != "running" and rec.outputs.get(key) != fingerprint(path))
+    if rec is None:
+        return True
+    if rec.status == "running" or rec.outputs.get(key) == fingerprint(path):
+        return False
+    success = rec.success
+    if success is None or key not in success.outputs:
+        return True
+    later = STAGES[STAGES.index(stage) + 1:]
+    return not (success.outputs[key] == fingerprint(path)
+                or ctx.record.intact(stage, key, success.outputs[key], later))
 
 
 def _videos(ctx: Context) -> dict[str, Path] | None:
@@ -241,6 +292,7 @@ def _run_calibrate(ctx: Context, plan: Plan, previous):
         method=p["method"], shared_focal=p["shared_focal"],
         subject_height_m=p["subject_height_m"], max_frames=p["max_frames"]))
     result.cameras.to_toml(ctx.session / CAMERAS_FILE)
+    ctx.details += [result.table(), result.summary()]
     ctx.warnings += result.warnings
     return (f"{len(result.cameras)} of {len(keypoints.cameras)} cameras, RMS "
             f"{result.rms_px:.2f} px", None)
@@ -295,11 +347,17 @@ def _run_label(ctx: Context, plan: Plan, previous):
 
 
 def _train_config(ctx: Context):
+    return train_config(ctx.session, ctx.options)
+
+
+def train_config(session: Path, options: RunOptions):
+    """The TrainConfig of a run's train stage (SESSION/dataset -> SESSION/run); InputError for a
+    `--set` that names no training option or holds a value of the wrong kind or range."""
     from epicap.training.train import TrainConfig
 
     fields = {f.name: f.type for f in dataclasses.fields(TrainConfig)}
     values = {}
-    for key, text in ctx.options.train_settings:
+    for key, text in options.train_settings:
         if key not in fields or key in ("dataset", "out", "student", "quiet"):
             raise InputError(f"--set {key}: not a training option; valid: "
                              f"{', '.join(k for k in fields if k not in ('dataset', 'out'))}")
@@ -309,9 +367,9 @@ def _train_config(ctx: Context):
                 else kind(text)
         except ValueError:
             raise InputError(f"--set {key}={text}: not a valid {kind.__name__}") from None
-    return TrainConfig(dataset=str(ctx.session / DATASET_DIR), out=str(ctx.session / RUN_DIR),
-                       student=ctx.options.student, epochs=ctx.options.epochs,
-                       device=ctx.options.device, quiet=True, **values)
+    return TrainConfig(dataset=str(session / DATASET_DIR), out=str(session / RUN_DIR),
+                       student=options.student, epochs=options.epochs, device=options.device,
+                       quiet=True, **values).validate()
 
 
 def _plan_train(ctx: Context):
