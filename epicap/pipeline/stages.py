@@ -249,10 +249,12 @@ def _run_sync(ctx: Context, plan: Plan, previous):
     from epicap.capture.sync import SyncOptions, sync_session
 
     detected, current = plan.inputs[KEYPOINTS_FILE], ctx.session / KEYPOINTS_FILE
+    raw = ctx.session / RAW_KEYPOINTS
     if detected != current:  # a sync killed half-way: start again from the detected keypoints
         _copy_atomic(detected, current)
+    else:  # keep the detected file byte for byte (sync_session starts from an identical raw
+        _copy_atomic(current, raw)  # file): its fingerprint stays the one detect recorded
     result = sync_session(ctx.session, "auto", None, SyncOptions(max_offset_s=2.0))
-    raw = ctx.session / RAW_KEYPOINTS
     extra = {KEYPOINTS_FILE: current, RAW_KEYPOINTS: raw}
     offsets = ", ".join(f"{c.offset_frames:+.2f}" for c in result.cameras)
     low = min(c.confidence for c in result.cameras)
