@@ -285,6 +285,7 @@ def _plan_calibrate(ctx: Context):
 
 def _run_calibrate(ctx: Context, plan: Plan, previous):
     from epicap.calibration_free.pipeline import CalibrationOptions, calibrate
+    from epicap.pipeline.advice import recording_advice
     from epicap.session import Cameras, Keypoints2D
 
     p = plan.params
@@ -295,7 +296,7 @@ def _run_calibrate(ctx: Context, plan: Plan, previous):
         subject_height_m=p["subject_height_m"], max_frames=p["max_frames"]))
     result.cameras.to_toml(ctx.session / CAMERAS_FILE)
     ctx.details += [result.table(), result.summary()]
-    ctx.warnings += result.warnings
+    ctx.warnings += [*result.warnings, *recording_advice(keypoints)]
     return (f"{len(result.cameras)} of {len(keypoints.cameras)} cameras, RMS "
             f"{result.rms_px:.2f} px", None)
 

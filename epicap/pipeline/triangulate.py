@@ -158,18 +158,25 @@ def triangulate_session(session_dir: str | os.PathLike,
     if not session.is_dir():
         raise InputError(f"{session}: no such session folder")
     output = session / POSES_FILE
-    refuse_overwrite(output, force, "3D poses")
-    keypoints = Keypoints2D.from_npz(session / KEYPOINTS_FILE)
-    calib_path = Path(cameras_path) if cameras_path is not None else session / CAMERAS_FILE
-    if cameras_path is None and not calib_path.is_file():
-        raise InputError(f"{calib_path}: no such file (run `epicap calibrate {session}` or pass "
-                         "--cameras FILE)")
+    refuse_overwrite(output, force, "3D poses file")
+    keypoints = Keypoints2D.from_npz(_made_by(session, KEYPOINTS_FILE, f"epicap detect {session}"
+                                                                         "` (or `epicap import"))
+    calib_path = Path(cameras_path) if cameras_path is not None else \
+        _made_by(session, CAMERAS_FILE, f"epicap calibrate {session}` or pass `--cameras FILE")
     cameras = Cameras.from_toml(calib_path, require_extrinsics=True)
     poses, summary = triangulate_keypoints(keypoints, cameras, options, smoothing,
                                            max_extent_m, consistency, source=str(calib_path))
     poses.save(output)
     summary.output = output
     return poses, summary
+
+
+def _made_by(session: Path, name: str, maker: str) -> Path:
+    """SESSION/name, or InputError saying which verb makes it."""
+    path = session / name
+    if not path.is_file():
+        raise InputError(f"{path}: no such file (make it with `{maker}`)")
+    return path
 
 
 def _summarize(res, keypoints: Keypoints2D, options: TriangulationOptions,
