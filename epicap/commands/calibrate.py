@@ -73,7 +73,7 @@ def run(args) -> int:
     from epicap.pipeline.advice import recording_advice
     from epicap.session import CAMERAS_FILE, KEYPOINTS_FILE, Cameras, Keypoints2D
     from epicap.session.io import refuse_overwrite
-    from epicap.viz.inputs import session_path
+    from epicap.pipeline.inputs import require_session_file
 
     session = Path(args.session)
     if not session.is_dir():
@@ -82,7 +82,7 @@ def run(args) -> int:
     refuse_overwrite(out, args.force, "calibration")
     if args.max_frames < 5:
         raise InputError(f"--max-frames must be at least 5, got {args.max_frames}")
-    keypoints = Keypoints2D.from_npz(session_path(session, KEYPOINTS_FILE, "calibrate"))
+    keypoints = Keypoints2D.from_npz(require_session_file(session, KEYPOINTS_FILE))
     if args.refine and args.intrinsics:
         raise InputError("give --intrinsics or --refine, not both (the calibration to refine "
                          "holds the intrinsics)")

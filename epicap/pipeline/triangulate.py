@@ -12,6 +12,7 @@ from epicap.geometry.filtering import SmoothingOptions, far_joints, smooth_poses
 from epicap.geometry.pose_triangulation import ConsistencyOptions, triangulate_poses
 from epicap.geometry.triangulation import TriangulationOptions, triangulate
 from epicap.joint_sets import JOINT_SETS
+from epicap.pipeline.inputs import require_session_file
 from epicap.session import CAMERAS_FILE, KEYPOINTS_FILE, POSES_FILE, Cameras, Keypoints2D, Poses3D
 from epicap.session.io import refuse_overwrite
 
@@ -159,24 +160,15 @@ def triangulate_session(session_dir: str | os.PathLike,
         raise InputError(f"{session}: no such session folder")
     output = session / POSES_FILE
     refuse_overwrite(output, force, "3D poses file")
-    keypoints = Keypoints2D.from_npz(_made_by(session, KEYPOINTS_FILE, f"epicap detect {session}"
-                                                                         "` (or `epicap import"))
+    keypoints = Keypoints2D.from_npz(require_session_file(session, KEYPOINTS_FILE))
     calib_path = Path(cameras_path) if cameras_path is not None else \
-        _made_by(session, CAMERAS_FILE, f"epicap calibrate {session}` or pass `--cameras FILE")
+        require_session_file(session, CAMERAS_FILE, "pass --cameras FILE")
     cameras = Cameras.from_toml(calib_path, require_extrinsics=True)
     poses, summary = triangulate_keypoints(keypoints, cameras, options, smoothing,
                                            max_extent_m, consistency, source=str(calib_path))
     poses.save(output)
     summary.output = output
     return poses, summary
-
-
-def _made_by(session: Path, name: str, maker: str) -> Path:
-    """SESSION/name, or InputError saying which verb makes it."""
-    path = session / name
-    if not path.is_file():
-        raise InputError(f"{path}: no such file (make it with `{maker}`)")
-    return path
 
 
 def _summarize(res, keypoints: Keypoints2D, options: TriangulationOptions,

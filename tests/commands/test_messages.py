@@ -44,7 +44,7 @@ def test_a_missing_input_names_the_verb_that_makes_it(session, capsys, verb, mis
     assert main([args[0], str(session), *args[1:]]) == 2
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1 and str(session / missing) in err, err
-    assert f"make it with `{maker} {session}" in err, err
+    assert f"no such file (make it with `{maker} {session}`" in err, err
 
 
 def _ingest(video, out, **env_vars):
