@@ -22,11 +22,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from epicap.errors import InputError
+from epicap.pipeline.options import (DATASET_DIR, RUN_DIR, STAGES, TRAINING, RunOptions,
+                                     check_options)
 from epicap.pipeline.record import (RunRecord, StageRecord, fingerprint,
                                     remove_stale_temporaries, session_lock, utc_now)
-from epicap.pipeline.stages import (DATASET_DIR, RUN_DIR, STAGE_FUNCTIONS, STAGES, TRAINING,
-                                    Context, Plan, RunOptions, Skip, check_options,
-                                    foreign)
+from epicap.pipeline.stages import STAGE_FUNCTIONS, Context, Plan, Skip, foreign
 from epicap.session import KEYPOINTS_FILE
 from epicap.session.manifest import MANIFEST_FILE
 

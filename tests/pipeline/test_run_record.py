@@ -186,3 +186,14 @@ def test_run_shows_calibrates_table_and_each_stage(session, capsys):
 def test_a_file_is_not_a_session(session, capsys):
     assert main(["run", str(session / DETECTIONS)]) == 2
     assert "a file, not a session folder" in capsys.readouterr().err
+
+
+def test_each_stage_says_when_it_starts_working(session):
+    started, texts = [], []
+    options = RunOptions(intrinsics=str(session / "truth" / CAMERAS_FILE), snapshots=False)
+    run_session(session, options, on_start=started.append, show_text=texts.append)
+    assert started == list(PLAIN)  # in order, each before its work
+    assert len(texts) == 2 and "| inliers" in texts[0]  # calibrate's table and summary
+    started.clear()
+    run_session(session, options, on_start=started.append)
+    assert started == []  # done stages do not start
