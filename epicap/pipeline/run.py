@@ -122,8 +122,9 @@ def _run_stage(ctx: Context, name: str) -> StageResult:
         return StageResult(name, f"skipped: {reason}")
     forced = options.start is not None and STAGES.index(name) >= STAGES.index(options.start)
     if options.start is not None and not forced:
+        success = rec.success if rec is not None else None
         return StageResult(name, f"kept: before --from {options.start}", 0.0,
-                           rec.figure if rec else "")
+                           success.figure if success is not None else "")
     plan_fn, run_fn = STAGE_FUNCTIONS[name]
     try:
         plan = plan_fn(ctx)
