@@ -136,7 +136,7 @@ def register_cameras(xy: np.ndarray, weights: np.ndarray, focal_px: np.ndarray,
             confidence=0.9999, flags=cv2.SOLVEPNP_EPNP)
         n_in = 0 if inliers is None else len(inliers)
         if not ok or n_in < min_points:
-            reg.excluded[c] = (f"its view does not fit the others: PnP found {n_in} consistent "
+            reg.excluded[c] = (f"has a view that does not fit the others: PnP found {n_in} consistent "
                                f"joints of {counts[c]} (at least {min_points} needed)")
             continue
         idx = inliers.ravel()

@@ -15,7 +15,8 @@ import numpy as np
 
 from epicap.errors import InputError
 
-__all__ = ["VideoInfo", "probe_video", "timestamps_are_uniform", "VIDEO_EXTENSIONS"]
+__all__ = ["VideoInfo", "probe_video", "timestamps_are_uniform", "quiet_ffmpeg",
+           "VIDEO_EXTENSIONS"]
 
 VIDEO_EXTENSIONS = (".mp4", ".avi", ".mov", ".mkv", ".m4v", ".webm", ".mpg", ".mpeg", ".wmv")
 
@@ -58,6 +59,16 @@ def timestamps_are_uniform(timestamps: np.ndarray, fps: float, tolerance: float 
     return bool(np.max(np.abs(ts - expected)) <= tolerance / fps)
 
 
+def quiet_ffmpeg() -> None:
+    """Keep FFmpeg's own log (e.g. "moov atom not found" for a truncated MP4) off stderr.
+
+    epicap says what is wrong with a video in its own one-line error. OpenCV reads
+    OPENCV_FFMPEG_LOGLEVEL once, when it first opens a file with FFmpeg: call this before. A
+    level the user set is kept (e.g. OPENCV_FFMPEG_LOGLEVEL=32 to see FFmpeg's warnings).
+    """
+    os.environ.setdefault("OPENCV_FFMPEG_LOGLEVEL", "-8")  # AV_LOG_QUIET
+
+
 def probe_video(path: str | os.PathLike, read_frames: bool = True, progress=None) -> VideoInfo:
     """Size, fps, frame count and (with read_frames) per-frame timestamps of a video file.
 
@@ -74,6 +85,7 @@ def probe_video(path: str | os.PathLike, read_frames: bool = True, progress=None
     path = Path(path)
     if not path.is_file():
         raise InputError(f"{path}: no such video file")
+    quiet_ffmpeg()
     cap = cv2.VideoCapture(native_path(path, "video"))
     try:
         if not cap.isOpened():

@@ -73,8 +73,10 @@ def add_arguments(parser) -> None:
 def run(args) -> int:
     from epicap.calibration_free.pipeline import CalibrationOptions, calibrate
     from epicap.console import warn
+    from epicap.pipeline.advice import recording_advice
     from epicap.session import CAMERAS_FILE, KEYPOINTS_FILE, Keypoints2D
     from epicap.session.io import refuse_overwrite
+    from epicap.pipeline.inputs import require_session_file
 
     session = Path(args.session)
     if not session.is_dir():
@@ -83,7 +85,7 @@ def run(args) -> int:
     refuse_overwrite(out, args.force, "calibration")
     if args.max_frames < 5:
         raise InputError(f"--max-frames must be at least 5, got {args.max_frames}")
-    keypoints = Keypoints2D.from_npz(session / KEYPOINTS_FILE)
+    keypoints = Keypoints2D.from_npz(require_session_file(session, KEYPOINTS_FILE))
     if args.refine and args.intrinsics:
         raise InputError("give --intrinsics or --refine, not both (the calibration to refine "
                          "holds the intrinsics)")
@@ -98,7 +100,7 @@ def run(args) -> int:
     print(result.table())
     print(result.summary())
     print(f"wrote {out}")
-    for message in result.warnings:
+    for message in [*result.warnings, *recording_advice(keypoints)]:
         warn(message)
     return 0
 

@@ -4,7 +4,8 @@ A synthetic four-camera session is made from real motion capture shipped with ep
 walk), with detector-like noise, outliers and missing joints. epicap then calibrates the cameras
 from the walking person alone (no board, no extrinsics), compares them with the truth,
 triangulates, trains the lifting student on the pseudo-labels, evaluates it on a held-out clip,
-and renders a picture. It needs no download and takes a few minutes on two cores.
+and renders a picture. It needs no download and takes about 15 s on an idle two-core machine
+(most of it training the student; longer while other work keeps the cores busy).
 
 With --real, the same on real videos: the Pose2Sim demo's four cameras (downloaded once from PyPI
 as a pinned wheel), MediaPipe detection, cameras calibrated from the person with only the

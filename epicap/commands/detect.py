@@ -58,7 +58,7 @@ def run(args: argparse.Namespace) -> int:
     if not session.is_dir():
         raise InputError(f"{session}: no such session folder")
     out = session / KEYPOINTS_FILE
-    refuse_overwrite(out, args.force, "keypoints")
+    refuse_overwrite(out, args.force, "keypoints file")
     frames = parse_frames(args.frames)
     model = check_task_file(args.model) if args.model else pose_model_path()
     result = detect_session(session, model, DetectorOptions(num_poses=args.max_people), frames)

@@ -50,6 +50,6 @@ def run(args) -> int:
     rows = [(c.name, f"{c.info.width}x{c.info.height}", c.info.frame_count, round(c.info.fps, 3),
              "variable (stored)" if c.stored_timestamps else "uniform") for c in found]
     print(format_table(rows, ["camera", "size", "frames", "fps", "frame times"]))
-    print(f"{args.out}: session of {len(found)} cameras "
+    print(f"{args.out}: session of {len(found)} camera{'s' if len(found) != 1 else ''} "
           f"({'referenced' if args.reference else 'copied'} videos)")
     return 0

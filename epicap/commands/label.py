@@ -43,13 +43,18 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from epicap.console import format_table, warn
+    from epicap.session import CAMERAS_FILE, POSES_FILE
     from epicap.training.labels import DROP_REASONS, LabelOptions, label_sessions
+    from epicap.pipeline.inputs import require_session_file
 
     if args.min_views < 1 or args.max_error_px <= 0 or not 0 <= args.min_joint_fraction <= 1:
         raise InputError("--min-views must be >= 1, --max-error-px > 0, --min-joint-fraction "
                          "in [0, 1]")
     if args.crop_size < 16 or args.shard_size < 1:
         raise InputError("--crop-size must be >= 16 and --shard-size >= 1")
+    for session in args.sessions:
+        for name in (CAMERAS_FILE, POSES_FILE):
+            require_session_file(session, name)
     options = LabelOptions(min_views=args.min_views, max_error_px=args.max_error_px,
                            min_joint_fraction=args.min_joint_fraction, crops=not args.no_crops,
                            crop_size=args.crop_size, shard_size=args.shard_size)

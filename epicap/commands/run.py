@@ -16,7 +16,11 @@ replaced, unless --force. --from STAGE reruns STAGE and everything after it; --u
 after it. Videos are fingerprinted by size, modification time and their first and last MiB,
 other files by their full SHA-256.
 
-Prints a table: stage, status (done / ran / skipped: why), seconds and a key figure.
+Every option is checked before any stage starts (a mistake: one line, exit 2, run.toml as it
+was); a stage that fails or is interrupted keeps the record of its last success. On a terminal
+each stage says when it starts and how it ended; calibrate's per-camera table and every stage's
+warnings are printed as their own verbs print them. Ends with a table: stage, status (done /
+ran / skipped: why), seconds and a key figure.
 
 Example:
     epicap run trial1 --subject-height 1.78
@@ -84,14 +88,23 @@ def run(args: argparse.Namespace) -> int:
         shared_focal=args.shared_focal, student=args.student, epochs=args.epochs,
         device=args.device, train_settings=tuple(settings), snapshots=not args.no_snapshots)
     rows = []
+    on_terminal = not args.quiet and sys.stderr.isatty()
+
+    def started(stage: str) -> None:
+        if on_terminal:
+            print(f"{stage}: running ...", file=sys.stderr, flush=True)
 
     def show(result) -> None:
         rows.append(result.row())
-        if not args.quiet and sys.stderr.isatty():
-            print(f"{result.stage}: {result.status}", file=sys.stderr)
+        if on_terminal:
+            print(f"{result.stage}: {result.status}", file=sys.stderr, flush=True)
+
+    def text(block: str) -> None:
+        if not args.quiet:
+            print(block, flush=True)
 
     try:
-        run_session(args.session, options, show)
+        run_session(args.session, options, show, started, text)
     finally:
         if rows:
             print(format_table(rows, ["stage", "status", "seconds", "figure"]))

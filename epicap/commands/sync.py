@@ -35,12 +35,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from epicap.capture.sync import SYNC_FILE, SyncOptions, sync_session
+    from epicap.session import KEYPOINTS_FILE
+    from epicap.pipeline.inputs import require_session_file
 
     session = Path(args.session)
     if not session.is_dir():
         raise InputError(f"{session}: no such session folder")
     if not args.max_offset > 0:
         raise InputError(f"--max-offset must be positive, got {args.max_offset}")
+    require_session_file(session, KEYPOINTS_FILE)
     result = sync_session(session, args.method, args.reference,
                           SyncOptions(max_offset_s=args.max_offset))
     if result is None:

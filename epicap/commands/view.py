@@ -46,7 +46,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--step", type=int, default=1, help="MP4s and overlays: every N-th frame")
     parser.add_argument("--overlays", metavar="DIR",
                         help="write 2D overlays (one MP4 per camera and a contact sheet) into DIR")
-    parser.add_argument("--force", action="store_true", help="overwrite an existing output file")
+    parser.add_argument("--force", action="store_true",
+                        help="overwrite an existing output file (or overlays in DIR)")
 
 
 def parse_size(text: str) -> tuple[int, int]:
@@ -71,7 +72,7 @@ def run(args: argparse.Namespace) -> int:
         from epicap.viz.overlay import OverlaySource, write_overlays
 
         source = OverlaySource.from_session(args.session, "view")
-        for path in write_overlays(source, args.overlays, step=args.step):
+        for path in write_overlays(source, args.overlays, step=args.step, force=args.force):
             print(path)
         if not args.offscreen:
             return 0

@@ -1,4 +1,4 @@
-"""`epicap demo`: the whole job on the embedded default, on a fresh machine, in a few minutes.
+"""`epicap demo`: the whole job on the embedded default, on a fresh machine, in about 15 s.
 
 A synthetic four-camera session made from real motion capture (DeepMimic's walk, embedded in the
 package), seen with detector-like 2D noise, outliers and missing joints:

@@ -13,11 +13,17 @@
     "keypoints2d.npz" = "sha256:9f2c..."
     [stages.calibrate.outputs]       # every file the stage wrote: its fingerprint
     "cameras.toml" = "sha256:41aa..."
+    [stages.calibrate.done]          # the last success, while the latest attempt is not one
+    ...                              # (status, finished, ..., params, inputs, outputs as above)
 
-A stage is done when its record says `ran`, its parameters are the same, every input still has
-the recorded fingerprint and every output is there with its recorded fingerprint. `running` is
-written before a stage starts: after a kill, the next run knows that the outputs it finds are
-its own (half-finished work, safe to replace) and not a user's.
+Each record holds the fingerprints of what the stage read and wrote as they were when it
+finished. A stage is done when its last success (the record itself when `ran`, else its `done`
+table) has the same parameters, every input still has the recorded fingerprint and every output
+is there as recorded, or as a later stage that read it and rewrote it recorded it (sync reads
+detect's keypoints2d.npz and rewrites it: detect stays done; `RunRecord.intact`). A failed,
+skipped or interrupted attempt never erases the record of an earlier success: it goes to `done`.
+`running` is written before a stage starts: after a kill, the next run knows that the outputs it
+finds are its own (half-finished work, safe to replace) and not a user's.
 
 Fingerprints: files up to 16 MiB are hashed whole (`sha256:...`); bigger ones (videos) cheaply,
 by size, modification time and the first and last MiB (`quick:...`), so a touched or re-encoded
@@ -90,6 +96,16 @@ class StageRecord:
     finished: str = ""
     seconds: float = 0.0
     figure: str = ""
+    done: "StageRecord | None" = None
+
+    @property
+    def success(self) -> "StageRecord | None":
+        """The record of the stage's last successful run: itself when `ran`, else `done`."""
+        return self if self.status == "ran" else self.done
+
+    def attempt(self, status: str, reason: str = "", **fields) -> "StageRecord":
+        """A record of a new attempt that is not a success, keeping this one's last success."""
+        return StageRecord(status, reason, done=self.success, **fields)
 
 
 @dataclass
@@ -118,34 +134,62 @@ class RunRecord:
         if doc.get("version") != FORMAT_VERSION:
             raise InputError(f"{path}: format version {doc.get('version')!r}, this epicap "
                              f"reads {FORMAT_VERSION}; delete it to start afresh")
-        stages = {}
-        for name, s in doc.get("stages", {}).items():
-            if not isinstance(s, dict) or not isinstance(s.get("status"), str):
-                raise InputError(f"{path}: stage {name!r} has no status")
-            stages[name] = StageRecord(
-                s["status"], str(s.get("reason", "")), dict(s.get("params", {})),
-                {str(k): str(v) for k, v in s.get("inputs", {}).items()},
-                {str(k): str(v) for k, v in s.get("outputs", {}).items()},
-                str(s.get("finished", "")), float(s.get("seconds", 0.0)),
-                str(s.get("figure", "")))
+        stages = {name: _stage_from_toml(path, name, s)
+                  for name, s in doc.get("stages", {}).items()}
         return cls(session, stages)
+
+    def intact(self, stage: str, key: str, recorded: str, later: tuple[str, ...]) -> bool:
+        """True when file `key`, written by `stage` with fingerprint `recorded`, is still there
+        as written, or as rewritten by the stages in `later` (in order) that read that very
+        file and own it now (their last success lists `key` among its outputs)."""
+        expected = recorded
+        for name in later:
+            rec = self.stages.get(name)
+            success = rec.success if rec is not None else None
+            if success is not None and key in success.outputs and \
+                    expected in success.inputs.values():
+                expected = success.outputs[key]
+        path = Path(key) if os.path.isabs(key) else self.session / key
+        return fingerprint(path) == expected
 
     def save(self) -> None:
         """Write SESSION/run.toml atomically."""
         lines = ["# what `epicap run` did to this session; delete it to start afresh",
                  f"version = {FORMAT_VERSION}", ""]
         for name, s in self.stages.items():
-            lines += [f"[stages.{name}]", f"status = {toml_string(s.status)}",
-                      f"reason = {toml_string(s.reason)}", f"finished = {toml_string(s.finished)}",
-                      f"seconds = {float(s.seconds)!r}", f"figure = {toml_string(s.figure)}"]
-            for table in ("params", "inputs", "outputs"):
-                values = getattr(s, table)
-                if values:
-                    lines.append(f"[stages.{name}.{table}]")
-                    lines += [f"{toml_string(k)} = {_toml_value(v)}" for k, v in values.items()]
-            lines.append("")
+            lines += _stage_to_toml(f"stages.{name}", s)
+            if s.done is not None and s.status != "ran":
+                lines += _stage_to_toml(f"stages.{name}.done", s.done)
         with atomic_write(self.path, "w") as f:
             f.write("\n".join(lines))
+
+
+def _stage_to_toml(table: str, s: StageRecord) -> list[str]:
+    lines = [f"[{table}]", f"status = {toml_string(s.status)}",
+             f"reason = {toml_string(s.reason)}", f"finished = {toml_string(s.finished)}",
+             f"seconds = {float(s.seconds)!r}", f"figure = {toml_string(s.figure)}"]
+    for part in ("params", "inputs", "outputs"):
+        values = getattr(s, part)
+        if values:
+            lines.append(f"[{table}.{part}]")
+            lines += [f"{toml_string(k)} = {_toml_value(v)}" for k, v in values.items()]
+    return lines + [""]
+
+
+def _stage_from_toml(path: Path, name: str, s) -> StageRecord:
+    if not isinstance(s, dict) or not isinstance(s.get("status"), str):
+        raise InputError(f"{path}: stage {name!r} has no status")
+    try:
+        done = s.get("done")
+        return StageRecord(
+            s["status"], str(s.get("reason", "")), dict(s.get("params", {})),
+            {str(k): str(v) for k, v in s.get("inputs", {}).items()},
+            {str(k): str(v) for k, v in s.get("outputs", {}).items()},
+            str(s.get("finished", "")), float(s.get("seconds", 0.0)), str(s.get("figure", "")),
+            None if done is None else _stage_from_toml(path, f"{name}.done", done))
+    except (AttributeError, TypeError, ValueError):
+        raise InputError(f"{path}: stage {name!r} is malformed; delete the file to start the "
+                         "run record afresh") from None
 
 
 def _toml_value(value) -> str:

@@ -22,10 +22,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from epicap.errors import InputError
+from epicap.pipeline.options import (DATASET_DIR, RUN_DIR, STAGES, TRAINING, RunOptions,
+                                     check_options)
 from epicap.pipeline.record import (RunRecord, StageRecord, fingerprint,
                                     remove_stale_temporaries, session_lock, utc_now)
-from epicap.pipeline.stages import (DATASET_DIR, RUN_DIR, STAGE_FUNCTIONS, STAGES, TRAINING,
-                                    Context, Plan, RunOptions, Skip, foreign)
+from epicap.pipeline.stages import STAGE_FUNCTIONS, Context, Plan, Skip, foreign
 from epicap.session import KEYPOINTS_FILE
 from epicap.session.manifest import MANIFEST_FILE
 
@@ -47,11 +48,15 @@ class StageResult:
 
 # ---- the orchestrator --------------------------------------------------------------------------
 
-def _is_done(ctx: Context, rec: StageRecord | None, plan: Plan,
+def _is_done(ctx: Context, name: str, rec: StageRecord | None, plan: Plan,
              inputs: dict[str, str | None]) -> bool:
-    return (rec is not None and rec.status == "ran" and rec.params == plan.params
-            and rec.inputs == inputs and bool(rec.outputs)
-            and all(fingerprint(ctx.path(k)) == v for k, v in rec.outputs.items()))
+    """True when the stage's last success read these inputs with these params and every file it
+    wrote is still as it left it (or as a later stage that rewrote it left it)."""
+    success = rec.success if rec is not None else None
+    later = STAGES[STAGES.index(name) + 1:]
+    return (success is not None and success.params == plan.params and success.inputs == inputs
+            and bool(success.outputs)
+            and all(ctx.record.intact(name, k, v, later) for k, v in success.outputs.items()))
 
 
 def _not_asked(name: str, options: RunOptions) -> str | None:
@@ -66,28 +71,40 @@ def _not_asked(name: str, options: RunOptions) -> str | None:
 
 
 def run_session(session: str | os.PathLike, options: RunOptions = RunOptions(),
-                report_row=None) -> list[StageResult]:
+                report_row=None, on_start=None, show_text=None) -> list[StageResult]:
     """Bring every stage of `session` up to date; returns one StageResult per stage.
 
     session: a session folder. report_row: called with each StageResult as it is decided (for
-    printing progress). InputError from a stage is recorded (status `failed`) and raised again.
+    printing progress). on_start: called with a stage's name when it starts working (not for a
+    stage that is done). show_text: called with text a stage shows its user (calibrate's
+    per-camera table), as `epicap VERB` prints it. Every option is checked before any stage runs
+    (`check_options`): a mistake is an InputError and run.toml is left as it was. InputError
+    from a stage is recorded (status `failed`, the stage's last success kept) and raised again.
     """
     from epicap.console import warn
 
     session = Path(session)
+    if session.is_file():
+        raise InputError(f"{session}: a file, not a session folder (give the folder that "
+                         "holds session.toml, e.g. the one `epicap ingest --out` made)")
     if not session.is_dir():
         raise InputError(f"{session}: no such session folder")
     if not any((session / name).is_file() for name in (MANIFEST_FILE, KEYPOINTS_FILE)):
         raise InputError(f"{session}: not a session (no {MANIFEST_FILE} or {KEYPOINTS_FILE}); "
                          "make one with `epicap ingest`, `epicap record` or `epicap import`")
+    check_options(session, options)
     results: list[StageResult] = []
     with session_lock(session):
         remove_stale_temporaries([session, session / DATASET_DIR, session / RUN_DIR])
-        ctx = Context(session, options, RunRecord.load(session))
+        ctx = Context(session, options, RunRecord.load(session), on_start=on_start)
         for name in STAGES:
             try:
                 result = _run_stage(ctx, name)
             finally:
+                if show_text is not None:
+                    for text in ctx.details:
+                        show_text(text)
+                ctx.details.clear()
                 for message in ctx.warnings:
                     warn(f"{name}: {message}")
                 ctx.warnings.clear()
@@ -105,37 +122,45 @@ def _run_stage(ctx: Context, name: str) -> StageResult:
         return StageResult(name, f"skipped: {reason}")
     forced = options.start is not None and STAGES.index(name) >= STAGES.index(options.start)
     if options.start is not None and not forced:
+        success = rec.success if rec is not None else None
         return StageResult(name, f"kept: before --from {options.start}", 0.0,
-                           rec.figure if rec else "")
+                           success.figure if success is not None else "")
     plan_fn, run_fn = STAGE_FUNCTIONS[name]
     try:
         plan = plan_fn(ctx)
     except InputError as e:
-        record.stages[name] = StageRecord("failed", str(e), finished=utc_now())
+        record.stages[name] = _attempt(rec, "failed", str(e), finished=utc_now())
         record.save()
         raise
     if isinstance(plan, Skip):
-        record.stages[name] = StageRecord("skipped", plan.reason, finished=utc_now())
+        record.stages[name] = _attempt(rec, "skipped", plan.reason, finished=utc_now())
         record.save()
         return StageResult(name, f"skipped: {plan.reason}")
     inputs = {k: fingerprint(p) for k, p in plan.inputs.items()}
-    if not forced and _is_done(ctx, rec, plan, inputs):
-        return StageResult(name, "done", 0.0, rec.figure)
+    if not forced and _is_done(ctx, name, rec, plan, inputs):
+        return StageResult(name, "done", 0.0, rec.success.figure)
     users = [k for k, p in plan.outputs.items() if foreign(ctx, name, k, p)]
     if users and not options.force:
         reason = f"{', '.join(users)} exists, not made by run: kept (--force to remake)"
-        record.stages[name] = StageRecord("skipped", reason, finished=utc_now())
+        record.stages[name] = _attempt(rec, "skipped", reason, finished=utc_now())
         record.save()
         return StageResult(name, f"skipped: {reason}")
-    record.stages[name] = StageRecord("running", "", plan.params, inputs, {
-        k: fingerprint(p) or "" for k, p in plan.outputs.items()})
+    before = {k: fingerprint(p) or "" for k, p in plan.outputs.items()}
+    record.stages[name] = _attempt(rec, "running", "", params=plan.params, inputs=inputs,
+                                   outputs=before)
     record.save()
+    if ctx.on_start is not None:
+        ctx.on_start(name)
     started = time.perf_counter()
     try:
         figure, extra = run_fn(ctx, plan, rec)
-    except InputError as e:
-        record.stages[name] = StageRecord("failed", str(e), plan.params, inputs,
-                                          finished=utc_now())
+    except Exception as e:
+        # what the attempt changed is ours (a partial write), what it did not is as it was
+        changed = {k: v for k, p in plan.outputs.items()
+                   if (v := fingerprint(p) or "") != before[k]}
+        record.stages[name] = _attempt(rec, "failed", str(e) or type(e).__name__,
+                                       params=plan.params, inputs=inputs, outputs=changed,
+                                       finished=utc_now())
         record.save()
         raise
     seconds = time.perf_counter() - started
@@ -147,3 +172,9 @@ def _run_stage(ctx: Context, name: str) -> StageResult:
         utc_now(), seconds, figure)
     record.save()
     return StageResult(name, "ran", seconds, figure)
+
+
+def _attempt(rec: StageRecord | None, status: str, reason: str, **fields) -> StageRecord:
+    """The record of an attempt that did not succeed; the last success, if any, is kept."""
+    return rec.attempt(status, reason, **fields) if rec is not None else \
+        StageRecord(status, reason, **fields)

@@ -10,61 +10,21 @@ import os
 import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Callable
 
 from epicap.capture.sync import RAW_KEYPOINTS_FILE as RAW_KEYPOINTS
 from epicap.capture.sync import SYNC_FILE as SYNC_TOML
 from epicap.errors import InputError
+from epicap.pipeline.options import (DATASET_DIR, RUN_DIR, STAGES, TRAINING, RunOptions,
+                                     train_config)
 from epicap.pipeline.record import RunRecord, fingerprint
 from epicap.session import CAMERAS_FILE, KEYPOINTS_FILE, POSES_FILE
 
-__all__ = ["STAGES", "TRAINING", "RunOptions", "Plan", "Skip", "Context", "STAGE_FUNCTIONS", "foreign"]
+__all__ = ["STAGES", "TRAINING", "RunOptions", "Plan", "Skip", "Context", "STAGE_FUNCTIONS",
+           "foreign"]
 
-STAGES = ("detect", "sync", "calibrate", "triangulate", "label", "train", "evaluate", "report")
-TRAINING = ("label", "train", "evaluate")
-DATASET_DIR, RUN_DIR = "dataset", "run"
 REPORT = "report.html"
 EVALUATION = f"{RUN_DIR}/evaluation.json"
-
-
-@dataclass(frozen=True)
-class RunOptions:
-    """What to run and the options that pass through to the stages.
-
-    train: also label, train and evaluate (into SESSION/dataset and SESSION/run).
-    until: the last stage to run. start: rerun from this stage on even when done (`--from`).
-    force: replace outputs that `run` did not make (an imported keypoints2d.npz is detected anew).
-    sync: False keeps the keypoints' timeline as it is (data known to be synchronized).
-    model, max_people: detect. subject_height_m, intrinsics, shared_focal: calibrate.
-    student, epochs, device: train (and evaluate). train_settings: other TrainConfig fields as
-    (name, text) pairs (`--set checkpoint_every=20`). snapshots: 3D pictures in the report.
-    """
-
-    train: bool = False
-    until: str | None = None
-    start: str | None = None
-    force: bool = False
-    sync: bool = True
-    model: str | None = None
-    max_people: int = 2
-    subject_height_m: float = 1.70
-    intrinsics: str | None = None
-    shared_focal: bool = False
-    student: str = "lifter"
-    epochs: int = 30
-    device: str = "cpu"
-    train_settings: tuple[tuple[str, str], ...] = ()
-    snapshots: bool = True
-
-    def __post_init__(self):
-        for key in ("until", "start"):
-            value = getattr(self, key)
-            if value is not None and value not in STAGES:
-                raise InputError(f"--{'from' if key == 'start' else key}: unknown stage "
-                                 f"{value!r}; valid: {', '.join(STAGES)}")
-        if self.student not in ("lifter", "integral"):
-            raise InputError(f"--student: {self.student!r}; valid: lifter, integral")
-        if not self.subject_height_m > 0 or self.epochs < 1 or self.max_people < 1:
-            raise InputError("--subject-height must be positive, --epochs and --max-people >= 1")
 
 
 @dataclass
@@ -92,6 +52,8 @@ class Context:
     options: RunOptions
     record: RunRecord
     warnings: list[str] = field(default_factory=list)
+    details: list[str] = field(default_factory=list)  # text a stage shows (calibrate's table)
+    on_start: Callable[[str], None] | None = None  # called with a stage's name as it starts
 
     def key(self, path: Path) -> str:
         """A record key: the path relative to the session when inside it, else absolute."""
@@ -122,11 +84,25 @@ class Context:
 # ---- the stages: each a plan (what it reads, writes, depends on) and an execution --------------
 
 def foreign(ctx: Context, stage: str, key: str, path: Path) -> bool:
-    """True when `path` exists and was not written by `run`'s `stage` (a user's file)."""
+    """True when `path` exists and was not written by `run`'s `stage` (a user's file).
+
+    Ours: any file while the record says `running` (a killed attempt's), the fingerprint the
+    latest attempt or the last success recorded, or what a later stage that rewrote our file
+    recorded (`RunRecord.intact`).
+    """
     rec = ctx.record.stages.get(stage)
     if not path.is_file():
         return False
-    return rec is None or (rec.status != "running" and rec.outputs.get(key) != fingerprint(path))
+    if rec is None:
+        return True
+    if rec.status == "running" or rec.outputs.get(key) == fingerprint(path):
+        return False
+    success = rec.success
+    if success is None or key not in success.outputs:
+        return True
+    later = STAGES[STAGES.index(stage) + 1:]
+    return not (success.outputs[key] == fingerprint(path)
+                or ctx.record.intact(stage, key, success.outputs[key], later))
 
 
 def _videos(ctx: Context) -> dict[str, Path] | None:
@@ -198,10 +174,12 @@ def _run_sync(ctx: Context, plan: Plan, previous):
     from epicap.capture.sync import SyncOptions, sync_session
 
     detected, current = plan.inputs[KEYPOINTS_FILE], ctx.session / KEYPOINTS_FILE
+    raw = ctx.session / RAW_KEYPOINTS
     if detected != current:  # a sync killed half-way: start again from the detected keypoints
         _copy_atomic(detected, current)
+    else:  # keep the detected file byte for byte (sync_session starts from an identical raw
+        _copy_atomic(current, raw)  # file): its fingerprint stays the one detect recorded
     result = sync_session(ctx.session, "auto", None, SyncOptions(max_offset_s=2.0))
-    raw = ctx.session / RAW_KEYPOINTS
     extra = {KEYPOINTS_FILE: current, RAW_KEYPOINTS: raw}
     offsets = ", ".join(f"{c.offset_frames:+.2f}" for c in result.cameras)
     low = min(c.confidence for c in result.cameras)
@@ -232,16 +210,23 @@ def _plan_calibrate(ctx: Context):
 
 def _run_calibrate(ctx: Context, plan: Plan, previous):
     from epicap.calibration_free.pipeline import CalibrationOptions, calibrate
-    from epicap.session import Cameras, Keypoints2D
+    from epicap.pipeline.advice import recording_advice
+    from epicap.session import Keypoints2D
+    from epicap.session.calibration_formats import load_for_session
 
     p = plan.params
     keypoints = Keypoints2D.from_npz(ctx.session / KEYPOINTS_FILE)
-    intrinsics = Cameras.from_toml(ctx.path(p["intrinsics"])) if p["intrinsics"] else None
+    intrinsics = None
+    if p["intrinsics"]:  # any lab format, fitted to the videos' sizes (codec padding warned)
+        intrinsics, fitted = load_for_session(ctx.path(p["intrinsics"]), keypoints.cameras,
+                                              keypoints.image_size)
+        ctx.warnings += fitted
     result = calibrate(keypoints, intrinsics, CalibrationOptions(
         method=p["method"], shared_focal=p["shared_focal"],
         subject_height_m=p["subject_height_m"], max_frames=p["max_frames"]))
     result.cameras.to_toml(ctx.session / CAMERAS_FILE)
-    ctx.warnings += result.warnings
+    ctx.details += [result.table(), result.summary()]
+    ctx.warnings += [*result.warnings, *recording_advice(keypoints)]
     return (f"{len(result.cameras)} of {len(keypoints.cameras)} cameras, RMS "
             f"{result.rms_px:.2f} px", None)
 
@@ -295,23 +280,7 @@ def _run_label(ctx: Context, plan: Plan, previous):
 
 
 def _train_config(ctx: Context):
-    from epicap.training.train import TrainConfig
-
-    fields = {f.name: f.type for f in dataclasses.fields(TrainConfig)}
-    values = {}
-    for key, text in ctx.options.train_settings:
-        if key not in fields or key in ("dataset", "out", "student", "quiet"):
-            raise InputError(f"--set {key}: not a training option; valid: "
-                             f"{', '.join(k for k in fields if k not in ('dataset', 'out'))}")
-        kind = {"int": int, "float": float, "bool": bool, "str": str}[str(fields[key])]
-        try:
-            values[key] = (text.lower() in ("1", "true", "yes", "on")) if kind is bool \
-                else kind(text)
-        except ValueError:
-            raise InputError(f"--set {key}={text}: not a valid {kind.__name__}") from None
-    return TrainConfig(dataset=str(ctx.session / DATASET_DIR), out=str(ctx.session / RUN_DIR),
-                       student=ctx.options.student, epochs=ctx.options.epochs,
-                       device=ctx.options.device, quiet=True, **values)
+    return train_config(ctx.session, ctx.options)
 
 
 def _plan_train(ctx: Context):

@@ -12,6 +12,7 @@ from epicap.geometry.filtering import SmoothingOptions, far_joints, smooth_poses
 from epicap.geometry.pose_triangulation import ConsistencyOptions, triangulate_poses
 from epicap.geometry.triangulation import TriangulationOptions, triangulate
 from epicap.joint_sets import JOINT_SETS
+from epicap.pipeline.inputs import require_session_file
 from epicap.session import CAMERAS_FILE, KEYPOINTS_FILE, POSES_FILE, Cameras, Keypoints2D, Poses3D
 from epicap.session.calibration_formats import load_for_session
 from epicap.session.io import refuse_overwrite
@@ -225,12 +226,10 @@ def triangulate_session(session_dir: str | os.PathLike,
     if not session.is_dir():
         raise InputError(f"{session}: no such session folder")
     output = session / POSES_FILE
-    refuse_overwrite(output, force, "3D poses")
-    keypoints = Keypoints2D.from_npz(session / KEYPOINTS_FILE)
-    calib_path = Path(cameras_path) if cameras_path is not None else session / CAMERAS_FILE
-    if cameras_path is None and not calib_path.is_file():
-        raise InputError(f"{calib_path}: no such file (run `epicap calibrate {session}` or pass "
-                         "--cameras FILE)")
+    refuse_overwrite(output, force, "3D poses file")
+    keypoints = Keypoints2D.from_npz(require_session_file(session, KEYPOINTS_FILE))
+    calib_path = Path(cameras_path) if cameras_path is not None else \
+        require_session_file(session, CAMERAS_FILE, "pass --cameras FILE")
     cameras, fitted = load_for_session(calib_path, keypoints.cameras, keypoints.image_size,
                                        require_extrinsics=True)  # any lab format
     poses, summary = triangulate_keypoints(keypoints, cameras, options, smoothing,

@@ -50,6 +50,9 @@ def write_mp4(path: str | os.PathLike, frames: Iterable[np.ndarray], fps: float)
     except OSError as e:
         raise InputError(f"{path}: cannot write here ({e.strerror or e})") from None
     os.close(fd)
+    mask = os.umask(0)
+    os.umask(mask)
+    os.chmod(tmp, 0o666 & ~mask)  # mkstemp makes 0600; a video is an ordinary file
     writer, n = None, 0
     try:
         for rgb in frames:

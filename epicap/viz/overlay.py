@@ -243,17 +243,23 @@ def contact_sheet(source: OverlaySource, columns: int = 4, tile_width: int = 320
 
 
 def write_overlays(source: OverlaySource, out_dir: str | os.PathLike, step: int = 1,
-                   cameras: list[str] | None = None) -> list[Path]:
+                   cameras: list[str] | None = None, force: bool = False) -> list[Path]:
     """Write `overlay_<camera>.mp4` for each camera and `overlay_contact_sheet.png` into out_dir.
 
-    step: keep every step-th frame. cameras: names to draw (default: all). Returns the paths.
+    step: keep every step-th frame. cameras: names to draw (default: all). force: replace files
+    of those names already in out_dir (without it: InputError naming the first, nothing
+    written). Returns the paths.
     """
+    from epicap.session.io import refuse_overwrite
+
     out_dir = Path(out_dir)
     names = cameras or source.keypoints.cameras
     frames = range(0, source.keypoints.num_frames, max(1, int(step)))
+    targets = [out_dir / f"overlay_{name}.mp4" for name in names]
+    for path in [*targets, out_dir / "overlay_contact_sheet.png"]:
+        refuse_overwrite(path, force, "overlay")
     written = []
-    for name in progress(names, desc="overlays"):
-        path = out_dir / f"overlay_{name}.mp4"
+    for name, path in zip(progress(names, desc="overlays"), targets):
         write_mp4(path, overlay_frames(source, name, frames), source.keypoints.fps / max(1, step))
         written.append(path)
     sheet = out_dir / "overlay_contact_sheet.png"

@@ -161,6 +161,15 @@ STAGE_CASES: list[Case] = [
     # ---- run and demo -----------------------------------------------------------------------
     Case("run", "missing", lambda w: ["run", w.path("nope"), *QUICK], message="nope"),
     Case("run", "empty", lambda w: ["run", w.mkdir("empty"), *QUICK], message="not a session"),
+    Case("run", "wrong-shape", lambda w: ["run", w.file("cam01.mp4", b"not a folder"), *QUICK],
+         message="a file, not a session folder"),
+    # every option is checked before the first stage: nothing written, run.toml included
+    Case("run", "bad-option", lambda w: ["run", str(w.synth()), "--subject-height", "178",
+                                         *QUICK], message="--subject-height 178"),
+    Case("run", "bad-option", lambda w: ["run", str(w.synth()), "--intrinsics",
+                                         w.path("nope.toml"), *QUICK], message="nope.toml"),
+    Case("run", "bad-option", lambda w: ["run", str(w.synth()), "--train", "--set", "lr=-1",
+                                         *QUICK], message="--lr"),
     Case("demo", "exists", lambda w: ["demo", "--out", str(Path(w.file("mine/notes.txt",
                                                                        b"keep")).parent),
                                       "--force", *QUICK], message="refusing"),
