@@ -48,8 +48,8 @@ class TrackingOptions:
     max_size_ratio: the largest change of body size between linked detections (default 2.0).
     max_gap: frames a track may go undetected and still resume (default 15).
     ambiguity_margin: when > 0, a link is refused (a new track starts) if another candidate or
-        another track lies within this margin (fraction of body size) of the chosen link's
-        distance: two people crossing end their tracks rather than risk swapping them
+        another track lies within twice the chosen link's distance plus this margin (fraction of
+        body size): two people crossing end their tracks rather than risk swapping them
         (default 0, off; `epicap.people.tracklets` turns it on).
     """
 
@@ -115,6 +115,16 @@ def _no_nan_warnings():
         yield
 
 
+def _nanmedian_last(d: np.ndarray) -> np.ndarray:
+    """np.nanmedian(d, axis=-1) without its per-call overhead (NaN where a row is all NaN)."""
+    n = np.isfinite(d).sum(-1)
+    srt = np.sort(d, axis=-1)  # NaN sort last
+    lo = np.take_along_axis(srt, np.maximum((n - 1) // 2, 0)[..., None], -1)[..., 0]
+    hi = np.take_along_axis(srt, np.maximum(n // 2, 0)[..., None], -1)[..., 0]
+    hi = np.where(n % 2 == 1, lo, hi)
+    return np.where(n > 0, (lo + hi) / 2, np.nan)
+
+
 def _pose_distance(track_xy: np.ndarray, cand_xy: np.ndarray) -> np.ndarray:
     """(K, J, 2), (P, J, 2) -> (K, P) median displacement of joints seen in both, pixels.
 
@@ -122,8 +132,8 @@ def _pose_distance(track_xy: np.ndarray, cand_xy: np.ndarray) -> np.ndarray:
     """
     d = np.linalg.norm(track_xy[:, None] - cand_xy[None], axis=-1)  # (K, P, J)
     common = np.isfinite(d)
+    med = _nanmedian_last(d)
     with _no_nan_warnings():
-        med = np.nanmedian(np.where(common, d, np.nan), axis=-1)
         centre = np.linalg.norm(np.nanmean(track_xy, 1)[:, None] - np.nanmean(cand_xy, 1)[None],
                                 axis=-1)
     return np.where(common.sum(-1) >= 2, med, centre)
@@ -160,7 +170,7 @@ def _ambiguous(rel: np.ndarray, ok: np.ndarray, r: int, c: int, margin: float) -
     """Whether the link of track r to candidate c has a rival within `margin` (see options)."""
     if margin <= 0:
         return False
-    limit = rel[r, c] + margin
+    limit = 2.0 * rel[r, c] + margin
     rivals = np.concatenate([np.delete(rel[r], c)[np.delete(ok[r], c)],
                              np.delete(rel[:, c], r)[np.delete(ok[:, c], r)]])
     return bool((rivals <= limit).any())

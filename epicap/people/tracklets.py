@@ -17,7 +17,7 @@ from epicap.keypoints.tracking import TrackingOptions, link_slots
 
 __all__ = ["TRACKLET_OPTIONS", "link_tracklets", "tracklet_lengths"]
 
-TRACKLET_OPTIONS = TrackingOptions(max_jump=0.25, max_gap=5, ambiguity_margin=0.08)
+TRACKLET_OPTIONS = TrackingOptions(max_jump=0.25, max_gap=5, ambiguity_margin=0.03)
 
 
 def link_tracklets(keypoints: np.ndarray, options: TrackingOptions | None = None) -> np.ndarray:
