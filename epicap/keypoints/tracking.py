@@ -101,8 +101,7 @@ def _clean(pose: np.ndarray, min_confidence: float) -> np.ndarray:
 
 def _body_size(xy: np.ndarray) -> np.ndarray:
     """(P, J, 2) -> (P,) bounding-box diagonal of the seen joints in pixels (0 if fewer than 2)."""
-    with _no_nan_warnings():
-        extent = np.nanmax(xy, axis=1) - np.nanmin(xy, axis=1)
+    extent = np.fmax.reduce(xy, axis=1) - np.fmin.reduce(xy, axis=1)  # NaN-ignoring, no warning
     size = np.hypot(extent[:, 0], extent[:, 1])
     return np.where(np.isfinite(size), size, 0.0)
 
@@ -171,9 +170,10 @@ def _ambiguous(rel: np.ndarray, ok: np.ndarray, r: int, c: int, margin: float) -
     if margin <= 0:
         return False
     limit = 2.0 * rel[r, c] + margin
-    rivals = np.concatenate([np.delete(rel[r], c)[np.delete(ok[r], c)],
-                             np.delete(rel[:, c], r)[np.delete(ok[:, c], r)]])
-    return bool((rivals <= limit).any())
+    row = np.where(ok[r], rel[r], np.inf)
+    col = np.where(ok[:, c], rel[:, c], np.inf)
+    row[c] = col[r] = np.inf
+    return bool(row.min(initial=np.inf) <= limit or col.min(initial=np.inf) <= limit)
 
 
 def _link(frames: list[np.ndarray], J: int, opt: TrackingOptions) -> list[_Track]:
@@ -208,6 +208,7 @@ def _link(frames: list[np.ndarray], J: int, opt: TrackingOptions) -> list[_Track
                     matched[c] = alive[r]
         poses = people[keep]
         consumed = _merge_fragments(poses, matched, rel if alive else None, alive, opt)
+        sizes_now = _body_size(poses[:, :, :2]) if consumed else size
         for c in range(len(keep)):
             if c in consumed:
                 continue
@@ -219,7 +220,7 @@ def _link(frames: list[np.ndarray], J: int, opt: TrackingOptions) -> list[_Track
             tr.indices.append(int(keep[c]))
             tr.poses.append(poses[c])
             tr.last = poses[c, :, :2]
-            tr.size = float(_body_size(poses[c:c + 1, :, :2])[0])
+            tr.size = float(sizes_now[c])
             tr.score += float(quality[c])
             tr.fragments.extend((t, int(keep[u])) for u, into in consumed.items() if into == c)
     return tracks
