@@ -84,12 +84,12 @@ def match_people(detections, choice: PeopleChoice) -> PeopleKeypoints | None:
     camera's main subject). People seen by one camera only are named in `notes`.
     """
     from epicap.people.assignment import gather
-    from epicap.people.uncalibrated import MatchOptions, match_uncalibrated
+    from epicap.people.uncalibrated import UncalibratedOptions, match_uncalibrated
 
     if len(detections.cameras) < 2 and choice.min_cameras > 1:
         return None
     result = match_uncalibrated(detections.keypoints, detections.image_size,
-                                MatchOptions(min_cameras=choice.min_cameras))
+                                UncalibratedOptions(min_cameras=choice.min_cameras))
     P = result.num_people if choice.count is None else min(result.num_people, choice.count)
     if P == 0:
         return None

@@ -34,11 +34,11 @@ from epicap.errors import check_shape
 from epicap.people.assignment import gather, order_people
 from epicap.people.tracklets import link_tracklets
 
-__all__ = ["MatchOptions", "MatchResult", "match_uncalibrated", "sampson_distance"]
+__all__ = ["UncalibratedOptions", "UncalibratedMatch", "match_uncalibrated", "sampson_distance"]
 
 
 @dataclass(frozen=True)
-class MatchOptions:
+class UncalibratedOptions:
     """Knobs of the matching without cameras.
 
     min_confidence: joints below it are not used as correspondences (default 0.3).
@@ -68,7 +68,7 @@ class MatchOptions:
 
 
 @dataclass
-class MatchResult:
+class UncalibratedMatch:
     """People found across cameras.
 
     assignment: (C, T, S) int32 person of every detection slot, -1 for none.
@@ -102,7 +102,7 @@ def sampson_distance(F: np.ndarray, x1: np.ndarray, x2: np.ndarray) -> np.ndarra
         return np.sqrt(num / den)
 
 
-def _fit(x1: np.ndarray, x2: np.ndarray, threshold_px: float, opt: MatchOptions):
+def _fit(x1: np.ndarray, x2: np.ndarray, threshold_px: float, opt: UncalibratedOptions):
     """(F, inlier ratio) of MAGSAC on at most max_points correspondences; (None, 0) on failure."""
     import cv2
 
@@ -125,7 +125,7 @@ def _fit(x1: np.ndarray, x2: np.ndarray, threshold_px: float, opt: MatchOptions)
 class _PairScorer:
     """Correspondences and Sampson errors of every tracklet pairing of cameras a and b."""
 
-    def __init__(self, xa: np.ndarray, xb: np.ndarray, opt: MatchOptions):
+    def __init__(self, xa: np.ndarray, xb: np.ndarray, opt: UncalibratedOptions):
         # xa: (T, Ka, J, 3), xb: (T, Kb, J, 3) per-tracklet keypoints of the two cameras
         self.xa, self.xb = xa[..., :2], xb[..., :2]
         va = xa[..., 2] >= opt.min_confidence
@@ -153,7 +153,7 @@ class _PairScorer:
 
 
 def _grow(scorer: _PairScorer, F: np.ndarray, candidates: np.ndarray, thr: float,
-          opt: MatchOptions):
+          opt: UncalibratedOptions):
     """The set of pairings consistent with F: (pairs, support = inlier count, per-pair support)."""
     err = scorer.errors(F)
     Ka, Kb = scorer.count.shape
@@ -182,7 +182,7 @@ def _grow(scorer: _PairScorer, F: np.ndarray, candidates: np.ndarray, thr: float
     return pairs, float(sum(support)), support
 
 
-def _match_pair(scorer: _PairScorer, thr: float, opt: MatchOptions):
+def _match_pair(scorer: _PairScorer, thr: float, opt: UncalibratedOptions):
     """Best consistent set of pairings of one camera pair: (pairs, supports, inlier ratio)."""
     candidates = (scorer.count >= opt.min_common) & (scorer.frames >= opt.min_frames)
     if not candidates.any():
@@ -242,18 +242,18 @@ def _cluster(edges, occupancy: list[np.ndarray], C: int, T: int):
 
 
 def match_uncalibrated(detections: np.ndarray, image_size: np.ndarray,
-                       options: MatchOptions | None = None,
-                       tracklets: np.ndarray | None = None) -> MatchResult:
+                       options: UncalibratedOptions | None = None,
+                       tracklets: np.ndarray | None = None) -> UncalibratedMatch:
     """People across cameras without calibration: an assignment (C, T, S) -> person or -1.
 
     detections: (C, T, S, J, 3) raw detections (x, y pixels, confidence; empty slots (NaN, NaN,
         0)), all cameras on one timeline. image_size: (C, 2) width, height pixels.
-    options: MatchOptions. tracklets: (C, T, S) tracklet ids if already linked (else linked
+    options: UncalibratedOptions. tracklets: (C, T, S) tracklet ids if already linked (else linked
         here with `link_tracklets`).
     People seen by fewer than `min_cameras` cameras or in fewer than `min_person_frames`
     (camera, frame) pairs are dropped (-1). Person 0 is seen in the most (camera, frame) pairs.
     """
-    opt = options or MatchOptions()
+    opt = options or UncalibratedOptions()
     d = np.asarray(detections, dtype=np.float32)
     dims = check_shape(d, "C, T, S, J, 3", "detections")
     C, T = dims["C"], dims["T"]
@@ -303,4 +303,4 @@ def match_uncalibrated(detections: np.ndarray, image_size: np.ndarray,
             assignment, P = lut[assignment], int(big.sum())
     cameras_seen = (assignment[..., None] == np.arange(P)).any((1, 2)).sum(0) if P else \
         np.zeros(0, dtype=int)
-    return MatchResult(assignment.astype(np.int32), P, ids, cameras_seen, pair_inliers, edges)
+    return UncalibratedMatch(assignment.astype(np.int32), P, ids, cameras_seen, pair_inliers, edges)

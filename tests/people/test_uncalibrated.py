@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 
 from epicap.people.assignment import gather
-from epicap.people.uncalibrated import MatchOptions, match_uncalibrated, sampson_distance
+from epicap.people.uncalibrated import UncalibratedOptions, match_uncalibrated, sampson_distance
 from tests.people.scenes import identity_accuracy, make_people_scene
 
 
@@ -70,7 +70,7 @@ def test_one_camera_people_are_dropped_unless_asked_for():
     r = match_uncalibrated(s.detections, s.image_size)
     assert r.num_people == 1 and identity_accuracy(r.assignment, s.truth)[1] == {0: 0}
     assert (r.assignment[0][s.truth[0] == 1] == -1).all()
-    r1 = match_uncalibrated(s.detections, s.image_size, MatchOptions(min_cameras=1))
+    r1 = match_uncalibrated(s.detections, s.image_size, UncalibratedOptions(min_cameras=1))
     assert r1.num_people == 2 and r1.cameras_seen.tolist() == [3, 1]
 
 
