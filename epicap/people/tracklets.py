@@ -3,10 +3,11 @@
 A tracklet is a run of detections of one camera that are, with high confidence, one person: the
 frame-to-frame linking of `epicap.keypoints.tracking` (Hungarian assignment on a pose distance
 relative to body size, Bewley et al., "Simple Online and Realtime Tracking", ICIP 2016), run with
-a tighter gate, a short gap and a refusal to link when another person is nearly as close. A
-tracklet therefore ends at an occlusion or where two people cross, and the matching across
-cameras (`epicap.people.uncalibrated`) joins the pieces of one person again: cutting too often
-costs little, a swap inside a tracklet would cost an identity.
+a short gap, so that a tracklet ends at an occlusion; the matching across cameras
+(`epicap.people.uncalibrated`) joins the pieces of one person again and re-matches single frames
+epipolarly, which undoes a swap where two people cross. (`TrackingOptions.ambiguity_margin` can
+cut tracklets where people cross instead; on scenes where people walk round each other it cut
+them into pieces too short to match, so it is off here.)
 """
 from __future__ import annotations
 
@@ -17,7 +18,7 @@ from epicap.keypoints.tracking import TrackingOptions, link_slots
 
 __all__ = ["TRACKLET_OPTIONS", "link_tracklets", "tracklet_lengths"]
 
-TRACKLET_OPTIONS = TrackingOptions(max_jump=0.25, max_gap=5, ambiguity_margin=0.03)
+TRACKLET_OPTIONS = TrackingOptions(max_jump=0.35, max_gap=5)
 
 
 def link_tracklets(keypoints: np.ndarray, options: TrackingOptions | None = None) -> np.ndarray:

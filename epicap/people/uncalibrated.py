@@ -26,6 +26,7 @@ Cameras must share one timeline (synchronized to within a few frames); they need
 """
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -34,7 +35,8 @@ from epicap.errors import check_shape
 from epicap.people.assignment import gather, order_people
 from epicap.people.tracklets import link_tracklets
 
-__all__ = ["UncalibratedOptions", "UncalibratedMatch", "match_uncalibrated", "sampson_distance"]
+__all__ = ["UncalibratedOptions", "UncalibratedMatch", "match_uncalibrated", "refine_per_frame",
+           "sampson_distance"]
 
 
 @dataclass(frozen=True)
@@ -48,10 +50,15 @@ class UncalibratedOptions:
         (default 0.006, about 13 px on 1920x1080); a pairing is accepted when its median Sampson
         distance under the set's F is below `accept` times that (default 1.5).
     seeds: how many of the best single pairings start a set per camera pair (default 3).
+    max_single_fits: only the pairings with the most correspondences are fitted alone to pick
+        the seeds (default 12); every pairing is still scored against each set's F.
     max_points: correspondences drawn (evenly) for one fit (default 600).
     min_cameras: a person must be matched in this many cameras (default 2); 1 keeps every
         tracklet cluster, those seen by one camera too.
     min_person_frames: a person seen in fewer (camera, frame) pairs is dropped (default 10).
+    refine: passes that reassign every detection frame by frame to the person whose views in
+        the other cameras fit it best under the camera pairs' F (`refine_per_frame`; default 2,
+        0 for none).
     seed: the random seed of the robust fits.
     """
 
@@ -61,9 +68,11 @@ class UncalibratedOptions:
     threshold: float = 0.006
     accept: float = 1.5
     seeds: int = 3
+    max_single_fits: int = 12
     max_points: int = 600
     min_cameras: int = 2
     min_person_frames: int = 10
+    refine: int = 2
     seed: int = 0
 
 
@@ -123,93 +132,91 @@ def _fit(x1: np.ndarray, x2: np.ndarray, threshold_px: float, opt: UncalibratedO
 
 
 class _PairScorer:
-    """Correspondences and Sampson errors of every tracklet pairing of cameras a and b."""
+    """Correspondences of the tracklet pairings of cameras a and b that are seen together enough,
+    pooled in one flat list (pairing m owns the slice starts[m]:starts[m + 1])."""
 
     def __init__(self, xa: np.ndarray, xb: np.ndarray, opt: UncalibratedOptions):
         # xa: (T, Ka, J, 3), xb: (T, Kb, J, 3) per-tracklet keypoints of the two cameras
-        self.xa, self.xb = xa[..., :2], xb[..., :2]
         va = xa[..., 2] >= opt.min_confidence
         vb = xb[..., 2] >= opt.min_confidence
-        self.common = va[:, :, None] & vb[:, None, :]  # (T, Ka, Kb, J)
-        self.count = self.common.sum((0, 3))  # (Ka, Kb)
-        self.frames = self.common.any(-1).sum(0)
-        self.occ_a = va.any(-1)  # (T, Ka) tracklet present
-        self.occ_b = vb.any(-1)
+        self.occ_a, self.occ_b = va.any(-1), vb.any(-1)  # (T, K) tracklet present
+        count = np.einsum("tij,tkj->ik", va.astype(np.float32), vb.astype(np.float32))
+        frames = self.occ_a.T.astype(np.float32) @ self.occ_b.astype(np.float32)
+        self.pairs = np.argwhere((count >= opt.min_common) & (frames >= opt.min_frames))
+        p1, p2, sizes = [], [], []
+        for i, j in self.pairs:
+            t, k = np.nonzero(va[:, i] & vb[:, j])
+            p1.append(xa[t, i, k, :2])
+            p2.append(xb[t, j, k, :2])
+            sizes.append(len(t))
+        self.count = np.array(sizes, dtype=np.int64)
+        self.starts = np.r_[0, np.cumsum(self.count)].astype(np.int64)
+        self.pid = np.repeat(np.arange(len(sizes)), self.count)
+        self.p1 = np.concatenate(p1).astype(np.float64) if p1 else np.zeros((0, 2))
+        self.p2 = np.concatenate(p2).astype(np.float64) if p2 else np.zeros((0, 2))
 
-    def points(self, pairs) -> tuple[np.ndarray, np.ndarray]:
-        """Pooled correspondences (N, 2), (N, 2) of the pairings (i, j)."""
-        p1, p2 = [], []
-        for i, j in pairs:
-            t, k = np.nonzero(self.common[:, i, j])
-            p1.append(self.xa[t, i, k])
-            p2.append(self.xb[t, j, k])
-        return np.concatenate(p1), np.concatenate(p2)
+    def points(self, ms) -> tuple[np.ndarray, np.ndarray]:
+        """Pooled correspondences (N, 2), (N, 2) of the pairings with indices `ms`."""
+        idx = np.concatenate([np.arange(self.starts[m], self.starts[m + 1]) for m in ms])
+        return self.p1[idx], self.p2[idx]
 
-    def errors(self, F: np.ndarray) -> np.ndarray:
-        """(Ka, Kb, T, J) Sampson distance of every pairing's joint under F (NaN if not common)."""
-        d = sampson_distance(F, self.xa[:, :, None], self.xb[:, None, :])  # (T, Ka, Kb, J)
-        d = np.where(self.common, d, np.nan)
-        return d.transpose(1, 2, 0, 3)
+    def below(self, F: np.ndarray, threshold_px: float) -> np.ndarray:
+        """(M,) per pairing, how many of its correspondences lie within threshold_px of F."""
+        d = sampson_distance(F, self.p1, self.p2)
+        return np.bincount(self.pid, weights=d < threshold_px, minlength=len(self.count))
 
 
-def _grow(scorer: _PairScorer, F: np.ndarray, candidates: np.ndarray, thr: float,
-          opt: UncalibratedOptions):
-    """The set of pairings consistent with F: (pairs, support = inlier count, per-pair support)."""
-    err = scorer.errors(F)
-    Ka, Kb = scorer.count.shape
-    flat = err.reshape(Ka, Kb, -1)
-    with np.errstate(invalid="ignore"):  # NaN: joints not seen in both
-        inliers = (flat < thr).sum(-1)
-        # median below accept * thr <=> more than half of the common joints below it
-        within = (flat < opt.accept * thr).sum(-1) / np.maximum(scorer.count, 1)
-    within = np.where(candidates, within, 0.0)
-    order = np.argsort(-within, axis=None, kind="stable")
-    used_a = np.zeros((Ka, scorer.occ_a.shape[0]), dtype=bool)  # frames already paired
-    used_b = np.zeros((Kb, scorer.occ_b.shape[0]), dtype=bool)
-    pairs, support = [], []
-    for flat_index in order:
-        i, j = divmod(int(flat_index), Kb)
-        if not within[i, j] > 0.5:
+def _grow(scorer: _PairScorer, F: np.ndarray, thr: float, opt: UncalibratedOptions):
+    """The set of pairings consistent with F: (pairing indices, total support, supports)."""
+    inliers = scorer.below(F, thr)
+    # median below accept * thr <=> more than half of the common joints below it
+    within = scorer.below(F, opt.accept * thr) / np.maximum(scorer.count, 1)
+    used_a = np.zeros(scorer.occ_a.T.shape, dtype=bool)  # (Ka, T) frames already paired
+    used_b = np.zeros(scorer.occ_b.T.shape, dtype=bool)
+    chosen, support = [], []
+    for m in np.argsort(-within, kind="stable"):
+        if not within[m] > 0.5:
             break
+        i, j = scorer.pairs[m]
         both = scorer.occ_a[:, i] & scorer.occ_b[:, j]
         # one partner per tracklet per frame: i's partners in b never overlap in time, and j's
         if (used_a[i] & both).any() or (used_b[j] & both).any():
             continue
         used_a[i] |= both
         used_b[j] |= both
-        pairs.append((i, j))
-        support.append(float(inliers[i, j]))
-    return pairs, float(sum(support)), support
+        chosen.append(int(m))
+        support.append(float(inliers[m]))
+    return chosen, float(sum(support)), support
 
 
 def _match_pair(scorer: _PairScorer, thr: float, opt: UncalibratedOptions):
-    """Best consistent set of pairings of one camera pair: (pairs, supports, inlier ratio)."""
-    candidates = (scorer.count >= opt.min_common) & (scorer.frames >= opt.min_frames)
-    if not candidates.any():
-        return [], [], np.nan
+    """Best consistent set of pairings of one camera pair: ((i, j) pairs, supports, inlier
+    ratio of the set's F, F or None)."""
+    if len(scorer.count) == 0:
+        return [], [], np.nan, None
     single = []
-    for i, j in zip(*np.nonzero(candidates)):
-        F, ratio = _fit(*scorer.points([(i, j)]), thr, opt)
+    for m in np.argsort(-scorer.count, kind="stable")[:opt.max_single_fits]:
+        F, ratio = _fit(*scorer.points([m]), thr, opt)
         if F is not None:
-            single.append((ratio * scorer.count[i, j], ratio, (int(i), int(j)), F))
+            single.append((ratio * scorer.count[m], int(m), F))
     single.sort(key=lambda s: -s[0])
-    best = ([], 0.0, [], np.nan)
-    for _, ratio, seed, F in single[:opt.seeds]:
-        pairs = [seed]
+    best = ([], 0.0, [], np.nan, None)
+    for _, seed, F in single[:opt.seeds]:
+        chosen, ratio = [seed], np.nan
         for _ in range(2):  # refit on the union, regrow
-            F_set, ratio = _fit(*scorer.points(pairs), thr, opt)
+            F_set, ratio = _fit(*scorer.points(chosen), thr, opt)
             if F_set is None:
                 break
             F = F_set
-            grown, total, support = _grow(scorer, F, candidates, thr, opt)
-            if not grown or set(grown) == set(pairs):
-                pairs = grown or pairs
+            grown = _grow(scorer, F, thr, opt)[0]
+            if not grown or set(grown) == set(chosen):
                 break
-            pairs = grown
-        grown, total, support = _grow(scorer, F, candidates, thr, opt)
+            chosen = grown
+        grown, total, support = _grow(scorer, F, thr, opt)
         if total > best[1]:
-            best = (grown, total, support, ratio)
-    return best[0], best[2], best[3]
+            best = (grown, total, support, ratio, F)
+    pairs = [tuple(int(v) for v in scorer.pairs[m]) for m in best[0]]
+    return pairs, best[2], best[3], best[4]
 
 
 def _cluster(edges, occupancy: list[np.ndarray], C: int, T: int):
@@ -241,6 +248,94 @@ def _cluster(edges, occupancy: list[np.ndarray], C: int, T: int):
     return [labels[offsets[c]:offsets[c + 1]] for c in range(C)]
 
 
+def _epipolar_cost(d: np.ndarray, people: np.ndarray, fundamentals: dict, c: int,
+                   opt: UncalibratedOptions) -> np.ndarray:
+    """(T, S, P) how far each detection of camera c lies from each person's views in the other
+    cameras: the mean over those cameras of the median joint Sampson distance, as a multiple of
+    that pair's inlier threshold; NaN where no other camera sees the person at that frame."""
+    C = d.shape[0]
+    total = np.zeros(d.shape[1:3] + people.shape[2:3])
+    weight = np.zeros_like(total)
+    mine = np.where((d[c, ..., 2] >= opt.min_confidence)[..., None], d[c, ..., :2], np.nan)
+    for b in range(C):
+        key = (min(b, c), max(b, c))
+        if b == c or key not in fundamentals:
+            continue
+        F, thr = fundamentals[key]
+        theirs = np.where((people[b, ..., 2] >= opt.min_confidence)[..., None],
+                          people[b, ..., :2], np.nan)
+        x_c, x_b = mine[:, :, None], theirs[:, None]  # (T, S, 1, J, 2), (T, 1, P, J, 2)
+        dist = sampson_distance(F, x_c, x_b) if c < b else sampson_distance(F, x_b, x_c)
+        enough = np.isfinite(dist).sum(-1) >= 4
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN: no common joints
+            med = np.nanmedian(dist, -1) / thr
+        total += np.where(enough, np.minimum(med, 10.0), 0.0)
+        weight += enough
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(weight > 0, total / weight, np.nan)
+
+
+def _refit(d: np.ndarray, assignment: np.ndarray, P: int, size: np.ndarray, previous: dict,
+           opt: UncalibratedOptions) -> dict:
+    """F of every camera pair refitted on all matched people at once (better conditioned than
+    the pairings of one set); a pair keeps its previous F when the refit fails."""
+    people = gather(d, assignment, P)  # (C, T, P, J, 3)
+    seen = people[..., 2] >= opt.min_confidence
+    out = dict(previous)
+    C = d.shape[0]
+    for a in range(C):
+        for b in range(a + 1, C):
+            both = seen[a] & seen[b]
+            if both.sum() < opt.min_common:
+                continue
+            thr = opt.threshold * float(np.hypot(*np.maximum(size[a], size[b])))
+            F, _ = _fit(people[a][both][:, :2], people[b][both][:, :2], thr, opt)
+            if F is not None:
+                out[a, b] = (F, thr)
+    return out
+
+
+def refine_per_frame(detections: np.ndarray, assignment: np.ndarray, num_people: int,
+                     fundamentals: dict, options: UncalibratedOptions | None = None
+                     ) -> np.ndarray:
+    """(C, T, S) int32 assignment with every frame's detections re-matched epipolarly.
+
+    detections: (C, T, S, J, 3) raw. assignment: (C, T, S) the tracklet-level matching, P people.
+    fundamentals: (a, b) with a < b -> (F with x_b^T F x_a = 0, inlier threshold px).
+    Per camera and frame, detections and people are paired by a Hungarian assignment on
+    `_epipolar_cost` (a slot keeping its current person gets a bonus of half a threshold), a
+    pairing costing more than `accept` thresholds refused. A slot with no evidence (nobody else
+    sees its person, or any candidate, at that frame) keeps its person. Cuts tracklet errors (a swap inside a
+    tracklet, a fragment too short to match) down to the frames where they happen.
+    """
+    from scipy.optimize import linear_sum_assignment
+
+    opt = options or UncalibratedOptions()
+    P = int(num_people)
+    people = gather(detections, assignment, P)
+    out = assignment.copy()
+    occupied = (detections[..., 2] > 0).any(-1)
+    for c in range(detections.shape[0]):
+        cost = _epipolar_cost(detections, people, fundamentals, c, opt)  # (T, S, P)
+        current = assignment[c][..., None] == np.arange(P)  # (T, S, P)
+        # a slot whose person nobody else sees at that frame (one camera's person) stays theirs
+        mine = np.take_along_axis(cost, np.maximum(assignment[c], 0)[..., None], -1)[..., 0]
+        unchecked = (assignment[c] >= 0) & ~np.isfinite(mine)
+        evidence = np.isfinite(cost).any(-1) & occupied[c] & ~unchecked
+        adjusted = np.where(np.isfinite(cost), cost - 0.5 * current, np.inf)
+        for t in np.flatnonzero(evidence.any(-1)):
+            rows = np.flatnonzero(evidence[t])
+            m = adjusted[t, rows]
+            ok = m <= opt.accept
+            r, p = linear_sum_assignment(np.where(ok, m, 1e6))
+            new = np.full(len(rows), -1, dtype=np.int32)
+            good = ok[r, p]
+            new[r[good]] = p[good]
+            out[c, t, rows] = new
+    return out.astype(np.int32)
+
+
 def match_uncalibrated(detections: np.ndarray, image_size: np.ndarray,
                        options: UncalibratedOptions | None = None,
                        tracklets: np.ndarray | None = None) -> UncalibratedMatch:
@@ -264,14 +359,17 @@ def match_uncalibrated(detections: np.ndarray, image_size: np.ndarray,
     occupancy = [(p[..., 2] > 0).any(-1) for p in per_cam]
     edges = []
     pair_inliers = np.full((C, C), np.nan)
+    fundamentals: dict[tuple[int, int], tuple[np.ndarray, float]] = {}
     for a in range(C):
         for b in range(a + 1, C):
             if K[a] == 0 or K[b] == 0:
                 continue
             thr = opt.threshold * float(np.hypot(*np.maximum(size[a], size[b])))
             scorer = _PairScorer(per_cam[a], per_cam[b], opt)
-            pairs, support, ratio = _match_pair(scorer, thr, opt)
+            pairs, support, ratio, F = _match_pair(scorer, thr, opt)
             pair_inliers[a, b] = pair_inliers[b, a] = ratio
+            if F is not None and pairs:
+                fundamentals[a, b] = (F, thr)
             edges += [(a, i, b, j, s) for (i, j), s in zip(pairs, support)]
     labels = _cluster(edges, occupancy, C, T)
     # one person index per cluster, then keep clusters seen by enough cameras
@@ -292,6 +390,11 @@ def match_uncalibrated(detections: np.ndarray, image_size: np.ndarray,
         valid = ids[c] >= 0
         assignment[c][valid] = person[ids[c][valid]]
     assignment, P = order_people(assignment, int(keep.sum()))
+    for _ in range(opt.refine):
+        if P:
+            fundamentals = _refit(d, assignment, P, size, fundamentals, opt)
+            assignment = refine_per_frame(d, assignment, P, fundamentals, opt)
+            assignment, P = order_people(assignment, P)
     if P:
         from epicap.people.assignment import person_frames
 
