@@ -305,9 +305,9 @@ def refine_per_frame(detections: np.ndarray, assignment: np.ndarray, num_people:
     fundamentals: (a, b) with a < b -> (F with x_b^T F x_a = 0, inlier threshold px).
     Per camera and frame, detections and people are paired by a Hungarian assignment on
     `_epipolar_cost` (a slot keeping its current person gets a bonus of half a threshold), a
-    pairing costing more than `accept` thresholds refused. A slot with no evidence (nobody else
-    sees its person, or any candidate, at that frame) keeps its person. Cuts tracklet errors (a swap inside a
-    tracklet, a fragment too short to match) down to the frames where they happen.
+    pairing costing more than `accept` thresholds refused. A slot whose person nobody else sees
+    at that frame keeps it unless another person fits it well. Cuts tracklet errors (a swap
+    inside a tracklet, a fragment too short to match) down to the frames where they happen.
     """
     from scipy.optimize import linear_sum_assignment
 
@@ -320,9 +320,9 @@ def refine_per_frame(detections: np.ndarray, assignment: np.ndarray, num_people:
         cost = _epipolar_cost(detections, people, fundamentals, c, opt)  # (T, S, P)
         current = assignment[c][..., None] == np.arange(P)  # (T, S, P)
         # a slot whose person nobody else sees at that frame (one camera's person) stays theirs
-        mine = np.take_along_axis(cost, np.maximum(assignment[c], 0)[..., None], -1)[..., 0]
-        unchecked = (assignment[c] >= 0) & ~np.isfinite(mine)
-        evidence = np.isfinite(cost).any(-1) & occupied[c] & ~unchecked
+        # unless another person fits it well: its cost is taken as just acceptable
+        cost = np.where(current & np.isnan(cost), opt.accept, cost)
+        evidence = np.isfinite(cost).any(-1) & occupied[c]
         adjusted = np.where(np.isfinite(cost), cost - 0.5 * current, np.inf)
         for t in np.flatnonzero(evidence.any(-1)):
             rows = np.flatnonzero(evidence[t])
