@@ -121,3 +121,11 @@ def test_a_camera_that_sees_no_one_is_named(tmp_path, capsys):
     assert "camera cam03: nobody was ever detected" in capsys.readouterr().err
     z = _read_people(out / "keypoints2d.npz")
     assert z["keypoints"].shape == (3, 60, 2, 17, 3) and (z["keypoints"][2, ..., 2] == 0).all()
+
+
+@pytest.mark.parametrize("value", ["0", "x"])
+def test_detect_refuses_a_bad_people_count_before_any_work(tmp_path, capsys, value):
+    assert main(["detect", str(tmp_path), "--people", value]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "--people" in err and len(err.splitlines()) == 1
+    assert not (tmp_path / "detections2d.npz").exists()
