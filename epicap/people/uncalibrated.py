@@ -101,12 +101,12 @@ def sampson_distance(F: np.ndarray, x1: np.ndarray, x2: np.ndarray) -> np.ndarra
     F: (3, 3) with x2^T F x1 = 0. x1, x2: (..., 2) pixels (NaN propagates).
     """
     F = np.asarray(F, dtype=np.float64)
-    h1 = np.concatenate([x1, np.ones(x1.shape[:-1] + (1,))], -1)
-    h2 = np.concatenate([x2, np.ones(x2.shape[:-1] + (1,))], -1)
-    Fx1 = h1 @ F.T
-    Ftx2 = h2 @ F
-    num = np.sum(h2 * Fx1, -1) ** 2
-    den = Fx1[..., 0] ** 2 + Fx1[..., 1] ** 2 + Ftx2[..., 0] ** 2 + Ftx2[..., 1] ** 2
+    u1, v1 = x1[..., 0], x1[..., 1]
+    u2, v2 = x2[..., 0], x2[..., 1]
+    l2 = [F[k, 0] * u1 + F[k, 1] * v1 + F[k, 2] for k in range(3)]  # F x1: line in image 2
+    l1 = [F[0, k] * u2 + F[1, k] * v2 + F[2, k] for k in range(2)]  # F^T x2 (first two)
+    num = (u2 * l2[0] + v2 * l2[1] + l2[2]) ** 2
+    den = l2[0] ** 2 + l2[1] ** 2 + l1[0] ** 2 + l1[1] ** 2
     with np.errstate(invalid="ignore", divide="ignore"):
         return np.sqrt(num / den)
 
@@ -160,17 +160,18 @@ class _PairScorer:
         idx = np.concatenate([np.arange(self.starts[m], self.starts[m + 1]) for m in ms])
         return self.p1[idx], self.p2[idx]
 
-    def below(self, F: np.ndarray, threshold_px: float) -> np.ndarray:
-        """(M,) per pairing, how many of its correspondences lie within threshold_px of F."""
+    def below(self, F: np.ndarray, *thresholds_px: float) -> list[np.ndarray]:
+        """Per threshold, (M,) per pairing how many of its correspondences lie within it of F."""
         d = sampson_distance(F, self.p1, self.p2)
-        return np.bincount(self.pid, weights=d < threshold_px, minlength=len(self.count))
+        return [np.bincount(self.pid, weights=d < thr, minlength=len(self.count))
+                for thr in thresholds_px]
 
 
 def _grow(scorer: _PairScorer, F: np.ndarray, thr: float, opt: UncalibratedOptions):
     """The set of pairings consistent with F: (pairing indices, total support, supports)."""
-    inliers = scorer.below(F, thr)
+    inliers, accepted = scorer.below(F, thr, opt.accept * thr)
     # median below accept * thr <=> more than half of the common joints below it
-    within = scorer.below(F, opt.accept * thr) / np.maximum(scorer.count, 1)
+    within = accepted / np.maximum(scorer.count, 1)
     used_a = np.zeros(scorer.occ_a.T.shape, dtype=bool)  # (Ka, T) frames already paired
     used_b = np.zeros(scorer.occ_b.T.shape, dtype=bool)
     chosen, support = [], []
