@@ -77,8 +77,8 @@ def run(args: argparse.Namespace) -> int:
     from epicap.keypoints.everyone import keep_people, people_table, save_people_keypoints
     from epicap.session.detections2d import DETECTIONS_FILE
 
-    people = keep_people(result.detections, choice, session)
     result.detections.save(session / DETECTIONS_FILE)
+    people = keep_people(result.detections, choice, session)
     if people is None:
         result.keypoints.save(out)
     else:

@@ -100,9 +100,17 @@ def run(args) -> int:
 
         kp = read_coco_json(args.inputs, **common)
     from epicap.keypoints.everyone import keep_people, people_table
+    from epicap.session.detections2d import DETECTIONS_FILE
 
-    people = keep_people(raw[0], choice, out)
-    _save(kp, target, out, videos, raw[0], people)
+    made = [p for p in (target, out / DETECTIONS_FILE) if not p.exists()]
+    try:  # the raw detections first: an unwritable session fails before any matching
+        raw[0].save(out / DETECTIONS_FILE)
+        people = keep_people(raw[0], choice, out)
+        _save(kp, target, out, videos, raw[0], people)
+    except BaseException:
+        for path in made:
+            path.unlink(missing_ok=True)
+        raise
     rows = [(s.name, s.frames, s.max_people, s.tracks, f"{100 * s.coverage:.0f}%")
             for s in summaries]
     print(format_table(rows, ["camera", "frames read", "most people", "tracks",
@@ -172,24 +180,21 @@ def _size_and_fps(args, out: Path, names: list[str]):
 
 
 def _save(kp, target: Path, out: Path, videos, detections=None, people=None) -> None:
-    """Write the raw detections, the keypoints (`people`, or the main subject `kp`) and, when
-    missing, the manifest; files this call created are removed again if a later one cannot be
-    written (nothing half-written)."""
+    """Write the keypoints (`people`, or the main subject `kp`) and, when missing, the manifest;
+    a keypoints file this call created is removed again if the manifest cannot be written
+    (nothing half-written)."""
     from epicap.keypoints.everyone import save_people_keypoints
-    from epicap.session.detections2d import DETECTIONS_FILE
 
-    made = [p for p in (target, out / DETECTIONS_FILE) if not p.exists()]
+    existed = target.exists()
+    if people is None:
+        kp.save(target)
+    else:
+        save_people_keypoints(target, detections, people)
     try:
-        if detections is not None:
-            detections.save(out / DETECTIONS_FILE)
-        if people is None:
-            kp.save(target)
-        else:
-            save_people_keypoints(target, detections, people)
         _write_manifest_if_missing(out, kp, videos)
     except BaseException:
-        for path in made:
-            path.unlink(missing_ok=True)
+        if not existed:
+            target.unlink(missing_ok=True)
         raise
 
 

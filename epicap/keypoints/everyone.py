@@ -160,8 +160,9 @@ def keep_people(detections, choice: PeopleChoice, out: str | os.PathLike):
         return None
     people = match_people(detections, choice)
     if people is None:
-        warn(f"{out}: nobody is matched across two cameras; keeping each camera's main subject "
-             "(all detections are in detections2d.npz)")
+        if (detections.people_per_frame() > 1).any():  # with one person at a time, no news
+            warn(f"{out}: nobody is matched across two cameras; keeping each camera's main "
+                 "subject (all detections are in detections2d.npz)")
         return None
     for note in people.notes:
         warn(note)
