@@ -1,9 +1,11 @@
-"""2D keypoints of the main subject in every camera (MediaPipe) into keypoints2d.npz.
+"""2D keypoints of everyone in view of every camera (MediaPipe) into keypoints2d.npz.
 
 Runs MediaPipe's PoseLandmarker (33 landmarks, joint set `mediapipe33`) in VIDEO mode over every
 camera's video named in SESSION/session.toml and writes SESSION/keypoints2d.npz. Confidence is
-the landmark's visibility x presence; a joint not found is (NaN, NaN, 0). When several people are
-in view, the main subject (large, confident, present most of the time) is followed over time.
+the landmark's visibility x presence; a joint not found is (NaN, NaN, 0). Every person found is
+kept in SESSION/detections2d.npz; keypoints2d.npz holds the people matched across cameras
+(--people: default everyone seen in at least two cameras, `all` also those seen by one, N at
+most N, 1 only each camera's main subject followed over time, as before).
 
 The model is FILE.task when given (e.g. Google's pose_landmarker_full.task), otherwise the one
 epicap builds from the mediapipe==0.10.21 wheel on PyPI (see `epicap models install`), cached and
@@ -13,6 +15,7 @@ Example:
     epicap detect my_session
     epicap detect my_session --model pose_landmarker_heavy.task --force
     epicap detect my_session --frames 0:300      # a quick look at the first 300 frames
+    epicap detect my_session --people 1          # only the main subject
 """
 from __future__ import annotations
 
@@ -26,9 +29,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("session", help="session folder (with session.toml)")
     parser.add_argument("--model", metavar="FILE.task",
                         help="a MediaPipe pose landmarker bundle (default: the built one)")
-    parser.add_argument("--max-people", type=int, default=2, metavar="N",
-                        help="people detected per frame, among which the main subject is "
-                             "followed (default 2; 1 is fastest)")
+    parser.add_argument("--max-people", type=int, default=None, metavar="N",
+                        help="people MediaPipe detects per frame (default: 2 with --people 1, "
+                             "else 4 or the --people count; 1 is fastest)")
+    parser.add_argument("--people", metavar="N|all",
+                        help="who to keep: N people, or all (also those seen by one camera); "
+                             "default everyone seen in at least two cameras; 1: the main "
+                             "subject only")
     parser.add_argument("--frames", metavar="START:STOP",
                         help="only these frames of every video (Python slice, e.g. 40:53)")
     parser.add_argument("--force", action="store_true",
@@ -49,6 +56,7 @@ def parse_frames(text: str | None) -> range | None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from epicap.keypoints.everyone import parse_people
     from epicap.keypoints.mediapipe_detector import DetectorOptions, detect_session
     from epicap.keypoints.models import check_task_file, pose_model_path
     from epicap.session import KEYPOINTS_FILE
@@ -59,15 +67,30 @@ def run(args: argparse.Namespace) -> int:
         raise InputError(f"{session}: no such session folder")
     out = session / KEYPOINTS_FILE
     refuse_overwrite(out, args.force, "keypoints file")
+    choice = parse_people(args.people)
+    slots = args.max_people
+    if slots is None:
+        slots = 2 if choice.main_subject_only else max(4, choice.count or 0)
     frames = parse_frames(args.frames)
     model = check_task_file(args.model) if args.model else pose_model_path()
-    result = detect_session(session, model, DetectorOptions(num_poses=args.max_people), frames)
-    result.keypoints.save(out)
+    result = detect_session(session, model, DetectorOptions(num_poses=slots), frames)
+    from epicap.keypoints.everyone import keep_people, people_table, save_people_keypoints
+    from epicap.session.detections2d import DETECTIONS_FILE
+
+    result.detections.save(session / DETECTIONS_FILE)
+    people = keep_people(result.detections, choice, session)
+    if people is None:
+        result.keypoints.save(out)
+    else:
+        save_people_keypoints(out, result.detections, people)
     if not args.quiet:
         from epicap.console import format_table
 
         rows = [(n, len(r.frames), f"{100 * r.coverage:.0f}%", r.num_people)
                 for n, r in result.cameras.items() if n not in result.dropped]
         print(format_table(rows, ["camera", "frames", "subject found", "people seen"]))
-        print(f"wrote {out}")
+        if people is not None and len(people.people) > 1:
+            print(people_table(people, result.detections.cameras))
+        who = "the main subject" if people is None else f"{len(people.people)} people"
+        print(f"wrote {out} ({who}) and {session / DETECTIONS_FILE}")
     return 0

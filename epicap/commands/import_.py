@@ -1,7 +1,12 @@
 """2D keypoints from other tools (OpenPose JSON, COCO-style results, another session's npz).
 
-Writes SESSION/keypoints2d.npz (the main subject of every camera, chosen and followed through
-the frames when a file holds several people) and, when SESSION has none, a session.toml.
+Writes SESSION/detections2d.npz (every person in every file, before matching),
+SESSION/keypoints2d.npz (the people matched across cameras, see --people) and, when SESSION has
+none, a session.toml.
+
+--people: by default everyone matched in at least two cameras (person 0 the main subject, seen
+longest by most cameras); `all` keeps people seen by one camera too; N at most N people; 1 only
+the main subject of every camera, chosen and followed through the frames as before.
 
 Formats:
   openpose  one folder of per-frame JSON files per camera (OpenPose --write_json, Pose2Sim).
@@ -51,6 +56,10 @@ def add_arguments(parser) -> None:
     parser.add_argument("--body25", choices=("body25b", "body25"), default="body25b",
                         help="with --layout auto, what 25 keypoints per person are "
                              "(default body25b, as in Pose2Sim's demo)")
+    parser.add_argument("--people", metavar="N|all",
+                        help="who to keep: N people, or all (also those seen by one camera); "
+                             "default everyone seen in at least two cameras; 1: the main "
+                             "subject only")
     parser.add_argument("--force", action="store_true",
                         help="overwrite SESSION/keypoints2d.npz if it exists")
 
@@ -69,6 +78,9 @@ def run(args) -> int:
         print(f"{target}: {len(kp.cameras)} cameras, {kp.num_frames} frames, {kp.joint_set}")
         return 0
 
+    from epicap.keypoints.everyone import parse_people
+
+    choice = parse_people(getattr(args, "people", None))
     names = args.names
     if names is not None and len(names) != len(args.inputs):
         raise InputError(f"--names: {len(names)} names for {len(args.inputs)} inputs")
@@ -76,8 +88,9 @@ def run(args) -> int:
         names = _default_names(args.format, args.inputs)
     size, fps, videos = _size_and_fps(args, out, names)
     summaries: list = []
+    raw: list = []
     common = dict(camera_names=names, image_size=size, fps=fps, layout=args.layout,
-                  body25=args.body25, summaries=summaries)
+                  body25=args.body25, summaries=summaries, raw=raw)
     if args.format == "openpose":
         from epicap.keypoints.openpose import read_openpose
 
@@ -86,13 +99,27 @@ def run(args) -> int:
         from epicap.keypoints.coco_json import read_coco_json
 
         kp = read_coco_json(args.inputs, **common)
-    _save(kp, target, out, videos)
+    from epicap.keypoints.everyone import keep_people, people_table
+    from epicap.session.detections2d import DETECTIONS_FILE
+
+    made = [p for p in (target, out / DETECTIONS_FILE) if not p.exists()]
+    try:  # the raw detections first: an unwritable session fails before any matching
+        raw[0].save(out / DETECTIONS_FILE)
+        people = keep_people(raw[0], choice, out)
+        _save(kp, target, out, videos, raw[0], people)
+    except BaseException:
+        for path in made:
+            path.unlink(missing_ok=True)
+        raise
     rows = [(s.name, s.frames, s.max_people, s.tracks, f"{100 * s.coverage:.0f}%")
             for s in summaries]
     print(format_table(rows, ["camera", "frames read", "most people", "tracks",
                               "subject seen"]))
+    if people is not None and len(people.people) > 1:
+        print(people_table(people, kp.cameras))
+    who = "the main subject" if people is None else f"{len(people.people)} people"
     print(f"{target}: {len(kp.cameras)} cameras, {kp.num_frames} frames at {kp.fps:g} fps, "
-          f"{kp.joint_set}")
+          f"{kp.joint_set}, {who}")
     return 0
 
 
@@ -152,11 +179,17 @@ def _size_and_fps(args, out: Path, names: list[str]):
     return size, float(fps), videos
 
 
-def _save(kp, target: Path, out: Path, videos) -> None:
-    """Write the keypoints and, when missing, the manifest; a keypoints file this call created
-    is removed again if the manifest cannot be written (nothing half-written)."""
+def _save(kp, target: Path, out: Path, videos, detections=None, people=None) -> None:
+    """Write the keypoints (`people`, or the main subject `kp`) and, when missing, the manifest;
+    a keypoints file this call created is removed again if the manifest cannot be written
+    (nothing half-written)."""
+    from epicap.keypoints.everyone import save_people_keypoints
+
     existed = target.exists()
-    kp.save(target)
+    if people is None:
+        kp.save(target)
+    else:
+        save_people_keypoints(target, detections, people)
     try:
         _write_manifest_if_missing(out, kp, videos)
     except BaseException:

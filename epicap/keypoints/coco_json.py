@@ -152,7 +152,7 @@ def read_coco_file(path: str | os.PathLike) -> dict[int, np.ndarray]:
 def read_coco_json(paths: Sequence[str | os.PathLike], camera_names: Sequence[str] | None = None,
                    image_size=None, fps: float = 30.0, layout: str = "auto",
                    body25: str = "body25b", tracking: TrackingOptions | None = None,
-                   summaries: list | None = None):
+                   summaries: list | None = None, raw: list | None = None):
     """Keypoints2D of the main subject from COCO-style results, one file or folder per camera.
 
     paths: C files or folders (see the module docstring for what they may hold).
@@ -161,6 +161,7 @@ def read_coco_json(paths: Sequence[str | os.PathLike], camera_names: Sequence[st
     layout: "auto" (from the keypoint count) or a name in `epicap.keypoints.layouts.LAYOUTS`.
     body25: the 25-keypoint layout assumed with "auto". tracking: tracker options.
     summaries: if a list, one CameraSummary per camera is appended.
+    raw: if a list, the Detections2D of every person found is appended (`detections2d.npz`).
 
     Frame numbers are the ids in the files; the timeline starts at the smallest over all cameras.
     """
@@ -171,4 +172,4 @@ def read_coco_json(paths: Sequence[str | os.PathLike], camera_names: Sequence[st
                                       image_size, len(paths), "COCO-style results")
     frames = [read_coco_file(p) for p in paths]
     return keypoints_from_frames(frames, names, [str(p) for p in paths], size, fps, layout,
-                                 body25, tracking, summaries)
+                                 body25, tracking, summaries, raw)

@@ -261,7 +261,8 @@ def check_camera_inputs(names: Sequence[str], image_size, num_cameras: int,
 
 def keypoints_from_frames(frames: Sequence[dict[int, np.ndarray]], names: list[str],
                           sources: Sequence[str], image_size, fps: float, layout: str = "auto",
-                          body25: str = "body25b", tracking=None, summaries: list | None = None):
+                          body25: str = "body25b", tracking=None, summaries: list | None = None,
+                          raw: list | None = None):
     """Keypoints2D of the main subject from what an importer read: people per frame per camera.
 
     frames: C dicts, frame number -> (P, K, 3) people (x, y pixels, score) in the tool's layout;
@@ -272,6 +273,7 @@ def keypoints_from_frames(frames: Sequence[dict[int, np.ndarray]], names: list[s
     layout: "auto" (from the keypoint count, see `layout_for_count`) or a name in `LAYOUTS`.
     body25: the 25-keypoint layout assumed with "auto". tracking: TrackingOptions or None.
     summaries: if a list, one CameraSummary per camera is appended.
+    raw: if a list, the Detections2D of every person found (`detections2d.npz`) is appended.
     InputError when nobody is found, the cameras mix keypoint counts, or the count does not fit
     the layout asked for.
     """
@@ -295,4 +297,12 @@ def keypoints_from_frames(frames: Sequence[dict[int, np.ndarray]], names: list[s
     kp, found = assemble_keypoints(people, lay, names, sources, image_size, fps, tracking)
     if summaries is not None:
         summaries.extend(found)
+    if raw is not None:
+        from epicap.session.detections2d import Detections2D, stack_detections
+
+        J = len(get_joint_set(lay.joint_set))
+        converted = [[None if p is None or len(p) == 0 else convert_people(p, lay) for p in cam]
+                     for cam in people]
+        raw.append(Detections2D(stack_detections(converted, J), names, lay.joint_set,
+                                kp.image_size, fps))
     return kp

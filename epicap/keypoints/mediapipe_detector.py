@@ -25,6 +25,7 @@ from epicap.joint_sets import get_joint_set
 
 if TYPE_CHECKING:
     from epicap.session import Keypoints2D
+    from epicap.session.detections2d import Detections2D
 
 __all__ = ["DetectorOptions", "CameraDetection", "SessionDetection", "detect_video", "detect_session",
            "open_video", "landmarks_to_array"]
@@ -66,6 +67,8 @@ class CameraDetection:
     image_size: (width, height) pixels. fps: the video's frame rate.
     frames_expected: frames asked for; `len(frames)` is fewer when the video ended early.
     num_people: distinct people (tracks) seen; coverage: fraction of frames with the subject.
+    detections: (T, S, 33, 3) float32 every person found per frame (S = num_poses slots, in
+        MediaPipe's order; empty slots (NaN, NaN, 0)), for `detections2d.npz`.
     """
 
     keypoints: np.ndarray
@@ -75,6 +78,7 @@ class CameraDetection:
     frames_expected: int
     num_people: int
     coverage: float
+    detections: np.ndarray | None = None
 
     @property
     def truncated(self) -> bool:
@@ -182,13 +186,18 @@ def detect_video(video: str | os.PathLike, model: str | os.PathLike,
     finally:
         landmarker.close()
         cap.release()
+    from epicap.session.detections2d import stack_detections
+
     track = track_main_subject(candidates)
+    raw = stack_detections([candidates], NUM_LANDMARKS, max_slots=opt.num_poses)[0]
+    raw = raw.reshape(len(read), opt.num_poses, NUM_LANDMARKS, 3)
     keypoints = track.keypoints
     if keypoints.shape[1] != NUM_LANDMARKS:  # nobody found at all
         keypoints = np.full((len(read), NUM_LANDMARKS, 3), np.nan)
         keypoints[..., 2] = 0.0
     return CameraDetection(keypoints.astype(np.float32), np.asarray(read, dtype=np.int64),
-                           (width, height), fps, len(wanted), track.num_tracks, track.coverage)
+                           (width, height), fps, len(wanted), track.num_tracks, track.coverage,
+                           raw)
 
 
 @dataclass
@@ -198,6 +207,7 @@ class SessionDetection:
     keypoints: Keypoints2D  # (C, T, 33, 3) of the cameras kept, `mediapipe33`
     cameras: dict[str, CameraDetection]
     dropped: list[str]  # cameras in which nobody was ever found
+    detections: "Detections2D | None" = None  # every person found, cameras kept
 
 
 def detect_session(session: str | os.PathLike, model: str | os.PathLike,
@@ -213,7 +223,9 @@ def detect_session(session: str | os.PathLike, model: str | os.PathLike,
     that is every camera, InputError. Rows past the end of a short video are missing (NaN, 0).
     """
     from epicap.console import warn
+    from epicap.keypoints.everyone import slots_warning
     from epicap.session import Keypoints2D
+    from epicap.session.detections2d import Detections2D
     from epicap.session.manifest import SessionManifest
 
     manifest = SessionManifest.load(session)
@@ -252,4 +264,15 @@ def detect_session(session: str | os.PathLike, model: str | os.PathLike,
              "(resample the videos to one rate for sync)")
     keypoints = Keypoints2D(kp, kept, "mediapipe33", [results[n].image_size for n in kept],
                             fps[0])
-    return SessionDetection(keypoints, results, dropped)
+    S = (options or DetectorOptions()).num_poses
+    raw = np.full((len(kept), T, S, NUM_LANDMARKS, 3), np.nan, dtype=np.float32)
+    raw[..., 2] = 0.0
+    for c, name in enumerate(kept):
+        r = results[name]
+        raw[c, r.frames - start] = r.detections
+        note = slots_warning((r.detections[..., 2] > 0).any(-1).sum(-1), S, name,
+                             "--max-people")
+        if note:
+            warn(note)
+    detections = Detections2D(raw, kept, "mediapipe33", keypoints.image_size, fps[0])
+    return SessionDetection(keypoints, results, dropped, detections)

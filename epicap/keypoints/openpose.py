@@ -105,7 +105,7 @@ def read_openpose_folder(folder: str | os.PathLike) -> tuple[list[int], list[np.
 def read_openpose(folders: Sequence[str | os.PathLike], camera_names: Sequence[str] | None = None,
                   image_size=None, fps: float = 30.0, layout: str = "auto",
                   body25: str = "body25b", tracking: TrackingOptions | None = None,
-                  summaries: list | None = None):
+                  summaries: list | None = None, raw: list | None = None):
     """Keypoints2D of the main subject from OpenPose JSON folders, one folder per camera.
 
     folders: C folders of per-frame JSON files.
@@ -117,6 +117,7 @@ def read_openpose(folders: Sequence[str | os.PathLike], camera_names: Sequence[s
         Pose2Sim's demo) or "body25" (OpenPose's default model, imported as coco17).
     tracking: options of the main-subject tracker.
     summaries: if a list is given, one CameraSummary per camera is appended to it.
+    raw: if a list, the Detections2D of every person found is appended (`detections2d.npz`).
 
     The common timeline starts at the smallest frame number over all folders; a camera lacking a
     frame has all joints missing there. Raises InputError naming the folder or file at fault.
@@ -128,4 +129,4 @@ def read_openpose(folders: Sequence[str | os.PathLike], camera_names: Sequence[s
                                       image_size, len(folders), "OpenPose JSON")
     frames = [dict(zip(*read_openpose_folder(f))) for f in folders]
     return keypoints_from_frames(frames, names, [str(f) for f in folders], size, fps, layout,
-                                 body25, tracking, summaries)
+                                 body25, tracking, summaries, raw)

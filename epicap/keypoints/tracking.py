@@ -30,10 +30,10 @@ from typing import Sequence
 
 import numpy as np
 
-from epicap.errors import InputError
+from epicap.errors import InputError, check_shape
 
 __all__ = ["TrackingOptions", "SubjectTrack", "track_main_subject", "select_main_subject",
-           "select_main_subjects"]
+           "select_main_subjects", "link_slots"]
 
 
 @dataclass(frozen=True)
@@ -47,6 +47,10 @@ class TrackingOptions:
         After a gap of g frames the gate is max_jump * sqrt(g).
     max_size_ratio: the largest change of body size between linked detections (default 2.0).
     max_gap: frames a track may go undetected and still resume (default 15).
+    ambiguity_margin: when > 0, a link is refused (a new track starts) if another candidate or
+        another track lies within twice the chosen link's distance plus this margin (fraction of
+        body size): two people crossing end their tracks rather than risk swapping them
+        (default 0, off; `epicap.people.tracklets` turns it on).
     """
 
     min_confidence: float = 0.05
@@ -54,6 +58,7 @@ class TrackingOptions:
     max_jump: float = 0.35
     max_size_ratio: float = 2.0
     max_gap: int = 15
+    ambiguity_margin: float = 0.0
 
 
 @dataclass
@@ -80,6 +85,7 @@ class _Track:
     frames: list[int] = field(default_factory=list)
     indices: list[int] = field(default_factory=list)
     poses: list[np.ndarray] = field(default_factory=list)  # (J, 3) each, fragments merged
+    fragments: list[tuple[int, int]] = field(default_factory=list)  # (frame, index) merged in
     last: np.ndarray | None = None  # (J, 2) last seen positions, NaN where unseen
     size: float = 0.0
     score: float = 0.0
@@ -95,8 +101,7 @@ def _clean(pose: np.ndarray, min_confidence: float) -> np.ndarray:
 
 def _body_size(xy: np.ndarray) -> np.ndarray:
     """(P, J, 2) -> (P,) bounding-box diagonal of the seen joints in pixels (0 if fewer than 2)."""
-    with _no_nan_warnings():
-        extent = np.nanmax(xy, axis=1) - np.nanmin(xy, axis=1)
+    extent = np.fmax.reduce(xy, axis=1) - np.fmin.reduce(xy, axis=1)  # NaN-ignoring, no warning
     size = np.hypot(extent[:, 0], extent[:, 1])
     return np.where(np.isfinite(size), size, 0.0)
 
@@ -109,6 +114,16 @@ def _no_nan_warnings():
         yield
 
 
+def _nanmedian_last(d: np.ndarray) -> np.ndarray:
+    """np.nanmedian(d, axis=-1) without its per-call overhead (NaN where a row is all NaN)."""
+    n = np.isfinite(d).sum(-1)
+    srt = np.sort(d, axis=-1)  # NaN sort last
+    lo = np.take_along_axis(srt, np.maximum((n - 1) // 2, 0)[..., None], -1)[..., 0]
+    hi = np.take_along_axis(srt, np.maximum(n // 2, 0)[..., None], -1)[..., 0]
+    hi = np.where(n % 2 == 1, lo, hi)
+    return np.where(n > 0, (lo + hi) / 2, np.nan)
+
+
 def _pose_distance(track_xy: np.ndarray, cand_xy: np.ndarray) -> np.ndarray:
     """(K, J, 2), (P, J, 2) -> (K, P) median displacement of joints seen in both, pixels.
 
@@ -116,24 +131,24 @@ def _pose_distance(track_xy: np.ndarray, cand_xy: np.ndarray) -> np.ndarray:
     """
     d = np.linalg.norm(track_xy[:, None] - cand_xy[None], axis=-1)  # (K, P, J)
     common = np.isfinite(d)
+    med = _nanmedian_last(d)
     with _no_nan_warnings():
-        med = np.nanmedian(np.where(common, d, np.nan), axis=-1)
         centre = np.linalg.norm(np.nanmean(track_xy, 1)[:, None] - np.nanmean(cand_xy, 1)[None],
                                 axis=-1)
     return np.where(common.sum(-1) >= 2, med, centre)
 
 
 def _merge_fragments(poses: np.ndarray, matched: dict[int, int], rel: np.ndarray | None,
-                     alive: list[int], opt: TrackingOptions) -> set[int]:
+                     alive: list[int], opt: TrackingOptions) -> dict[int, int]:
     """Merge into each matched candidate the unmatched ones that are parts of the same body.
 
     Bottom-up detectors (OpenPose) sometimes split one person into two detections, e.g. the upper
     and the lower body. An unmatched candidate that shares at most one joint with a matched one and
     lies within the gate of the same track is merged into it (joints it adds are copied in place).
     poses: (P, J, 3), modified in place. rel: (K, P) relative distances of alive tracks to
-    candidates. Returns the merged candidates' indices.
+    candidates. Returns the merged candidates' indices, each mapped to the one it was merged into.
     """
-    consumed: set[int] = set()
+    consumed: dict[int, int] = {}
     if rel is None:
         return consumed
     row = {k: r for r, k in enumerate(alive)}
@@ -146,37 +161,24 @@ def _merge_fragments(poses: np.ndarray, matched: dict[int, int], rel: np.ndarray
                 add = seen[u] & ~seen[c]
                 poses[c, add] = poses[u, add]
                 seen[c] |= add
-                consumed.add(u)
+                consumed[u] = c
     return consumed
 
 
-def track_main_subject(candidates: Sequence[np.ndarray | None],
-                       options: TrackingOptions | None = None) -> SubjectTrack:
-    """Link the people of every frame into tracks and return the most prominent track.
+def _ambiguous(rel: np.ndarray, ok: np.ndarray, r: int, c: int, margin: float) -> bool:
+    """Whether the link of track r to candidate c has a rival within `margin` (see options)."""
+    if margin <= 0:
+        return False
+    limit = 2.0 * rel[r, c] + margin
+    row = np.where(ok[r], rel[r], np.inf)
+    col = np.where(ok[:, c], rel[:, c], np.inf)
+    row[c] = col[r] = np.inf
+    return bool(row.min(initial=np.inf) <= limit or col.min(initial=np.inf) <= limit)
 
-    candidates: T entries, one per frame: an array (P, J, 3) of the P people found in that frame
-        (x, y in pixels, confidence in [0, 1]; NaN or confidence 0 where a joint is unseen), or
-        None / an array with P = 0 when nobody was found. J must be the same in every frame.
-    options: TrackingOptions (defaults when None).
-    Returns a SubjectTrack; its keypoints are all missing when nobody was ever found.
-    """
+
+def _link(frames: list[np.ndarray], J: int, opt: TrackingOptions) -> list[_Track]:
+    """Link the cleaned people of every frame ((P, J, 3) each) into tracks (step 1 above)."""
     from scipy.optimize import linear_sum_assignment
-
-    opt = options or TrackingOptions()
-    J = None
-    frames: list[np.ndarray] = []
-    for t, c in enumerate(candidates):
-        if c is None or np.size(c) == 0:
-            frames.append(np.zeros((0, J or 0, 3)))
-            continue
-        c = np.asarray(c)
-        if c.ndim != 3 or c.shape[-1] != 3 or (J is not None and c.shape[1] != J):
-            raise InputError(f"frame {t}: expected people as (P, {J or 'J'}, 3), got {c.shape}")
-        J = c.shape[1]
-        frames.append(_clean(c, opt.min_confidence))
-    T = len(frames)
-    if J is None:
-        return SubjectTrack(np.zeros((T, 0, 3)), np.full(T, -1), 0, 0.0)
 
     tracks: list[_Track] = []
     for t, people in enumerate(frames):
@@ -202,10 +204,11 @@ def track_main_subject(candidates: Sequence[np.ndarray | None],
             ok = (rel <= opt.max_jump * np.sqrt(gaps)[:, None]) & (ratio <= opt.max_size_ratio)
             cost = np.where(ok, rel + np.log(ratio), 1e6)
             for r, c in zip(*linear_sum_assignment(cost)):
-                if ok[r, c]:
+                if ok[r, c] and not _ambiguous(rel, ok, r, c, opt.ambiguity_margin):
                     matched[c] = alive[r]
         poses = people[keep]
         consumed = _merge_fragments(poses, matched, rel if alive else None, alive, opt)
+        sizes_now = _body_size(poses[:, :, :2]) if consumed else size
         for c in range(len(keep)):
             if c in consumed:
                 continue
@@ -217,8 +220,62 @@ def track_main_subject(candidates: Sequence[np.ndarray | None],
             tr.indices.append(int(keep[c]))
             tr.poses.append(poses[c])
             tr.last = poses[c, :, :2]
-            tr.size = float(_body_size(poses[c:c + 1, :, :2])[0])
+            tr.size = float(sizes_now[c])
             tr.score += float(quality[c])
+            tr.fragments.extend((t, int(keep[u])) for u, into in consumed.items() if into == c)
+    return tracks
+
+
+def link_slots(slots: np.ndarray, options: TrackingOptions | None = None) -> np.ndarray:
+    """(T, S) int32 track id of every detection slot of one camera; -1 for an empty slot.
+
+    slots: (T, S, J, 3) the detections of each frame (x, y pixels, confidence; empty slots and
+        unseen joints NaN or confidence 0), in any order. Every track, not only the main subject,
+        is returned: ids 0, 1, ... in order of first appearance. A fragment merged into another
+        detection of the same body (see `_merge_fragments`) gets that detection's id.
+    """
+    opt = options or TrackingOptions()
+    slots = np.asarray(slots)
+    check_shape(slots, "T, S, J, 3", "slots")
+    T, S, J, _ = slots.shape
+    ids = np.full((T, S), -1, dtype=np.int32)
+    if S == 0 or J == 0:
+        return ids
+    frames = [_clean(slots[t], opt.min_confidence) for t in range(T)]
+    for k, tr in enumerate(_link(frames, J, opt)):
+        ids[tr.frames, tr.indices] = k
+        for t, i in tr.fragments:
+            ids[t, i] = k
+    return ids
+
+
+def track_main_subject(candidates: Sequence[np.ndarray | None],
+                       options: TrackingOptions | None = None) -> SubjectTrack:
+    """Link the people of every frame into tracks and return the most prominent track.
+
+    candidates: T entries, one per frame: an array (P, J, 3) of the P people found in that frame
+        (x, y in pixels, confidence in [0, 1]; NaN or confidence 0 where a joint is unseen), or
+        None / an array with P = 0 when nobody was found. J must be the same in every frame.
+    options: TrackingOptions (defaults when None).
+    Returns a SubjectTrack; its keypoints are all missing when nobody was ever found.
+    """
+    opt = options or TrackingOptions()
+    J = None
+    frames: list[np.ndarray] = []
+    for t, c in enumerate(candidates):
+        if c is None or np.size(c) == 0:
+            frames.append(np.zeros((0, J or 0, 3)))
+            continue
+        c = np.asarray(c)
+        if c.ndim != 3 or c.shape[-1] != 3 or (J is not None and c.shape[1] != J):
+            raise InputError(f"frame {t}: expected people as (P, {J or 'J'}, 3), got {c.shape}")
+        J = c.shape[1]
+        frames.append(_clean(c, opt.min_confidence))
+    T = len(frames)
+    if J is None:
+        return SubjectTrack(np.zeros((T, 0, 3)), np.full(T, -1), 0, 0.0)
+
+    tracks = _link(frames, J, opt)
 
     keypoints = np.full((T, J, 3), np.nan)
     keypoints[..., 2] = 0.0

@@ -1,0 +1,180 @@
+"""Everyone in view: from raw detections to the people of `keypoints2d.npz` (`--people`).
+
+`detect` and `import` keep every person a detector reports in `detections2d.npz`
+(`epicap.session.detections2d`), then decide who goes into `keypoints2d.npz`:
+
+| `--people` | keypoints2d.npz holds |
+|---|---|
+| (default) | everyone matched in at least two cameras (`epicap.people.uncalibrated`) |
+| `all` | everyone matched, people seen by one camera too (kept in 2D, reported) |
+| N > 1 | the N people seen most (person 0 the main subject) |
+| 1 | each camera's main subject, followed over time as before (`keypoints.tracking`) |
+
+With one person the file keeps the single-person shapes; with several it has the person axis and
+the `people` key of PRODUCT.md "Several people". When matching finds nobody in two cameras (one
+camera, or people too briefly seen) the main subject of each camera is kept, with a warning.
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from epicap.errors import InputError
+
+__all__ = ["PeopleChoice", "parse_people", "PeopleKeypoints", "match_people", "keep_people",
+           "save_people_keypoints", "people_table", "slots_warning"]
+
+
+@dataclass(frozen=True)
+class PeopleChoice:
+    """Who to keep. count: at most this many people (None: no limit). min_cameras: a person must
+    be matched in this many cameras. main_subject_only: `--people 1`, the tracker of old."""
+
+    count: int | None = None
+    min_cameras: int = 2
+
+    @property
+    def main_subject_only(self) -> bool:
+        return self.count == 1
+
+
+def parse_people(text: str | None) -> PeopleChoice:
+    """`--people` N | all -> PeopleChoice; None (not given) is everyone seen by two cameras.
+
+    InputError (one line) for 0, a negative number or anything that is not a number or `all`.
+    """
+    if text is None:
+        return PeopleChoice()
+    value = str(text).strip().lower()
+    if value == "all":
+        return PeopleChoice(None, 1)
+    try:
+        n = int(value)
+    except ValueError:
+        raise InputError(f"--people: expected a number of people (1, 2, ...) or 'all', got "
+                         f"{text!r}") from None
+    if n < 1:
+        raise InputError(f"--people must be at least 1 (1 keeps only the main subject), got {n}")
+    return PeopleChoice(n, 2)
+
+
+@dataclass
+class PeopleKeypoints:
+    """People matched across cameras.
+
+    keypoints: (C, T, P, J, 3) float32 (P >= 1). people: P ids p0, p1, ...
+    cameras_seen: (P,) cameras that see each person. assignment: (C, T, S) person per slot.
+    fallback: why the main subject of each camera was kept instead (None when matched).
+    """
+
+    keypoints: np.ndarray
+    people: list[str]
+    cameras_seen: np.ndarray
+    assignment: np.ndarray
+    fallback: str | None = None
+    notes: list[str] = field(default_factory=list)
+
+
+def match_people(detections, choice: PeopleChoice) -> PeopleKeypoints | None:
+    """Match the people of `detections` (a Detections2D) across cameras and keep `choice`.
+
+    Returns None when nobody is matched in `choice.min_cameras` cameras (the caller keeps each
+    camera's main subject). People seen by one camera only are named in `notes`.
+    """
+    from epicap.people.assignment import gather
+    from epicap.people.uncalibrated import UncalibratedOptions, match_uncalibrated
+
+    if len(detections.cameras) < 2 and choice.min_cameras > 1:
+        return None
+    result = match_uncalibrated(detections.keypoints, detections.image_size,
+                                UncalibratedOptions(min_cameras=choice.min_cameras))
+    P = result.num_people if choice.count is None else min(result.num_people, choice.count)
+    if P == 0:
+        return None
+    assignment = np.where(result.assignment < P, result.assignment, -1).astype(np.int32)
+    kp = gather(detections.keypoints, assignment, P)
+    names = [f"p{p}" for p in range(P)]
+    seen = result.cameras_seen[:P]
+    notes = [f"person {names[p]} is seen by one camera only "
+             f"({detections.cameras[int(np.flatnonzero((assignment == p).any((1, 2)))[0])]}): "
+             "kept in 2D, it cannot be triangulated" for p in range(P) if seen[p] == 1]
+    return PeopleKeypoints(kp, names, seen, assignment, None, notes)
+
+
+def save_people_keypoints(path: str | os.PathLike, detections, people: PeopleKeypoints) -> None:
+    """Write `keypoints2d.npz` of the matched people exactly as PRODUCT.md lays it out.
+
+    One person: the single-person file (`Keypoints2D`, no `people` key). Several: keypoints
+    (C, T, P, J, 3) and `people` (P,). (The lead switches this to `Keypoints2D.stack` once the
+    session class holds a person axis.)
+    """
+    from epicap.session import Keypoints2D
+    from epicap.session.io import write_npz
+
+    d = detections
+    if len(people.people) == 1:
+        Keypoints2D(people.keypoints[:, :, 0], d.cameras, d.joint_set, d.image_size, d.fps,
+                    d.joints).save(path)
+        return
+    for p in range(len(people.people)):  # every person passes the single-person validation
+        Keypoints2D(people.keypoints[:, :, p], d.cameras, d.joint_set, d.image_size, d.fps,
+                    d.joints)
+    write_npz(path, {
+        "keypoints": people.keypoints.astype(np.float32),
+        "people": np.array(people.people, dtype=str),
+        "cameras": np.array(d.cameras, dtype=str),
+        "joints": np.array(d.joints, dtype=str),
+        "joint_set": np.array(d.joint_set, dtype=str),
+        "image_size": np.asarray(d.image_size, dtype=np.int64),
+        "fps": np.array(d.fps, dtype=np.float64),
+    })
+
+
+def slots_warning(counts: np.ndarray, slots: int, camera: str, option: str) -> str | None:
+    """A warning when a detector with `slots` people per frame was full in many frames.
+
+    counts: (T,) people found per frame. A detector that reports its maximum in more than 20%
+    of the frames may have missed people: "more people than the detector's slots".
+    """
+    full = float(np.mean(np.asarray(counts) >= slots)) if len(counts) else 0.0
+    if slots >= 2 and full > 0.2:  # one slot: the user asked for one person
+        return (f"{camera}: more people than the detector's slots? {slots} people (its maximum) "
+                f"found in {full:.0%} of the frames; raise {option} to see everyone")
+    return None
+
+
+def keep_people(detections, choice: PeopleChoice, out: str | os.PathLike):
+    """The people to write (PeopleKeypoints), or None for each camera's main subject.
+
+    Warns, naming them, about cameras where nobody was ever detected and people seen by one
+    camera only; and when matching across cameras finds nobody.
+    """
+    from epicap.console import warn
+
+    for c, name in enumerate(detections.cameras):
+        if not detections.occupied[c].any():
+            warn(f"camera {name}: nobody was ever detected; it has no keypoints")
+    if choice.main_subject_only:
+        return None
+    people = match_people(detections, choice)
+    if people is None:
+        if (detections.people_per_frame() > 1).any():  # with one person at a time, no news
+            warn(f"{out}: nobody is matched across two cameras; keeping each camera's main "
+                 "subject (all detections are in detections2d.npz)")
+        return None
+    for note in people.notes:
+        warn(note)
+    return people
+
+
+def people_table(people, cameras: list[str]) -> str:
+    """A table of the matched people: cameras that see each and frames seen per camera."""
+    from epicap.console import format_table
+
+    seen = people.keypoints[..., 2].max(-1) > 0  # (C, T, P)
+    rows = [(name, int(people.cameras_seen[p]),
+             *[f"{100 * seen[c, :, p].mean():.0f}%" for c in range(len(cameras))])
+            for p, name in enumerate(people.people)]
+    return format_table(rows, ["person", "cameras", *cameras])

@@ -1,0 +1,88 @@
+"""Assignments of raw detections to people, and gathering them into per-person keypoints.
+
+An assignment is int32 (C, T, S): for every camera, frame and detection slot of a
+`Detections2D`, the index of the person it shows, or -1 when it is nobody's (unassigned, empty).
+Two slots of one camera and frame may name the same person only when they are fragments of one
+body (a bottom-up detector's split upper and lower body): `gather` merges them joint by joint.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from epicap.errors import InputError, check_shape
+
+__all__ = ["gather", "check_assignment", "order_people", "person_frames"]
+
+
+def check_assignment(assignment: np.ndarray, shape: tuple[int, int, int], num_people: int,
+                     where: str = "assignment") -> np.ndarray:
+    """The assignment as int32 after checking it; InputError in one line naming `where`.
+
+    assignment: (C, T, S) integers in [-1, P). shape: the expected (C, T, S). num_people: P.
+    """
+    a = np.asarray(assignment)
+    if a.dtype.kind not in "iu":
+        raise InputError(f"{where}: must hold integers, got {a.dtype}")
+    check_shape(a, "C, T, S", where, dict(zip("CTS", shape)))
+    if a.size and (a.min() < -1 or a.max() >= num_people):
+        raise InputError(f"{where}: person indices must lie in -1..{num_people - 1}, got "
+                         f"{int(a.min())}..{int(a.max())}")
+    return a.astype(np.int32)
+
+
+def gather(detections: np.ndarray, assignment: np.ndarray, num_people: int) -> np.ndarray:
+    """(C, T, P, J, 3) float32 keypoints of every person from raw detections.
+
+    detections: (C, T, S, J, 3) x, y pixels, confidence; empty (NaN, NaN, 0).
+    assignment: (C, T, S) int person index of each slot, -1 for none. num_people: P.
+    Person p of camera c at frame t is the detection assigned to p there; where several slots
+    are assigned to p (fragments of one body), each joint comes from the most confident one.
+    Where no slot is assigned to p: (NaN, NaN, 0).
+
+    Example:
+        >>> d = np.zeros((1, 1, 2, 1, 3)); d[0, 0, :, 0] = [[1, 2, .5], [3, 4, .25]]
+        >>> gather(d, np.array([[[1, 0]]]), 2)[0, 0, :, 0].tolist()
+        [[3.0, 4.0, 0.25], [1.0, 2.0, 0.5]]
+    """
+    d = np.asarray(detections)
+    dims = check_shape(d, "C, T, S, J, 3", "detections")
+    C, T, S, J = dims["C"], dims["T"], dims["S"], dims["J"]
+    a = check_assignment(assignment, (C, T, S), num_people)
+    P = int(num_people)
+    out = np.full((C * T * P, J, 3), np.nan, dtype=np.float32)
+    out[..., 2] = 0.0
+    c, t, s = np.nonzero(a >= 0)
+    if c.size == 0:
+        return out.reshape(C, T, P, J, 3)
+    key = (c * T + t) * P + a[c, t, s]
+    dets = d[c, t, s].astype(np.float32)  # (N, J, 3)
+    conf = np.where(np.isfinite(dets[..., :2]).all(-1), np.nan_to_num(dets[..., 2]), 0.0)
+    best = np.zeros((C * T * P, J), dtype=np.float32)
+    np.maximum.at(best, key, conf)
+    n, j = np.nonzero((conf >= best[key]) & (conf > 0))
+    out[key[n], j] = dets[n, j]
+    return out.reshape(C, T, P, J, 3)
+
+
+def person_frames(assignment: np.ndarray, num_people: int) -> np.ndarray:
+    """(C, T, P) bool: person p has at least one slot in camera c at frame t."""
+    a = np.asarray(assignment)
+    C, T, _ = a.shape
+    seen = np.zeros((C, T, int(num_people)), dtype=bool)
+    c, t, s = np.nonzero(a >= 0)
+    seen[c, t, a[c, t, s]] = True
+    return seen
+
+
+def order_people(assignment: np.ndarray, num_people: int) -> tuple[np.ndarray, int]:
+    """(assignment, P) with people renumbered by how much they are seen, unseen ones dropped.
+
+    Person 0 is the main subject: the most (camera, frame) pairs with a detection, i.e. seen
+    longest by most cameras; ties keep the earlier index. assignment: (C, T, S) int.
+    """
+    a = np.asarray(assignment, dtype=np.int32)
+    seen = person_frames(a, num_people).sum((0, 1))
+    order = [p for p in np.argsort(-seen, kind="stable") if seen[p] > 0]
+    new = np.full(int(num_people) + 1, -1, dtype=np.int32)  # index -1 -> last entry -> -1
+    new[order] = np.arange(len(order), dtype=np.int32)
+    return new[a], len(order)

@@ -1,0 +1,410 @@
+"""Match people across cameras that are not calibrated: tracklets that fit one epipolar geometry.
+
+Two views of one moving person, pooled over many frames, fit one fundamental matrix F (Hartley &
+Zisserman, "Multiple View Geometry", 2nd ed., ch. 9 and 11.4): every joint seen in both views at
+the same frame is a correspondence of the same 3D point. Pairing person A in one camera with
+person B in the other pairs different 3D points, and as they move no single F explains them.
+Pairings that are right also agree with each other: their union fits one F. So, per camera pair:
+
+1. every pair of tracklets (`epicap.people.tracklets`) seen together in enough frames gets its
+   own F (`cv2.findFundamentalMat`, USAC_MAGSAC) and an inlier count;
+2. the best few pairings seed a set: F is refitted on the union of the set's correspondences and
+   the set regrown with every pairing whose median Sampson error under that F is small (at most
+   one tracklet per camera and frame); the seed whose final set explains the most
+   correspondences wins (a static bystander's pairing alone fits almost any F, but its set
+   explains little);
+3. accepted pairings become weighted edges between tracklets.
+
+Over all cameras, tracklets are then clustered into people greedily, strongest edge first: two
+clusters merge unless that would put two tracklets of one camera in the same frame (a
+cycle-consistent, one-person-per-camera-and-frame grouping in the spirit of Dong et al.,
+"Fast and Robust Multi-Person 3D Pose Estimation from Multiple Views", CVPR 2019). Pieces of a
+person cut at an occlusion join through the other cameras; people who enter or leave are simply
+tracklets that start or end. Person 0 is seen in the most (camera, frame) pairs.
+
+Cameras must share one timeline (synchronized to within a few frames); they need no calibration.
+"""
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from epicap.errors import check_shape
+from epicap.people.assignment import gather, order_people
+from epicap.people.tracklets import link_tracklets
+
+__all__ = ["UncalibratedOptions", "UncalibratedMatch", "match_uncalibrated", "refine_per_frame",
+           "sampson_distance"]
+
+
+@dataclass(frozen=True)
+class UncalibratedOptions:
+    """Knobs of the matching without cameras.
+
+    min_confidence: joints below it are not used as correspondences (default 0.3).
+    min_common: a pairing of tracklets needs this many joints seen in both at the same frames
+        (default 40) and `min_frames` frames together (default 5).
+    threshold: epipolar (Sampson) distance of an inlier, as a fraction of the image diagonal
+        (default 0.006, about 13 px on 1920x1080); a pairing is accepted when its median Sampson
+        distance under the set's F is below `accept` times that (default 1.5).
+    seeds: how many of the best single pairings start a set per camera pair (default 3).
+    max_single_fits: only the pairings with the most correspondences are fitted alone to pick
+        the seeds (default 12); every pairing is still scored against each set's F.
+    max_points: correspondences drawn (evenly) for one fit (default 600).
+    min_cameras: a person must be matched in this many cameras (default 2); 1 keeps every
+        tracklet cluster, those seen by one camera too.
+    min_person_frames: a person seen in fewer (camera, frame) pairs is dropped (default 10).
+    refine: passes that reassign every detection frame by frame to the person whose views in
+        the other cameras fit it best under the camera pairs' F (`refine_per_frame`; default 2,
+        0 for none).
+    seed: the random seed of the robust fits.
+    """
+
+    min_confidence: float = 0.3
+    min_common: int = 40
+    min_frames: int = 5
+    threshold: float = 0.006
+    accept: float = 1.5
+    seeds: int = 3
+    max_single_fits: int = 12
+    max_points: int = 600
+    min_cameras: int = 2
+    min_person_frames: int = 10
+    refine: int = 2
+    seed: int = 0
+
+
+@dataclass
+class UncalibratedMatch:
+    """People found across cameras.
+
+    assignment: (C, T, S) int32 person of every detection slot, -1 for none.
+    num_people: P. tracklets: (C, T, S) int32 tracklet ids (per camera, -1 empty).
+    cameras_seen: (P,) int how many cameras see each person.
+    pair_inliers: (C, C) inlier ratio of the best set of each camera pair (NaN: no set).
+    edges: (camera a, tracklet i, camera b, tracklet j, support) of every accepted pairing.
+    """
+
+    assignment: np.ndarray
+    num_people: int
+    tracklets: np.ndarray
+    cameras_seen: np.ndarray
+    pair_inliers: np.ndarray
+    edges: list[tuple[int, int, int, int, float]] = field(default_factory=list)
+
+
+def sampson_distance(F: np.ndarray, x1: np.ndarray, x2: np.ndarray) -> np.ndarray:
+    """(...,) Sampson distance in pixels of correspondences x1 <-> x2 under F (H&Z eq. 11.9).
+
+    F: (3, 3) with x2^T F x1 = 0. x1, x2: (..., 2) pixels (NaN propagates).
+    """
+    F = np.asarray(F, dtype=np.float64)
+    u1, v1 = x1[..., 0], x1[..., 1]
+    u2, v2 = x2[..., 0], x2[..., 1]
+    l2 = [F[k, 0] * u1 + F[k, 1] * v1 + F[k, 2] for k in range(3)]  # F x1: line in image 2
+    l1 = [F[0, k] * u2 + F[1, k] * v2 + F[2, k] for k in range(2)]  # F^T x2 (first two)
+    num = (u2 * l2[0] + v2 * l2[1] + l2[2]) ** 2
+    den = l2[0] ** 2 + l2[1] ** 2 + l1[0] ** 2 + l1[1] ** 2
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.sqrt(num / den)
+
+
+def _fit(x1: np.ndarray, x2: np.ndarray, threshold_px: float, opt: UncalibratedOptions):
+    """(F, inlier ratio) of MAGSAC on at most max_points correspondences; (None, 0) on failure."""
+    import cv2
+
+    if len(x1) < 8:
+        return None, 0.0
+    if len(x1) > opt.max_points:
+        pick = np.linspace(0, len(x1) - 1, opt.max_points).astype(int)
+        x1, x2 = x1[pick], x2[pick]
+    cv2.setRNGSeed(opt.seed)
+    try:
+        F, mask = cv2.findFundamentalMat(x1.astype(np.float64), x2.astype(np.float64),
+                                         cv2.USAC_MAGSAC, threshold_px, 0.999, 1000)
+    except cv2.error:
+        return None, 0.0
+    if F is None or F.shape != (3, 3) or mask is None:
+        return None, 0.0
+    return F, float(mask.mean())
+
+
+class _PairScorer:
+    """Correspondences of the tracklet pairings of cameras a and b that are seen together enough,
+    pooled in one flat list (pairing m owns the slice starts[m]:starts[m + 1])."""
+
+    def __init__(self, xa: np.ndarray, xb: np.ndarray, opt: UncalibratedOptions):
+        # xa: (T, Ka, J, 3), xb: (T, Kb, J, 3) per-tracklet keypoints of the two cameras
+        va = xa[..., 2] >= opt.min_confidence
+        vb = xb[..., 2] >= opt.min_confidence
+        self.occ_a, self.occ_b = va.any(-1), vb.any(-1)  # (T, K) tracklet present
+        count = np.einsum("tij,tkj->ik", va.astype(np.float32), vb.astype(np.float32))
+        frames = self.occ_a.T.astype(np.float32) @ self.occ_b.astype(np.float32)
+        self.pairs = np.argwhere((count >= opt.min_common) & (frames >= opt.min_frames))
+        p1, p2, sizes = [], [], []
+        for i, j in self.pairs:
+            t, k = np.nonzero(va[:, i] & vb[:, j])
+            p1.append(xa[t, i, k, :2])
+            p2.append(xb[t, j, k, :2])
+            sizes.append(len(t))
+        self.count = np.array(sizes, dtype=np.int64)
+        self.starts = np.r_[0, np.cumsum(self.count)].astype(np.int64)
+        self.pid = np.repeat(np.arange(len(sizes)), self.count)
+        self.p1 = np.concatenate(p1).astype(np.float64) if p1 else np.zeros((0, 2))
+        self.p2 = np.concatenate(p2).astype(np.float64) if p2 else np.zeros((0, 2))
+
+    def points(self, ms) -> tuple[np.ndarray, np.ndarray]:
+        """Pooled correspondences (N, 2), (N, 2) of the pairings with indices `ms`."""
+        idx = np.concatenate([np.arange(self.starts[m], self.starts[m + 1]) for m in ms])
+        return self.p1[idx], self.p2[idx]
+
+    def below(self, F: np.ndarray, *thresholds_px: float) -> list[np.ndarray]:
+        """Per threshold, (M,) per pairing how many of its correspondences lie within it of F."""
+        d = sampson_distance(F, self.p1, self.p2)
+        return [np.bincount(self.pid, weights=d < thr, minlength=len(self.count))
+                for thr in thresholds_px]
+
+
+def _grow(scorer: _PairScorer, F: np.ndarray, thr: float, opt: UncalibratedOptions):
+    """The set of pairings consistent with F: (pairing indices, total support, supports)."""
+    inliers, accepted = scorer.below(F, thr, opt.accept * thr)
+    # median below accept * thr <=> more than half of the common joints below it
+    within = accepted / np.maximum(scorer.count, 1)
+    used_a = np.zeros(scorer.occ_a.T.shape, dtype=bool)  # (Ka, T) frames already paired
+    used_b = np.zeros(scorer.occ_b.T.shape, dtype=bool)
+    chosen, support = [], []
+    for m in np.argsort(-within, kind="stable"):
+        if not within[m] > 0.5:
+            break
+        i, j = scorer.pairs[m]
+        both = scorer.occ_a[:, i] & scorer.occ_b[:, j]
+        # one partner per tracklet per frame: i's partners in b never overlap in time, and j's
+        if (used_a[i] & both).any() or (used_b[j] & both).any():
+            continue
+        used_a[i] |= both
+        used_b[j] |= both
+        chosen.append(int(m))
+        support.append(float(inliers[m]))
+    return chosen, float(sum(support)), support
+
+
+def _match_pair(scorer: _PairScorer, thr: float, opt: UncalibratedOptions):
+    """Best consistent set of pairings of one camera pair: ((i, j) pairs, supports, inlier
+    ratio of the set's F, F or None)."""
+    if len(scorer.count) == 0:
+        return [], [], np.nan, None
+    single = []
+    for m in np.argsort(-scorer.count, kind="stable")[:opt.max_single_fits]:
+        F, ratio = _fit(*scorer.points([m]), thr, opt)
+        if F is not None:
+            single.append((ratio * scorer.count[m], int(m), F))
+    single.sort(key=lambda s: -s[0])
+    best = ([], 0.0, [], np.nan, None)
+    for _, seed, F in single[:opt.seeds]:
+        chosen, ratio = [seed], np.nan
+        for _ in range(2):  # refit on the union, regrow
+            F_set, ratio = _fit(*scorer.points(chosen), thr, opt)
+            if F_set is None:
+                break
+            F = F_set
+            grown = _grow(scorer, F, thr, opt)[0]
+            if not grown or set(grown) == set(chosen):
+                break
+            chosen = grown
+        grown, total, support = _grow(scorer, F, thr, opt)
+        if total > best[1]:
+            best = (grown, total, support, ratio, F)
+    pairs = [tuple(int(v) for v in scorer.pairs[m]) for m in best[0]]
+    return pairs, best[2], best[3], best[4]
+
+
+def _cluster(edges, occupancy: list[np.ndarray], C: int, T: int):
+    """Union tracklets along edges (strongest first) unless one camera would hold two at once.
+
+    occupancy: per camera, (T, K_c) bool frames of each tracklet. Returns per camera (K_c,) int
+    cluster label of each tracklet.
+    """
+    offsets = np.cumsum([0] + [o.shape[1] for o in occupancy])
+    n = int(offsets[-1])
+    parent = np.arange(n)
+    occ = np.zeros((n, C, T), dtype=bool)  # each cluster's frames per camera (at its root)
+    for c, o in enumerate(occupancy):
+        occ[offsets[c]:offsets[c + 1], c] = o.T
+
+    def root(x):
+        while parent[x] != x:
+            parent[x] = parent[parent[x]]
+            x = parent[x]
+        return x
+
+    for a, i, b, j, _ in sorted(edges, key=lambda e: -e[4]):
+        ra, rb = root(offsets[a] + i), root(offsets[b] + j)
+        if ra == rb or (occ[ra] & occ[rb]).any():
+            continue
+        parent[rb] = ra
+        occ[ra] |= occ[rb]
+    labels = np.array([root(x) for x in range(n)])
+    return [labels[offsets[c]:offsets[c + 1]] for c in range(C)]
+
+
+def _epipolar_cost(d: np.ndarray, people: np.ndarray, fundamentals: dict, c: int,
+                   opt: UncalibratedOptions) -> np.ndarray:
+    """(T, S, P) how far each detection of camera c lies from each person's views in the other
+    cameras: the mean over those cameras of the median joint Sampson distance, as a multiple of
+    that pair's inlier threshold; NaN where no other camera sees the person at that frame."""
+    C = d.shape[0]
+    total = np.zeros(d.shape[1:3] + people.shape[2:3])
+    weight = np.zeros_like(total)
+    mine = np.where((d[c, ..., 2] >= opt.min_confidence)[..., None], d[c, ..., :2], np.nan)
+    for b in range(C):
+        key = (min(b, c), max(b, c))
+        if b == c or key not in fundamentals:
+            continue
+        F, thr = fundamentals[key]
+        theirs = np.where((people[b, ..., 2] >= opt.min_confidence)[..., None],
+                          people[b, ..., :2], np.nan)
+        x_c, x_b = mine[:, :, None], theirs[:, None]  # (T, S, 1, J, 2), (T, 1, P, J, 2)
+        dist = sampson_distance(F, x_c, x_b) if c < b else sampson_distance(F, x_b, x_c)
+        enough = np.isfinite(dist).sum(-1) >= 4
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN: no common joints
+            med = np.nanmedian(dist, -1) / thr
+        total += np.where(enough, np.minimum(med, 10.0), 0.0)
+        weight += enough
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(weight > 0, total / weight, np.nan)
+
+
+def _refit(d: np.ndarray, assignment: np.ndarray, P: int, size: np.ndarray, previous: dict,
+           opt: UncalibratedOptions) -> dict:
+    """F of every camera pair refitted on all matched people at once (better conditioned than
+    the pairings of one set); a pair keeps its previous F when the refit fails."""
+    people = gather(d, assignment, P)  # (C, T, P, J, 3)
+    seen = people[..., 2] >= opt.min_confidence
+    out = dict(previous)
+    C = d.shape[0]
+    for a in range(C):
+        for b in range(a + 1, C):
+            both = seen[a] & seen[b]
+            if both.sum() < opt.min_common:
+                continue
+            thr = opt.threshold * float(np.hypot(*np.maximum(size[a], size[b])))
+            F, _ = _fit(people[a][both][:, :2], people[b][both][:, :2], thr, opt)
+            if F is not None:
+                out[a, b] = (F, thr)
+    return out
+
+
+def refine_per_frame(detections: np.ndarray, assignment: np.ndarray, num_people: int,
+                     fundamentals: dict, options: UncalibratedOptions | None = None
+                     ) -> np.ndarray:
+    """(C, T, S) int32 assignment with every frame's detections re-matched epipolarly.
+
+    detections: (C, T, S, J, 3) raw. assignment: (C, T, S) the tracklet-level matching, P people.
+    fundamentals: (a, b) with a < b -> (F with x_b^T F x_a = 0, inlier threshold px).
+    Per camera and frame, detections and people are paired by a Hungarian assignment on
+    `_epipolar_cost` (a slot keeping its current person gets a bonus of half a threshold), a
+    pairing costing more than `accept` thresholds refused. A slot whose person nobody else sees
+    at that frame keeps it unless another person fits it well. Cuts tracklet errors (a swap
+    inside a tracklet, a fragment too short to match) down to the frames where they happen.
+    """
+    from scipy.optimize import linear_sum_assignment
+
+    opt = options or UncalibratedOptions()
+    P = int(num_people)
+    people = gather(detections, assignment, P)
+    out = assignment.copy()
+    occupied = (detections[..., 2] > 0).any(-1)
+    for c in range(detections.shape[0]):
+        cost = _epipolar_cost(detections, people, fundamentals, c, opt)  # (T, S, P)
+        current = assignment[c][..., None] == np.arange(P)  # (T, S, P)
+        # a slot whose person nobody else sees at that frame (one camera's person) stays theirs
+        # unless another person fits it well: its cost is taken as just acceptable
+        cost = np.where(current & np.isnan(cost), opt.accept, cost)
+        evidence = np.isfinite(cost).any(-1) & occupied[c]
+        adjusted = np.where(np.isfinite(cost), cost - 0.5 * current, np.inf)
+        for t in np.flatnonzero(evidence.any(-1)):
+            rows = np.flatnonzero(evidence[t])
+            m = adjusted[t, rows]
+            ok = m <= opt.accept
+            r, p = linear_sum_assignment(np.where(ok, m, 1e6))
+            new = np.full(len(rows), -1, dtype=np.int32)
+            good = ok[r, p]
+            new[r[good]] = p[good]
+            out[c, t, rows] = new
+    return out.astype(np.int32)
+
+
+def match_uncalibrated(detections: np.ndarray, image_size: np.ndarray,
+                       options: UncalibratedOptions | None = None,
+                       tracklets: np.ndarray | None = None) -> UncalibratedMatch:
+    """People across cameras without calibration: an assignment (C, T, S) -> person or -1.
+
+    detections: (C, T, S, J, 3) raw detections (x, y pixels, confidence; empty slots (NaN, NaN,
+        0)), all cameras on one timeline. image_size: (C, 2) width, height pixels.
+    options: UncalibratedOptions. tracklets: (C, T, S) tracklet ids if already linked (else linked
+        here with `link_tracklets`).
+    People seen by fewer than `min_cameras` cameras or in fewer than `min_person_frames`
+    (camera, frame) pairs are dropped (-1). Person 0 is seen in the most (camera, frame) pairs.
+    """
+    opt = options or UncalibratedOptions()
+    d = np.asarray(detections, dtype=np.float32)
+    dims = check_shape(d, "C, T, S, J, 3", "detections")
+    C, T = dims["C"], dims["T"]
+    size = np.asarray(image_size, dtype=np.float64).reshape(C, 2)
+    ids = link_tracklets(d) if tracklets is None else np.asarray(tracklets, dtype=np.int32)
+    K = [int(ids[c].max()) + 1 for c in range(C)]
+    per_cam = [gather(d[c:c + 1], ids[c:c + 1], K[c])[0] for c in range(C)]  # (T, K_c, J, 3)
+    occupancy = [(p[..., 2] > 0).any(-1) for p in per_cam]
+    edges = []
+    pair_inliers = np.full((C, C), np.nan)
+    fundamentals: dict[tuple[int, int], tuple[np.ndarray, float]] = {}
+    for a in range(C):
+        for b in range(a + 1, C):
+            if K[a] == 0 or K[b] == 0:
+                continue
+            thr = opt.threshold * float(np.hypot(*np.maximum(size[a], size[b])))
+            scorer = _PairScorer(per_cam[a], per_cam[b], opt)
+            pairs, support, ratio, F = _match_pair(scorer, thr, opt)
+            pair_inliers[a, b] = pair_inliers[b, a] = ratio
+            if F is not None and pairs:
+                fundamentals[a, b] = (F, thr)
+            edges += [(a, i, b, j, s) for (i, j), s in zip(pairs, support)]
+    labels = _cluster(edges, occupancy, C, T)
+    # one person index per cluster, then keep clusters seen by enough cameras
+    roots = np.unique(np.concatenate(labels)) if labels else np.zeros(0, int)
+    index = {r: p for p, r in enumerate(roots)}
+    cams = np.zeros(len(roots), dtype=int)
+    for c in range(C):
+        for r in set(labels[c].tolist()):
+            cams[index[r]] += 1
+    keep = cams >= opt.min_cameras
+    lut = np.full(len(roots), -1, dtype=np.int32)
+    lut[keep] = np.arange(int(keep.sum()), dtype=np.int32)
+    assignment = np.full(ids.shape, -1, dtype=np.int32)
+    for c in range(C):
+        if K[c] == 0:
+            continue
+        person = lut[[index[r] for r in labels[c]]]
+        valid = ids[c] >= 0
+        assignment[c][valid] = person[ids[c][valid]]
+    assignment, P = order_people(assignment, int(keep.sum()))
+    for _ in range(opt.refine):
+        if P:
+            fundamentals = _refit(d, assignment, P, size, fundamentals, opt)
+            assignment = refine_per_frame(d, assignment, P, fundamentals, opt)
+            assignment, P = order_people(assignment, P)
+    if P:
+        from epicap.people.assignment import person_frames
+
+        seen = person_frames(assignment, P)
+        big = seen.sum((0, 1)) >= opt.min_person_frames
+        if not big.all():
+            lut = np.full(P + 1, -1, dtype=np.int32)
+            lut[:P][big] = np.arange(int(big.sum()), dtype=np.int32)
+            assignment, P = lut[assignment], int(big.sum())
+    cameras_seen = (assignment[..., None] == np.arange(P)).any((1, 2)).sum(0) if P else \
+        np.zeros(0, dtype=int)
+    return UncalibratedMatch(assignment.astype(np.int32), P, ids, cameras_seen, pair_inliers, edges)

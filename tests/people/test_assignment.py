@@ -1,0 +1,56 @@
+import numpy as np
+import pytest
+
+from epicap.errors import InputError
+from epicap.people.assignment import check_assignment, gather, order_people, person_frames
+
+
+def _dets(C=2, T=3, S=3, J=4, seed=0):
+    rng = np.random.default_rng(seed)
+    return np.concatenate([rng.uniform(0, 500, (C, T, S, J, 2)),
+                           rng.uniform(0.1, 1, (C, T, S, J, 1))], -1).astype(np.float32)
+
+
+def test_gather_puts_each_slot_at_its_person_against_a_loop():
+    d = _dets()
+    rng = np.random.default_rng(1)
+    a = np.stack([[rng.permutation([-1, 0, 1]) for _ in range(3)] for _ in range(2)])
+    out = gather(d, a, 2)
+    assert out.shape == (2, 3, 2, 4, 3) and out.dtype == np.float32
+    for c in range(2):
+        for t in range(3):
+            for s in range(3):
+                if a[c, t, s] >= 0:
+                    np.testing.assert_array_equal(out[c, t, a[c, t, s]], d[c, t, s])
+
+
+def test_gather_merges_fragments_by_confidence_and_leaves_unseen_missing():
+    d = np.full((1, 1, 3, 2, 3), np.nan, np.float32)
+    d[..., 2] = 0
+    d[0, 0, 0] = [[1, 1, 0.9], [2, 2, 0.2]]
+    d[0, 0, 1] = [[5, 5, 0.3], [6, 6, 0.8]]
+    out = gather(d, np.array([[[0, 0, -1]]]), 2)
+    np.testing.assert_allclose(out[0, 0, 0], [[1, 1, 0.9], [6, 6, 0.8]], rtol=1e-6)
+    assert np.isnan(out[0, 0, 1, :, :2]).all() and (out[0, 0, 1, :, 2] == 0).all()
+
+
+def test_order_people_puts_the_most_seen_first_and_drops_unseen():
+    a = np.array([[[0, 2, -1], [2, -1, -1]], [[2, -1, -1], [2, 0, -1]]], dtype=np.int32)
+    new, P = order_people(a, 4)
+    assert P == 2
+    assert (new[a == 2] == 0).all() and (new[a == 0] == 1).all() and (new[a == -1] == -1).all()
+    assert person_frames(new, P).sum((0, 1)).tolist() == [4, 2]
+
+
+@pytest.mark.parametrize("a, message", [
+    (np.zeros((2, 3, 3), np.float32), "integers"),
+    (np.zeros((2, 3), np.int32), "assignment"),
+    (np.full((2, 3, 3), 5, np.int32), "-1..1"),
+    (np.full((2, 3, 3), -2, np.int32), "-1..1"),
+])
+def test_bad_assignments_fail_in_one_line(a, message):
+    with pytest.raises(InputError, match=message) as e:
+        check_assignment(a, (2, 3, 3), 2)
+    assert "\n" not in str(e.value)
+    with pytest.raises(InputError):
+        gather(_dets(), a, 2)
