@@ -192,13 +192,27 @@ def perturb_rig(cams: Cameras, turn_deg: float, move_m: float, seed: int = 0) ->
                    -np.einsum("cij,cj->ci", R, centres))
 
 
-def refine_rows(label, truth: Cameras, keypoints, options, seed=0):
+def refined_alone(keypoints, options, start: Cameras):
+    """The CalibrationResult of `--refine` without the solve from nothing beside it (diagnostic:
+    what the loose-to-tight adjustment reaches by itself)."""
+    import epicap.calibration_free.refine as refine_module
+
+    keep = refine_module.keep_better
+    refine_module.keep_better = lambda refined, *args: refined
+    try:
+        return calibrate(keypoints, None, options, initial=start)
+    finally:
+        refine_module.keep_better = keep
+
+
+def refine_rows(label, truth: Cameras, keypoints, options, seed=0, alone=False):
     """Table rows: the solve from nothing (intrinsics known), then `--refine` from each start.
 
     Columns: data, start, start's mean relative rotation error (deg), the result's, its
     difference from the solve from nothing's (target <= +0.05), the rig kept, centre error after
     a similarity (cm), centre distance from the truth without any alignment (cm: the start's
-    frame is kept, so this is bounded below by how far the perturbed start's frame lies), s.
+    frame is kept, so this is bounded below by how far the perturbed start's frame lies), s;
+    with `alone`, also the mean relative rotation of the refinement by itself (`refined_alone`).
     """
     fmt = lambda v, p=2: None if v is None else round(float(v), p)  # noqa: E731
     intr = Cameras(truth.names, truth.image_size, truth.K, truth.dist)
@@ -207,7 +221,7 @@ def refine_rows(label, truth: Cameras, keypoints, options, seed=0):
     base = float(camera_errors(truth, none.cameras)["rot_rel"].mean())
     rows = [[label, "none", None, fmt(base, 3), None, "from nothing",
              fmt(100 * camera_errors(truth, none.cameras)["centre"].mean()), None,
-             fmt(time.perf_counter() - t0, 1)]]
+             fmt(time.perf_counter() - t0, 1), None]]
     print(format_table(rows[-1:], REFINE_HEADERS), file=sys.stderr)
     for deg, move in REFINE_STARTS:
         start = perturb_rig(truth, deg, move, seed)
@@ -219,28 +233,32 @@ def refine_rows(label, truth: Cameras, keypoints, options, seed=0):
         rows.append([label, f"{deg:g} deg, {100 * move:g} cm",
                      fmt(camera_errors(truth, start)["rot_rel"].mean(), 3), fmt(rot, 3),
                      f"{rot - base:+.3f}", res.method, fmt(100 * err["centre"].mean()),
-                     fmt(100 * off.mean()), fmt(time.perf_counter() - t0, 1)])
+                     fmt(100 * off.mean()), fmt(time.perf_counter() - t0, 1),
+                     fmt(camera_errors(truth, refined_alone(keypoints, options, start).cameras)[
+                         "rot_rel"].mean(), 3) if alone else None])
         print(format_table(rows[-1:], REFINE_HEADERS), file=sys.stderr)
     return rows
 
 
-def refine_section(quick=False, frames=300) -> None:
+def refine_section(quick=False, frames=300, alone=False) -> None:
     """Print the `--refine` table: synthetic sessions and the real demo, perturbed starts."""
     rows = []
     for clip, bias in (("walk", 0.0),) if quick else (("walk", 0.0), ("walk", 5.0)):
         c, cams, scene = synthetic_scene(clip, 4, 2.0, bias, frames)
         rows += refine_rows(f"{clip} 4 cams 2 px" + (f" bias {bias:g} px" if bias else ""),
                             cams, scene.keypoints,
-                            CalibrationOptions(subject_height_m=c.subject_height_m))
+                            CalibrationOptions(subject_height_m=c.subject_height_m),
+                            alone=alone)
     truth, kp = demo_data()
     rows += refine_rows("Pose2Sim demo (OpenPose)", truth, kp,
-                        CalibrationOptions(subject_height_m=PARTICIPANT_HEIGHT_M))
+                        CalibrationOptions(subject_height_m=PARTICIPANT_HEIGHT_M), alone=alone)
     print("\n## calibrate --refine from perturbed starts (intrinsics known, seed 0)\n")
     print(format_table(rows, REFINE_HEADERS))
 
 
 REFINE_HEADERS = ["data", "start", "start rel rot deg", "rel rot deg", "vs from nothing",
-                  "kept", "centre cm (aligned)", "centre cm (no alignment)", "s"]
+                  "kept", "centre cm (aligned)", "centre cm (no alignment)", "s",
+                  "refine alone rel rot deg"]
 
 
 def main(argv=None) -> int:
@@ -252,9 +270,12 @@ def main(argv=None) -> int:
     parser.add_argument("--only", choices=("refine",),
                         help="run one section alone: refine (calibrate --refine from perturbed "
                              "starts beside the solve from nothing)")
+    parser.add_argument("--refine-alone", action="store_true",
+                        help="refine rows: also what the refinement reaches without the solve "
+                             "from nothing beside it (twice the time)")
     args = parser.parse_args(argv)
     if args.only == "refine":
-        refine_section(args.quick, args.frames)
+        refine_section(args.quick, args.frames, args.refine_alone)
         return 0
 
     if args.quick:
@@ -309,7 +330,7 @@ def main(argv=None) -> int:
                                    "rot deg per camera", "centre cm per camera",
                                    "focal err %", "scale %", "rms px", "s"]))
 
-    refine_section(args.quick, args.frames)
+    refine_section(args.quick, args.frames, args.refine_alone)
 
     print("\n## Metric scale (subject height given exactly; 4 cams, 2 px, intrinsics known)\n")
     clips = ("walk", "crawl") if args.quick else ("walk", "run", "jump", "dance_a", "kick",
