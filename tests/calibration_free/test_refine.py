@@ -141,7 +141,7 @@ def test_keep_better_takes_the_solve_from_nothing_over_a_stuck_refinement(scene)
     ds, turn, offset = _identity_gap(res.cameras, start)  # moved into the start's frame
     assert ds < 0.01 and turn < 0.05 and offset < 0.01
     assert res.points3d.shape[1:] == (17, 3)
-    # a refinement that explains the joints better is kept as it is
-    good = CalibrationResult(cams, [], {}, [], float("nan"), None, np.zeros((0, 17, 3)),
-                             frames, "refine")
-    assert keep_better(good, kp, start, options, px, conf, conf) is good
+    # no solve from nothing to compare with (it fails: every camera sees too little for it):
+    # the refinement is kept as it is
+    strict = CalibrationOptions(occlusion=False, min_points=10 ** 6)
+    assert keep_better(stuck, kp, start, strict, px, conf, conf) is stuck
