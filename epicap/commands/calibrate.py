@@ -20,11 +20,12 @@ distortion: one focal length for all cameras is searched first (the one at which
 fits the joints best), then each camera's own is refined from it; --shared-focal keeps the shared one (steadier when the cameras are alike).
 
 Refining: --refine FILE starts from an existing calibration (any of those formats, with
-intrinsics and extrinsics, e.g. from a board, after a camera was nudged) and adjusts every camera's pose to the
-people in view; its intrinsics, world frame and unit are kept. With --intrinsics as well, that
-file wins for each camera's matrix and distortion and --refine gives only the starting poses
-(cameras matched by name). A solve from nothing runs alongside; when it explains the joints
-better (a start degrees off) it is kept, moved into the given world frame, and a warning says so.
+intrinsics and extrinsics, e.g. from a board, after a camera was nudged) and adjusts every
+camera's pose to the people in view; its intrinsics, world frame and unit are kept. With
+--intrinsics as well, that file wins for each camera's matrix and distortion and --refine gives
+only the starting poses (cameras matched by name). A solve from nothing runs alongside; when it
+explains the joints better (a start degrees off) it is kept, moved into the given world frame,
+and a warning says so.
 
 Methods: epicap (default, the full pipeline), pooled (pooled pair estimates only, no
 adjustment) and epipolarpose (EpipolarPose's per-frame estimate, the published baseline).
