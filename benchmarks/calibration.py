@@ -23,12 +23,20 @@ the demo's Config.toml (1.72 m). The "refine" row starts the adjustment from the
 calibration itself: how far these 2D joints pull the true rig, a floor for any method fitting
 them. A last table: the scale error over clips and joint sets.
 
-    python benchmarks/calibration.py            # the full table (about 10-20 minutes)
-    python benchmarks/calibration.py --quick    # a few rows and the real demo
+Refine rows (issue 14): `calibrate --refine` started from the true rig with every camera turned
+1, 2 or 4 degrees (random axis, seed 0) and moved 5 or 10 cm, on synthetic walks (4 cameras,
+2 px, with and without a 5 px detector bias) and on the real demo, beside the solve from nothing
+on the same 2D; the target is a mean relative rotation no worse than the solve from nothing's
++ 0.05 deg. "kept" says which rig `--refine` returned (its own or the solve from nothing's).
+
+    python benchmarks/calibration.py                # the full table (about 30 minutes)
+    python benchmarks/calibration.py --quick        # a few rows and the real demo
+    python benchmarks/calibration.py --only refine  # the refine rows alone (about 15 minutes)
 """
 from __future__ import annotations
 
 import argparse
+import functools
 import os
 import sys
 import tempfile
@@ -79,8 +87,8 @@ def triangulated(keypoints, cams: Cameras) -> np.ndarray:
 TURN_DEG_PER_S = {"walk": 28.0, "run": 100.0}
 
 
-def synthetic_row(clip_name, C, noise, bias, method, focal_known=True, shared=False,
-                  frames=300, seed=0, joint_set="coco17"):
+def synthetic_scene(clip_name, C, noise, bias, frames=300, seed=0, joint_set="coco17"):
+    """(clip, true cameras, scene) of a synthetic session: a mocap clip seen by a ring of C."""
     from epicap.synthetic import SceneOptions, load_clip, make_scene, ring_rig
 
     name, _, variant = clip_name.partition("/")
@@ -92,6 +100,12 @@ def synthetic_row(clip_name, C, noise, bias, method, focal_known=True, shared=Fa
     scene = make_scene(clip, cams, SceneOptions(noise_px=noise, bias_px=bias,
                                                 outlier_fraction=0.1, missing_fraction=0.1,
                                                 lose_fraction=0.1, seed=seed))
+    return clip, cams, scene
+
+
+def synthetic_row(clip_name, C, noise, bias, method, focal_known=True, shared=False,
+                  frames=300, seed=0, joint_set="coco17"):
+    clip, cams, scene = synthetic_scene(clip_name, C, noise, bias, frames, seed, joint_set)
     intr = Cameras(cams.names, cams.image_size, cams.K, cams.dist) if focal_known else None
     t0 = time.perf_counter()
     try:
@@ -113,12 +127,9 @@ def synthetic_row(clip_name, C, noise, bias, method, focal_known=True, shared=Fa
             "excluded": "; ".join(res.excluded)}
 
 
-def real_demo(focal_known=True, shared=False, method="epicap"):
-    """The Pose2Sim demo: OpenPose BODY_25B 2D, Qualisys calibration as the truth.
-
-    method "refine": the adjustment started from the Qualisys calibration itself (how far the
-    2D pulls the truth: the floor of any method fitting these joints).
-    """
+@functools.lru_cache(maxsize=1)
+def demo_data():
+    """(Qualisys cameras, OpenPose BODY_25B Keypoints2D) of the Pose2Sim demo trial."""
     from epicap.assets import fetch_wheel, list_members, read_member
     from epicap.keypoints.openpose import read_openpose
     from epicap.session.qualisys import read_qualisys
@@ -137,6 +148,16 @@ def real_demo(focal_known=True, shared=False, method="epicap"):
                 out.write_bytes(read_member(wheel, m))
         kp = read_openpose([Path(tmp, f"cam0{i}_json") for i in range(1, 5)],
                            image_size=(1088, 1920), fps=60)
+    return truth, kp
+
+
+def real_demo(focal_known=True, shared=False, method="epicap"):
+    """The Pose2Sim demo: OpenPose BODY_25B 2D, Qualisys calibration as the truth.
+
+    method "refine": the adjustment started from the Qualisys calibration itself (how far the
+    2D pulls the truth: the floor of any method fitting these joints).
+    """
+    truth, kp = demo_data()
     intr = Cameras(truth.names, truth.image_size, truth.K, truth.dist) if focal_known else None
     t0 = time.perf_counter()
     if method == "refine":
@@ -151,13 +172,111 @@ def real_demo(focal_known=True, shared=False, method="epicap"):
     return err, focal, elapsed, res
 
 
+# `calibrate --refine` from perturbed starts (issue 14): every camera of the true rig turned by
+# each angle about a random axis through its centre and its centre moved by each distance
+REFINE_STARTS = tuple((deg, m) for deg in (1.0, 2.0, 4.0) for m in (0.05, 0.10))
+
+
+def perturb_rig(cams: Cameras, turn_deg: float, move_m: float, seed: int = 0) -> Cameras:
+    """`cams` with every camera turned turn_deg (random axis through its centre) and its centre
+    moved move_m (random direction); the same directions for every size with one seed."""
+    from epicap.geometry.camera import rotation_from_rodrigues
+
+    rng = np.random.default_rng(seed)
+    R, centres = cams.R.copy(), cams.centers.copy()
+    for c in range(len(cams)):
+        axis, step = rng.normal(size=3), rng.normal(size=3)
+        R[c] = rotation_from_rodrigues(np.radians(turn_deg) * axis / np.linalg.norm(axis)) @ R[c]
+        centres[c] += move_m * step / np.linalg.norm(step)
+    return Cameras(cams.names, cams.image_size, cams.K, cams.dist, R,
+                   -np.einsum("cij,cj->ci", R, centres))
+
+
+def refined_alone(keypoints, options, start: Cameras):
+    """The CalibrationResult of `--refine` without the solve from nothing beside it (diagnostic:
+    what the loose-to-tight adjustment reaches by itself)."""
+    import epicap.calibration_free.refine as refine_module
+
+    keep = refine_module.keep_better
+    refine_module.keep_better = lambda refined, *args: refined
+    try:
+        return calibrate(keypoints, None, options, initial=start)
+    finally:
+        refine_module.keep_better = keep
+
+
+def refine_rows(label, truth: Cameras, keypoints, options, seed=0, alone=False):
+    """Table rows: the solve from nothing (intrinsics known), then `--refine` from each start.
+
+    Columns: data, start, start's mean relative rotation error (deg), the result's, its
+    difference from the solve from nothing's (target <= +0.05), the rig kept, centre error after
+    a similarity (cm), centre distance from the truth without any alignment (cm: the start's
+    frame is kept, so this is bounded below by how far the perturbed start's frame lies), s;
+    with `alone`, also the mean relative rotation of the refinement by itself (`refined_alone`).
+    """
+    fmt = lambda v, p=2: None if v is None else round(float(v), p)  # noqa: E731
+    intr = Cameras(truth.names, truth.image_size, truth.K, truth.dist)
+    t0 = time.perf_counter()
+    none = calibrate(keypoints, intr, options)
+    base = float(camera_errors(truth, none.cameras)["rot_rel"].mean())
+    rows = [[label, "none", None, fmt(base, 3), None, "from nothing",
+             fmt(100 * camera_errors(truth, none.cameras)["centre"].mean()), None,
+             fmt(time.perf_counter() - t0, 1), None]]
+    print(format_table(rows[-1:], REFINE_HEADERS), file=sys.stderr)
+    for deg, move in REFINE_STARTS:
+        start = perturb_rig(truth, deg, move, seed)
+        t0 = time.perf_counter()
+        res = calibrate(keypoints, None, options, initial=start)
+        err = camera_errors(truth, res.cameras)
+        rot = float(err["rot_rel"].mean())
+        off = np.linalg.norm(res.cameras.centers - truth.select(res.cameras.names).centers, axis=1)
+        rows.append([label, f"{deg:g} deg, {100 * move:g} cm",
+                     fmt(camera_errors(truth, start)["rot_rel"].mean(), 3), fmt(rot, 3),
+                     f"{rot - base:+.3f}", res.method, fmt(100 * err["centre"].mean()),
+                     fmt(100 * off.mean()), fmt(time.perf_counter() - t0, 1),
+                     fmt(camera_errors(truth, refined_alone(keypoints, options, start).cameras)[
+                         "rot_rel"].mean(), 3) if alone else None])
+        print(format_table(rows[-1:], REFINE_HEADERS), file=sys.stderr)
+    return rows
+
+
+def refine_section(quick=False, frames=300, alone=False) -> None:
+    """Print the `--refine` table: synthetic sessions and the real demo, perturbed starts."""
+    rows = []
+    for clip, bias in (("walk", 0.0),) if quick else (("walk", 0.0), ("walk", 5.0)):
+        c, cams, scene = synthetic_scene(clip, 4, 2.0, bias, frames)
+        rows += refine_rows(f"{clip} 4 cams 2 px" + (f" bias {bias:g} px" if bias else ""),
+                            cams, scene.keypoints,
+                            CalibrationOptions(subject_height_m=c.subject_height_m),
+                            alone=alone)
+    truth, kp = demo_data()
+    rows += refine_rows("Pose2Sim demo (OpenPose)", truth, kp,
+                        CalibrationOptions(subject_height_m=PARTICIPANT_HEIGHT_M), alone=alone)
+    print("\n## calibrate --refine from perturbed starts (intrinsics known, seed 0)\n")
+    print(format_table(rows, REFINE_HEADERS))
+
+
+REFINE_HEADERS = ["data", "start", "start rel rot deg", "rel rot deg", "vs from nothing",
+                  "kept", "centre cm (aligned)", "centre cm (no alignment)", "s",
+                  "refine alone rel rot deg"]
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="a few rows only")
     parser.add_argument("--frames", type=int, default=300)
     parser.add_argument("--speed-frames", type=int, default=10_000,
                         help="frames of the speed rows (default 10,000)")
+    parser.add_argument("--only", choices=("refine",),
+                        help="run one section alone: refine (calibrate --refine from perturbed "
+                             "starts beside the solve from nothing)")
+    parser.add_argument("--refine-alone", action="store_true",
+                        help="refine rows: also what the refinement reaches without the solve "
+                             "from nothing beside it (twice the time)")
     args = parser.parse_args(argv)
+    if args.only == "refine":
+        refine_section(args.quick, args.frames, args.refine_alone)
+        return 0
 
     if args.quick:
         grid = [("walk", 4, 2.0, 0.0), ("crawl", 4, 2.0, 0.0), ("walk", 4, 2.0, 5.0)]
@@ -210,6 +329,8 @@ def main(argv=None) -> int:
     print(format_table(real_rows, ["focal", "method", "rel rot deg (mean)",
                                    "rot deg per camera", "centre cm per camera",
                                    "focal err %", "scale %", "rms px", "s"]))
+
+    refine_section(args.quick, args.frames, args.refine_alone)
 
     print("\n## Metric scale (subject height given exactly; 4 cams, 2 px, intrinsics known)\n")
     clips = ("walk", "crawl") if args.quick else ("walk", "run", "jump", "dance_a", "kick",

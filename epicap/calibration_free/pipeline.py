@@ -75,9 +75,10 @@ def calibrate(keypoints: Keypoints2D, intrinsics: Cameras | None = None,
     initial: refine this calibration instead (intrinsics and `cam_from_world` of every camera,
         by name; e.g. a board calibration after a camera was nudged): its intrinsics are kept,
         the pairs and registration are skipped, the adjustment starts from its poses, and the
-        result stays in its world frame and unit (a similarity fit of the adjusted camera
-        centres onto its centres; with two cameras, the first camera's pose). Not with
-        `intrinsics` (the calibration holds them).
+        result stays in its world frame and unit (a similarity fit of the adjusted cameras onto
+        its cameras). With `intrinsics` too, those win: `initial` gives only the starting poses.
+        A solve from nothing runs alongside and is kept (method "refine: from nothing") when it
+        explains the joints better (`refine`, `rival`).
     Returns a CalibrationResult: the calibrated cameras in the world frame (Z up, floor z = 0,
     metres; `initial`'s frame when refining), per-camera reports, excluded cameras with
     reasons, warnings.

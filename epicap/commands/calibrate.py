@@ -19,9 +19,13 @@ Without it, focal lengths are estimated with the principal point at the image ce
 distortion: one focal length for all cameras is searched first (the one at which a whole solve
 fits the joints best), then each camera's own is refined from it; --shared-focal keeps the shared one (steadier when the cameras are alike).
 
-Refining: --refine FILE starts from an existing calibration (a cameras.toml with intrinsics and
-extrinsics, e.g. from a board, after a camera was nudged) and adjusts every camera's pose to the
-people in view; its intrinsics, world frame and unit are kept.
+Refining: --refine FILE starts from an existing calibration (any of those formats, with
+intrinsics and extrinsics, e.g. from a board, after a camera was nudged) and adjusts every
+camera's pose to the people in view; its intrinsics, world frame and unit are kept. With
+--intrinsics as well, that file wins for each camera's matrix and distortion and --refine gives
+only the starting poses (cameras matched by name). A solve from nothing runs alongside; when it
+explains the joints better (a start degrees off) it is kept, moved into the given world frame,
+and a warning says so.
 
 Methods: epicap (default, the full pipeline), pooled (pooled pair estimates only, no
 adjustment) and epipolarpose (EpipolarPose's per-frame estimate, the published baseline).
@@ -30,6 +34,7 @@ Example:
   epicap calibrate trial1 --intrinsics intrinsics.toml --subject-height 1.78
   epicap calibrate trial1 --shared-focal --force
   epicap calibrate trial2 --refine board_cameras.toml --out trial2/refined.toml
+  epicap calibrate trial3 --refine rough_guess.toml --intrinsics board_intrinsics.toml
 """
 from __future__ import annotations
 
@@ -45,8 +50,8 @@ def add_arguments(parser) -> None:
                              "Qualisys .qca.txt, OpenCV YAML/XML or COLMAP")
     parser.add_argument("--refine", metavar="FILE",
                         help="calibration (any format of --intrinsics) with intrinsics and "
-                             "extrinsics to start from and "
-                             "refine (keeps its intrinsics and world frame)")
+                             "extrinsics to start from and refine (keeps its world frame; its "
+                             "intrinsics unless --intrinsics is given too)")
     parser.add_argument("--subject-height", type=float, default=1.70, metavar="M",
                         help="the subject's height in metres, sets the scale (default 1.70)")
     parser.add_argument("--shared-focal", action="store_true",
@@ -86,9 +91,6 @@ def run(args) -> int:
     if args.max_frames < 5:
         raise InputError(f"--max-frames must be at least 5, got {args.max_frames}")
     keypoints = Keypoints2D.from_npz(require_session_file(session, KEYPOINTS_FILE))
-    if args.refine and args.intrinsics:
-        raise InputError("give --intrinsics or --refine, not both (the calibration to refine "
-                         "holds the intrinsics)")
     intrinsics = _load(args.intrinsics, keypoints) if args.intrinsics else None
     initial = _load(args.refine, keypoints, require_extrinsics=True) if args.refine else None
     options = CalibrationOptions(method=args.method, shared_focal=args.shared_focal,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from epicap.geometry.camera import project_points
+from epicap.geometry.camera import project_points, rotation_from_rodrigues
 from epicap.session import Cameras, Keypoints2D
 
 # coco17 joints in the body frame (x forward, y left, z up), standing, metres
@@ -86,3 +86,17 @@ def observe(cams: Cameras, X: np.ndarray, noise_px: float = 2.0, bias_px: float 
     conf[gone] = 0
     kp = np.concatenate([uv, conf[..., None]], axis=-1).astype(np.float32)
     return Keypoints2D(kp, cams.names, "coco17", cams.image_size, 30.0)
+
+
+def perturbed(cams: Cameras, turn_deg: float, move_m: float, seed: int = 0,
+              which: list[int] | None = None) -> Cameras:
+    """`cams` with each camera (or those in `which`) turned by turn_deg about a random axis
+    through its centre and its centre moved move_m in a random direction: a nudged rig."""
+    rng = np.random.default_rng(seed)
+    R, centers = cams.R.copy(), cams.centers.copy()
+    for c in range(len(cams)) if which is None else which:
+        axis, step = rng.normal(size=3), rng.normal(size=3)
+        R[c] = rotation_from_rodrigues(np.radians(turn_deg) * axis / np.linalg.norm(axis)) @ R[c]
+        centers[c] = centers[c] + move_m * step / np.linalg.norm(step)
+    return Cameras(cams.names, cams.image_size, cams.K, cams.dist, R,
+                   -np.einsum("cij,cj->ci", R, centers))

@@ -60,6 +60,37 @@ def test_calibrate_refines_a_nudged_calibration(tmp_path, capsys):
     assert main(["calibrate", str(tmp_path), "--refine", str(tmp_path / "intr.toml"),
                  "--out", str(tmp_path / "x.toml")]) == 2
     assert "intr.toml" in capsys.readouterr().err
-    assert main(["calibrate", str(tmp_path), "--refine", str(tmp_path / "old.toml"), "--intrinsics",
-                 str(tmp_path / "intr.toml"), "--out", str(tmp_path / "x.toml")]) == 2
+
+
+def test_calibrate_refine_with_intrinsics_takes_the_intrinsics_file(tmp_path, capsys):
+    cams = _session(tmp_path)
+    R = cams.R.copy()
+    turn = np.array([[np.cos(0.03), -np.sin(0.03), 0], [np.sin(0.03), np.cos(0.03), 0], [0, 0, 1]])
+    R[2] = turn @ R[2]  # camera 3 nudged by 1.7 degrees
+    K = cams.K.copy()
+    K[:, :2, :2] *= 1.1  # a rough guess of the focal lengths beside the rough extrinsics
+    guess = Cameras(cams.names[::-1], cams.image_size[::-1], K[::-1], cams.dist[::-1],
+                    R[::-1], cams.t[::-1])  # another camera order: matched by name
+    guess.to_toml(tmp_path / "guess.toml")
+    assert main(["calibrate", str(tmp_path), "--refine", str(tmp_path / "guess.toml"),
+                 "--intrinsics", str(tmp_path / "intr.toml"), "--out",
+                 str(tmp_path / "new.toml")]) == 0
+    new = Cameras.from_toml(tmp_path / "new.toml", require_extrinsics=True)
+    assert new.names == cams.names
+    np.testing.assert_allclose(new.K, cams.K)  # the intrinsics file wins
+    angle = np.degrees(np.arccos(np.clip((np.trace(new.R[2] @ cams.R[2].T) - 1) / 2, -1, 1)))
+    assert angle < 0.2
+    assert np.abs(new.centers - cams.centers).max() < 0.03
+    capsys.readouterr()
+    # bad input: a starting calibration without one of the session's cameras, or without poses
+    Cameras(cams.names[:2], cams.image_size[:2], cams.K[:2], cams.dist[:2], cams.R[:2],
+            cams.t[:2]).to_toml(tmp_path / "two.toml")
+    assert main(["calibrate", str(tmp_path), "--refine", str(tmp_path / "two.toml"),
+                 "--intrinsics", str(tmp_path / "intr.toml"), "--out",
+                 str(tmp_path / "x.toml")]) == 2
+    assert "no camera cam3" in capsys.readouterr().err
+    assert main(["calibrate", str(tmp_path), "--refine", str(tmp_path / "intr.toml"),
+                 "--intrinsics", str(tmp_path / "intr.toml"), "--out",
+                 str(tmp_path / "x.toml")]) == 2
+    assert "intr.toml" in capsys.readouterr().err
     assert not (tmp_path / "x.toml").exists()
