@@ -45,7 +45,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from epicap.console import format_table  # noqa: E402
 from epicap.joint_sets import get_joint_set  # noqa: E402
-from epicap.people import match_calibrated, unswap  # noqa: E402
+from epicap.people import gather, match_calibrated, unswap  # noqa: E402
 from epicap.pipeline.triangulate import triangulate_keypoints  # noqa: E402
 from epicap.session import Keypoints2D  # noqa: E402
 from epicap.synthetic import ring_rig  # noqa: E402
@@ -53,16 +53,6 @@ from epicap.synthetic.people import PeopleOptions, make_people_scene, person_ids
 
 ROWS = [(3, 4), (4, 4), (6, 4), (4, 8), (6, 8)]
 QUICK = [(4, 4), (6, 8)]
-
-
-def gather(detections: np.ndarray, assignment: np.ndarray, P: int) -> np.ndarray:
-    """(C, T, P, J, 3) the detections of each person (NaN, NaN, 0 where none)."""
-    C, T, S, J, _ = detections.shape
-    out = np.full((C, T, P, J, 3), np.nan, np.float32)
-    out[..., 2] = 0
-    c, t, s = np.nonzero(assignment >= 0)
-    out[c, t, assignment[c, t, s]] = detections[c, t, s]
-    return out
 
 
 def identity_map(truth: np.ndarray, found: np.ndarray, P_true: int, P_found: int):

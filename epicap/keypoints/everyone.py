@@ -106,30 +106,15 @@ def match_people(detections, choice: PeopleChoice) -> PeopleKeypoints | None:
 def save_people_keypoints(path: str | os.PathLike, detections, people: PeopleKeypoints) -> None:
     """Write `keypoints2d.npz` of the matched people exactly as PRODUCT.md lays it out.
 
-    One person: the single-person file (`Keypoints2D`, no `people` key). Several: keypoints
-    (C, T, P, J, 3) and `people` (P,). (The lead switches this to `Keypoints2D.stack` once the
-    session class holds a person axis.)
+    One person: the single-person file (no `people` key). Several: keypoints (C, T, P, J, 3) and
+    `people` (P,), through `Keypoints2D.stack` (each person passes the single-person checks).
     """
     from epicap.session import Keypoints2D
-    from epicap.session.io import write_npz
 
     d = detections
-    if len(people.people) == 1:
-        Keypoints2D(people.keypoints[:, :, 0], d.cameras, d.joint_set, d.image_size, d.fps,
-                    d.joints).save(path)
-        return
-    for p in range(len(people.people)):  # every person passes the single-person validation
-        Keypoints2D(people.keypoints[:, :, p], d.cameras, d.joint_set, d.image_size, d.fps,
-                    d.joints)
-    write_npz(path, {
-        "keypoints": people.keypoints.astype(np.float32),
-        "people": np.array(people.people, dtype=str),
-        "cameras": np.array(d.cameras, dtype=str),
-        "joints": np.array(d.joints, dtype=str),
-        "joint_set": np.array(d.joint_set, dtype=str),
-        "image_size": np.asarray(d.image_size, dtype=np.int64),
-        "fps": np.array(d.fps, dtype=np.float64),
-    })
+    singles = [Keypoints2D(people.keypoints[:, :, p], d.cameras, d.joint_set, d.image_size, d.fps,
+                           d.joints) for p in range(len(people.people))]
+    Keypoints2D.stack(singles, people.people).save(path)
 
 
 def slots_warning(counts: np.ndarray, slots: int, camera: str, option: str) -> str | None:
