@@ -23,8 +23,9 @@ import numpy as np
 
 from epicap.errors import InputError
 
-__all__ = ["PeopleChoice", "parse_people", "PeopleKeypoints", "match_people", "keep_people",
-           "save_people_keypoints", "people_table", "slots_warning"]
+__all__ = ["PeopleChoice", "parse_people", "detector_slots", "PeopleKeypoints", "match_people",
+           "keep_people", "save_people_keypoints", "write_detected", "people_table",
+           "slots_warning"]
 
 
 @dataclass(frozen=True)
@@ -58,6 +59,15 @@ def parse_people(text: str | None) -> PeopleChoice:
     if n < 1:
         raise InputError(f"--people must be at least 1 (1 keeps only the main subject), got {n}")
     return PeopleChoice(n, 2)
+
+
+def detector_slots(choice: PeopleChoice, max_people: int | None = None) -> int:
+    """People a detector looks for per frame: `max_people` when given, else 2 for the main
+    subject alone (a second slot lets the tracker tell the subject from a passer-by), else 4 or
+    the asked count, whichever is more."""
+    if max_people is not None:
+        return int(max_people)
+    return 2 if choice.main_subject_only else max(4, choice.count or 0)
 
 
 @dataclass
@@ -115,6 +125,28 @@ def save_people_keypoints(path: str | os.PathLike, detections, people: PeopleKey
     singles = [Keypoints2D(people.keypoints[:, :, p], d.cameras, d.joint_set, d.image_size, d.fps,
                            d.joints) for p in range(len(people.people))]
     Keypoints2D.stack(singles, people.people).save(path)
+
+
+def write_detected(session: str | os.PathLike, detections, main_subject, choice: PeopleChoice
+                   ) -> PeopleKeypoints | None:
+    """Write a detection's files into `session`: every detection into `detections2d.npz`, and
+    `keypoints2d.npz` of the people `choice` keeps (`keep_people`), or `main_subject` (a
+    single-person Keypoints2D, each camera's main subject) when none are matched or `--people 1`.
+    Both atomically, detections first. Returns the people written (None: the main subject).
+    """
+    from pathlib import Path
+
+    from epicap.session import KEYPOINTS_FILE
+    from epicap.session.detections2d import DETECTIONS_FILE
+
+    session = Path(session)
+    detections.save(session / DETECTIONS_FILE)
+    people = keep_people(detections, choice, session)
+    if people is None:
+        main_subject.save(session / KEYPOINTS_FILE)
+    else:
+        save_people_keypoints(session / KEYPOINTS_FILE, detections, people)
+    return people
 
 
 def slots_warning(counts: np.ndarray, slots: int, camera: str, option: str) -> str | None:
