@@ -61,6 +61,15 @@ class RematchSummary:
                 ("views moved to another person", per(self.reassigned)),
                 ("views dropped (fit nobody)", per(self.dropped))]
 
+    def table(self) -> str:
+        """The counts per camera as a text table."""
+        from epicap.console import format_table
+
+        rows = [(c, self.views[c], self.swaps[c], self.reassigned[c], self.dropped[c])
+                for c in self.cameras]
+        return format_table(rows, ["camera", "views", "left/right swaps fixed",
+                                   "moved to another person", "dropped (fit nobody)"])
+
     def warnings(self) -> list[str]:
         """One line per camera with many fixes (over 5% of its views): the detector's fault."""
         out = []

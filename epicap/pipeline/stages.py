@@ -278,7 +278,7 @@ def _run_triangulate(ctx: Context, plan: Plan, previous):
     _, summary = triangulate_session(ctx.session, force=True, keypoints_path=unmatched)
     ctx.warnings += summary.warnings
     if summary.matching.changed:  # the table only when the cameras changed something
-        ctx.details.append(_matching_table(summary.matching))
+        ctx.details.append(summary.matching.table())
     fixed = sum(summary.matching.swaps.values())
     moved = sum(summary.matching.reassigned.values()) + sum(summary.matching.dropped.values())
     return (f"{100 * summary.triangulated_fraction:.1f}% of joints, reprojection p50 "
@@ -286,15 +286,6 @@ def _run_triangulate(ctx: Context, plan: Plan, previous):
             "views moved or dropped",
             {"outputs": {KEYPOINTS_FILE: current, UNMATCHED_FILE: unmatched},
              "inputs": {KEYPOINTS_FILE: unmatched}})
-
-
-def _matching_table(matching) -> str:
-    from epicap.console import format_table
-
-    rows = [(c, matching.views[c], matching.swaps[c], matching.reassigned[c], matching.dropped[c])
-            for c in matching.cameras]
-    return format_table(rows, ["camera", "views", "left/right swaps fixed", "moved to another "
-                               "person", "dropped (fit nobody)"])
 
 
 def _files(folder: Path) -> list[Path]:
