@@ -310,9 +310,10 @@ def real_rows(folder: Path) -> tuple[list, list]:
     for p in range(min(poses.shape[0], 4)):
         n = np.isfinite(poses[p]).all(-1).sum(-1)                                 # (T,)
         n_ref = np.isfinite(ref[p]).all(-1).sum(-1)
-        people.append([f"p{p}", f"{100 * (n > 0).mean():.0f}%", f"{100 * (n >= J / 2).mean():.0f}%",
-                       f"{100 * (n_ref >= J / 2).mean():.0f}%",
-                       f"{1000 * np.nanmedian(np.linalg.norm(_aligned(poses[p], r.cameras, truth) - ref[p], axis=-1)):.0f}"])
+        gap = np.linalg.norm(_aligned(poses[p], r.cameras, truth) - ref[p], axis=-1)
+        people.append([f"p{p}", f"{100 * (n > 0).mean():.0f}%",
+                       f"{100 * (n >= J / 2).mean():.0f}%", f"{100 * (n_ref >= J / 2).mean():.0f}%",
+                       f"{1000 * np.nanmedian(gap):.0f}"])
     rig = [[f"{len(r.cameras)}/4", m.num_people, f"{cmp.rotation_deg.mean():.2f}",
             f"{cmp.relative_rotation_deg.mean():.2f}", f"{cmp.relative_rotation_deg.max():.2f}",
             f"{100 * cmp.centre_error_m.mean():.1f}", f"{100 * cmp.centre_error_m.max():.1f}",
