@@ -12,7 +12,7 @@ import numpy as np
 from epicap.errors import InputError
 from epicap.session.io import atomic_write
 
-__all__ = ["write_png", "encode_png", "write_mp4", "put_label"]
+__all__ = ["write_png", "encode_png", "write_mp4", "put_label", "label_size"]
 
 
 def encode_png(rgb: np.ndarray) -> bytes:
@@ -75,16 +75,36 @@ def write_mp4(path: str | os.PathLike, frames: Iterable[np.ndarray], fps: float)
     return n
 
 
+def _stroke(scale: float) -> int:
+    return max(1, int(round(2 * scale)))
+
+
+def label_size(text: str, scale: float = 0.45) -> tuple[int, int]:
+    """(width, height) in pixels of `put_label`'s text above its baseline, halo included."""
+    import cv2
+
+    (w, h), _ = cv2.getTextSize(text, cv2.FONT_HERSHEY_SIMPLEX, scale, _stroke(scale))
+    return w + 2 * _stroke(scale), h + 2 * _stroke(scale)
+
+
 def put_label(rgb: np.ndarray, text: str, xy, color=(0, 0, 0), scale: float = 0.45) -> None:
     """Write `text` on an RGB image in place, its lower-left corner at pixel xy, with a white halo
-    so it reads on any background. color: RGB 0-255. Skipped when xy is NaN."""
+    so it reads on any background. color: RGB 0-255. Skipped when xy is NaN.
+
+    The halo is the same text, stroke and advance, drawn shifted around it (a thicker stroke
+    would advance further per letter and drift out of register with the text).
+    """
     import cv2
 
     if not np.isfinite(xy).all():
         return
     org = (int(round(xy[0])), int(round(xy[1])))
-    bgr_img = rgb  # cv2 draws in place on the array's channels as given: pass RGB colours
-    cv2.putText(bgr_img, text, org, cv2.FONT_HERSHEY_SIMPLEX, scale, (255, 255, 255), 3,
-                cv2.LINE_AA)
-    cv2.putText(bgr_img, text, org, cv2.FONT_HERSHEY_SIMPLEX, scale, tuple(int(c) for c in color),
-                1, cv2.LINE_AA)
+    stroke = _stroke(scale)
+    # cv2 draws in place on the array's channels as given: pass RGB colours
+    for dx in (-stroke, 0, stroke):
+        for dy in (-stroke, 0, stroke):
+            if dx or dy:
+                cv2.putText(rgb, text, (org[0] + dx, org[1] + dy), cv2.FONT_HERSHEY_SIMPLEX,
+                            scale, (255, 255, 255), stroke, cv2.LINE_AA)
+    cv2.putText(rgb, text, org, cv2.FONT_HERSHEY_SIMPLEX, scale, tuple(int(c) for c in color),
+                stroke, cv2.LINE_AA)
