@@ -119,7 +119,7 @@ def test_label_halo_is_in_register_with_its_text():
 def test_contact_sheet_skips_padding_rows_and_missing_video_frames_say_so(tmp_path):
     import cv2
 
-    from epicap.session import Keypoints2D
+    from epicap.session import Keypoints2D, Poses3D
     from epicap.session.manifest import CameraEntry, SessionManifest
     from epicap.viz.overlay import overlay_frames
 
@@ -129,6 +129,11 @@ def test_contact_sheet_skips_padding_rows_and_missing_video_frames_say_so(tmp_pa
     k[:, [0, -1]] = (np.nan, np.nan, 0)  # sync's padding: nothing seen anywhere
     Keypoints2D(k, kp.cameras, kp.joint_set, kp.image_size, kp.fps).save(
         session / "keypoints2d.npz")
+    poses = Poses3D.from_npz(session / "poses3d.npz")
+    P = poses.poses.copy()
+    P[[0, -1]] = np.nan  # and nothing triangulated there
+    Poses3D(P, poses.reprojection_error, poses.views, poses.joint_set, poses.fps).save(
+        session / "poses3d.npz")
     source = OverlaySource.from_session(session)
     sheet = contact_sheet(source, columns=4, tile_width=160)
     tiles = sheet.reshape(4, 124, 4, 164, 3)[:, 2:-2, :, 2:-2]
