@@ -8,7 +8,7 @@ roll, scale, keypoint jitter and synthetic occluders. The last 10% of every sess
 held out for validation.
 
 Length: --steps N trains exactly N optimisation steps; otherwise --epochs passes over the training
-split, but at least --min-steps steps (default 1000), so a small session trains long enough and a
+split, but at least --min-steps steps (default 500), so a small session trains long enough and a
 large one by its epochs. The warm-up is at most 5% of the run, the cosine schedule spans it all.
 A warning says when a run ends still warming up or with its validation error still falling.
 
@@ -48,7 +48,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--steps", type=int, metavar="N",
                         help="exactly N optimisation steps (instead of --epochs)")
     parser.add_argument("--min-steps", type=int, metavar="N",
-                        help="the fewest steps an --epochs run takes (default 1000; 0: none)")
+                        help="the fewest steps an --epochs run takes (default 500; 0: none)")
     parser.add_argument("--batch-size", type=int, help="global batch size (default 256)")
     parser.add_argument("--lr", type=float, help="peak learning rate of AdamW (default 1e-3)")
     parser.add_argument("--device", choices=("cpu", "cuda"), help="default cpu")

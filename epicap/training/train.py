@@ -46,7 +46,7 @@ __all__ = ["TrainConfig", "train", "split_indices", "run_length", "convergence_w
 METRICS_FILE = "metrics.csv"
 METRIC_COLUMNS = ("step", "epoch", "train_loss", "val_mpjpe_mm", "val_n_mpjpe_mm", "lr",
                   "samples_per_s")
-MIN_STEPS = 1000  # the shortest default run: converges on a 100-frame, 4-camera session
+MIN_STEPS = 500  # the shortest default run: converges on a 100-frame, 4-camera session
 WARMUP_FRACTION = 0.05  # warm-up is at most this share of the run
 STILL_IMPROVING = 0.05  # validation error falling by more than this over the run's last quarter
 # what may change when a run is resumed (the rest defines the model and the data it sees)

@@ -41,10 +41,11 @@ def session_scene(session, verb: str = "view") -> tuple[Cameras, Poses3D]:
 class OffscreenScene:
     """A session's scene in an OffscreenRenderer: static geometry once, the skeleton per frame.
 
-    cameras, poses: what to show. size: (width, height) of every picture in pixels.
+    cameras, poses: what to show (cameras None: no rig, e.g. a student's poses). size: (width,
+    height) of every picture in pixels.
     """
 
-    def __init__(self, cameras: Cameras, poses: Poses3D, size: tuple[int, int] = (640, 480)):
+    def __init__(self, cameras: Cameras | None, poses: Poses3D, size: tuple[int, int] = (640, 480)):
         from open3d.visualization import rendering
 
         self.cameras, self.poses = cameras, poses
@@ -75,11 +76,12 @@ class OffscreenScene:
         (a camera's own frustum is hidden when the picture is taken through it)."""
         scene = self.renderer.scene
         own = self._own_camera(view)
-        for c in range(len(self.cameras.names) if self.cameras.has_extrinsics else 0):
+        rig = self.cameras is not None and self.cameras.has_extrinsics
+        for c in range(len(self.cameras.names) if rig else 0):
             scene.show_geometry(f"frustum_{c}", c != own)
         self.renderer.setup_camera(view.K, view.cam_from_world, *view.size)
         rgb = np.array(self.renderer.render_to_image(), dtype=np.uint8, copy=True)[..., :3]
-        if labels and self.cameras.has_extrinsics:
+        if labels and rig:
             rgb = np.ascontiguousarray(rgb)
             colour = tuple(int(255 * c) for c in FRUSTUM_RGB)
             uvs = view.project(self.cameras.centers)
@@ -89,7 +91,7 @@ class OffscreenScene:
 
     def _own_camera(self, view: ViewCamera) -> int:
         """Index of the rig camera the view looks through, or -1."""
-        if not self.cameras.has_extrinsics:
+        if self.cameras is None or not self.cameras.has_extrinsics:
             return -1
         d = np.linalg.norm(self.cameras.centers - view.eye, axis=1)
         return int(np.argmin(d)) if d.min() < 1e-6 else -1
