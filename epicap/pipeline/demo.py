@@ -182,11 +182,28 @@ def _student(out: Path, session: Path, options: DemoOptions) -> list[tuple[str, 
 
 
 def _picture(session: Path, path: Path) -> Path:
-    """Two panels side by side: the recovered rig with the floor, and the skeleton close up."""
-    from epicap.viz.media import write_png
+    """Three panels side by side, over a legend: the true rig and motion (the synthetic truth),
+    the rig and poses recovered without calibration (each in its own world frame: Z up, the floor
+    at z = 0), and the recovered skeleton close up."""
+    from epicap.session import CAMERAS_FILE, POSES_FILE, Cameras, Poses3D
+    from epicap.synthetic.session import TRUTH_DIR
+    from epicap.viz.media import legend_strip, titled, write_png
     from epicap.viz.render import render_session_png
+    from epicap.viz.scene import CENTRE_RGB, FRUSTUM_RGB, GRID_RGB, LEFT_RGB, RIGHT_RGB
 
-    panels = [render_session_png(session, path, view=v, size=(800, 600))
-              for v in ("overview", "subject")]
-    write_png(path, np.concatenate(panels, axis=1))
+    size = (640, 480)
+    truth = (Cameras.from_toml(session / TRUTH_DIR / CAMERAS_FILE),
+             Poses3D.from_npz(session / TRUTH_DIR / POSES_FILE))
+    panels = [titled(render_session_png(truth, path, view="overview", size=size),
+                     "true rig (synthetic truth)"),
+              titled(render_session_png(session, path, view="overview", size=size),
+                     "recovered without calibration"),
+              titled(render_session_png(session, path, view="subject", size=size),
+                     "recovered skeleton, close up")]
+    picture = np.concatenate(panels, axis=1)
+    legend = legend_strip(picture.shape[1], [
+        (FRUSTUM_RGB, "cameras"), (LEFT_RGB, "left side"), (RIGHT_RGB, "right side"),
+        (CENTRE_RGB, "centre"), (GRID_RGB, "floor, 0.5 m grid"),
+        (None, "axes: red X, green Y, blue Z (up); metres")])
+    write_png(path, np.concatenate([picture, legend], axis=0))
     return path
