@@ -4,11 +4,13 @@ Pose2Sim (perfanalytics/pose2sim, `Pose2Sim/skeletons.py` and `OpenSim_Setup/Mar
 checked against the 0.10.49 wheel) names the markers of its models in OpenPose's style: `Nose`,
 `LShoulder`, `RBigToe`, ... Its marker sets, and the joint sets they fit:
 
-| epicap joint set | Pose2Sim skeleton | model markers (Markers_*.xml) |
-|---|---|---|
-| body25b | BODY_25B | Markers_Body25b.xml: Nose Head Neck L/R Shoulder Elbow Wrist Hip Knee Ankle BigToe SmallToe Heel |
-| coco17 | COCO_17 | Markers_Coco17.xml: Nose Neck L/R Shoulder Elbow Wrist Hip Knee Ankle |
-| mediapipe33 | BLAZEPOSE | Markers_BlazePose.xml: Nose L/R Eye Shoulder Elbow Wrist Hip Knee Ankle BigToe Heel Thumb Pinky Index |
+| epicap | Pose2Sim skeleton, model markers (OpenSim_Setup/Markers_*.xml) |
+|---|---|
+| body25b | BODY_25B, Markers_Body25b.xml: Nose Head Neck, L/R: Shoulder Elbow Wrist Hip Knee |
+| | Ankle BigToe SmallToe Heel |
+| coco17 | COCO_17, Markers_Coco17.xml: Nose Neck, L/R: Shoulder Elbow Wrist Hip Knee Ankle |
+| mediapipe33 | BLAZEPOSE, Markers_BlazePose.xml: Nose, L/R: Eye Shoulder Elbow Wrist Hip Knee |
+| | Ankle BigToe Heel Thumb Pinky Index |
 
 Joint by joint (epicap -> Pose2Sim):
 

@@ -30,8 +30,8 @@ from epicap import __version__
 from epicap.errors import InputError
 from epicap.session.io import atomic_write
 
-__all__ = ["CHECKPOINT_FILE", "BEST_FILE", "CHECKPOINTS", "student_checkpoint", "CHECKPOINT_FORMAT", "CHECKPOINT_VERSION", "save_checkpoint",
-           "load_checkpoint", "load_student"]
+__all__ = ["CHECKPOINT_FILE", "BEST_FILE", "CHECKPOINTS", "student_checkpoint", "CHECKPOINT_FORMAT",
+           "CHECKPOINT_VERSION", "save_checkpoint", "load_checkpoint", "load_student"]
 
 CHECKPOINT_FILE = "checkpoint.pt"
 BEST_FILE = "best.pt"

@@ -50,8 +50,8 @@ MIN_STEPS = 500  # the shortest default run: converges on a 100-frame, 4-camera 
 WARMUP_FRACTION = 0.05  # warm-up is at most this share of the run
 STILL_IMPROVING = 0.05  # validation error falling by more than this over the run's last quarter
 # what may change when a run is resumed (the rest defines the model and the data it sees)
-RESUME_OVERRIDABLE = {"epochs", "steps", "min_steps", "max_steps", "checkpoint_every", "log_every", "device", "amp",
-                      "out", "dataset", "quiet"}
+RESUME_OVERRIDABLE = {"epochs", "steps", "min_steps", "max_steps", "checkpoint_every", "log_every",
+                      "device", "amp", "out", "dataset", "quiet"}
 
 
 @dataclass
@@ -64,8 +64,9 @@ class TrainConfig:
     Length (see `run_length`): steps, the exact number of optimisation steps (0: from epochs);
     epochs, passes over the training split, but at least min_steps steps in all. warmup_steps:
     linear warm-up, capped at 5% of the run. max_steps: stop after this many steps in all
-    without changing the schedule (0: no early stop). Lifter: window (frames, odd), width, blocks, dropout. Integral:
-    backbone, input_size, depth_bins, deconv_channels. Augmentation: see `AugmentOptions`.
+    without changing the schedule (0: no early stop). Lifter: window (frames, odd), width, blocks,
+    dropout. Integral: backbone, input_size, depth_bins, deconv_channels. Augmentation: see
+    `AugmentOptions`.
     """
 
     dataset: str = ""

@@ -8,8 +8,8 @@ drawn so that disagreement shows.
 The picture is the session's video when `session.toml` names one, otherwise a grey canvas of the
 camera's image size; a row of the timeline with no frame of that camera's video (the padding
 `sync` adds at the ends) is a grey canvas that says "no video frame". Contact sheets pick their
-columns among the frames where some camera saw the subject. Outputs: one MP4 per camera and a contact-sheet PNG (cameras in rows, a few
-frames in columns).
+columns among the frames where some camera saw the subject. Outputs: one MP4 per camera and a
+contact-sheet PNG (cameras in rows, a few frames in columns).
 """
 from __future__ import annotations
 

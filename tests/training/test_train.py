@@ -15,7 +15,8 @@ from tests.training.sessions import make_session
 TINY_LIFTER = dict(student="lifter", width=64, blocks=1, batch_size=32, warmup_steps=2,
                    min_steps=0, log_every=2, checkpoint_every=4, quiet=True)
 TINY_INTEGRAL = dict(student="integral", input_size=64, depth_bins=8, deconv_channels=32,
-                     min_steps=0, batch_size=8, warmup_steps=1, log_every=1, checkpoint_every=3, quiet=True)
+                     min_steps=0, batch_size=8, warmup_steps=1, log_every=1, checkpoint_every=3,
+                     quiet=True)
 
 
 @pytest.fixture(scope="module")
