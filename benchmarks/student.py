@@ -207,7 +207,8 @@ def default_length(work: Path, device: str) -> list:
         last = evaluate_run(run, dataset, device=device, split="val", checkpoint="last")
         rows.append([name, summary["steps"], summary["warmup_steps"], best.mpjpe_mm,
                      last.mpjpe_mm, best.pa_mpjpe_mm, best.samples, seconds,
-                     "; ".join(n.split(":")[0] for n in summary["warnings"]) or "-"])
+                     "; ".join("still improving" if "still falling" in n else "in warm-up"
+                               for n in summary["warnings"]) or "-"])
     return rows
 
 

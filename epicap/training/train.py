@@ -2,7 +2,7 @@
 
     config -> data (train/validation split) -> model, optimizer -> resume? -> loop:
         batch -> augment -> forward (AMP on CUDA) -> scale-normalized smooth-L1 -> step
-        every log_every: a row of RUN/metrics.csv; every checkpoint_every: RUN/checkpoint.pt
+        every log_every (at most 1/20 of the run): a row of RUN/metrics.csv; every checkpoint_every: RUN/checkpoint.pt
         whenever validation improves: RUN/best.pt (what evaluate and infer load by default)
 
 Length: `steps` when given; else `epochs` passes over the training split but at least `min_steps`
@@ -48,6 +48,7 @@ METRIC_COLUMNS = ("step", "epoch", "train_loss", "val_mpjpe_mm", "val_n_mpjpe_mm
                   "samples_per_s")
 MIN_STEPS = 500  # the shortest default run: converges on a 100-frame, 4-camera session
 WARMUP_FRACTION = 0.05  # warm-up is at most this share of the run
+LOG_ROWS = 20  # a run logs at least this many rows (log_every shrinks for a short run)
 STILL_IMPROVING = 0.05  # validation error falling by more than this over the run's last quarter
 # what may change when a run is resumed (the rest defines the model and the data it sees)
 RESUME_OVERRIDABLE = {"epochs", "steps", "min_steps", "max_steps", "checkpoint_every", "log_every",
@@ -257,6 +258,8 @@ def _train(cfg: TrainConfig, resume: bool, rank: int, world: int, device: str,
     batch = min(cfg.batch_size, len(train_idx))
     steps_per_epoch = len(train_idx) // batch
     schedule_steps, warmup = run_length(cfg, steps_per_epoch)  # the schedule ignores max_steps
+    # a short run logs (and, with short epochs, validates) at least LOG_ROWS times
+    log_every = min(cfg.log_every, max(1, schedule_steps // LOG_ROWS))
     total_steps = min(schedule_steps, cfg.max_steps) if cfg.max_steps else schedule_steps
 
     # ---- model, optimizer ----------------------------------------------------------------
@@ -402,12 +405,12 @@ def _train(cfg: TrainConfig, resume: bool, rank: int, world: int, device: str,
             bar.update(1)
             bar.set_postfix(loss=f"{loss.item():.4f}")
         # short epochs (a small session: one step each) log and validate every log_every steps
-        end_of_epoch = (step % steps_per_epoch == 0 and steps_per_epoch >= cfg.log_every) \
+        end_of_epoch = (step % steps_per_epoch == 0 and steps_per_epoch >= log_every) \
             or step == total_steps
-        if master and (step % cfg.log_every == 0 or end_of_epoch):
+        if master and (step % log_every == 0 or end_of_epoch):
             elapsed = time.perf_counter() - t_log
             checks = end_of_epoch or step % cfg.checkpoint_every == 0 or \
-                steps_per_epoch < cfg.log_every
+                steps_per_epoch < log_every
             if checks:
                 val_mm, n_val_mm = validate()
                 validated.append((step, val_mm))

@@ -65,10 +65,13 @@ def test_the_floor_lengthens_a_short_run_and_the_warmup_follows(dataset, tmp_pat
     assert summary["warmup_steps"] == 3
     rows = _rows(run)
     lr = {int(r["step"]): float(r["lr"]) for r in rows}
-    assert lr[10] < 1e-3 and lr[10] > 0.9e-3  # warm-up over by step 3, cosine barely begun
+    assert lr[3] == pytest.approx(1e-3)  # the warm-up's last step
+    assert 0.9e-3 < lr[6] < 1e-3  # then the cosine, barely begun
     assert lr[60] == pytest.approx(0.05e-3, rel=0.02)  # the schedule ends with the run
-    # one step per epoch: validated at every logged row, not only at the end
-    assert sum(1 for r in rows if r["val_mpjpe_mm"]) == 6
+    # a short run logs 20 rows (every 3 steps, not every log_every=10), and with one step per
+    # epoch validates at each of them, not only at the end
+    assert [int(r["step"]) for r in rows] == list(range(3, 61, 3))
+    assert sum(1 for r in rows if r["val_mpjpe_mm"]) == 20
 
 
 def test_best_checkpoint_is_kept_and_loaded_by_default(dataset, tmp_path):
@@ -100,3 +103,11 @@ def test_a_run_stopped_in_its_warmup_warns(dataset, tmp_path, capsys):
     assert summary["steps"] == 3 and summary["warmup_steps"] == 10
     assert any("still in its warm-up of 10 steps" in n for n in summary["warnings"])
     assert "warning: training stopped at step 3" in capsys.readouterr().err
+
+
+def test_a_short_run_still_learning_warns(dataset, tmp_path):
+    """The old default on a small session: 30 epochs of one step each, far from converged."""
+    summary = train(TrainConfig(dataset=str(dataset), out=str(tmp_path / "r"), epochs=30,
+                                min_steps=0, **{**TINY, "width": 256}))
+    assert summary["steps"] == 30
+    assert any("still falling" in n for n in summary["warnings"]), summary["warnings"]
