@@ -6,8 +6,10 @@ drawn so that disagreement shows.
 - the error of each joint: a magenta segment from the detection to the reprojection.
 
 The picture is the session's video when `session.toml` names one, otherwise a grey canvas of the
-camera's image size. Outputs: one MP4 per camera and a contact-sheet PNG (cameras in rows, a few
-frames in columns).
+camera's image size; a row of the timeline with no frame of that camera's video (the padding
+`sync` adds at the ends) is a grey canvas that says "no video frame". Contact sheets pick their
+columns among the frames where some camera saw the subject. Outputs: one MP4 per camera and a
+contact-sheet PNG (cameras in rows, a few frames in columns).
 """
 from __future__ import annotations
 
@@ -205,6 +207,7 @@ def overlay_frames(source: OverlaySource, camera: str,
                 next_index = int(shown[k]) + 1
                 if ok and bgr.shape[:2] == (h, w):
                     image = bgr[..., ::-1]
+            no_frame = image is None and cap is not None
             if image is None:
                 image = np.full((h, w, 3), CANVAS_GREY, np.uint8)
             rep = reproj[c, t] if reproj is not None and t < reproj.shape[1] else None
@@ -213,8 +216,10 @@ def overlay_frames(source: OverlaySource, camera: str,
                 if rep is not None and np.isfinite(kp.points[c, t] - rep).any() else np.nan
             text = f"{camera}  frame {t}" + (f"  median error {err:.1f} px" if np.isfinite(err)
                                               else "")
-            put_label(img, text, (8, 22 * max(1.0, h / 640)), (0, 0, 0),
-                      0.55 * max(1.0, h / 640))
+            size = max(1.0, h / 640)
+            put_label(img, text, (8, 22 * size), (0, 0, 0), 0.55 * size)
+            if no_frame:
+                put_label(img, "no video frame", (w * 0.1, h / 2), (0, 0, 0), 1.0 * size)
             yield img
     finally:
         if cap is not None:
@@ -225,8 +230,11 @@ def contact_sheet(source: OverlaySource, columns: int = 4, tile_width: int = 320
     """(H, W, 3) uint8 RGB: one row per camera, `columns` frames spread over the sequence."""
     import cv2
 
-    T = source.keypoints.num_frames
-    frames = sorted(set(np.linspace(0, T - 1, min(columns, T)).round().astype(int).tolist()))
+    kp = source.keypoints
+    seen = np.nonzero((np.nan_to_num(kp.keypoints[..., 2]) > 0).any(axis=(0, 2)))[0]
+    seen = seen if len(seen) else np.arange(kp.num_frames)  # nothing seen: every row
+    pick = np.linspace(0, len(seen) - 1, min(columns, len(seen))).round().astype(int)
+    frames = sorted(set(seen[pick].tolist()))
     rows = []
     for name in source.keypoints.cameras:
         tiles = []

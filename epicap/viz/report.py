@@ -214,15 +214,46 @@ def build_report(session_dir: str | os.PathLike, run_dir: str | os.PathLike | No
         parts.append('<p class="note">No sync offsets recorded in this session '
                      f"(run <code>epicap sync {html.escape(str(data.root))}</code>).</p>")
     if run_dir is not None:
-        metrics = read_metrics(run_dir)
-        last = [[k, float(v[np.isfinite(v)][-1])] for k, v in metrics.items()]
-        parts += [f"<h2>Training: {html.escape(str(run_dir))}</h2>",
-                  _img(plots.training_curves_png(metrics), "training curves"),
-                  _table(["metric", "last value"], last)]
+        parts += _training_section(Path(run_dir))
     body = "\n".join(parts)
     return (f"<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
             f"<title>epicap report</title><style>{_CSS}</style><script>{_SCRIPT}</script>"
             f"</head><body>\n{body}\n</body></html>\n")
+
+
+def _training_section(run_dir: Path) -> list[str]:
+    """Learning curves and last values from RUN/metrics.csv (the learning rate in scientific
+    notation: 1e-3 decays to 5e-5, which three decimals print as 0.000) and, when `evaluate` wrote
+    one, RUN/evaluation.json."""
+    metrics = read_metrics(run_dir)
+    last = []
+    for k, v in metrics.items():
+        value = float(v[np.isfinite(v)][-1])
+        if k == "lr":
+            last.append([k, f"{value:.2e}"])
+        elif k in ("step", "epoch"):
+            last.append([k, int(value)])
+        else:
+            last.append([k, value])
+    parts = [f"<h2>Training: {html.escape(str(run_dir))}</h2>",
+             _img(plots.training_curves_png(metrics), "training curves"),
+             _table(["metric", "last value"], last)]
+    best = run_dir / "best.pt"
+    if "val_mpjpe_mm" in metrics and best.is_file():
+        vals = metrics["val_mpjpe_mm"]
+        i = int(np.nanargmin(vals))
+        parts.append(f'<p class="note">best.pt (what evaluate and infer use): step '
+                     f'{int(metrics["step"][i])}, validation MPJPE {vals[i]:.1f} mm.</p>')
+    path = run_dir / "evaluation.json"
+    if path.is_file():
+        try:
+            doc = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError) as e:
+            warn(f"{path}: unreadable ({e}); evaluation left out of the report")
+            return parts
+        rows = [[k, v] for k, v in doc.items() if isinstance(v, (int, float, str))]
+        parts += ["<h3>Evaluation (evaluation.json)</h3>", _table(["metric", "value"], rows)]
+    return parts
 
 
 def _snapshots(cams, poses, size) -> str:

@@ -170,10 +170,11 @@ class ViewerWindow:
 
         for g in static_geometries(cameras, poses):
             self._add(g)
-        if cameras.has_extrinsics:
-            for name, centre in zip(cameras.names, cameras.centers):
-                self.widget.add_3d_label(centre.astype(np.float32), name)
         centre, radius = scene_bounds(cameras, poses)
+        if cameras.has_extrinsics:  # above each camera, at staggered heights: none overlaps
+            for i, (name, c) in enumerate(zip(cameras.names, cameras.centers)):
+                lift = np.array([0.0, 0.0, (0.04 + 0.05 * (i % 3)) * radius])
+                self.widget.add_3d_label((c + lift).astype(np.float32), name)
         eye = centre + radius * np.array([0.0, -2.2, 0.8])
         self.widget.setup_camera(40.0, self.widget.scene.bounding_box, centre.astype(np.float32))
         self.widget.look_at(centre.astype(np.float32), eye.astype(np.float32),

@@ -16,7 +16,8 @@ def trained(tmp_path_factory):
     label_sessions([s], root / "ds", LabelOptions(crops=False))
     train(TrainConfig(dataset=str(root / "ds"), out=str(root / "run"), epochs=40, width=128,
                       blocks=1, batch_size=30, warmup_steps=2, val_fraction=0.0, window=3,
-                      rotation_deg=0, noise=0, joint_dropout=0, dropout=0, quiet=True))
+                      rotation_deg=0, noise=0, joint_dropout=0, dropout=0, min_steps=0,
+                      quiet=True))
     return root
 
 
