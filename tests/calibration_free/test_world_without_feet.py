@@ -112,6 +112,7 @@ def test_calibrate_never_refuses_a_rig_without_feet(scene, crop):
     shift = np.nanmedian(res.points3d[:, seen, 2] - X[res.frames][:, seen, 2])
     base = np.linalg.norm(est.centers[0] - est.centers[1]) / np.linalg.norm(
         cams.centers[0] - cams.centers[1])
-    print(crop, res.world.describe(), up_err, shift, base)
-    assert up_err < 3.0 and abs(shift) < 0.15 and abs(base - 1) < 0.12
+    # measured: up 0.65 / 0.65 / 0.11 deg, floor -5.1 / -4.5 / -0.8 cm, scale -6% (this stick
+    # figure's limbs against Winter's shares, as with its feet seen)
+    assert up_err < 1.5 and abs(shift) < 0.08 and abs(base - 1) < 0.09
     assert "floor: from" in res.summary()
