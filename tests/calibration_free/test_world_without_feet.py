@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from epicap.calibration_free.pipeline import calibrate
-from epicap.calibration_free.world import apply_world_frame, estimate_world_frame
+from epicap.calibration_free.world import estimate_world_frame
 from epicap.geometry.camera import rotation_from_rodrigues
 from epicap.joint_sets import get_joint_set
 from epicap.session import Cameras
