@@ -207,8 +207,10 @@ def build_report(session_dir: str | os.PathLike, run_dir: str | os.PathLike | No
         sheet = contact_sheet(OverlaySource(kp, cams, poses, data.root), columns=4, tile_width=240)
         from epicap.viz.media import encode_png
 
+        colours = ("left blue, right orange" if kp.people is None else
+                   "each person in their colour, left lighter, right darker, id above")
         parts += ["<h2>2D overlays</h2>",
-                  '<p class="note">Filled dots: detections (left blue, right orange); white rings: '
+                  f'<p class="note">Filled dots: detections ({colours}); white rings: '
                   "reprojected 3D joints; magenta: their disagreement.</p>",
                   _img(encode_png(sheet), "overlay contact sheet")]
 
