@@ -59,3 +59,16 @@ def test_command_prints_every_file(session, tmp_path, capsys):
                  str(tmp_path / "x.trc")]) == 0
     out = capsys.readouterr().out.split()
     assert [o.rsplit("/", 1)[-1] for o in out] == ["x_p0.trc", "x_p1.trc", "x_p2.trc"]
+
+
+def test_colmap_holds_every_persons_joints(session, tmp_path):
+    import pycolmap
+
+    poses = Poses3D.from_npz(session / "poses3d.npz")
+    export_session(session, "colmap", tmp_path / "model")
+    rec = pycolmap.Reconstruction(str(tmp_path / "model"))
+    assert len(rec.points3D) == int(poses.valid.sum())
+    xyz = np.array([pt.xyz for pt in rec.points3D.values()])
+    for p in range(3):  # each person's first triangulated joint is among the points
+        X = poses.poses[p][poses.valid[p]][0]
+        assert np.linalg.norm(xyz - X, axis=1).min() < 1e-5
