@@ -53,3 +53,27 @@ def test_offsets_from_every_person_applied_to_every_person(session):
     assert (path / "keypoints2d_raw.npz").is_file()
     again = S.sync_session(path, method="keypoints")  # reruns from the raw file
     np.testing.assert_allclose(again.offset_frames, result.offset_frames, atol=1e-9)
+
+
+def test_recorded_timestamps_shift_every_person(tmp_path):
+    from epicap.session.manifest import CameraEntry, SessionManifest
+
+    cams = ring_rig(2, 6.0, 2.0, 1000.0, (1280, 720))
+    scene = make_people_scene(cams, 30, PeopleOptions(num_people=3, swap_fraction=0.0, seed=4))
+    write_session(scene, tmp_path / "s")
+    raw = Keypoints2D.from_npz(tmp_path / "s" / "keypoints2d.npz")
+    (tmp_path / "s" / "timestamps").mkdir()
+    entries = []
+    for c, shift in enumerate([0.0, 2.0]):  # camera 2 started two frames later
+        ts = 5.0 + (np.arange(30) + shift) / 30.0
+        np.savetxt(tmp_path / "s" / "timestamps" / f"cam0{c + 1}.csv", ts, fmt="%.6f")
+        entries.append(CameraEntry(f"cam0{c + 1}", 30.0, 30, 1280, 720,
+                                   timestamps=f"timestamps/cam0{c + 1}.csv"))
+    SessionManifest(entries).save(tmp_path / "s")
+    result = S.sync_session(tmp_path / "s")
+    assert result.offset_frames == pytest.approx([0.0, 2.0], abs=1e-3)
+    synced = Keypoints2D.from_npz(tmp_path / "s" / "keypoints2d.npz")
+    assert synced.people == ["p0", "p1", "p2"] and synced.keypoints.shape[:3] == (2, 32, 3)
+    np.testing.assert_array_equal(synced.keypoints[0, :30], raw.keypoints[0])
+    np.testing.assert_array_equal(synced.keypoints[1, 2:], raw.keypoints[1])  # all 3 people
+    assert np.isnan(synced.keypoints[1, :2, :, :, 0]).all()
