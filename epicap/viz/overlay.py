@@ -137,13 +137,13 @@ class OverlaySource:
 
 
 def draw_overlay(image: np.ndarray, detected: np.ndarray | None, reprojected: np.ndarray | None,
-                 skeleton, joint_colors: np.ndarray | None = None,
-                 bone_colors_: np.ndarray | None = None) -> np.ndarray:
+                 skeleton, joint_rgb: np.ndarray | None = None,
+                 bone_rgb: np.ndarray | None = None) -> np.ndarray:
     """Draw one frame's detections and reprojections on a copy of `image`.
 
     image: (H, W, 3) uint8 RGB. detected: (J, 2 or 3) pixels (NaN where missing) or None.
     reprojected: (J, 2) pixels of the 3D joints or None. skeleton: the JointSet.
-    joint_colors (J, 3), bone_colors_ (B, 3): RGB in [0, 1] of the detections (default: the side
+    joint_rgb (J, 3), bone_rgb (B, 3): RGB in [0, 1] of the detections (default: the side
     colours; `epicap.viz.people` gives each person their own).
     Returns the new (H, W, 3) uint8 RGB image.
     """
@@ -153,8 +153,8 @@ def draw_overlay(image: np.ndarray, detected: np.ndarray | None, reprojected: np
     scale = max(1.0, max(out.shape[:2]) / 640)
     r, thick = int(round(3 * scale)), max(1, int(round(2 * scale)))
     bones = skeleton.bone_index
-    joint_rgb = side_colors(skeleton) if joint_colors is None else joint_colors
-    bone_rgb = bone_colors(skeleton) if bone_colors_ is None else bone_colors_
+    joint_rgb = side_colors(skeleton) if joint_rgb is None else np.asarray(joint_rgb)
+    bone_rgb = bone_colors(skeleton) if bone_rgb is None else np.asarray(bone_rgb)
     joint_rgb, bone_rgb = (255 * joint_rgb).astype(int), (255 * bone_rgb).astype(int)
     det = None if detected is None else np.asarray(detected, np.float64)[:, :2]
     rep = None if reprojected is None else np.asarray(reprojected, np.float64)
