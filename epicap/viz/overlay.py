@@ -81,6 +81,10 @@ class OverlaySource:
         data = load_session(session_dir, verb, keypoints=True, optional=(CAMERAS_FILE, POSES_FILE))
         cams = data.cameras if data.cameras is not None and data.cameras.has_extrinsics else None
         poses = data.poses if cams is not None else None
+        if poses is not None and poses.people != data.keypoints.people:
+            warn("overlay: keypoints2d.npz and poses3d.npz hold different people (triangulate "
+                 "again); drawing the detections only")
+            poses = None
         return cls(data.keypoints, cams, poses, data.root)
 
     def reprojected(self) -> np.ndarray | None:

@@ -152,6 +152,10 @@ def build_report(session_dir: str | os.PathLike, run_dir: str | os.PathLike | No
         warn(f"keypoints2d ({kp.joint_set}) and poses3d ({poses.joint_set}) use different joint "
              "sets: per-camera errors left out")
         kp = None
+    if kp is not None and kp.people != poses.people:
+        warn("keypoints2d.npz and poses3d.npz hold different people (triangulate again): "
+             "per-camera errors and overlays left out")
+        kp = None
     T, J = poses.valid.shape[-2:]  # several people: poses (P, T, J, 3)
     parts = [f"<h1>epicap report: {html.escape(str(data.root))}</h1>"]
     valid = poses.valid

@@ -132,3 +132,15 @@ def test_report_has_a_people_table_and_timeline(session):
     html = build_report(folder, snapshots=False)
     assert "<h2>People</h2>" in html and 'alt="who is seen when"' in html
     assert "p0, p1, p2" in html
+
+
+def test_report_and_overlays_of_stale_3d_leave_the_2d_comparison_out(session, tmp_path, capsys):
+    import shutil
+
+    folder, _ = session
+    stale = shutil.copytree(folder, tmp_path / "stale")
+    Poses3D.from_npz(folder / "poses3d.npz").person(0).save(stale / "poses3d.npz")  # one person
+    assert OverlaySource.from_session(stale).poses is None
+    html = build_report(stale, snapshots=False)
+    assert "<h2>2D overlays</h2>" not in html and "<h2>People</h2>" not in html
+    assert "hold different people" in capsys.readouterr().err
