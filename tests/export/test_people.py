@@ -9,7 +9,7 @@ from epicap.errors import InputError
 from epicap.export.c3d import read_c3d
 from epicap.export.jsonfmt import read_json
 from epicap.export.people import person_path
-from epicap.export.session import export_session
+from epicap.export.session import export_session, real_frames
 from epicap.export.trc import read_trc, zup_from_yup
 from epicap.session import Poses3D
 from tests.people_sessions import triangulated_session
@@ -28,16 +28,20 @@ def test_person_path():
 def test_one_trc_and_c3d_per_person(session, tmp_path):
     poses = Poses3D.from_npz(session / "poses3d.npz")
     assert poses.people == ["p0", "p1", "p2"]
-    paths = export_session(session, "trc", tmp_path / "walk.trc")
+    paths = export_session(session, "trc", tmp_path / "walk.trc", marker_names="epicap")
     assert [p.name for p in paths] == ["walk_p0.trc", "walk_p1.trc", "walk_p2.trc"]
     assert not (tmp_path / "walk.trc").exists()
     for p, path in enumerate(paths):
         trc = read_trc(path)
-        np.testing.assert_allclose(zup_from_yup(trc.markers), poses.poses[p], atol=1e-5)
-    paths = export_session(session, "c3d", tmp_path / "walk.c3d")
+        rows = real_frames(poses.poses[p])  # each person's own frames, numbered as the videos
+        assert trc.first_frame == rows.start + 1
+        np.testing.assert_allclose(zup_from_yup(trc.markers), poses.poses[p][rows], atol=1e-5)
+    assert read_trc(paths[1]).first_frame > 1  # p1 enters a quarter of the way in
+    paths = export_session(session, "c3d", tmp_path / "walk.c3d", marker_names="epicap")
     for p, path in enumerate(paths):
         c3d = read_c3d(path)
-        np.testing.assert_allclose(c3d.points / 1000.0, poses.poses[p], atol=1e-5)
+        rows = real_frames(poses.poses[p])
+        np.testing.assert_allclose(c3d.points / 1000.0, poses.poses[p][rows], atol=1e-5)
     with pytest.raises(InputError, match="walk_p0.c3d: output exists"):
         export_session(session, "c3d", tmp_path / "walk.c3d")
 

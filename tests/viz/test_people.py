@@ -10,7 +10,7 @@ from epicap.viz.people import (PeopleSkeleton, best_people_frame, draw_people_ov
 from epicap.viz.render import render_session_png
 from epicap.viz.report import build_report
 from epicap.viz.report_people import people_rows, presence
-from epicap.viz.viewpoint import view_camera
+from epicap.viz.viewpoint import picture_size, view_camera
 from tests.people_sessions import triangulated_session
 from tests.viz.test_render import _near
 
@@ -52,7 +52,7 @@ def test_offscreen_picture_shows_each_person_in_their_colour(session, tmp_path):
     poses = Poses3D.from_npz(folder / "poses3d.npz")
     img = render_session_png((cams, poses), tmp_path / "p.png", view="camera:cam01", size=SIZE)
     t = best_people_frame(poses)
-    view = view_camera("camera:cam01", cams, poses, SIZE)
+    view = view_camera("camera:cam01", cams, poses, picture_size("camera:cam01", cams, SIZE))
     skel = poses.skeleton
     seen = 0
     for p in range(3):
@@ -68,7 +68,7 @@ def test_offscreen_picture_shows_each_person_in_their_colour(session, tmp_path):
     assert seen >= 6  # most joints show their person's colour (a few hidden behind others)
     # each id is written in its person's colour above the head
     for p, uv in enumerate(view.project(label_anchor(poses.poses[:, t]))):
-        if np.isfinite(uv).all() and 0 <= uv[0] < SIZE[0]:
+        if np.isfinite(uv).all() and 0 <= uv[0] < img.shape[1]:
             assert _near(img, uv + (0, -4), person_rgb(p), radius=12, tol=40), f"no id of p{p}"
 
 
