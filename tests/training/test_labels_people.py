@@ -1,4 +1,4 @@
-"""Labels from several people: every person's samples, the person in the manifest, crops per person."""
+"""Labels from several people: every person samples, the person in the manifest, crops per person."""
 import numpy as np
 import pytest
 
