@@ -1,4 +1,4 @@
-"""Labels from several people: every person samples, the person in the manifest, crops per person."""
+"""Labels of several people: samples of every person, the person in the manifest, own crops."""
 import numpy as np
 import pytest
 
