@@ -16,6 +16,9 @@ Formats (--format):
   anipose   cameras.toml as an Anipose calibration.toml (sections cam_0..; translation times
             --units-per-metre, e.g. 1000 for a board measured in mm).
 
+Several people (poses3d.npz with people): trc and c3d write one file per person beside --out
+(walk.trc -> walk_p0.trc, walk_p1.trc, ...); json holds every person in the one file.
+
 The session's world frame is Z up, metres; every axis or unit change is written in the file's
 header where the format has one. An existing --out is kept unless --force.
 
@@ -49,7 +52,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     from epicap.export.session import export_session
 
-    print(export_session(args.session, args.format, args.out, units=args.units,
-                         units_per_metre=args.units_per_metre, text=args.text, force=args.force,
-                         marker_names=args.marker_names))
+    written = export_session(args.session, args.format, args.out, units=args.units,
+                             units_per_metre=args.units_per_metre, text=args.text,
+                             force=args.force, marker_names=args.marker_names)
+    for path in written if isinstance(written, list) else [written]:  # one per person: trc, c3d
+        print(path)
     return 0

@@ -3,6 +3,8 @@
 Opens an Open3D window that plays the triangulated sequence (Space plays or pauses, Left/Right
 step one frame, Home/End jump to the ends, the slider picks a frame, Q or Esc closes; drag to turn
 the view). Left joints and bones are blue, right ones orange, central ones grey; frusta are purple.
+Several people: each person in their own colour (left lighter, right darker) with their id above
+the head, in the window, the pictures and the overlays.
 The window needs an X display (DISPLAY; on Wayland, XWayland); a virtual one works too, e.g.
 `xvfb-run -a -s "-screen 0 1280x800x24" epicap view runs/lab1`.
 

@@ -42,8 +42,12 @@ def timeline_first_frame(session: Path) -> int:
 def export_session(session: str | os.PathLike, fmt: str, out: str | os.PathLike,
                    units: str | None = None,
                    units_per_metre: float = 1.0, text: bool = False, force: bool = False,
-                   marker_names: str = "pose2sim") -> Path:
+                   marker_names: str = "pose2sim") -> Path | list[Path]:
     """Export a session folder in format `fmt` to `out`; returns the path written.
+
+    Several people (poses3d.npz with `people`): trc and c3d write one file per person,
+    FILE_<id>.ext beside `out` (each with that person's real frames), and return their paths
+    (`epicap.export.people`); json holds everyone in `out`.
 
     fmt: one of FORMATS (see `epicap export --help`). units: "m" or "mm" for trc (default m) and
     c3d (default mm). units_per_metre: anipose translation scale. text: colmap text files.
@@ -65,32 +69,21 @@ def export_session(session: str | os.PathLike, fmt: str, out: str | os.PathLike,
         raise InputError(f"--marker-names: {marker_names!r} is not one of "
                          f"{', '.join(MARKER_NAMINGS)}")
     out = Path(out)
-    if fmt != "colmap" or out.is_file() or (out.is_dir() and any(out.iterdir())):
+    per_file = fmt in ("trc", "c3d")  # checked below: several people write FILE_<id>.ext
+    if not per_file and (fmt != "colmap" or out.is_file() or (out.is_dir() and any(out.iterdir()))):
         refuse_overwrite(out, force, "output")
     if fmt in ("trc", "c3d", "json"):
         data = load_session(session, "export", poses=True,
                             optional=(CAMERAS_FILE,) if fmt == "json" else ())
         poses = data.poses
-        if fmt in ("trc", "c3d"):
-            from epicap.export.markers import markers_for_export
+        if per_file and poses.people is not None:  # one TRC/C3D per person
+            from epicap.export.people import write_per_person
 
-            rows = real_frames(poses.poses)
-            if rows.stop == rows.start:
-                raise InputError(f"{data.root}: poses3d.npz has no triangulated joint; nothing "
-                                 "to export")
-            markers, names = markers_for_export(poses.poses[rows], poses.joint_set, poses.joints,
-                                                marker_names)
-            first = timeline_first_frame(data.root) + rows.start + 1  # 1-based video frame
-            if first < 1:  # real frames before the reference camera's first: count from 1
-                first = 1
-        if fmt == "trc":
-            from epicap.export.trc import write_trc
-
-            return write_trc(out, markers, names, poses.fps, units or "m", first)
-        if fmt == "c3d":
-            from epicap.export.c3d import write_c3d
-
-            return write_c3d(out, markers, names, poses.fps, units or "mm", first)
+            return write_per_person(out, poses, lambda path, one: export_poses(
+                path, one, data.root, fmt, units, marker_names), force)
+        if per_file:
+            refuse_overwrite(out, force, "output")
+            return export_poses(out, poses, data.root, fmt, units, marker_names)
         from epicap.export.jsonfmt import write_json
 
         return write_json(out, poses, data.cameras)
@@ -111,3 +104,26 @@ def export_session(session: str | os.PathLike, fmt: str, out: str | os.PathLike,
 
         cams = Cameras.from_toml(session_path(session, CAMERAS_FILE, "export"))
     return write_calibration(out, cams, fmt, units_per_metre)
+
+
+def export_poses(out: Path, poses, root: Path, fmt: str, units: str | None,
+                 marker_names: str) -> Path:
+    """Write one person's `poses` (Poses3D, (T, J, 3)) of the session folder `root` as `fmt`
+    "trc" or "c3d" to `out`: its real frames, numbered as the videos are (module docstring)."""
+    from epicap.export.markers import markers_for_export
+
+    rows = real_frames(poses.poses)
+    if rows.stop == rows.start:
+        raise InputError(f"{root}: poses3d.npz has no triangulated joint; nothing to export")
+    markers, names = markers_for_export(poses.poses[rows], poses.joint_set, poses.joints,
+                                        marker_names)
+    first = timeline_first_frame(root) + rows.start + 1  # 1-based video frame
+    if first < 1:  # real frames before the reference camera's first: count from 1
+        first = 1
+    if fmt == "trc":
+        from epicap.export.trc import write_trc
+
+        return write_trc(out, markers, names, poses.fps, units or "m", first)
+    from epicap.export.c3d import write_c3d
+
+    return write_c3d(out, markers, names, poses.fps, units or "mm", first)

@@ -101,7 +101,8 @@ def infer(run: str | os.PathLike, source: str | os.PathLike, camera: str | None 
           checkpoint: str = "best") -> Inference:
     """Poses from RUN's student for one camera: `source` is a keypoints2d.npz or a video.
 
-    camera: which camera of a keypoints2d.npz (default: its only or first camera).
+    camera: which camera of a keypoints2d.npz (default: its only or first camera); of a file of
+        several people, the main subject's (person 0) keypoints are used.
     detector_model: a MediaPipe pose `.task` for videos (default: the one epicap installs).
     checkpoint: for a RUN folder, "best" (best.pt, the lowest validation error) or "last".
     """
@@ -114,7 +115,7 @@ def infer(run: str | os.PathLike, source: str | os.PathLike, camera: str | None 
     if source.suffix == ".npz":
         from epicap.session import Keypoints2D
 
-        kp2d = Keypoints2D.from_npz(source)
+        kp2d = Keypoints2D.from_npz(source).person(0)  # several people: the main subject, p0
         name = camera or kp2d.cameras[0]
         kp = kp2d.keypoints[kp2d.camera_index(name)]
         keypoints = convert_joints(kp, kp2d.joint_set, target)

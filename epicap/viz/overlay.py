@@ -35,7 +35,8 @@ CANVAS_GREY = 70
 
 
 def reprojection_residuals(cameras: Cameras, poses: Poses3D, keypoints: Keypoints2D) -> np.ndarray:
-    """(C, T, J) pixel distance between each detection and its reprojected 3D joint.
+    """(C, T, J) pixel distance between each detection and its reprojected 3D joint ((C, T, P, J)
+    for several people, each person against their own 3D).
 
     Cameras follow `keypoints.cameras`' order; NaN where either is missing. The frames are the
     first min(T_2d, T_3d) of both sequences. Lens distortion is applied (`Cameras.project`).
@@ -46,14 +47,19 @@ def reprojection_residuals(cameras: Cameras, poses: Poses3D, keypoints: Keypoint
 
 
 def reproject(cameras: Cameras, poses: Poses3D, keypoints: Keypoints2D) -> np.ndarray:
-    """(C, T, J, 2) pixels of the 3D joints in each camera of `keypoints`, in its order."""
+    """(C, T, J, 2) pixels of the 3D joints in each camera of `keypoints`, in its order
+    ((C, T, P, J, 2) for several people)."""
+    from epicap.viz.people import check_same_people
+
     if poses.joint_set != keypoints.joint_set:
         raise InputError(f"poses3d uses {poses.joint_set}, keypoints2d {keypoints.joint_set}: "
                          "cannot compare them joint by joint")
+    check_same_people(keypoints, poses)
     cams = cameras.select(keypoints.cameras)
-    T = min(keypoints.num_frames, len(poses.poses))
-    X = poses.poses[:T].reshape(-1, 3).astype(np.float64)
-    return cams.project(X).reshape(len(cams), T, -1, 2)
+    T = min(keypoints.num_frames, poses.poses.shape[-3])
+    X = poses.poses[..., :T, :, :].astype(np.float64)  # (T, J, 3) or (P, T, J, 3)
+    uv = cams.project(X.reshape(-1, 3)).reshape(len(cams), *X.shape[:-1], 2)
+    return uv if poses.people is None else np.moveaxis(uv, 1, 2)  # people after frames
 
 
 @dataclass
@@ -75,6 +81,10 @@ class OverlaySource:
         data = load_session(session_dir, verb, keypoints=True, optional=(CAMERAS_FILE, POSES_FILE))
         cams = data.cameras if data.cameras is not None and data.cameras.has_extrinsics else None
         poses = data.poses if cams is not None else None
+        if poses is not None and poses.people != data.keypoints.people:
+            warn("overlay: keypoints2d.npz and poses3d.npz hold different people (triangulate "
+                 "again); drawing the detections only")
+            poses = None
         return cls(data.keypoints, cams, poses, data.root)
 
     def reprojected(self) -> np.ndarray | None:
@@ -131,11 +141,14 @@ class OverlaySource:
 
 
 def draw_overlay(image: np.ndarray, detected: np.ndarray | None, reprojected: np.ndarray | None,
-                 skeleton) -> np.ndarray:
+                 skeleton, joint_rgb: np.ndarray | None = None,
+                 bone_rgb: np.ndarray | None = None) -> np.ndarray:
     """Draw one frame's detections and reprojections on a copy of `image`.
 
     image: (H, W, 3) uint8 RGB. detected: (J, 2 or 3) pixels (NaN where missing) or None.
     reprojected: (J, 2) pixels of the 3D joints or None. skeleton: the JointSet.
+    joint_rgb (J, 3), bone_rgb (B, 3): RGB in [0, 1] of the detections (default: the side
+    colours; `epicap.viz.people` gives each person their own).
     Returns the new (H, W, 3) uint8 RGB image.
     """
     import cv2
@@ -144,8 +157,9 @@ def draw_overlay(image: np.ndarray, detected: np.ndarray | None, reprojected: np
     scale = max(1.0, max(out.shape[:2]) / 640)
     r, thick = int(round(3 * scale)), max(1, int(round(2 * scale)))
     bones = skeleton.bone_index
-    joint_rgb = (255 * side_colors(skeleton)).astype(int)
-    bone_rgb = (255 * bone_colors(skeleton)).astype(int)
+    joint_rgb = side_colors(skeleton) if joint_rgb is None else np.asarray(joint_rgb)
+    bone_rgb = bone_colors(skeleton) if bone_rgb is None else np.asarray(bone_rgb)
+    joint_rgb, bone_rgb = (255 * joint_rgb).astype(int), (255 * bone_rgb).astype(int)
     det = None if detected is None else np.asarray(detected, np.float64)[:, :2]
     rep = None if reprojected is None else np.asarray(reprojected, np.float64)
 
@@ -187,6 +201,7 @@ def overlay_frames(source: OverlaySource, camera: str,
     import cv2
 
     from epicap.session.io import native_path
+    from epicap.viz.people import draw_people_overlay
 
     kp = source.keypoints
     c = kp.camera_index(camera)
@@ -211,7 +226,7 @@ def overlay_frames(source: OverlaySource, camera: str,
             if image is None:
                 image = np.full((h, w, 3), CANVAS_GREY, np.uint8)
             rep = reproj[c, t] if reproj is not None and t < reproj.shape[1] else None
-            img = draw_overlay(image, kp.points[c, t], rep, kp.skeleton)
+            img = draw_people_overlay(image, kp.points[c, t], rep, kp.skeleton, kp.people)
             err = np.nanmedian(np.linalg.norm(kp.points[c, t] - rep, axis=-1)) \
                 if rep is not None and np.isfinite(kp.points[c, t] - rep).any() else np.nan
             text = f"{camera}  frame {t}" + (f"  median error {err:.1f} px" if np.isfinite(err)

@@ -19,7 +19,8 @@ import numpy as np
 from epicap.errors import InputError
 from epicap.session import Cameras, Poses3D
 from epicap.viz.media import label_size, put_label, write_mp4, write_png
-from epicap.viz.scene import FRUSTUM_RGB, Geometry, Skeleton, static_geometries
+from epicap.viz.people import draw_person_ids, make_skeleton
+from epicap.viz.scene import FRUSTUM_RGB, Geometry, static_geometries
 from epicap.viz.viewpoint import ViewCamera, picture_size, view_camera
 
 __all__ = ["OffscreenScene", "render_session_png", "render_session_video", "session_scene",
@@ -59,7 +60,7 @@ class OffscreenScene:
         scene.view.set_post_processing(False)
         for g in static_geometries(cameras, poses):
             self._add(g)
-        self.skeleton = Skeleton(poses)
+        self.skeleton = make_skeleton(poses)  # several people: a PeopleSkeleton, one per person
         self._show_skeleton()
 
     @property
@@ -87,6 +88,9 @@ class OffscreenScene:
             uvs = view.project(self.cameras.centers)
             for name, xy in zip(self.cameras.names, label_places(self.cameras.names, uvs)):
                 put_label(rgb, name, xy, colour)
+        if labels:  # several people: ids above their heads
+            rgb = np.ascontiguousarray(rgb)
+            draw_person_ids(rgb, view, self.skeleton)
         return rgb
 
     def _own_camera(self, view: ViewCamera) -> int:
@@ -184,7 +188,7 @@ def render_session_video(session, path: str | os.PathLike, view: str = "front",
         frames = (scene.render(v) for v in views)
         return write_mp4(path, frames, fps or 24.0)
     fixed = view_camera(view, cameras, poses, size)
-    return write_mp4(path, _sequence(scene, fixed, range(0, len(poses.poses), step)),
+    return write_mp4(path, _sequence(scene, fixed, range(0, scene.skeleton.num_frames, step)),
                      fps or poses.fps / step)
 
 
@@ -209,9 +213,10 @@ def _native_output_silenced():
 
 
 def _check_frame(frame: int, poses: Poses3D) -> None:
-    if not 0 <= frame < len(poses.poses):
-        raise InputError(f"frame {frame} out of range: the sequence has {len(poses.poses)} frames "
-                         f"(0..{len(poses.poses) - 1})")
+    T = poses.poses.shape[-3]  # (T, J, 3) or, several people, (P, T, J, 3)
+    if not 0 <= frame < T:
+        raise InputError(f"frame {frame} out of range: the sequence has {T} frames "
+                         f"(0..{T - 1})")
 
 
 def output_kind(path: str | os.PathLike) -> str:

@@ -145,7 +145,8 @@ def _subject_bounds(poses: Poses3D | None, frame: int | None) -> tuple[np.ndarra
     """Centre and radius (metres) of the skeleton in `frame` (or all frames); at least 0.6 m."""
     if poses is None:
         raise InputError("view subject needs triangulated poses (poses3d.npz)")
-    pts = poses.poses[frame] if frame is not None else poses.poses.reshape(-1, 3)
+    pts = poses.poses[..., frame, :, :] if frame is not None else poses.poses  # every person
+    pts = pts.reshape(-1, 3)
     pts = pts[np.isfinite(pts).all(axis=-1)].astype(np.float64)
     if len(pts) == 0:
         raise InputError("view subject: no triangulated joint to frame")
