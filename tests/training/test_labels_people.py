@@ -1,6 +1,5 @@
 """Labels of several people: samples of every person, the person in the manifest, own crops."""
 import numpy as np
-import pytest
 
 from epicap.session import Keypoints2D, Poses3D
 from epicap.session.manifest import CameraEntry, SessionManifest
