@@ -26,13 +26,12 @@ Cameras must share one timeline (synchronized to within a few frames); they need
 """
 from __future__ import annotations
 
-import warnings
 from dataclasses import dataclass, field
 
 import numpy as np
 
 from epicap.errors import check_shape
-from epicap.people.assignment import gather, order_people
+from epicap.people.assignment import assign_small, gather, order_people
 from epicap.people.tracklets import link_tracklets
 
 __all__ = ["UncalibratedOptions", "UncalibratedMatch", "match_uncalibrated", "refine_per_frame",
@@ -249,6 +248,16 @@ def _cluster(edges, occupancy: list[np.ndarray], C: int, T: int):
     return [labels[offsets[c]:offsets[c + 1]] for c in range(C)]
 
 
+def _median_last(d: np.ndarray) -> np.ndarray:
+    """np.nanmedian(d, axis=-1), NaN where a row is all NaN, without a warning (one sort)."""
+    n = np.isfinite(d).sum(-1)
+    srt = np.sort(d, axis=-1)  # NaN sort last
+    lo = np.take_along_axis(srt, np.maximum((n - 1) // 2, 0)[..., None], -1)[..., 0]
+    hi = np.take_along_axis(srt, np.maximum(n // 2, 0)[..., None], -1)[..., 0]
+    with np.errstate(invalid="ignore"):
+        return np.where(n > 0, (lo + np.where(n % 2 == 1, lo, hi)) / 2, np.nan)
+
+
 def _epipolar_cost(d: np.ndarray, people: np.ndarray, fundamentals: dict, c: int,
                    opt: UncalibratedOptions) -> np.ndarray:
     """(T, S, P) how far each detection of camera c lies from each person's views in the other
@@ -268,9 +277,7 @@ def _epipolar_cost(d: np.ndarray, people: np.ndarray, fundamentals: dict, c: int
         x_c, x_b = mine[:, :, None], theirs[:, None]  # (T, S, 1, J, 2), (T, 1, P, J, 2)
         dist = sampson_distance(F, x_c, x_b) if c < b else sampson_distance(F, x_b, x_c)
         enough = np.isfinite(dist).sum(-1) >= 4
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN: no common joints
-            med = np.nanmedian(dist, -1) / thr
+        med = _median_last(dist) / thr
         total += np.where(enough, np.minimum(med, 10.0), 0.0)
         weight += enough
     with np.errstate(invalid="ignore", divide="ignore"):
@@ -310,8 +317,6 @@ def refine_per_frame(detections: np.ndarray, assignment: np.ndarray, num_people:
     at that frame keeps it unless another person fits it well. Cuts tracklet errors (a swap
     inside a tracklet, a fragment too short to match) down to the frames where they happen.
     """
-    from scipy.optimize import linear_sum_assignment
-
     opt = options or UncalibratedOptions()
     P = int(num_people)
     people = gather(detections, assignment, P)
@@ -323,17 +328,10 @@ def refine_per_frame(detections: np.ndarray, assignment: np.ndarray, num_people:
         # a slot whose person nobody else sees at that frame (one camera's person) stays theirs
         # unless another person fits it well: its cost is taken as just acceptable
         cost = np.where(current & np.isnan(cost), opt.accept, cost)
-        evidence = np.isfinite(cost).any(-1) & occupied[c]
-        adjusted = np.where(np.isfinite(cost), cost - 0.5 * current, np.inf)
-        for t in np.flatnonzero(evidence.any(-1)):
-            rows = np.flatnonzero(evidence[t])
-            m = adjusted[t, rows]
-            ok = m <= opt.accept
-            r, p = linear_sum_assignment(np.where(ok, m, 1e6))
-            new = np.full(len(rows), -1, dtype=np.int32)
-            good = ok[r, p]
-            new[r[good]] = p[good]
-            out[c, t, rows] = new
+        evidence = np.isfinite(cost).any(-1) & occupied[c]  # (T, S)
+        adjusted = np.where(np.isfinite(cost) & evidence[..., None], cost - 0.5 * current, np.inf)
+        # all frames at once; a slot without evidence keeps its person
+        out[c] = np.where(evidence, assign_small(adjusted, opt.accept), assignment[c])
     return out.astype(np.int32)
 
 
