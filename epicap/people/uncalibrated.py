@@ -32,7 +32,7 @@ import numpy as np
 
 from epicap.errors import check_shape
 from epicap.people.assignment import assign_small, gather, order_people
-from epicap.people.tracklets import link_tracklets
+from epicap.people.tracklets import _median_last, link_tracklets
 
 __all__ = ["UncalibratedOptions", "UncalibratedMatch", "match_uncalibrated", "refine_per_frame",
            "sampson_distance"]
@@ -248,16 +248,6 @@ def _cluster(edges, occupancy: list[np.ndarray], C: int, T: int):
     return [labels[offsets[c]:offsets[c + 1]] for c in range(C)]
 
 
-def _median_last(d: np.ndarray) -> np.ndarray:
-    """np.nanmedian(d, axis=-1), NaN where a row is all NaN, without a warning (one sort)."""
-    n = np.isfinite(d).sum(-1)
-    srt = np.sort(d, axis=-1)  # NaN sort last
-    lo = np.take_along_axis(srt, np.maximum((n - 1) // 2, 0)[..., None], -1)[..., 0]
-    hi = np.take_along_axis(srt, np.maximum(n // 2, 0)[..., None], -1)[..., 0]
-    with np.errstate(invalid="ignore"):
-        return np.where(n > 0, (lo + np.where(n % 2 == 1, lo, hi)) / 2, np.nan)
-
-
 def _epipolar_cost(d: np.ndarray, people: np.ndarray, fundamentals: dict, c: int,
                    opt: UncalibratedOptions) -> np.ndarray:
     """(T, S, P) how far each detection of camera c lies from each person's views in the other
@@ -277,7 +267,7 @@ def _epipolar_cost(d: np.ndarray, people: np.ndarray, fundamentals: dict, c: int
         x_c, x_b = mine[:, :, None], theirs[:, None]  # (T, S, 1, J, 2), (T, 1, P, J, 2)
         dist = sampson_distance(F, x_c, x_b) if c < b else sampson_distance(F, x_b, x_c)
         enough = np.isfinite(dist).sum(-1) >= 4
-        med = _median_last(dist) / thr
+        med = _median_last(dist)[0] / thr
         total += np.where(enough, np.minimum(med, 10.0), 0.0)
         weight += enough
     with np.errstate(invalid="ignore", divide="ignore"):
