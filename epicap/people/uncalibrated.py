@@ -52,6 +52,8 @@ class UncalibratedOptions:
     max_single_fits: only the pairings with the most correspondences are fitted alone to pick
         the seeds (default 12); every pairing is still scored against each set's F.
     max_points: correspondences drawn (evenly) for one fit (default 600).
+    max_score_points: correspondences of one pairing kept (evenly) to score it against a set's
+        F, its counts scaled up to all of them (default 1000).
     min_cameras: a person must be matched in this many cameras (default 2); 1 keeps every
         tracklet cluster, those seen by one camera too.
     min_person_frames: a person seen in fewer (camera, frame) pairs is dropped (default 10).
@@ -69,6 +71,7 @@ class UncalibratedOptions:
     seeds: int = 3
     max_single_fits: int = 12
     max_points: int = 600
+    max_score_points: int = 1000
     min_cameras: int = 2
     min_person_frames: int = 10
     refine: int = 2
@@ -132,27 +135,48 @@ def _fit(x1: np.ndarray, x2: np.ndarray, threshold_px: float, opt: UncalibratedO
 
 class _PairScorer:
     """Correspondences of the tracklet pairings of cameras a and b that are seen together enough,
-    pooled in one flat list (pairing m owns the slice starts[m]:starts[m + 1])."""
+    pooled in one flat list (pairing m owns the slice starts[m]:starts[m + 1]).
 
-    def __init__(self, xa: np.ndarray, xb: np.ndarray, opt: UncalibratedOptions):
-        # xa: (T, Ka, J, 3), xb: (T, Kb, J, 3) per-tracklet keypoints of the two cameras
-        va = xa[..., 2] >= opt.min_confidence
-        vb = xb[..., 2] >= opt.min_confidence
-        self.occ_a, self.occ_b = va.any(-1), vb.any(-1)  # (T, K) tracklet present
-        count = np.einsum("tij,tkj->ik", va.astype(np.float32), vb.astype(np.float32))
-        frames = self.occ_a.T.astype(np.float32) @ self.occ_b.astype(np.float32)
-        self.pairs = np.argwhere((count >= opt.min_common) & (frames >= opt.min_frames))
-        p1, p2, sizes = [], [], []
-        for i, j in self.pairs:
-            t, k = np.nonzero(va[:, i] & vb[:, j])
-            p1.append(xa[t, i, k, :2])
-            p2.append(xb[t, j, k, :2])
-            sizes.append(len(t))
-        self.count = np.array(sizes, dtype=np.int64)
-        self.starts = np.r_[0, np.cumsum(self.count)].astype(np.int64)
-        self.pid = np.repeat(np.arange(len(sizes)), self.count)
-        self.p1 = np.concatenate(p1).astype(np.float64) if p1 else np.zeros((0, 2))
-        self.p2 = np.concatenate(p2).astype(np.float64) if p2 else np.zeros((0, 2))
+    Built from the detection slots in one pass (no loop over pairings). A pairing with more than
+    `max_score_points` correspondences keeps that many, evenly spread in time; `count` is its
+    full number and `scale` what one kept correspondence stands for."""
+
+    def __init__(self, da: np.ndarray, db: np.ndarray, ia: np.ndarray, ib: np.ndarray,
+                 Ka: int, Kb: int, opt: UncalibratedOptions):
+        # da, db: (T, S, J, 3) detections of the two cameras; ia, ib: (T, S) their tracklet ids
+        va = (da[..., 2] >= opt.min_confidence) & (ia >= 0)[..., None]
+        vb = (db[..., 2] >= opt.min_confidence) & (ib >= 0)[..., None]
+        T = da.shape[0]
+        self.occ_a, self.occ_b = _occupancy(va, ia, Ka), _occupancy(vb, ib, Kb)  # (T, K)
+        both = va[:, :, None] & vb[:, None]                               # (T, Sa, Sb, J)
+        t, sa, sb = np.nonzero(both.any(-1))
+        key = ia[t, sa].astype(np.int64) * Kb + ib[t, sb]
+        frames = np.bincount(key, minlength=Ka * Kb)  # one (tracklet, tracklet) pair per frame
+        t, sa, sb, j = np.nonzero(both)
+        key = ia[t, sa].astype(np.int64) * Kb + ib[t, sb]
+        count = np.bincount(key, minlength=Ka * Kb)
+        good = np.flatnonzero((count >= opt.min_common) & (frames >= opt.min_frames))
+        self.pairs = np.stack(np.divmod(good, Kb), 1) if good.size else np.zeros((0, 2), int)
+        self.count = count[good].astype(np.int64)
+        rank = np.full(Ka * Kb, -1, dtype=np.int64)
+        rank[good] = np.arange(good.size)
+        pid = rank[key]
+        order = np.argsort(pid, kind="stable")  # by pairing, in time order within each
+        order = order[pid[order] >= 0]
+        pid = pid[order]
+        starts = np.r_[0, np.cumsum(self.count)]
+        r = np.arange(len(order)) - starts[pid]  # rank within the pairing
+        n, cap = self.count[pid], opt.max_score_points
+        keep = (r * cap) % n < cap  # at most `cap` per pairing, evenly spread
+        order, pid = order[keep], pid[keep]
+        kept = np.bincount(pid, minlength=good.size).astype(np.int64)
+        self.scale = self.count / np.maximum(kept, 1)
+        self.starts = np.r_[0, np.cumsum(kept)].astype(np.int64)
+        self.pid = pid
+        t, sa, sb, j = t[order], sa[order], sb[order], j[order]
+        self.p1 = da[t, sa, j, :2].astype(np.float64)
+        self.p2 = db[t, sb, j, :2].astype(np.float64)
+        self.kept = kept
 
     def points(self, ms) -> tuple[np.ndarray, np.ndarray]:
         """Pooled correspondences (N, 2), (N, 2) of the pairings with indices `ms`."""
@@ -162,15 +186,24 @@ class _PairScorer:
     def below(self, F: np.ndarray, *thresholds_px: float) -> list[np.ndarray]:
         """Per threshold, (M,) per pairing how many of its correspondences lie within it of F."""
         d = sampson_distance(F, self.p1, self.p2)
-        return [np.bincount(self.pid, weights=d < thr, minlength=len(self.count))
+        return [np.bincount(self.pid, weights=d < thr, minlength=len(self.count)) * self.scale
                 for thr in thresholds_px]
+
+
+def _occupancy(seen: np.ndarray, ids: np.ndarray, K: int) -> np.ndarray:
+    """(T, K) bool: tracklet k has a slot with a seen joint at frame t. seen: (T, S, J) bool;
+    ids: (T, S) tracklet ids, -1 none."""
+    out = np.zeros((ids.shape[0], K), dtype=bool)
+    t, s = np.nonzero((ids >= 0) & seen.any(-1))
+    out[t, ids[t, s]] = True
+    return out
 
 
 def _grow(scorer: _PairScorer, F: np.ndarray, thr: float, opt: UncalibratedOptions):
     """The set of pairings consistent with F: (pairing indices, total support, supports)."""
     inliers, accepted = scorer.below(F, thr, opt.accept * thr)
     # median below accept * thr <=> more than half of the common joints below it
-    within = accepted / np.maximum(scorer.count, 1)
+    within = accepted / np.maximum(scorer.count, 1)  # both scaled to all correspondences
     used_a = np.zeros(scorer.occ_a.T.shape, dtype=bool)  # (Ka, T) frames already paired
     used_b = np.zeros(scorer.occ_b.T.shape, dtype=bool)
     chosen, support = [], []
@@ -344,8 +377,7 @@ def match_uncalibrated(detections: np.ndarray, image_size: np.ndarray,
     size = np.asarray(image_size, dtype=np.float64).reshape(C, 2)
     ids = link_tracklets(d) if tracklets is None else np.asarray(tracklets, dtype=np.int32)
     K = [int(ids[c].max()) + 1 for c in range(C)]
-    per_cam = [gather(d[c:c + 1], ids[c:c + 1], K[c])[0] for c in range(C)]  # (T, K_c, J, 3)
-    occupancy = [(p[..., 2] > 0).any(-1) for p in per_cam]
+    occupancy = [_occupancy(d[c, ..., 2] > 0, ids[c], K[c]) for c in range(C)]  # (T, K_c)
     edges = []
     pair_inliers = np.full((C, C), np.nan)
     fundamentals: dict[tuple[int, int], tuple[np.ndarray, float]] = {}
@@ -354,7 +386,7 @@ def match_uncalibrated(detections: np.ndarray, image_size: np.ndarray,
             if K[a] == 0 or K[b] == 0:
                 continue
             thr = opt.threshold * float(np.hypot(*np.maximum(size[a], size[b])))
-            scorer = _PairScorer(per_cam[a], per_cam[b], opt)
+            scorer = _PairScorer(d[a], d[b], ids[a], ids[b], K[a], K[b], opt)
             pairs, support, ratio, F = _match_pair(scorer, thr, opt)
             pair_inliers[a, b] = pair_inliers[b, a] = ratio
             if F is not None and pairs:
