@@ -52,6 +52,9 @@ class UncalibratedOptions:
     max_single_fits: only the pairings with the most correspondences are fitted alone to pick
         the seeds (default 12); every pairing is still scored against each set's F.
     max_points: correspondences drawn (evenly) for one fit (default 600).
+    single_points, single_iterations: the fit of one pairing alone (to rank the seeds) draws at
+        most this many correspondences and MAGSAC iterations (defaults 200, 100): a right pairing
+        fits in a few iterations, a wrong one should not cost the full budget.
     max_score_points: correspondences of one pairing kept (evenly) to score it against a set's
         F, its counts scaled up to all of them (default 1000).
     min_cameras: a person must be matched in this many cameras (default 2); 1 keeps every
@@ -72,6 +75,8 @@ class UncalibratedOptions:
     max_single_fits: int = 12
     max_points: int = 600
     max_score_points: int = 1000
+    single_points: int = 120
+    single_hypotheses: int = 32
     min_cameras: int = 2
     min_person_frames: int = 10
     refine: int = 2
@@ -222,17 +227,69 @@ def _grow(scorer: _PairScorer, F: np.ndarray, thr: float, opt: UncalibratedOptio
     return chosen, float(sum(support)), support
 
 
+def _rank_fits(scorer: _PairScorer, ms: np.ndarray, thr: float, opt: UncalibratedOptions):
+    """((M,) inlier ratio, (M, 3, 3) F) of each pairing in `ms` alone, all at once: a RANSAC of
+    `single_hypotheses` normalized 8-point fits (H&Z 11.2, algorithm 11.1) on at most
+    `single_points` correspondences per pairing, batched over pairings and hypotheses. Only
+    ranks the pairings (the chosen seeds are refitted with MAGSAC); ratio 0: too few points."""
+    M, n, H = len(ms), opt.single_points, opt.single_hypotheses
+    have = np.minimum(scorer.kept[ms], n)                                  # (M,)
+    ratio, F_out = np.zeros(M), np.zeros((M, 3, 3))
+    if M == 0 or have.max(initial=0) < 8:
+        return ratio, F_out
+    # (M, n) evenly spread indices into the pooled list; the padding repeats the last one
+    frac = np.minimum(np.arange(n)[None] / np.maximum(have[:, None] - 1, 1), 1.0)
+    idx = scorer.starts[ms][:, None] + np.round(
+        frac * (scorer.kept[ms][:, None] - 1)).astype(np.int64)
+    x1, x2 = scorer.p1[idx], scorer.p2[idx]                                # (M, n, 2)
+    real = np.arange(n)[None] < have[:, None]
+    T1, T2 = _normalizer(x1, real), _normalizer(x2, real)                  # (M, 3, 3)
+    X1 = np.concatenate([x1, np.ones((M, n, 1))], -1)                     # (M, n, 3)
+    X2 = np.concatenate([x2, np.ones((M, n, 1))], -1)
+    h1, h2 = X1 @ T1.transpose(0, 2, 1), X2 @ T2.transpose(0, 2, 1)
+    rng = np.random.default_rng(opt.seed)
+    pick = (rng.random((M, H, 8)) * have[:, None, None]).astype(np.int64)  # (M, H, 8)
+    m = np.arange(M)[:, None, None]
+    a, b = h1[m, pick], h2[m, pick]                                        # (M, H, 8, 3)
+    A = (b[..., :, None] * a[..., None, :]).reshape(M, H, 8, 9)            # rows of x2^T F x1
+    _, v = np.linalg.eigh(A.transpose(0, 1, 3, 2) @ A)
+    Fn = v[..., 0].reshape(M, H, 3, 3)                                     # least eigenvalue
+    F = T2.transpose(0, 2, 1)[:, None] @ Fn @ T1[:, None]                  # (M, H, 3, 3)
+    l2 = F @ X1.transpose(0, 2, 1)[:, None]                                # (M, H, 3, n): F x1
+    l1 = F.transpose(0, 1, 3, 2) @ X2.transpose(0, 2, 1)[:, None]          # F^T x2
+    num = (l2 * X2.transpose(0, 2, 1)[:, None]).sum(-2) ** 2
+    den = (l2[:, :, :2] ** 2).sum(-2) + (l1[:, :, :2] ** 2).sum(-2)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        inl = ((num / den < thr ** 2) & real[:, None]).sum(-1)            # (M, H)
+    best = inl.argmax(-1)
+    ok = have >= 8
+    ratio = np.where(ok, inl[np.arange(M), best] / np.maximum(have, 1), 0.0)
+    return ratio, F[np.arange(M), best]
+
+
+def _normalizer(x: np.ndarray, real: np.ndarray) -> np.ndarray:
+    """(M, 3, 3) Hartley normalization of each set of points x (M, n, 2) over `real` (M, n):
+    centroid to the origin, mean distance sqrt(2)."""
+    w = real[..., None].astype(np.float64)
+    mean = (x * w).sum(1) / np.maximum(w.sum(1), 1)                        # (M, 2)
+    dist = (np.linalg.norm(x - mean[:, None], axis=-1) * real).sum(1) / np.maximum(real.sum(1), 1)
+    k = np.sqrt(2) / np.maximum(dist, 1e-9)
+    T = np.zeros((len(x), 3, 3))
+    T[:, 0, 0] = T[:, 1, 1] = k
+    T[:, :2, 2] = -k[:, None] * mean
+    T[:, 2, 2] = 1
+    return T
+
+
 def _match_pair(scorer: _PairScorer, thr: float, opt: UncalibratedOptions):
     """Best consistent set of pairings of one camera pair: ((i, j) pairs, supports, inlier
     ratio of the set's F, F or None)."""
     if len(scorer.count) == 0:
         return [], [], np.nan, None
-    single = []
-    for m in np.argsort(-scorer.count, kind="stable")[:opt.max_single_fits]:
-        F, ratio = _fit(*scorer.points([m]), thr, opt)
-        if F is not None:
-            single.append((ratio * scorer.count[m], int(m), F))
-    single.sort(key=lambda s: -s[0])
+    top = np.argsort(-scorer.count, kind="stable")[:opt.max_single_fits]
+    ratio, F_top = _rank_fits(scorer, top, thr, opt)
+    single = sorted(((ratio[n] * scorer.count[m], int(m), F_top[n]) for n, m in enumerate(top)
+                     if ratio[n] > 0), key=lambda s: -s[0])
     best = ([], 0.0, [], np.nan, None)
     for _, seed, F in single[:opt.seeds]:
         chosen, ratio = [seed], np.nan
