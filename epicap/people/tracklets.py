@@ -19,7 +19,7 @@ from epicap.people.assignment import assign_small
 
 __all__ = ["TRACKLET_OPTIONS", "link_tracklets", "tracklet_lengths"]
 
-TRACKLET_OPTIONS = TrackingOptions(max_jump=0.35, max_gap=5)
+TRACKLET_OPTIONS = TrackingOptions(max_jump=0.35, max_gap=5, ambiguity_margin=0.01)
 
 
 def link_tracklets(keypoints: np.ndarray, options: TrackingOptions | None = None) -> np.ndarray:
@@ -48,11 +48,6 @@ def link_tracklets(keypoints: np.ndarray, options: TrackingOptions | None = None
     kp = np.asarray(keypoints)
     dims = check_shape(kp, "C, T, S, J, 3", "detections")
     C, T, S = dims["C"], dims["T"], dims["S"]
-    if opt.ambiguity_margin > 0:
-        out = np.full((C, T, S), -1, dtype=np.int32)
-        for c in range(C):
-            out[c] = link_slots(kp[c], opt)
-        return out
     if C * T * S == 0 or dims["J"] == 0:
         return np.full((C, T, S), -1, dtype=np.int32)
     conf = kp[..., 2].astype(np.float64)
@@ -84,7 +79,18 @@ def link_tracklets(keypoints: np.ndarray, options: TrackingOptions | None = None
         choice = assign_small(priced, np.inf)                             # (B, S) next slot
         pc, pt = np.divmod(problem, T)
         bb, ii = np.nonzero(choice >= 0)
-        cc, tt, kk = pc[bb], pt[bb], choice[bb, ii]
+        kk = choice[bb, ii]
+        if opt.ambiguity_margin > 0:  # a rival within reach: end the track rather than guess
+            rel_b = np.full((len(problem), S, S), np.inf)
+            rel_b[first, i, k] = np.where(ok, rel, np.inf)
+            mine = rel_b[bb, ii, kk]
+            col, row = rel_b[bb, :, kk].copy(), rel_b[bb, ii].copy()       # (L, S)
+            col[np.arange(len(bb)), ii] = row[np.arange(len(bb)), kk] = np.inf
+            rival = np.minimum(col.min(-1), row.min(-1))
+            sure = ~(rival <= 2.0 * mine + opt.ambiguity_margin)
+            ends[pc[bb[~sure]], pt[bb[~sure]], ii[~sure]] = False
+            bb, ii, kk = bb[sure], ii[sure], kk[sure]
+        cc, tt = pc[bb], pt[bb]
         pred[cc, tt + gap, kk] = tt * S + ii
         ends[cc, tt, ii] = False
         starts[cc, tt + gap, kk] = False

@@ -35,6 +35,7 @@ from epicap.people.assignment import assign_small, gather, order_people
 from epicap.people.tracklets import _median_last, link_tracklets
 
 __all__ = ["UncalibratedOptions", "UncalibratedMatch", "match_uncalibrated", "refine_per_frame",
+           "merge_people",
            "sampson_distance"]
 
 
@@ -384,6 +385,52 @@ def _refit(d: np.ndarray, assignment: np.ndarray, P: int, size: np.ndarray, prev
     return out
 
 
+def merge_people(detections: np.ndarray, assignment: np.ndarray, num_people: int,
+                 fundamentals: dict, options: UncalibratedOptions | None = None
+                 ) -> tuple[np.ndarray, int]:
+    """(assignment, P) with people that are views of one person merged.
+
+    Tracklets cut where people cross can leave one person as two clusters, each seen by some
+    of the cameras at the same time. Two people p, q are one when no camera ever sees both at
+    one frame and, at the frames where one camera sees p and another sees q, their views fit
+    the pair's F (median joint Sampson distance within `accept` thresholds) in at least 80% of
+    `min_frames` or more such (frame, camera pair)s. Merged greedily, most consistent first.
+    detections: (C, T, S, J, 3); assignment: (C, T, S); fundamentals as `refine_per_frame`.
+    """
+    opt = options or UncalibratedOptions()
+    P = int(num_people)
+    if P < 2:
+        return assignment, P
+    people = gather(detections, assignment, P)                            # (C, T, P, J, 3)
+    seen = people[..., 2] >= opt.min_confidence
+    xy = np.where(seen[..., None], people[..., :2], np.nan)
+    fit = np.zeros((P, P))
+    tried = np.zeros((P, P))
+    for (a, b), (F, thr) in fundamentals.items():
+        dist = sampson_distance(F, xy[a][:, :, None], xy[b][:, None])     # (T, P, P, J)
+        med, n = _median_last(dist)
+        enough = n >= 4
+        fit += (enough & (med <= opt.accept * thr)).sum(0)
+        tried += enough.sum(0)
+    fit, tried = fit + fit.T, tried + tried.T
+    flat = (people[..., 2] > 0).any(-1).reshape(-1, P)                    # (C T, P)
+    together = flat.T.astype(np.float64) @ flat                           # camera-frames
+    with np.errstate(invalid="ignore", divide="ignore"):
+        score = np.where((tried >= opt.min_frames) & (together == 0), fit / tried, 0.0)
+    np.fill_diagonal(score, 0.0)
+    lut = np.arange(P)
+    for k in np.argsort(-score, axis=None):
+        p, q = np.unravel_index(k, score.shape)
+        if score[p, q] < 0.8:
+            break
+        rp, rq = lut[p], lut[q]
+        if rp != rq and not (flat[:, lut == rp].any(1) & flat[:, lut == rq].any(1)).any():
+            lut[lut == rq] = rp
+    if (lut == np.arange(P)).all():
+        return assignment, P
+    return order_people(np.where(assignment >= 0, lut[assignment], -1), P)
+
+
 def refine_per_frame(detections: np.ndarray, assignment: np.ndarray, num_people: int,
                      fundamentals: dict, options: UncalibratedOptions | None = None
                      ) -> np.ndarray:
@@ -471,6 +518,7 @@ def match_uncalibrated(detections: np.ndarray, image_size: np.ndarray,
     for _ in range(opt.refine):
         if P:
             fundamentals = _refit(d, assignment, P, size, fundamentals, opt)
+            assignment, P = merge_people(d, assignment, P, fundamentals, opt)
             assignment = refine_per_frame(d, assignment, P, fundamentals, opt)
             assignment, P = order_people(assignment, P)
     if P:
