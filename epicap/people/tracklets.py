@@ -5,16 +5,17 @@ frame-to-frame linking of `epicap.keypoints.tracking` (Hungarian assignment on a
 relative to body size, Bewley et al., "Simple Online and Realtime Tracking", ICIP 2016), run with
 a short gap, so that a tracklet ends at an occlusion; the matching across cameras
 (`epicap.people.uncalibrated`) joins the pieces of one person again and re-matches single frames
-epipolarly, which undoes a swap where two people cross. (`TrackingOptions.ambiguity_margin` can
-cut tracklets where people cross instead; on scenes where people walk round each other it cut
-them into pieces too short to match, so it is off here.)
+epipolarly, which undoes a swap where two people cross. Tracklets end where a link has a close
+rival (`TrackingOptions.ambiguity_margin` 0.01 of the body size: only near-ties, so people who
+walk round each other keep long pieces); a tracklet that swapped two people at a crossing
+blocked the clustering of both (measured: 19 identity switches on a 6-person scene, 0 with it).
 """
 from __future__ import annotations
 
 import numpy as np
 
 from epicap.errors import check_shape
-from epicap.keypoints.tracking import TrackingOptions, link_slots
+from epicap.keypoints.tracking import TrackingOptions
 from epicap.people.assignment import assign_small
 
 __all__ = ["TRACKLET_OPTIONS", "link_tracklets", "tracklet_lengths"]
@@ -35,7 +36,9 @@ def link_tracklets(keypoints: np.ndarray, options: TrackingOptions | None = None
     merging), batched over every camera and frame: the assignments between consecutive frames
     are solved all at once (`assign_small`), then the ends of tracks are joined to starts up to
     `max_gap` frames later, shortest gaps first, and chains are labelled by pointer jumping. With
-    `ambiguity_margin` > 0 the frame-by-frame `link_slots` is used.
+    `ambiguity_margin` > 0 a link with a rival (another detection or track within twice its
+    distance plus the margin; a detection sharing at most one joint with the chosen one is a
+    fragment of it, no rival) is not made: the track ends there.
 
     Example:
         >>> kp = np.full((1, 3, 2, 3, 3), np.nan); kp[..., 2] = 0
@@ -86,6 +89,11 @@ def link_tracklets(keypoints: np.ndarray, options: TrackingOptions | None = None
             mine = rel_b[bb, ii, kk]
             col, row = rel_b[bb, :, kk].copy(), rel_b[bb, ii].copy()       # (L, S)
             col[np.arange(len(bb)), ii] = row[np.arange(len(bb)), kk] = np.inf
+            after = seen[pc[bb], pt[bb] + gap]                             # (L, S, J)
+            parts = (after & after[np.arange(len(bb)), kk][:, None]).sum(-1) <= 1
+            before = seen[pc[bb], pt[bb]]
+            col[(before & before[np.arange(len(bb)), ii][:, None]).sum(-1) <= 1] = np.inf
+            row[parts] = np.inf  # another part of the same body is no rival
             rival = np.minimum(col.min(-1), row.min(-1))
             sure = ~(rival <= 2.0 * mine + opt.ambiguity_margin)
             ends[pc[bb[~sure]], pt[bb[~sure]], ii[~sure]] = False
