@@ -57,6 +57,10 @@ def gather(detections: np.ndarray, assignment: np.ndarray, num_people: int) -> n
     key = (c * T + t) * P + a[c, t, s]
     dets = d[c, t, s].astype(np.float32)  # (N, J, 3)
     conf = np.where(np.isfinite(dets[..., :2]).all(-1), np.nan_to_num(dets[..., 2]), 0.0)
+    if np.unique(key).size == key.size:  # one slot per person and frame: no merging
+        seen = conf > 0
+        out[key] = np.where(seen[..., None], dets, out[key])
+        return out.reshape(C, T, P, J, 3)
     best = np.zeros((C * T * P, J), dtype=np.float32)
     np.maximum.at(best, key, conf)
     n, j = np.nonzero((conf >= best[key]) & (conf > 0))

@@ -294,16 +294,17 @@ def _match_pair(scorer: _PairScorer, thr: float, opt: UncalibratedOptions):
     best = ([], 0.0, [], np.nan, None)
     for _, seed, F in single[:opt.seeds]:
         chosen, ratio = [seed], np.nan
+        result = None  # _grow under the current F, once computed
         for _ in range(2):  # refit on the union, regrow
             F_set, ratio = _fit(*scorer.points(chosen), thr, opt)
             if F_set is None:
                 break
             F = F_set
-            grown = _grow(scorer, F, thr, opt)[0]
-            if not grown or set(grown) == set(chosen):
+            result = _grow(scorer, F, thr, opt)
+            if not result[0] or set(result[0]) == set(chosen):
                 break
-            chosen = grown
-        grown, total, support = _grow(scorer, F, thr, opt)
+            chosen, result = result[0], None
+        grown, total, support = result or _grow(scorer, F, thr, opt)
         if total > best[1]:
             best = (grown, total, support, ratio, F)
     pairs = [tuple(int(v) for v in scorer.pairs[m]) for m in best[0]]
