@@ -7,10 +7,11 @@ person B in the other pairs different 3D points, and as they move no single F ex
 Pairings that are right also agree with each other: their union fits one F. So, per camera pair:
 
 1. every pair of tracklets (`epicap.people.tracklets`) seen together in enough frames gets its
-   own F (`cv2.findFundamentalMat`, USAC_MAGSAC) and an inlier count;
-2. the best few pairings seed a set: F is refitted on the union of the set's correspondences and
-   the set regrown with every pairing whose median Sampson error under that F is small (at most
-   one tracklet per camera and frame); the seed whose final set explains the most
+   own F and an inlier ratio, all pairings at once (a RANSAC of normalized 8-point fits, H&Z
+   algorithm 11.1, batched over pairings and hypotheses);
+2. the best few pairings seed a set: F is refitted (`cv2.findFundamentalMat`, USAC_MAGSAC) on
+   the union of the set's correspondences and the set regrown with every pairing whose median
+   Sampson error under that F is small (at most one tracklet per camera and frame); the seed whose final set explains the most
    correspondences wins (a static bystander's pairing alone fits almost any F, but its set
    explains little);
 3. accepted pairings become weighted edges between tracklets.
@@ -20,7 +21,11 @@ clusters merge unless that would put two tracklets of one camera in the same fra
 cycle-consistent, one-person-per-camera-and-frame grouping in the spirit of Dong et al.,
 "Fast and Robust Multi-Person 3D Pose Estimation from Multiple Views", CVPR 2019). Pieces of a
 person cut at an occlusion join through the other cameras; people who enter or leave are simply
-tracklets that start or end. Person 0 is seen in the most (camera, frame) pairs.
+tracklets that start or end. Then, twice: every camera pair's F is refitted on all matched
+people, people who never share a camera-frame but whose views fit the cameras' F are merged
+(`merge_people`: one person clustered as two, each seen by some cameras), and every detection
+is re-matched frame by frame (`refine_per_frame`; all frames of a camera in one batched
+assignment). Person 0 is seen in the most (camera, frame) pairs.
 
 Cameras must share one timeline (synchronized to within a few frames); they need no calibration.
 """
@@ -152,7 +157,6 @@ class _PairScorer:
         # da, db: (T, S, J, 3) detections of the two cameras; ia, ib: (T, S) their tracklet ids
         va = (da[..., 2] >= opt.min_confidence) & (ia >= 0)[..., None]
         vb = (db[..., 2] >= opt.min_confidence) & (ib >= 0)[..., None]
-        T = da.shape[0]
         self.occ_a, self.occ_b = _occupancy(va, ia, Ka), _occupancy(vb, ib, Kb)  # (T, K)
         both = va[:, :, None] & vb[:, None]                               # (T, Sa, Sb, J)
         t, sa, sb = np.nonzero(both.any(-1))
