@@ -32,10 +32,12 @@ on the same 2D; the target is a mean relative rotation no worse than the solve f
     python benchmarks/calibration.py                # the full table (about 30 minutes)
     python benchmarks/calibration.py --quick        # a few rows and the real demo
     python benchmarks/calibration.py --only refine  # the refine rows alone (about 15 minutes)
+    python benchmarks/calibration.py --speed        # only the speed table, baseline and current
 """
 from __future__ import annotations
 
 import argparse
+import contextlib
 import functools
 import os
 import sys
@@ -58,6 +60,7 @@ from epicap.session import Cameras  # noqa: E402
 METHODS = ("epipolarpose", "pooled", "epicap")
 # the demo participant's height, Pose2Sim 0.8.4 S00_Demo_BatchSession/Config.toml
 PARTICIPANT_HEIGHT_M = 1.72
+CALIBRATE_CPU_S: list[float] = []  # CPU seconds of each calibrate() call timed here
 
 
 def camera_errors(truth: Cameras, est: Cameras) -> dict:
@@ -107,13 +110,15 @@ def synthetic_row(clip_name, C, noise, bias, method, focal_known=True, shared=Fa
                   frames=300, seed=0, joint_set="coco17"):
     clip, cams, scene = synthetic_scene(clip_name, C, noise, bias, frames, seed, joint_set)
     intr = Cameras(cams.names, cams.image_size, cams.K, cams.dist) if focal_known else None
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     try:
         res = calibrate(scene.keypoints, intr, CalibrationOptions(
             method=method, shared_focal=shared, subject_height_m=clip.subject_height_m))
     except InputError as e:
+        CALIBRATE_CPU_S.append(time.process_time() - c0)
         return {"fail": str(e)[:60], "s": time.perf_counter() - t0}
     elapsed = time.perf_counter() - t0
+    CALIBRATE_CPU_S.append(time.process_time() - c0)
     est = res.cameras
     err = camera_errors(cams, est)
     focal = (None if focal_known else float(np.mean(np.abs(
@@ -159,7 +164,7 @@ def real_demo(focal_known=True, shared=False, method="epicap"):
     """
     truth, kp = demo_data()
     intr = Cameras(truth.names, truth.image_size, truth.K, truth.dist) if focal_known else None
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     if method == "refine":
         res = calibrate(kp, None, CalibrationOptions(subject_height_m=PARTICIPANT_HEIGHT_M),
                         initial=truth)
@@ -167,6 +172,7 @@ def real_demo(focal_known=True, shared=False, method="epicap"):
         res = calibrate(kp, intr, CalibrationOptions(method=method, shared_focal=shared,
                                                      subject_height_m=PARTICIPANT_HEIGHT_M))
     elapsed = time.perf_counter() - t0
+    CALIBRATE_CPU_S.append(time.process_time() - c0)
     err = camera_errors(truth, res.cameras)
     focal = None if focal_known else 100 * (res.cameras.K[:, 0, 0] / truth.K[:, 0, 0] - 1)
     return err, focal, elapsed, res
@@ -273,7 +279,12 @@ def main(argv=None) -> int:
     parser.add_argument("--refine-alone", action="store_true",
                         help="refine rows: also what the refinement reaches without the solve "
                              "from nothing beside it (twice the time)")
+    parser.add_argument("--speed", action="store_true",
+                        help="only the speed table (baseline and current, same run)")
     args = parser.parse_args(argv)
+    if args.speed:
+        speed_table(args.speed_frames)
+        return 0
     if args.only == "refine":
         refine_section(args.quick, args.frames, args.refine_alone)
         return 0
@@ -344,18 +355,76 @@ def main(argv=None) -> int:
                           + [fmt(np.nanmax(np.abs(errors)))])
     print(format_table(scale_rows, ["joint set", *(f"{c} %" for c in clips), "max abs err %"]))
 
-    print("\n## Speed: 10,000 frames x 4 cameras (walk, 2 px; target <= 30 s on 2 cores)\n")
-    speed_rows = []
-    for method, focal_known, shared, label in (("pooled", True, False, "known"),
-                                                ("epicap", True, False, "known"),
-                                                ("epicap", False, True, "shared")):
-        r = synthetic_row("walk", 4, 2.0, 0.0, method, focal_known=focal_known, shared=shared,
-                          frames=args.speed_frames)
-        speed_rows.append([method, label, r.get("cams"), fmt(r.get("rot"), 3),
-                           fmt(r.get("ratio"), 3), fmt(r["s"], 1)])
-    print(format_table(speed_rows, ["method", "focal", "cams", "rot deg", "MPJPE ratio", "s"]))
+    speed_table(args.speed_frames)
     return 0
 
+
+@contextlib.contextmanager
+def baseline_solver():
+    """The calibration as it was before the speed work, for the speed table's baseline rows:
+    scipy's trust-region least squares with LSMR in every bundle adjustment, and the focal
+    search on 100 frames, its grid too."""
+    import dataclasses
+
+    import epicap.calibration_free.pipeline as pipeline
+
+    adjust, search = pipeline.bundle_adjust, pipeline.search_focal
+
+    def lsmr(*args, **kwargs):
+        args = list(args)
+        if len(args) > 8:
+            args[8] = dataclasses.replace(args[8], solver="lsmr")
+        else:
+            kwargs["options"] = dataclasses.replace(
+                kwargs.get("options", pipeline.BundleAdjustmentOptions()), solver="lsmr")
+        return adjust(*args, **kwargs)
+
+    def full_grid(*args, coarse=None, **kwargs):
+        return search(*args, **kwargs)
+
+    frames = pipeline.FOCAL_FRAMES
+    pipeline.bundle_adjust, pipeline.search_focal = lsmr, full_grid
+    pipeline.FOCAL_FRAMES = 100
+    try:
+        yield
+    finally:
+        pipeline.bundle_adjust, pipeline.search_focal = adjust, search
+        pipeline.FOCAL_FRAMES = frames
+
+
+def speed_table(speed_frames: int = 10_000) -> None:
+    """Runtime of calibrate before ("baseline", `baseline_solver`) and now, same machine and run.
+
+    Rows: the real Pose2Sim demo (4 cameras x 100 frames, OpenPose) with the focal length
+    unknown (shared and per camera) and known; `speed_frames` frames of the synthetic walk seen
+    by 8 cameras, focal unknown. Targets (issue 12): the demo with unknown focal <= 15 s, 10,000
+    frames x 8 cameras <= 60 s, on 2 cores. Wall and CPU seconds (CPU: this process, all its
+    threads; on a shared machine it is the steadier of the two).
+    """
+    rows = []
+    fmt = lambda v, p=2: None if v is None else round(float(v), p)  # noqa: E731
+    for label in ("baseline", "current"):
+        ctx = baseline_solver() if label == "baseline" else contextlib.nullcontext()
+        with ctx:
+            for focal_mode in ("shared", "per-camera", "known"):
+                err, focal, wall, res = real_demo(focal_mode == "known", focal_mode == "shared")
+                cpu = CALIBRATE_CPU_S[-1]
+                rows.append(["Pose2Sim demo, 4 cams x 100 frames", focal_mode, label,
+                             fmt(err["rot_rel"].mean(), 3),
+                             None if focal is None else fmt(np.abs(focal).mean()),
+                             fmt(wall, 1), fmt(cpu, 1)])
+                print(format_table([rows[-1]], SPEED_HEADERS), file=sys.stderr)
+            r = synthetic_row("walk", 8, 2.0, 0.0, "epicap", focal_known=False,
+                              frames=speed_frames)
+            wall, cpu = r["s"], CALIBRATE_CPU_S[-1]
+            rows.append([f"walk, 8 cams x {speed_frames} frames", "per-camera", label,
+                         fmt(r.get("rot"), 3), fmt(r.get("focal")), fmt(wall, 1), fmt(cpu, 1)])
+            print(format_table([rows[-1]], SPEED_HEADERS), file=sys.stderr)
+    print("\n## Speed of calibrate (targets: demo <= 15 s, 10,000 x 8 <= 60 s, 2 cores)\n")
+    print(format_table(rows, SPEED_HEADERS))
+
+
+SPEED_HEADERS = ["case", "focal", "code", "rel rot deg", "focal err %", "wall s", "CPU s"]
 
 HEADERS = ["clip", "C", "noise px", "bias px", "focal", "method", "cams", "rot deg",
            "centre %", "focal err %", "scale %", "MPJPE ratio", "s", "note"]

@@ -30,12 +30,14 @@ Columns:
 
 --unknown: matching without cameras -> calibrate from everyone (intrinsics given) -> matching with
 the recovered cameras (`epicap.pipeline.rematch`) -> triangulate, beside the rig calibrated from
-the true identities; 150 frames, 2 px, 2% planted swaps, no time offsets (sync of several people is
-not on this branch). PCP and MPJPE ratio: the recovered poses mapped into the true frame by the
-similarity of the camera centres, against triangulation with the true cameras and identities.
+the true identities; 150 frames, 2 px, 2% planted swaps, no time offsets (measured before sync
+of several people was merged). PCP and MPJPE ratio: the recovered poses mapped into the true frame
+by the similarity of the camera centres, against triangulation with the true cameras and identities.
 Measured (seed 2): rel. rotation 0.056/0.030/0.022 deg unknown vs 0.057/0.025/0.014 known (3p4c,
 4p6c, 6p8c), PCP min 99.6-100, MPJPE ratio max 1.016. --real: 4/4 cameras, relative rotation
 1.23 deg mean, centres 4.4 cm mean (target 1.0 deg / 3 cm: not met), p0 and p1 in 100% of frames.
+    python benchmarks/people.py --association [--baseline OLD_CHECKOUT]
+        # matching without cameras: identity switches per scene; frames/s of both matchers
 
 The calibration table (intrinsics given, the people's true identities, 150 frames): rotation =
 mean relative rotation error over camera pairs (deg), centre = camera centre error after a
@@ -322,6 +324,86 @@ def real_rows(folder: Path) -> tuple[list, list]:
     return rig, people
 
 
+# --- association speed and identities without cameras (issue 11; `--association`) -----------
+
+SPEED_ROWS = [(4, 4), (8, 4), (4, 6)]  # (cameras, people)
+ID_ROWS = [(4, 3), (4, 4), (4, 6), (8, 4), (8, 6)]
+
+_TIME_ONE = """
+import json, sys, time
+import numpy as np
+from epicap.joint_sets import get_joint_set
+from epicap.people import match_calibrated
+from epicap.people.uncalibrated import match_uncalibrated
+from epicap.synthetic import ring_rig
+from epicap.synthetic.people import PeopleOptions, make_people_scene
+C, P, T, which = int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3]), sys.argv[4]
+skel = get_joint_set("coco17")
+cams = ring_rig(C, 6.0, 2.0, 1000.0, (1280, 720), seed=1)
+scene = make_people_scene(cams, T, PeopleOptions(num_people=P, seed=1))
+run = ((lambda d: match_uncalibrated(d, cams.image_size)) if which == "uncalibrated" else
+       (lambda d: match_calibrated(d, cams, skel.flip_index, skel.bone_index)))
+run(scene.detections[:, :60])  # imports, caches
+t0, c0 = time.perf_counter(), time.process_time()
+run(scene.detections)
+print(json.dumps([time.perf_counter() - t0, time.process_time() - c0]))
+"""
+
+
+def time_matcher(C: int, P: int, T: int, which: str, checkout: Path) -> tuple[float, float]:
+    """(wall, CPU) seconds of one matcher run on a fresh synthetic scene, in a subprocess with
+    `checkout` first on the path (so an older checkout times its own code)."""
+    import json
+    import subprocess
+
+    env = dict(os.environ, PYTHONPATH=str(checkout))
+    out = subprocess.run([sys.executable, "-c", _TIME_ONE, str(C), str(P), str(T), which],
+                         env=env, cwd=str(checkout), capture_output=True, text=True, check=True)
+    return tuple(json.loads(out.stdout.strip().splitlines()[-1]))
+
+
+def association_speed(T: int, baseline: Path | None) -> str:
+    """Frames/s of both matchers for SPEED_ROWS, this checkout and (optionally) `baseline`."""
+    here = Path(__file__).resolve().parents[1]
+    load = os.popen("uptime").read().strip()
+    rows = []
+    for which in ("uncalibrated", "calibrated"):
+        for C, P in SPEED_ROWS:
+            row = [which, f"{C} x {P}"]
+            for checkout in ([baseline] if baseline else []) + [here]:
+                wall, cpu = time_matcher(C, P, T, which, checkout)
+                row += [f"{T / wall:.0f}", f"{T / cpu:.0f}"]
+            rows.append(row)
+    head = ["matcher", "cameras x people"]
+    head += (["baseline fps", "baseline fps/CPU-s"] if baseline else []) + ["fps", "fps/CPU-s"]
+    return (format_table(rows, head) + f"\n{T} frames per run, one run each, wall clock and "
+            f"CPU time; uptime before the table: {load}")
+
+
+def identity_rows(T: int, seeds) -> list:
+    """Matching without cameras on `epicap.synthetic.people` scenes (bystander, someone
+    entering and leaving, 2 px noise, 2% left/right swaps): found people, identity switches,
+    share of detections given to the right person."""
+    from epicap.people.uncalibrated import match_uncalibrated
+
+    rows = []
+    for C, P in ID_ROWS:
+        for seed in seeds:
+            cams = ring_rig(C, 6.0, 2.0, 1000.0, (1280, 720), seed=seed)
+            scene = make_people_scene(cams, T, PeopleOptions(num_people=P, noise_px=2.0,
+                                                             swap_fraction=0.02, seed=seed))
+            t0 = time.perf_counter()
+            m = match_uncalibrated(scene.detections, cams.image_size)
+            wall = time.perf_counter() - t0
+            truth = scene.slot_person
+            mapping, conf = identity_map(truth, m.assignment, P, m.num_people)
+            right = sum(conf[p, mapping[p]] for p in range(P) if mapping[p] >= 0)
+            rows.append([f"{P} people, {C} cams", seed, f"{P}/{m.num_people}",
+                         identity_switches(truth, m.assignment, P),
+                         f"{100 * right / max((truth >= 0).sum(), 1):.2f}%", f"{T / wall:.0f}"])
+    return rows
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--quick", action="store_true")
@@ -333,6 +415,12 @@ def main(argv=None) -> int:
                         help="the Pose2Sim two-person trial's OpenPose JSON vs Qualisys")
     parser.add_argument("--frames", type=int, default=300)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--association", action="store_true",
+                        help="only the association section: identities without cameras and "
+                             "the speed of both matchers")
+    parser.add_argument("--baseline", type=Path, default=None,
+                        help="with --association: an older checkout timed beside this one")
+    parser.add_argument("--speed-frames", type=int, default=1000)
     args = parser.parse_args(argv)
     if args.unknown:
         print(format_table(unknown_rows(), [
@@ -350,6 +438,11 @@ def main(argv=None) -> int:
                                  "moved", "dropped", "s"]))
         print(format_table(people, ["person", "frames with 3D", "frames >= half joints",
                                     "same, Qualisys cams", "median joint gap mm vs Qualisys"]))
+        return 0
+    if args.association:
+        print(format_table(identity_rows(args.frames, (args.seed, args.seed + 3)),
+                           ["scene", "seed", "people", "idsw", "assigned", "fps"]))
+        print(association_speed(args.speed_frames, args.baseline))
         return 0
     if args.calibration:
         print(format_table(calibration_rows(), ["scene", "from", "rotation deg", "centre mm",

@@ -13,8 +13,16 @@ Human3.6M was +48%.
 Throughput: samples per second of the training loop (augmentation, forward, backward, step) for
 the lifter and the integral student on this machine's CPU (and CUDA when present).
 
+Default length (issue 13): on the Pose2Sim single-person session (4 real videos of 100 frames,
+detected, synced, calibrated without a board and labelled by `epicap run --train --until label`),
+the lifter trained with `run --train`'s defaults against a 300-epoch run and the old default (30
+epochs, which were 30 steps: one batch per epoch). MPJPE on the same held-out frames (the last 10%
+of the trial, every camera: the run's validation split) against the pseudo-labels, from best.pt.
+Target: defaults within 15% of the 300-epoch run.
+
     python benchmarks/student.py            # full: 10 training clips, 4 held out (~20 min on 2 CPU cores)
     python benchmarks/student.py --quick    # a smoke run of the whole pipeline (~2 min)
+    python benchmarks/student.py --only defaults --pose2sim WORK   # the default-length rows
 """
 from __future__ import annotations
 
@@ -152,12 +160,79 @@ def throughput(root: Path, device: str, quick: bool) -> list:
     return rows
 
 
+def pose2sim_dataset(work: Path) -> Path:
+    """WORK/single/dataset: the Pose2Sim demo ingested, run and labelled (made once)."""
+    from epicap.assets import cache_dir, fetch_wheel
+
+    session, dataset = work / "single", work / "single" / "dataset"
+    if (dataset / "manifest.json").is_file():
+        return dataset
+    if not (session / "session.toml").is_file():
+        import zipfile
+
+        videos = cache_dir() / "pose2sim-demo"
+        videos.mkdir(parents=True, exist_ok=True)
+        with zipfile.ZipFile(fetch_wheel("pose2sim-0.10.49")) as z:
+            for cam in ("cam01", "cam02", "cam03", "cam04"):
+                if not (videos / f"{cam}.mp4").is_file():
+                    (videos / f"{cam}.mp4").write_bytes(
+                        z.read(f"Pose2Sim/Demo_SinglePerson/videos/{cam}.mp4"))
+        epicap(["ingest", "--out", str(session), "--quiet",
+                *[str(videos / f"cam0{i}.mp4") for i in range(1, 5)]])
+    if epicap(["run", str(session), "--train", "--until", "label", "--no-snapshots",
+               "--quiet"]) != 0:
+        raise SystemExit("the Pose2Sim session could not be run to its labels")
+    return dataset
+
+
+def default_length(work: Path, device: str) -> list:
+    """Rows: the lifter on the Pose2Sim session with run --train's defaults, 300 epochs, and the
+    old default (30 epochs of one step each); MPJPE on the held-out frames from best.pt."""
+    dataset = pose2sim_dataset(work)
+    runs = {"300 epochs": {"epochs": 300, "min_steps": 0},
+            "defaults (run --train)": {},
+            "old default: 30 epochs": {"epochs": 30, "min_steps": 0}}
+    rows = []
+    for name, options in runs.items():
+        run = work / "runs" / name.split()[0].strip(":")
+        if run.exists():
+            import shutil
+
+            shutil.rmtree(run)
+        t0 = time.perf_counter()
+        summary = train(TrainConfig(dataset=str(dataset), out=str(run), device=device, quiet=True,
+                                    **options))
+        seconds = time.perf_counter() - t0
+        best = evaluate_run(run, dataset, device=device, split="val")
+        last = evaluate_run(run, dataset, device=device, split="val", checkpoint="last")
+        rows.append([name, summary["steps"], summary["warmup_steps"], best.mpjpe_mm,
+                     last.mpjpe_mm, best.pa_mpjpe_mm, best.samples, seconds,
+                     "; ".join("still improving" if "still falling" in n else "in warm-up"
+                               for n in summary["warnings"]) or "-"])
+    return rows
+
+
 def main() -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--quick", action="store_true", help="small smoke run")
     p.add_argument("--out", help="keep the work folder here (default: a temporary one)")
     p.add_argument("--device", choices=("cpu", "cuda"), default="cpu")
+    p.add_argument("--only", choices=("gap", "defaults"), help="one part of the benchmark")
+    p.add_argument("--pose2sim", metavar="WORK", help="defaults: keep the Pose2Sim session and "
+                   "runs here (default: inside --out or a temporary folder)")
     args = p.parse_args()
+    if args.only == "defaults" or args.only is None:
+        with tempfile.TemporaryDirectory() as tmp:
+            work = Path(args.pose2sim or args.out or tmp)
+            rows = default_length(work, args.device)
+        print(format_table(rows, ["lifter on the Pose2Sim session", "steps", "warm-up",
+                                  "MPJPE mm (best.pt)", "MPJPE mm (last)", "PA-MPJPE mm",
+                                  "held-out samples", "train s", "warnings"], floatfmt=".4g"))
+        ratio = rows[1][3] / rows[0][3]
+        print(f"\ndefaults / 300 epochs = {ratio:.3f} (target <= 1.15) -> "
+              f"{'PASS' if ratio <= 1.15 else 'FAIL'}\n")
+        if args.only == "defaults":
+            return 0
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(args.out or tmp)
         root.mkdir(parents=True, exist_ok=True)

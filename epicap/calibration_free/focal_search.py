@@ -39,13 +39,17 @@ class FocalSearch:
 
 def search_focal(cost: Callable[[float], float], diagonal_px: float,
                  extra: tuple[float, ...] = (), lo: float = 0.3, hi: float = 3.0,
-                 num: int = 11, xatol: float = 0.004) -> FocalSearch:
+                 num: int = 11, xatol: float = 0.004,
+                 coarse: Callable[[float], float] | None = None) -> FocalSearch:
     """The focal length (pixels) minimising `cost`, a 1-D search in log focal.
 
     cost: focal length (pixels) -> a number, inf where it fails. diagonal_px: the image diagonal;
     the grid spans `lo` to `hi` diagonals (fields of view of about 120 to 19 degrees), `num`
     points, plus any `extra` candidates (e.g. a closed-form estimate). The best grid point and its
     neighbours bracket a bounded Brent minimisation to a relative precision of `xatol`.
+    coarse: a cheaper stand-in for `cost` on the grid (e.g. fewer frames): the grid only has to
+    bracket the minimum (its points are 26% apart), Brent then minimises `cost` itself; the
+    best grid point is re-scored with `cost` so the two are compared on one scale.
     """
     from scipy.optimize import minimize_scalar
 
@@ -58,11 +62,20 @@ def search_focal(cost: Callable[[float], float], diagonal_px: float,
             tried[key] = (float(np.exp(logf)), value if np.isfinite(value) else np.inf)
         return tried[key][1]
 
+    def g(logf: float) -> float:
+        value = float(coarse(float(np.exp(logf))))
+        return value if np.isfinite(value) else np.inf
+
     grid = list(np.log(np.geomspace(lo, hi, num) * diagonal_px))
     grid += [np.log(e) for e in extra if np.isfinite(e) and e > 0]
     grid = sorted(grid)
-    values = [f(g) for g in grid]
+    values = [(g if coarse is not None else f)(x) for x in grid]
     k = int(np.argmin(values))
+    if coarse is not None and np.isfinite(values[k]):
+        values[k] = f(grid[k])
+        if not np.isfinite(values[k]):  # the full solve failed where the coarse one did not
+            values = [f(x) for x in grid]
+            k = int(np.argmin(values))
     if not np.isfinite(values[k]):
         return FocalSearch(float("nan"), float("inf"), *_log(tried), success=False,
                            message="no focal length between "

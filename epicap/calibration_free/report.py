@@ -79,8 +79,8 @@ class CalibrationResult:
         return (f"{len(self.cameras)} of {len(self.reports)} cameras calibrated ({self.method}), "
                 f"RMS reprojection error {self.rms_px:.2f} px; subject height "
                 f"{w.height_solve * w.scale:.2f} m (measured from "
-                f"{getattr(w, 'height_from', 'limbs')}) sets the scale; floor from {w.floor_from} "
-                f"(contacts within {100 * w.floor_rms_m:.1f} cm RMS)" + self._people_text())
+                f"{getattr(w, 'height_from', 'limbs')}) sets the scale; {w.describe()}"
+                + self._people_text())
 
     def _people_text(self) -> str:
         """With several people: their heights as measured (the first one's sets the scale)."""

@@ -16,6 +16,17 @@
   candidates with its normal within 30 degrees of the cameras' mean "up" (image -y axis) is the
   floor. When the contacts are too concentrated to fix a plane (standing still), the normal is
   the cameras' up, made perpendicular to the direction the contacts do spread along.
+- Without feet (ankles cropped or hidden in every camera; `floor_from` says which case held):
+  up is the robust mean direction of the upright trunks (mid-hip to mid-shoulder) and thighs
+  (knee to hip) over the frames, started from the cameras' up and kept only where it finds at
+  least MIN_UPRIGHT_FRAMES of them within 20 degrees (otherwise the cameras' up). The floor is
+  the lowest kind of joint seen (knees, else hips, else shoulders, else the head) lowered by its
+  standing height as a share of body height (BODY_HEIGHTS: knee 0.285 H, hip 0.530 H, shoulder
+  0.818 H; Winter 2009, fig. 4.1, after Drillis & Contini 1966), the median over the frames whose
+  trunk (and a thigh, where seen) is upright. With no upright frame the floor is unknown: z = 0 is
+  put at the lowest joint seen, and `floor_from` says so. The scale then comes from whole limbs as
+  above, or, with no whole limb, from the segments seen (upper arm, forearm, thigh, shank, trunk,
+  shoulder width; SEGMENT_RATIOS). A rig is never refused because its feet were not seen.
 - Origin: on the floor under the subject's mean root position. X: towards the first camera.
 """
 from __future__ import annotations
@@ -29,7 +40,8 @@ from epicap.errors import GeometryError
 from epicap.joint_sets import JointSet
 
 __all__ = ["WorldFrame", "estimate_world_frame", "apply_world_frame", "subject_height",
-           "standing_height", "HEIGHT_RATIOS", "HEAD_HEIGHTS"]
+           "standing_height", "HEIGHT_RATIOS", "HEAD_HEIGHTS", "BODY_HEIGHTS",
+           "SEGMENT_RATIOS"]
 
 # limb length as a fraction of body height (Winter 2009, fig. 4.1)
 HEIGHT_RATIOS = {("shoulder", "elbow"): 0.186, ("elbow", "wrist"): 0.146,
@@ -50,6 +62,13 @@ HEAD_HEIGHTS = {"head": 1.0, "left_eye": 0.936, "right_eye": 0.936, "left_eye_in
 # shoulder (acromion) height standing, fraction of H (Winter 2009, fig. 4.1)
 SHOULDER_HEIGHT = 0.818
 MIN_UPRIGHT_FRAMES = 5
+# fewer foot contacts than this (feet cropped or hidden): the floor comes from the body instead
+MIN_CONTACTS = 10
+# height above the floor of a joint when standing upright, fraction of H (Winter 2009, fig. 4.1)
+BODY_HEIGHTS = {"knee": 0.285, "hip": 0.530, "shoulder": SHOULDER_HEIGHT}
+# segment lengths, fraction of H (Winter 2009, fig. 4.1): the limbs' segments, the trunk (hip to
+# shoulder joint height, 0.818 - 0.530) and the shoulder width (biacromial, 0.259 H)
+SEGMENT_RATIOS = {**HEIGHT_RATIOS, "trunk": 0.288, "shoulder_width": 0.259}
 # height of a foot joint above the floor when standing, fraction of body height
 _SOLE_HEIGHT = {"ankle": 0.039, "heel": 0.01, "big_toe": 0.01, "small_toe": 0.01,
                 "foot_index": 0.01}
@@ -60,10 +79,17 @@ class WorldFrame:
     """`world_from_solve`: X_world = scale * Q @ X_solve + offset.
 
     scale: metres per solve unit. Q: (3, 3) rotation. offset: (3,) metres. height_solve: the
-    subject's height in solve units. floor_from: "feet" (a plane fitted to the foot contacts) or
-    "cameras" (the cameras' mean up, contacts too concentrated). floor_rms_m: RMS distance of the
-    contact inliers from the floor. height_from: "standing" (head above the floor in upright
-    frames) or "limbs" (arm and leg lengths). upright_frames: how many frames were upright.
+    subject's height in solve units. floor_from: "feet" (a plane fitted to the foot contacts),
+    "feet+cameras" (contacts along a line, up from the cameras across it), "cameras" (the
+    cameras' mean up, contacts too concentrated), or without feet "<joints> + proportions" (the
+    lowest joints seen lowered by their standing heights: knees, hips, shoulders or head) or
+    "unknown" (no upright frame: z = 0 at the lowest joint seen). floor_rms_m: RMS distance of
+    the contact inliers from the floor (without feet: the robust spread of the per-frame floor
+    estimates). height_from: "standing" (head above the floor in upright frames), "limbs" (arm
+    and leg lengths) or "segments" (the segments seen, no whole limb). upright_frames: how many
+    frames were upright. up_from: "feet" (the floor plane), "feet+cameras", or without feet
+    "people" (upright trunks and thighs) or "cameras", + " + path" where the subject's path over
+    the floor corrected it (`upright.people_up`).
     """
 
     scale: float
@@ -74,6 +100,20 @@ class WorldFrame:
     floor_rms_m: float
     height_from: str = "limbs"
     upright_frames: int = 0
+    up_from: str = ""
+
+    def describe(self) -> str:
+        """One line for the summary: where the up direction, the floor and the scale came from."""
+        up = self.up_from or self.floor_from
+        if self.floor_from.startswith("feet") or self.floor_from == "cameras":
+            floor = (f"floor: {self.floor_from} (contacts within {100 * self.floor_rms_m:.1f} cm "
+                     "RMS)")
+        elif self.floor_from == "unknown":
+            floor = "floor: unknown (no upright frame), z = 0 at the lowest joint seen"
+        else:
+            floor = (f"floor: from {self.floor_from} (estimates spread "
+                     f"{100 * self.floor_rms_m:.1f} cm)")
+        return f"{floor}; up: {up}; scale: {self.height_from}"
 
 
 def _median_length(points3d, skeleton, a, b):
@@ -196,28 +236,47 @@ def estimate_world_frame(points3d: np.ndarray, skeleton: JointSet, R: np.ndarray
 
     points3d: (T, J, 3) triangulated joints in the solve frame (NaN where missing).
     skeleton: their joint set. R, t: (C, 3, 3), (C, 3) the cameras' `cam_from_solve` poses.
-    subject_height_m: the subject's height. Raises GeometryError when no limb or foot is seen.
+    subject_height_m: the subject's height. With the feet seen (MIN_CONTACTS foot contacts or
+    more) the floor is fitted to them; otherwise up comes from the people and the floor from the
+    lowest joints seen and body proportions (`WorldFrame.floor_from` says which). Raises
+    GeometryError only when no body segment at all was triangulated (no scale).
     """
-    height = subject_height(points3d, skeleton)
+    from epicap.calibration_free.upright import floor_from_body, people_up, segment_height
+
+    height, height_from = subject_height(points3d, skeleton), "limbs"
     if not np.isfinite(height) or height <= 0:
-        raise GeometryError("cannot set the metric scale: no limb (arm or leg) was triangulated "
-                            "in enough frames")
+        height, height_from = segment_height(points3d, skeleton), "segments"
+    if not np.isfinite(height) or height <= 0:
+        raise GeometryError("cannot set the metric scale: no body segment (arm, leg, trunk or "
+                            "shoulders) was triangulated in enough frames")
     cam_up = -R[:, 1, :].mean(axis=0)  # image -y axes in the solve frame
     cam_up /= np.linalg.norm(cam_up)
-    up, d, floor_from, contacts, inl = _floor(points3d, skeleton, cam_up, height, seed)
-    height_from, upright = "limbs", 0
-    standing, upright = standing_height(points3d, skeleton, up, d, height)
-    if np.isfinite(standing) and 0.7 * height < standing < 1.4 * height:
-        # the sole offsets below the foot joints scale with the height: refit the floor once
-        height, height_from = standing, "standing"
+    upright = 0
+    if len(_foot_contacts(points3d, skeleton, cam_up, height)) >= MIN_CONTACTS:
         up, d, floor_from, contacts, inl = _floor(points3d, skeleton, cam_up, height, seed)
         standing, upright = standing_height(points3d, skeleton, up, d, height)
-        height = standing if np.isfinite(standing) else height
-    scale = subject_height_m / height
-    rms = float(np.sqrt(np.mean((contacts[inl] @ up - d) ** 2))) * scale
+        if np.isfinite(standing) and 0.7 * height < standing < 1.4 * height:
+            # the sole offsets below the foot joints scale with the height: refit the floor once
+            height, height_from = standing, "standing"
+            up, d, floor_from, contacts, inl = _floor(points3d, skeleton, cam_up, height, seed)
+            standing, upright = standing_height(points3d, skeleton, up, d, height)
+            height = standing if np.isfinite(standing) else height
+        scale = subject_height_m / height
+        rms = float(np.sqrt(np.mean((contacts[inl] @ up - d) ** 2))) * scale
+        up_from = floor_from
+    else:  # no feet: up from the people, the floor from the lowest joints and proportions
+        up, up_from = people_up(points3d, skeleton, cam_up, height)
+        d, floor_from, spread = floor_from_body(points3d, skeleton, up, height)
+        scale = subject_height_m / height
+        rms = spread * scale
     root = skeleton.root_of(points3d).reshape(-1, 3)
     root = root[np.isfinite(root).all(1)]
-    centre = root.mean(axis=0) if len(root) else contacts.mean(axis=0)
+    if not len(root):  # no hips: the mean of the joints seen
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            root = np.nanmean(points3d, axis=1)
+        root = root[np.isfinite(root).all(1)]
+    centre = root.mean(axis=0)
     centre = centre - (centre @ up - d) * up  # on the floor
     cam0 = -R[0].T @ t[0]
     x = cam0 - centre
@@ -227,7 +286,7 @@ def estimate_world_frame(points3d: np.ndarray, skeleton: JointSet, R: np.ndarray
     x /= np.linalg.norm(x)
     Q = np.stack([x, np.cross(up, x), up])
     return WorldFrame(scale, Q, -scale * Q @ centre, height, floor_from, rms, height_from,
-                      upright)
+                      upright, up_from)
 
 
 def _fit_floor(contacts, cam_up, tol, seed):

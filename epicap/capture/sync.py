@@ -19,6 +19,7 @@ import os
 import numpy as np
 
 from epicap.capture.sync_epipolar import estimate_offsets, refine_pair, solve_offsets
+from epicap.capture.sync_people import as_joints, synced_keypoints
 from epicap.capture.sync_tracks import (CameraOffset, PairOffset, SyncOptions, SyncResult,
                                         coarse_lag, motion_signal, sample_at, smooth_tracks)
 from epicap.errors import InputError, check_shape
@@ -138,10 +139,10 @@ def sync_session(session, method: str = "auto", reference: str | None = None,
         t0 = float(np.median(np.asarray(stamps[ref]) * kp.fps - np.arange(len(stamps[ref]))))
         times = [np.asarray(s[:T], dtype=np.float64) * kp.fps - t0 for s in stamps]
     else:
-        result = estimate_offsets(kp.keypoints, kp.fps, kp.cameras, ref, options)
+        result = estimate_offsets(as_joints(kp.keypoints), kp.fps, kp.cameras, ref, options)
         times = [np.arange(T) + c.offset_frames for c in result.cameras]
-    resampled, first = resample_to_timeline(kp.keypoints, times)
-    synced = Keypoints2D(resampled, kp.cameras, kp.joint_set, kp.image_size, kp.fps, kp.joints)
+    resampled, first = resample_to_timeline(as_joints(kp.keypoints), times)
+    synced = synced_keypoints(kp, resampled)  # several people: every person's joints are evidence
     # Order matters for a kill at any point: the raw keypoints first, then the synced ones under
     # a temporary name, then sync.toml naming both by hash, then the rename into place. A rerun
     # finds keypoints2d.npz equal to the raw file or to the recorded synced one and starts over

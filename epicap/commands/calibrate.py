@@ -5,8 +5,12 @@ intrinsics are given) from the body joints alone: no board, no extrinsics. All f
 are pooled per camera pair (robust essential matrices), the cameras are registered one by one
 from the best-conditioned pair, then one robust bundle adjustment refines every camera and joint
 together (each camera's each joint weighted by how consistently the detector places it with
-the other views: a detector's bias depends on the view). The world frame is Z up with the floor the feet
-touch at z = 0, the origin under the subject, and metres from --subject-height.
+the other views: a detector's bias depends on the view). With several people matched in
+keypoints2d.npz, every person's joints count; the main subject (person 0) sets the scale.
+The world frame is Z up with the floor the feet touch at z = 0, the origin under the subject,
+and metres from --subject-height. When no feet are seen (cropped views, upper body only), up
+comes from upright trunks and thighs and the subject's path, the floor from the lowest joints
+seen and standard body proportions; the summary says which was used.
 
 Prints a table per camera (frames and joints used, inliers, RMS reprojection error, focal
 length, share of frames with the subject in view) and warnings to act on. A camera that sees

@@ -28,6 +28,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="every sample (default) or the run's validation split")
     parser.add_argument("--batch-size", type=int, default=256)
     parser.add_argument("--device", choices=("cpu", "cuda"), default="cpu")
+    parser.add_argument("--checkpoint", choices=("best", "last"), default="best",
+                        help="RUN's best.pt (lowest validation error, default) or its last "
+                             "checkpoint.pt; the output names the file")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -42,7 +45,8 @@ def run(args: argparse.Namespace) -> int:
 
         if not torch.cuda.is_available():
             raise InputError("--device cuda: no CUDA device is available here")
-    result = evaluate_run(args.run, args.dataset, args.batch_size, args.device, args.split)
+    result = evaluate_run(args.run, args.dataset, args.batch_size, args.device, args.split,
+                          checkpoint=args.checkpoint)
     if args.json:
         print(json.dumps(result.to_dict()))
         return 0
@@ -51,4 +55,5 @@ def run(args: argparse.Namespace) -> int:
             ["AUC (0-150 mm)", result.auc], ["PSS@50", result.pss50], ["PSS@100", result.pss100]]
     print(format_table(rows, ["metric", "value"], floatfmt=".3f"))
     print(f"{result.student} on {result.samples} samples, against the {result.reference}")
+    print(f"student: {result.checkpoint}")
     return 0

@@ -5,12 +5,19 @@ Formats (--format):
             writes them), metres unless --units mm; missing joints are empty cells.
   c3d       C3D points from poses3d.npz: Z up, millimetres unless --units m; missing joints have
             residual -1.
+            Both: marker names as Pose2Sim's OpenSim models expect them (Nose, LShoulder, RBigToe;
+            coco17 gains Neck, the shoulders' midpoint) unless --marker-names epicap; only real
+            frames (none of the empty ones sync pads at the start or end), numbered as the
+            reference camera's video frames from 1; axes and units stated in the header.
   colmap    a COLMAP model folder (cameras, rigs, frames, images, points3D .bin; --text for .txt)
             from cameras.toml, with the triangulated joints as points when poses3d.npz exists.
   json      poses3d.npz (and cameras.toml when present) as one plain JSON file.
   pose2sim  cameras.toml as a Pose2Sim calibration TOML (Calib_*.toml).
   anipose   cameras.toml as an Anipose calibration.toml (sections cam_0..; translation times
             --units-per-metre, e.g. 1000 for a board measured in mm).
+
+Several people (poses3d.npz with people): trc and c3d write one file per person beside --out
+(walk.trc -> walk_p0.trc, walk_p1.trc, ...); json holds every person in the one file.
 
 The session's world frame is Z up, metres; every axis or unit change is written in the file's
 header where the format has one. An existing --out is kept unless --force.
@@ -35,6 +42,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         "c3d: mm (default) or m")
     parser.add_argument("--units-per-metre", type=float, default=1.0,
                         help="anipose: translation unit per metre (default 1)")
+    parser.add_argument("--marker-names", choices=("pose2sim", "epicap"), default="pose2sim",
+                        help="trc, c3d: Pose2Sim's OpenSim marker names (default) or epicap's "
+                             "joint names")
     parser.add_argument("--text", action="store_true", help="colmap: text files, not binary")
     parser.add_argument("--force", action="store_true", help="overwrite an existing --out")
 
@@ -42,6 +52,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     from epicap.export.session import export_session
 
-    print(export_session(args.session, args.format, args.out, units=args.units,
-                         units_per_metre=args.units_per_metre, text=args.text, force=args.force))
+    written = export_session(args.session, args.format, args.out, units=args.units,
+                             units_per_metre=args.units_per_metre, text=args.text,
+                             force=args.force, marker_names=args.marker_names)
+    for path in written if isinstance(written, list) else [written]:  # one per person: trc, c3d
+        print(path)
     return 0

@@ -4,7 +4,9 @@ INPUT is a video (MediaPipe finds the 2D keypoints first; the integral student r
 crops) or a keypoints2d.npz (pick its camera with --camera; lifter students only). FILE is an
 .npz with `poses` float32 (T, J, 3): metres in that camera's frame (x right, y down, z forward),
 root-relative (the root joint at the origin), NaN where the person was not seen well enough;
-plus `joints`, `joint_set`, `fps` and `camera`.
+plus `joints`, `joint_set`, `fps`, `camera` and `source`. The student is RUN's best.pt (the
+lowest validation error) unless --checkpoint last; the output line names the file used. Look at
+the result with `epicap view --poses FILE --offscreen FILE.mp4` (over the video when INPUT was one).
 
 Example:
     epicap infer run1 session/keypoints2d.npz --camera cam02 --out cam02_poses.npz
@@ -22,6 +24,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--camera", help="camera of a keypoints2d.npz (default: the first)")
     parser.add_argument("--model", metavar="FILE.task", help="MediaPipe pose model for videos")
     parser.add_argument("--device", choices=("cpu", "cuda"), default="cpu")
+    parser.add_argument("--checkpoint", choices=("best", "last"), default="best",
+                        help="RUN's best.pt (lowest validation error, default) or its last "
+                             "checkpoint.pt")
     parser.add_argument("--force", action="store_true", help="overwrite FILE if it exists")
 
 
@@ -33,11 +38,12 @@ def run(args: argparse.Namespace) -> int:
     if not args.out.endswith(".npz"):
         raise InputError(f"--out {args.out}: the output is an .npz file")
     refuse_overwrite(args.out, args.force)
-    result = infer(args.run, args.input, args.camera, args.model, args.device)
+    result = infer(args.run, args.input, args.camera, args.model, args.device, args.checkpoint)
     result.save(args.out)
     import numpy as np
 
     found = int(np.isfinite(result.poses).all(-1).any(-1).sum())
     print(f"{found} of {len(result.poses)} frames of camera {result.camera} -> {args.out} "
-          f"({result.joint_set}, root-relative, metres, camera frame)")
+          f"({result.joint_set}, root-relative, metres, camera frame; student "
+          f"{result.checkpoint})")
     return 0

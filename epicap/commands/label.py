@@ -10,7 +10,8 @@ trains the `lifter` student only.
 Each SESSION needs cameras.toml (with extrinsics, from `epicap calibrate`) and poses3d.npz (from
 `epicap triangulate`); keypoints2d.npz, videos (session.toml) and truth/ (synthetic sessions)
 are used when present. DATASET is a folder of memory-mapped .npy shards and manifest.json, which
-says where every sample came from.
+says where every sample came from. Several people: every person gives samples (around their own
+keypoints); the manifest names each sample's person (sources with "person").
 
 Example:
     epicap label day1 day2 --out pseudo --max-error-px 15 --crop-size 128

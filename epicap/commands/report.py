@@ -4,7 +4,8 @@ The page shows the camera layout from above, the calibration table, the reprojec
 camera (histograms and over time), view counts, 3D snapshots rendered offscreen, 2D overlays,
 the sync offsets and, with --run RUN, the training curves of RUN/metrics.csv (every numeric
 column against `step`). Pictures are embedded in the page: it opens anywhere, offline, and can
-be mailed as one file.
+be mailed as one file. Several people add a table per person (frames triangulated, views, median
+reprojection error, height) and a timeline of who is seen by which camera.
 
 Needs cameras.toml (`epicap calibrate`) and poses3d.npz (`epicap triangulate`); keypoints2d.npz
 (`epicap detect`) adds per-camera errors and overlays. Writes SESSION/report.html unless --out is

@@ -67,7 +67,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="calibrate: one focal length for all cameras")
     parser.add_argument("--student", choices=("lifter", "integral"), default="lifter",
                         help="train: the student (lifter, default; integral needs videos)")
-    parser.add_argument("--epochs", type=int, default=30, help="train: epochs (default 30)")
+    parser.add_argument("--epochs", type=int, default=30, help="train: passes over the pseudo-labels (default 30); a run takes at least 500 "
+                             "steps all the same (--set min_steps=N changes that)")
     parser.add_argument("--device", choices=("cpu", "cuda"), default="cpu",
                         help="train, evaluate: the device (default cpu)")
     parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",

@@ -7,8 +7,14 @@ scale-normalized poses (`--loss metric` for metric poses). Augmentation: left/ri
 roll, scale, keypoint jitter and synthetic occluders. The last 10% of every session's frames is
 held out for validation.
 
-RUN receives checkpoint.pt (every --checkpoint-every steps and at the end; `--resume` continues
-exactly where it stopped, even after a kill) and metrics.csv (step, epoch, train_loss,
+Length: --steps N trains exactly N optimisation steps; otherwise --epochs passes over the training
+split, but at least --min-steps steps (default 500), so a small session trains long enough and a
+large one by its epochs. The warm-up is at most 5% of the run, the cosine schedule spans it all.
+A warning says when a run ends still warming up or with its validation error still falling.
+
+RUN receives checkpoint.pt (the last state: every --checkpoint-every steps and at the end;
+`--resume` continues exactly where it stopped, even after a kill), best.pt (the weights of the
+lowest validation MPJPE: what evaluate and infer load by default) and metrics.csv (step, epoch, train_loss,
 val_mpjpe_mm, val_n_mpjpe_mm, lr, samples_per_s; TensorBoard logs too when it is installed).
 Any option of the training config can also come from a TOML file (--config) or --set KEY=VALUE.
 Several processes: `torchrun --nproc_per_node N -m epicap.cli train ...` (DDP; gloo on CPU).
@@ -28,7 +34,7 @@ from pathlib import Path
 
 from epicap.errors import InputError
 
-_FLAGS = ("epochs", "batch_size", "lr", "device", "loss", "target", "checkpoint_every",
+_FLAGS = ("epochs", "steps", "min_steps", "batch_size", "lr", "device", "loss", "target", "checkpoint_every",
           "max_steps", "window", "backbone", "input_size", "seed")
 
 
@@ -37,7 +43,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--student", choices=("lifter", "integral"), default="lifter",
                         help="which student to train (default lifter)")
     parser.add_argument("--out", required=True, metavar="RUN", help="run folder")
-    parser.add_argument("--epochs", type=int, help="passes over the training split (default 30)")
+    parser.add_argument("--epochs", type=int, help="passes over the training split (default 30), "
+                        "at least --min-steps steps")
+    parser.add_argument("--steps", type=int, metavar="N",
+                        help="exactly N optimisation steps (instead of --epochs)")
+    parser.add_argument("--min-steps", type=int, metavar="N",
+                        help="the fewest steps an --epochs run takes (default 500; 0: none)")
     parser.add_argument("--batch-size", type=int, help="global batch size (default 256)")
     parser.add_argument("--lr", type=float, help="peak learning rate of AdamW (default 1e-3)")
     parser.add_argument("--device", choices=("cpu", "cuda"), help="default cpu")
@@ -47,7 +58,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="train on the pseudo-labels (default) or the true 3D of synthetic "
                              "sessions (for comparison)")
     parser.add_argument("--checkpoint-every", type=int, help="steps between checkpoints (500)")
-    parser.add_argument("--max-steps", type=int, help="stop after this many steps in all")
+    parser.add_argument("--max-steps", type=int, help="stop after this many steps in all "
+                        "(the schedule stays that of the whole run)")
     parser.add_argument("--window", type=int, help="lifter: frames per input, odd (default 1)")
     parser.add_argument("--backbone", choices=("resnet18", "resnet34", "resnet50"),
                         help="integral: the ResNet (default resnet18)")
@@ -124,4 +136,8 @@ def run(args: argparse.Namespace) -> int:
               f"{summary['train_samples']} samples; validation ({summary['val_samples']} "
               f"samples): MPJPE {summary['val_mpjpe_mm']:.1f} mm, N-MPJPE "
               f"{summary['val_n_mpjpe_mm']:.1f} mm; checkpoint {summary['checkpoint']}")
+        if summary["best_checkpoint"]:
+            print(f"best validation MPJPE {summary['best_val_mpjpe_mm']:.1f} mm at step "
+                  f"{summary['best_step']}: {summary['best_checkpoint']} (evaluate and infer "
+                  "use it)")
     return 0

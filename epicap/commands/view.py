@@ -3,6 +3,8 @@
 Opens an Open3D window that plays the triangulated sequence (Space plays or pauses, Left/Right
 step one frame, Home/End jump to the ends, the slider picks a frame, Q or Esc closes; drag to turn
 the view). Left joints and bones are blue, right ones orange, central ones grey; frusta are purple.
+Several people: each person in their own colour (left lighter, right darker) with their id above
+the head, in the window, the pictures and the overlays.
 The window needs an X display (DISPLAY; on Wayland, XWayland); a virtual one works too, e.g.
 `xvfb-run -a -s "-screen 0 1280x800x24" epicap view runs/lab1`.
 
@@ -17,11 +19,16 @@ contact-sheet PNG, on the session's videos or on a blank canvas when it has none
 Needs cameras.toml (`epicap calibrate`) and poses3d.npz (`epicap triangulate`); overlays need
 keypoints2d.npz (`epicap detect`).
 
+--poses FILE.npz shows what `epicap infer` wrote instead of a session (with --offscreen): the
+student's root-relative poses stood upright on the floor, beside the video they came from when
+it is still there.
+
 Example:
     epicap view runs/lab1
     epicap view runs/lab1 --offscreen lab1.png --view top --size 1280x720
     epicap view runs/lab1 --offscreen lab1.mp4 --animate turntable
     epicap view runs/lab1 --overlays runs/lab1/overlays
+    epicap view --poses clip_poses.npz --offscreen clip_3d.mp4
 """
 from __future__ import annotations
 
@@ -32,7 +39,9 @@ from epicap.errors import InputError
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("session", help="session folder")
+    parser.add_argument("session", nargs="?", help="session folder")
+    parser.add_argument("--poses", metavar="FILE.npz",
+                        help="show `epicap infer`'s output instead of a session (--offscreen)")
     parser.add_argument("--offscreen", metavar="FILE", help="render to FILE.png or FILE.mp4 "
                         "instead of opening a window")
     parser.add_argument("--view", nargs="+", default=["front"], metavar="VIEW",
@@ -61,11 +70,32 @@ def parse_size(text: str) -> tuple[int, int]:
     return w, h
 
 
+def _inferred(args: argparse.Namespace, view: str) -> int:
+    from epicap.session.io import refuse_overwrite
+    from epicap.viz.inferred import render_inferred
+    from epicap.viz.render import output_kind
+
+    if args.session or args.overlays:
+        raise InputError("--poses shows infer's output alone: no SESSION or --overlays with it")
+    if not args.offscreen:
+        raise InputError("--poses: give --offscreen FILE.png or FILE.mp4")
+    output_kind(args.offscreen)
+    size = parse_size(args.size)
+    refuse_overwrite(args.offscreen, args.force, "output")
+    n = render_inferred(args.poses, args.offscreen, view, size, args.frame, args.step)
+    print(f"{n} frames {Path(args.offscreen)}" if n > 1 else Path(args.offscreen))
+    return 0
+
+
 def run(args: argparse.Namespace) -> int:
     from epicap.session.io import refuse_overwrite
     from epicap.viz.viewpoint import parse_view
 
     view = " ".join(args.view)
+    if args.poses:
+        return _inferred(args, view)
+    if not args.session:
+        raise InputError("view: give a SESSION folder (or --poses FILE.npz from `epicap infer`)")
     kind, name = parse_view(view)
     view = f"camera:{name}" if kind == "camera" else kind
     if args.overlays:

@@ -38,12 +38,17 @@ class C3dData:
     rate_hz: float
     units: str
     parameters: dict
+    first_frame: int = 1
 
 
 def _param(name: str, group_id: int, value, last: bool = False) -> bytes:
-    """One parameter record: value is an int (int16), a float (float32), a str or list of str."""
+    """One parameter record: value is an int (int16), a float (float32), a str, a list of str or
+    a list of ints (unsigned 16-bit words)."""
     if isinstance(value, bool) or isinstance(value, int):
         kind, dims, data = 2, b"", struct.pack("<h", value)
+    elif isinstance(value, list) and value and all(isinstance(v, int) for v in value):
+        kind, dims = 2, struct.pack("<B", len(value))
+        data = struct.pack(f"<{len(value)}H", *value)
     elif isinstance(value, float):
         kind, dims, data = 4, b"", struct.pack("<f", value)
     elif isinstance(value, str):
@@ -69,12 +74,14 @@ def _group(name: str, group_id: int) -> bytes:
 
 
 def write_c3d(path: str | os.PathLike, poses_world: np.ndarray, labels: list[str], fps: float,
-              units: str = "mm") -> Path:
+              units: str = "mm", first_frame: int = 1) -> Path:
     """Write 3D points as a float C3D file, atomically.
 
     poses_world: (T, M, 3) metres in epicap's world frame (Z up), NaN where missing.
     labels: M point labels (ASCII). fps: frames per second. units: "mm" (default) or "m".
-    Returns the path.
+    first_frame: the 1-based frame number of the first frame (the header's first and last
+    frame, TRIAL:ACTUAL_START_FIELD). Axes: Z up (POINT:X_SCREEN +X, POINT:Y_SCREEN +Z) and
+    POINT:UNITS, also stated in POINT:DESCRIPTIONS. Returns the path.
     """
     if units not in UNIT_SCALE:
         raise InputError(f"C3D units must be one of {', '.join(UNIT_SCALE)}, got {units!r}")
@@ -85,13 +92,19 @@ def write_c3d(path: str | os.PathLike, poses_world: np.ndarray, labels: list[str
     T, M, _ = X.shape
     if len(labels) != M:
         raise InputError(f"C3D: {len(labels)} labels for {M} points")
-    if not 1 <= T <= 65535:
-        raise InputError(f"C3D: {T} frames; the format holds 1 to 65535")
+    first = int(first_frame)
+    if not 1 <= T <= 65535 or not 1 <= first <= 65536 - T:
+        raise InputError(f"C3D: frames {first}..{first + T - 1}; the format holds 1 to 65535")
+    last = first + T - 1
+    unit_word = "metres" if units == "m" else "millimetres"
     params = {"POINT": [("USED", M), ("FRAMES", T if T < 32768 else T - 65536),
                         ("DATA_START", 0), ("SCALE", -1.0), ("RATE", float(fps)),
-                        ("LABELS", list(labels)), ("DESCRIPTIONS", [""] * M), ("UNITS", units),
+                        ("LABELS", list(labels)),
+                        ("DESCRIPTIONS", [f"Z up, {unit_word}"] * M), ("UNITS", units),
                         ("X_SCREEN", "+X"), ("Y_SCREEN", "+Z")],
-              "ANALOG": [("USED", 0), ("RATE", 0.0), ("GEN_SCALE", 1.0)]}
+              "ANALOG": [("USED", 0), ("RATE", 0.0), ("GEN_SCALE", 1.0)],
+              "TRIAL": [("ACTUAL_START_FIELD", [first & 0xFFFF, first >> 16]),
+                        ("ACTUAL_END_FIELD", [last & 0xFFFF, last >> 16])]}
 
     def section(data_start: int) -> bytes:
         out = bytearray(struct.pack("<BBBB", 1, 0x50, 0, _INTEL))
@@ -112,7 +125,7 @@ def write_c3d(path: str | os.PathLike, poses_world: np.ndarray, labels: list[str
     data_start = 2 + n_param_blocks
     param_bytes = section(data_start)
     header = bytearray(_BLOCK)
-    struct.pack_into("<BBhhhhh", header, 0, 2, 0x50, M, 0, 1, T if T < 32768 else T - 65536, 0)
+    struct.pack_into("<BBhhHHh", header, 0, 2, 0x50, M, 0, first, last, 0)
     struct.pack_into("<fhhf", header, 12, -1.0, data_start, 0, float(fps))
     frames = np.zeros((T, M, 4), dtype="<f4")
     ok = np.isfinite(X).all(axis=-1)
@@ -164,7 +177,8 @@ def read_c3d(path: str | os.PathLike) -> C3dData:
     pts[frames[..., 3] < 0] = np.nan
     labels = point.get("LABELS", [f"P{i + 1}" for i in range(M)])
     units = point.get("UNITS", "mm")
-    return C3dData(pts, [str(s) for s in labels][:M], rate, str(units), params)
+    first = struct.unpack_from("<H", raw, 6)[0]
+    return C3dData(pts, [str(s) for s in labels][:M], rate, str(units), params, first)
 
 
 def _read_parameters(buf: bytes) -> tuple[dict, dict]:

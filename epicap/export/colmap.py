@@ -27,7 +27,8 @@ _PIXEL_SHIFT = 0.5  # COLMAP pixel coordinate = OpenCV pixel coordinate + 0.5
 def reconstruction_from_cameras(cameras: Cameras, poses: Poses3D | None = None):
     """A pycolmap.Reconstruction holding the rig (and the triangulated joints of every frame).
 
-    cameras: the calibrated rig (extrinsics required). poses: optional 3D joints, world metres.
+    cameras: the calibrated rig (extrinsics required). poses: optional 3D joints, world metres
+    (several people: every person's, each in their colour).
     """
     import pycolmap
 
@@ -49,10 +50,15 @@ def reconstruction_from_cameras(cameras: Cameras, poses: Poses3D | None = None):
         image = pycolmap.Image(name=f"{name}.jpg", camera_id=c + 1, image_id=c + 1)
         cam_from_world = np.hstack([cameras.R[c], cameras.t[c][:, None]])
         rec.add_image_with_trivial_frame(image, pycolmap.Rigid3d(cam_from_world))
-    if poses is not None:
-        rgb = (255 * side_colors(poses.skeleton)).astype(np.uint8)
-        X = poses.poses.astype(np.float64)
-        for t, j in zip(*np.nonzero(poses.valid)):
+    for p in range(poses.num_people if poses is not None else 0):  # every person's joints
+        from epicap.viz.people import person_side_colors
+
+        one = poses.person(p)
+        rgb = side_colors(one.skeleton) if poses.people is None else person_side_colors(
+            one.skeleton, p)  # several people: each in their colour
+        rgb = (255 * rgb).astype(np.uint8)
+        X = one.poses.astype(np.float64)
+        for t, j in zip(*np.nonzero(one.valid)):
             rec.add_point3D(X[t, j], pycolmap.Track(), rgb[j])
     return rec
 

@@ -9,6 +9,11 @@
                  "reprojection_error_px": [.. | null], "views": [..]}, ...]}
 
 Missing joints are null (JSON has no NaN).
+
+Several people (poses3d.npz with `people`): the document gains `"people": ["p0", "p1", ...]` and
+each frame holds one entry per person, in that order, instead of the joints:
+     "frames": [{"index": 0, "time_s": 0.0, "people": [{"id": "p0", "joints": [...],
+                 "reprojection_error_px": [...], "views": [...]}, ...]}, ...]
 """
 from __future__ import annotations
 
@@ -47,16 +52,28 @@ def session_to_json(poses: Poses3D, cameras: Cameras | None = None) -> dict:
                 cam.update(R=cameras.R[c].tolist(), t=cameras.t[c].tolist(),
                            center=cameras.centers[c].tolist())
             doc["cameras"].append(cam)
+    if poses.people is not None:
+        doc["people"] = list(poses.people)
+    singles = [poses.person(p) for p in range(poses.num_people)]
     frames = []
-    for t in range(len(poses.poses)):
-        X = poses.poses[t]
-        frames.append({
-            "index": t, "time_s": round(t / poses.fps, 6),
-            "joints": [None if not np.isfinite(p).all() else [_num(v) for v in p] for p in X],
-            "reprojection_error_px": [_num(e, 3) for e in poses.reprojection_error[t]],
-            "views": poses.views[t].astype(int).tolist()})
+    for t in range(poses.poses.shape[-3]):
+        entries = [_frame_entry(one, t) for one in singles]
+        frame = {"index": t, "time_s": round(t / poses.fps, 6)}
+        if poses.people is None:
+            frame.update(entries[0])
+        else:
+            frame["people"] = [{"id": pid, **e} for pid, e in zip(poses.people, entries)]
+        frames.append(frame)
     doc["frames"] = frames
     return doc
+
+
+def _frame_entry(poses: Poses3D, t: int) -> dict:
+    """Frame t of one person: joints (null where missing), reprojection errors, views."""
+    return {"joints": [None if not np.isfinite(p).all() else [_num(v) for v in p]
+                       for p in poses.poses[t]],
+            "reprojection_error_px": [_num(e, 3) for e in poses.reprojection_error[t]],
+            "views": poses.views[t].astype(int).tolist()}
 
 
 def write_json(path: str | os.PathLike, poses: Poses3D, cameras: Cameras | None = None) -> Path:
@@ -79,14 +96,13 @@ def read_json(path: str | os.PathLike) -> tuple[Poses3D, Cameras | None]:
         raise InputError(f"{path}: not a readable JSON file ({e})") from None
     if doc.get("format") != FORMAT:
         raise InputError(f"{path}: not an {FORMAT} file")
-    J = len(doc["joints"])
     frames = doc["frames"]
-    X = np.array([[p if p is not None else [np.nan] * 3 for p in f["joints"]] for f in frames],
-                 dtype=np.float64).reshape(len(frames), J, 3)
-    err = np.array([[np.nan if e is None else e for e in f["reprojection_error_px"]]
-                    for f in frames], dtype=np.float64).reshape(len(frames), J)
-    views = np.array([f["views"] for f in frames]).reshape(len(frames), J)
-    poses = Poses3D(X, err, views, doc["joint_set"], doc["fps"], doc["joints"])
+    if "people" in doc:
+        ids = list(doc["people"])
+        poses = Poses3D.stack([_person_from_json(doc, [f["people"][p] for f in frames])
+                               for p in range(len(ids))], ids)
+    else:
+        poses = _person_from_json(doc, frames)
     cams = None
     if doc["cameras"]:
         cs = doc["cameras"]
@@ -95,3 +111,14 @@ def read_json(path: str | os.PathLike) -> tuple[Poses3D, Cameras | None]:
                        [c["K"] for c in cs], [c["dist"] for c in cs],
                        [c["R"] for c in cs] if has else None, [c["t"] for c in cs] if has else None)
     return poses, cams
+
+
+def _person_from_json(doc: dict, frames: list[dict]) -> Poses3D:
+    """One person's Poses3D from its per-frame entries (joints, errors, views)."""
+    J = len(doc["joints"])
+    X = np.array([[p if p is not None else [np.nan] * 3 for p in f["joints"]] for f in frames],
+                 dtype=np.float64).reshape(len(frames), J, 3)
+    err = np.array([[np.nan if e is None else e for e in f["reprojection_error_px"]]
+                    for f in frames], dtype=np.float64).reshape(len(frames), J)
+    views = np.array([f["views"] for f in frames]).reshape(len(frames), J)
+    return Poses3D(X, err, views, doc["joint_set"], doc["fps"], doc["joints"])

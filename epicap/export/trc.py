@@ -2,12 +2,16 @@
 
 Layout (tab-separated, as OpenSim's TRCFileAdapter and Pose2Sim's `make_trc` write it):
 
-    PathFileType  4  (X/Y/Z)  NAME.trc
+    PathFileType  4  (X/Y/Z)  NAME.trc  Y up (OpenSim); X = world y, Y = world z, Z = world x; m
     DataRate  CameraRate  NumFrames  NumMarkers  Units  OrigDataRate  OrigDataStartFrame  OrigNum...
     60  60  100  17  m  60  1  100
     Frame#  Time  pelvis      right_hip      ...
                   X1  Y1  Z1  X2  Y2  Z2  ...
     1  0.000000  x  y  z  ...
+
+The first line states the axes and units after the file name (readers take its first four
+fields); the Units field declares them too. Frame# counts from `first_frame` (the frame number
+of the first row written, 1-based, also in OrigDataStartFrame); Time is (Frame# - 1) / rate.
 
 Axes: OpenSim is Y up; epicap's world is Z up. The conversion is Pose2Sim's `zup2yup`, a proper
 rotation (a cyclic permutation of the axes): X_trc = y, Y_trc = z, Z_trc = x. Units are metres or
@@ -53,11 +57,12 @@ class TrcData:
 
 
 def write_trc(path: str | os.PathLike, poses_world: np.ndarray, names: list[str], fps: float,
-              units: str = "m") -> Path:
+              units: str = "m", first_frame: int = 1) -> Path:
     """Write 3D joints as an OpenSim TRC file, atomically.
 
     poses_world: (T, M, 3) metres in epicap's world frame (Z up), NaN where missing.
     names: M marker names. fps: frames per second. units: "m" or "mm" (declared in the header).
+    first_frame: the 1-based frame number of row 0 (Frame# and OrigDataStartFrame).
     Returns the path.
     """
     if units not in UNIT_SCALE:
@@ -70,15 +75,19 @@ def write_trc(path: str | os.PathLike, poses_world: np.ndarray, names: list[str]
     if len(names) != M:
         raise InputError(f"TRC: {len(names)} marker names for {M} markers")
     path = Path(path)
-    lines = [f"PathFileType\t4\t(X/Y/Z)\t{path.name}",
+    if int(first_frame) < 1:
+        raise InputError(f"TRC: first_frame must be 1 or more, got {first_frame}")
+    first = int(first_frame)
+    lines = [f"PathFileType\t4\t(X/Y/Z)\t{path.name}\tY up (OpenSim); X = world y, Y = world z,"
+             f" Z = world x; {'metres' if units == 'm' else 'millimetres'}",
              "DataRate\tCameraRate\tNumFrames\tNumMarkers\tUnits\tOrigDataRate\t"
              "OrigDataStartFrame\tOrigNumFrames",
-             f"{fps:g}\t{fps:g}\t{T}\t{M}\t{units}\t{fps:g}\t1\t{T}",
+             f"{fps:g}\t{fps:g}\t{T}\t{M}\t{units}\t{fps:g}\t{first}\t{T}",
              "Frame#\tTime\t" + "\t\t\t".join(names) + "\t\t\t",
              "\t\t" + "\t".join(f"X{i + 1}\tY{i + 1}\tZ{i + 1}" for i in range(M)) + "\t"]
     for t in range(T):
         cells = ["" if not np.isfinite(v) else f"{v:.6f}" for v in X[t].reshape(-1)]
-        lines.append(f"{t + 1}\t{t / fps:.6f}\t" + "\t".join(cells))
+        lines.append(f"{first + t}\t{(first + t - 1) / fps:.6f}\t" + "\t".join(cells))
     with atomic_write(path, "w") as f:
         f.write("\n".join(lines) + "\n")
     return path

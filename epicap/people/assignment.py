@@ -11,7 +11,7 @@ import numpy as np
 
 from epicap.errors import InputError, check_shape
 
-__all__ = ["gather", "check_assignment", "order_people", "person_frames"]
+__all__ = ["gather", "check_assignment", "order_people", "person_frames", "assign_small"]
 
 
 def check_assignment(assignment: np.ndarray, shape: tuple[int, int, int], num_people: int,
@@ -57,6 +57,10 @@ def gather(detections: np.ndarray, assignment: np.ndarray, num_people: int) -> n
     key = (c * T + t) * P + a[c, t, s]
     dets = d[c, t, s].astype(np.float32)  # (N, J, 3)
     conf = np.where(np.isfinite(dets[..., :2]).all(-1), np.nan_to_num(dets[..., 2]), 0.0)
+    if np.unique(key).size == key.size:  # one slot per person and frame: no merging
+        seen = conf > 0
+        out[key] = np.where(seen[..., None], dets, out[key])
+        return out.reshape(C, T, P, J, 3)
     best = np.zeros((C * T * P, J), dtype=np.float32)
     np.maximum.at(best, key, conf)
     n, j = np.nonzero((conf >= best[key]) & (conf > 0))
@@ -86,3 +90,41 @@ def order_people(assignment: np.ndarray, num_people: int) -> tuple[np.ndarray, i
     new = np.full(int(num_people) + 1, -1, dtype=np.int32)  # index -1 -> last entry -> -1
     new[order] = np.arange(len(order), dtype=np.int32)
     return new[a], len(order)
+
+
+def assign_small(cost: np.ndarray, limit: float) -> np.ndarray:
+    """(B, R) int32 the column given to each row of B small assignment problems; -1 for none.
+
+    cost: (B, R, P) float, rows (detections) against columns (people); NaN or inf: not allowed.
+    limit: entries above it are not allowed either.
+    Each problem pairs rows and columns one to one, first as many allowed pairs as possible, then
+    the least total cost (what `scipy.optimize.linear_sum_assignment` gives with forbidden
+    entries priced prohibitively). All problems are solved together: where every row's cheapest
+    allowed column is its own (no two rows want one column) that is optimal, as each row sits at
+    its lower bound; only the problems with a conflict go to the Hungarian algorithm, one by one.
+
+    Example:
+        >>> assign_small(np.array([[[1., 5.], [2., 3.]], [[1., 9.], [9., 9.]]]), 4.0).tolist()
+        [[0, 1], [0, -1]]
+    """
+    from scipy.optimize import linear_sum_assignment
+
+    c = np.asarray(cost, dtype=np.float64)
+    B, R, P = c.shape
+    out = np.full((B, R), -1, dtype=np.int32)
+    if B == 0 or R == 0 or P == 0:
+        return out
+    ok = np.isfinite(c) & (c <= limit)
+    priced = np.where(ok, c, np.inf)
+    best = priced.argmin(-1)                                         # (B, R)
+    has = ok.any(-1)
+    taken = np.zeros((B, P + 1), dtype=np.int32)                    # column P: rows with none
+    np.add.at(taken, (np.arange(B)[:, None].repeat(R, 1), np.where(has, best, P)), 1)
+    clash = (taken[:, :P] > 1).any(-1)
+    simple = ~clash
+    out[simple] = np.where(has[simple], best[simple], -1)
+    for b in np.flatnonzero(clash):
+        r, p = linear_sum_assignment(np.where(ok[b], c[b], 1e6))
+        good = ok[b][r, p]
+        out[b, r[good]] = p[good]
+    return out

@@ -7,10 +7,11 @@ person B in the other pairs different 3D points, and as they move no single F ex
 Pairings that are right also agree with each other: their union fits one F. So, per camera pair:
 
 1. every pair of tracklets (`epicap.people.tracklets`) seen together in enough frames gets its
-   own F (`cv2.findFundamentalMat`, USAC_MAGSAC) and an inlier count;
-2. the best few pairings seed a set: F is refitted on the union of the set's correspondences and
-   the set regrown with every pairing whose median Sampson error under that F is small (at most
-   one tracklet per camera and frame); the seed whose final set explains the most
+   own F and an inlier ratio, all pairings at once (a RANSAC of normalized 8-point fits, H&Z
+   algorithm 11.1, batched over pairings and hypotheses);
+2. the best few pairings seed a set: F is refitted (`cv2.findFundamentalMat`, USAC_MAGSAC) on
+   the union of the set's correspondences and the set regrown with every pairing whose median
+   Sampson error under that F is small (at most one tracklet per camera and frame); the seed whose final set explains the most
    correspondences wins (a static bystander's pairing alone fits almost any F, but its set
    explains little);
 3. accepted pairings become weighted edges between tracklets.
@@ -20,22 +21,26 @@ clusters merge unless that would put two tracklets of one camera in the same fra
 cycle-consistent, one-person-per-camera-and-frame grouping in the spirit of Dong et al.,
 "Fast and Robust Multi-Person 3D Pose Estimation from Multiple Views", CVPR 2019). Pieces of a
 person cut at an occlusion join through the other cameras; people who enter or leave are simply
-tracklets that start or end. Person 0 is seen in the most (camera, frame) pairs.
+tracklets that start or end. Then, twice: every camera pair's F is refitted on all matched
+people, people who never share a camera-frame but whose views fit the cameras' F are merged
+(`merge_people`: one person clustered as two, each seen by some cameras), and every detection
+is re-matched frame by frame (`refine_per_frame`; all frames of a camera in one batched
+assignment). Person 0 is seen in the most (camera, frame) pairs.
 
 Cameras must share one timeline (synchronized to within a few frames); they need no calibration.
 """
 from __future__ import annotations
 
-import warnings
 from dataclasses import dataclass, field
 
 import numpy as np
 
 from epicap.errors import check_shape
-from epicap.people.assignment import gather, order_people
-from epicap.people.tracklets import link_tracklets
+from epicap.people.assignment import assign_small, gather, order_people
+from epicap.people.tracklets import _median_last, link_tracklets
 
 __all__ = ["UncalibratedOptions", "UncalibratedMatch", "match_uncalibrated", "refine_per_frame",
+           "merge_people",
            "sampson_distance"]
 
 
@@ -53,6 +58,11 @@ class UncalibratedOptions:
     max_single_fits: only the pairings with the most correspondences are fitted alone to pick
         the seeds (default 12); every pairing is still scored against each set's F.
     max_points: correspondences drawn (evenly) for one fit (default 600).
+    single_points, single_iterations: the fit of one pairing alone (to rank the seeds) draws at
+        most this many correspondences and MAGSAC iterations (defaults 200, 100): a right pairing
+        fits in a few iterations, a wrong one should not cost the full budget.
+    max_score_points: correspondences of one pairing kept (evenly) to score it against a set's
+        F, its counts scaled up to all of them (default 1000).
     min_cameras: a person must be matched in this many cameras (default 2); 1 keeps every
         tracklet cluster, those seen by one camera too.
     min_person_frames: a person seen in fewer (camera, frame) pairs is dropped (default 10).
@@ -70,6 +80,9 @@ class UncalibratedOptions:
     seeds: int = 3
     max_single_fits: int = 12
     max_points: int = 600
+    max_score_points: int = 1000
+    single_points: int = 120
+    single_hypotheses: int = 32
     min_cameras: int = 2
     min_person_frames: int = 10
     refine: int = 2
@@ -133,27 +146,47 @@ def _fit(x1: np.ndarray, x2: np.ndarray, threshold_px: float, opt: UncalibratedO
 
 class _PairScorer:
     """Correspondences of the tracklet pairings of cameras a and b that are seen together enough,
-    pooled in one flat list (pairing m owns the slice starts[m]:starts[m + 1])."""
+    pooled in one flat list (pairing m owns the slice starts[m]:starts[m + 1]).
 
-    def __init__(self, xa: np.ndarray, xb: np.ndarray, opt: UncalibratedOptions):
-        # xa: (T, Ka, J, 3), xb: (T, Kb, J, 3) per-tracklet keypoints of the two cameras
-        va = xa[..., 2] >= opt.min_confidence
-        vb = xb[..., 2] >= opt.min_confidence
-        self.occ_a, self.occ_b = va.any(-1), vb.any(-1)  # (T, K) tracklet present
-        count = np.einsum("tij,tkj->ik", va.astype(np.float32), vb.astype(np.float32))
-        frames = self.occ_a.T.astype(np.float32) @ self.occ_b.astype(np.float32)
-        self.pairs = np.argwhere((count >= opt.min_common) & (frames >= opt.min_frames))
-        p1, p2, sizes = [], [], []
-        for i, j in self.pairs:
-            t, k = np.nonzero(va[:, i] & vb[:, j])
-            p1.append(xa[t, i, k, :2])
-            p2.append(xb[t, j, k, :2])
-            sizes.append(len(t))
-        self.count = np.array(sizes, dtype=np.int64)
-        self.starts = np.r_[0, np.cumsum(self.count)].astype(np.int64)
-        self.pid = np.repeat(np.arange(len(sizes)), self.count)
-        self.p1 = np.concatenate(p1).astype(np.float64) if p1 else np.zeros((0, 2))
-        self.p2 = np.concatenate(p2).astype(np.float64) if p2 else np.zeros((0, 2))
+    Built from the detection slots in one pass (no loop over pairings). A pairing with more than
+    `max_score_points` correspondences keeps that many, evenly spread in time; `count` is its
+    full number and `scale` what one kept correspondence stands for."""
+
+    def __init__(self, da: np.ndarray, db: np.ndarray, ia: np.ndarray, ib: np.ndarray,
+                 Ka: int, Kb: int, opt: UncalibratedOptions):
+        # da, db: (T, S, J, 3) detections of the two cameras; ia, ib: (T, S) their tracklet ids
+        va = (da[..., 2] >= opt.min_confidence) & (ia >= 0)[..., None]
+        vb = (db[..., 2] >= opt.min_confidence) & (ib >= 0)[..., None]
+        self.occ_a, self.occ_b = _occupancy(va, ia, Ka), _occupancy(vb, ib, Kb)  # (T, K)
+        both = va[:, :, None] & vb[:, None]                               # (T, Sa, Sb, J)
+        t, sa, sb = np.nonzero(both.any(-1))
+        key = ia[t, sa].astype(np.int64) * Kb + ib[t, sb]
+        frames = np.bincount(key, minlength=Ka * Kb)  # one (tracklet, tracklet) pair per frame
+        t, sa, sb, j = np.nonzero(both)
+        key = ia[t, sa].astype(np.int64) * Kb + ib[t, sb]
+        count = np.bincount(key, minlength=Ka * Kb)
+        good = np.flatnonzero((count >= opt.min_common) & (frames >= opt.min_frames))
+        self.pairs = np.stack(np.divmod(good, Kb), 1) if good.size else np.zeros((0, 2), int)
+        self.count = count[good].astype(np.int64)
+        rank = np.full(Ka * Kb, -1, dtype=np.int64)
+        rank[good] = np.arange(good.size)
+        pid = rank[key]
+        order = np.argsort(pid, kind="stable")  # by pairing, in time order within each
+        order = order[pid[order] >= 0]
+        pid = pid[order]
+        starts = np.r_[0, np.cumsum(self.count)]
+        r = np.arange(len(order)) - starts[pid]  # rank within the pairing
+        n, cap = self.count[pid], opt.max_score_points
+        keep = (r * cap) % n < cap  # at most `cap` per pairing, evenly spread
+        order, pid = order[keep], pid[keep]
+        kept = np.bincount(pid, minlength=good.size).astype(np.int64)
+        self.scale = self.count / np.maximum(kept, 1)
+        self.starts = np.r_[0, np.cumsum(kept)].astype(np.int64)
+        self.pid = pid
+        t, sa, sb, j = t[order], sa[order], sb[order], j[order]
+        self.p1 = da[t, sa, j, :2].astype(np.float64)
+        self.p2 = db[t, sb, j, :2].astype(np.float64)
+        self.kept = kept
 
     def points(self, ms) -> tuple[np.ndarray, np.ndarray]:
         """Pooled correspondences (N, 2), (N, 2) of the pairings with indices `ms`."""
@@ -163,15 +196,24 @@ class _PairScorer:
     def below(self, F: np.ndarray, *thresholds_px: float) -> list[np.ndarray]:
         """Per threshold, (M,) per pairing how many of its correspondences lie within it of F."""
         d = sampson_distance(F, self.p1, self.p2)
-        return [np.bincount(self.pid, weights=d < thr, minlength=len(self.count))
+        return [np.bincount(self.pid, weights=d < thr, minlength=len(self.count)) * self.scale
                 for thr in thresholds_px]
+
+
+def _occupancy(seen: np.ndarray, ids: np.ndarray, K: int) -> np.ndarray:
+    """(T, K) bool: tracklet k has a slot with a seen joint at frame t. seen: (T, S, J) bool;
+    ids: (T, S) tracklet ids, -1 none."""
+    out = np.zeros((ids.shape[0], K), dtype=bool)
+    t, s = np.nonzero((ids >= 0) & seen.any(-1))
+    out[t, ids[t, s]] = True
+    return out
 
 
 def _grow(scorer: _PairScorer, F: np.ndarray, thr: float, opt: UncalibratedOptions):
     """The set of pairings consistent with F: (pairing indices, total support, supports)."""
     inliers, accepted = scorer.below(F, thr, opt.accept * thr)
     # median below accept * thr <=> more than half of the common joints below it
-    within = accepted / np.maximum(scorer.count, 1)
+    within = accepted / np.maximum(scorer.count, 1)  # both scaled to all correspondences
     used_a = np.zeros(scorer.occ_a.T.shape, dtype=bool)  # (Ka, T) frames already paired
     used_b = np.zeros(scorer.occ_b.T.shape, dtype=bool)
     chosen, support = [], []
@@ -190,30 +232,83 @@ def _grow(scorer: _PairScorer, F: np.ndarray, thr: float, opt: UncalibratedOptio
     return chosen, float(sum(support)), support
 
 
+def _rank_fits(scorer: _PairScorer, ms: np.ndarray, thr: float, opt: UncalibratedOptions):
+    """((M,) inlier ratio, (M, 3, 3) F) of each pairing in `ms` alone, all at once: a RANSAC of
+    `single_hypotheses` normalized 8-point fits (H&Z 11.2, algorithm 11.1) on at most
+    `single_points` correspondences per pairing, batched over pairings and hypotheses. Only
+    ranks the pairings (the chosen seeds are refitted with MAGSAC); ratio 0: too few points."""
+    M, n, H = len(ms), opt.single_points, opt.single_hypotheses
+    have = np.minimum(scorer.kept[ms], n)                                  # (M,)
+    ratio, F_out = np.zeros(M), np.zeros((M, 3, 3))
+    if M == 0 or have.max(initial=0) < 8:
+        return ratio, F_out
+    # (M, n) evenly spread indices into the pooled list; the padding repeats the last one
+    frac = np.minimum(np.arange(n)[None] / np.maximum(have[:, None] - 1, 1), 1.0)
+    idx = scorer.starts[ms][:, None] + np.round(
+        frac * (scorer.kept[ms][:, None] - 1)).astype(np.int64)
+    x1, x2 = scorer.p1[idx], scorer.p2[idx]                                # (M, n, 2)
+    real = np.arange(n)[None] < have[:, None]
+    T1, T2 = _normalizer(x1, real), _normalizer(x2, real)                  # (M, 3, 3)
+    X1 = np.concatenate([x1, np.ones((M, n, 1))], -1)                     # (M, n, 3)
+    X2 = np.concatenate([x2, np.ones((M, n, 1))], -1)
+    h1, h2 = X1 @ T1.transpose(0, 2, 1), X2 @ T2.transpose(0, 2, 1)
+    rng = np.random.default_rng(opt.seed)
+    pick = (rng.random((M, H, 8)) * have[:, None, None]).astype(np.int64)  # (M, H, 8)
+    m = np.arange(M)[:, None, None]
+    a, b = h1[m, pick], h2[m, pick]                                        # (M, H, 8, 3)
+    A = (b[..., :, None] * a[..., None, :]).reshape(M, H, 8, 9)            # rows of x2^T F x1
+    _, v = np.linalg.eigh(A.transpose(0, 1, 3, 2) @ A)
+    Fn = v[..., 0].reshape(M, H, 3, 3)                                     # least eigenvalue
+    F = T2.transpose(0, 2, 1)[:, None] @ Fn @ T1[:, None]                  # (M, H, 3, 3)
+    l2 = F @ X1.transpose(0, 2, 1)[:, None]                                # (M, H, 3, n): F x1
+    l1 = F.transpose(0, 1, 3, 2) @ X2.transpose(0, 2, 1)[:, None]          # F^T x2
+    num = (l2 * X2.transpose(0, 2, 1)[:, None]).sum(-2) ** 2
+    den = (l2[:, :, :2] ** 2).sum(-2) + (l1[:, :, :2] ** 2).sum(-2)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        inl = ((num / den < thr ** 2) & real[:, None]).sum(-1)            # (M, H)
+    best = inl.argmax(-1)
+    ok = have >= 8
+    ratio = np.where(ok, inl[np.arange(M), best] / np.maximum(have, 1), 0.0)
+    return ratio, F[np.arange(M), best]
+
+
+def _normalizer(x: np.ndarray, real: np.ndarray) -> np.ndarray:
+    """(M, 3, 3) Hartley normalization of each set of points x (M, n, 2) over `real` (M, n):
+    centroid to the origin, mean distance sqrt(2)."""
+    w = real[..., None].astype(np.float64)
+    mean = (x * w).sum(1) / np.maximum(w.sum(1), 1)                        # (M, 2)
+    dist = (np.linalg.norm(x - mean[:, None], axis=-1) * real).sum(1) / np.maximum(real.sum(1), 1)
+    k = np.sqrt(2) / np.maximum(dist, 1e-9)
+    T = np.zeros((len(x), 3, 3))
+    T[:, 0, 0] = T[:, 1, 1] = k
+    T[:, :2, 2] = -k[:, None] * mean
+    T[:, 2, 2] = 1
+    return T
+
+
 def _match_pair(scorer: _PairScorer, thr: float, opt: UncalibratedOptions):
     """Best consistent set of pairings of one camera pair: ((i, j) pairs, supports, inlier
     ratio of the set's F, F or None)."""
     if len(scorer.count) == 0:
         return [], [], np.nan, None
-    single = []
-    for m in np.argsort(-scorer.count, kind="stable")[:opt.max_single_fits]:
-        F, ratio = _fit(*scorer.points([m]), thr, opt)
-        if F is not None:
-            single.append((ratio * scorer.count[m], int(m), F))
-    single.sort(key=lambda s: -s[0])
+    top = np.argsort(-scorer.count, kind="stable")[:opt.max_single_fits]
+    ratio, F_top = _rank_fits(scorer, top, thr, opt)
+    single = sorted(((ratio[n] * scorer.count[m], int(m), F_top[n]) for n, m in enumerate(top)
+                     if ratio[n] > 0), key=lambda s: -s[0])
     best = ([], 0.0, [], np.nan, None)
     for _, seed, F in single[:opt.seeds]:
         chosen, ratio = [seed], np.nan
+        result = None  # _grow under the current F, once computed
         for _ in range(2):  # refit on the union, regrow
             F_set, ratio = _fit(*scorer.points(chosen), thr, opt)
             if F_set is None:
                 break
             F = F_set
-            grown = _grow(scorer, F, thr, opt)[0]
-            if not grown or set(grown) == set(chosen):
+            result = _grow(scorer, F, thr, opt)
+            if not result[0] or set(result[0]) == set(chosen):
                 break
-            chosen = grown
-        grown, total, support = _grow(scorer, F, thr, opt)
+            chosen, result = result[0], None
+        grown, total, support = result or _grow(scorer, F, thr, opt)
         if total > best[1]:
             best = (grown, total, support, ratio, F)
     pairs = [tuple(int(v) for v in scorer.pairs[m]) for m in best[0]]
@@ -268,9 +363,7 @@ def _epipolar_cost(d: np.ndarray, people: np.ndarray, fundamentals: dict, c: int
         x_c, x_b = mine[:, :, None], theirs[:, None]  # (T, S, 1, J, 2), (T, 1, P, J, 2)
         dist = sampson_distance(F, x_c, x_b) if c < b else sampson_distance(F, x_b, x_c)
         enough = np.isfinite(dist).sum(-1) >= 4
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN: no common joints
-            med = np.nanmedian(dist, -1) / thr
+        med = _median_last(dist)[0] / thr
         total += np.where(enough, np.minimum(med, 10.0), 0.0)
         weight += enough
     with np.errstate(invalid="ignore", divide="ignore"):
@@ -297,6 +390,52 @@ def _refit(d: np.ndarray, assignment: np.ndarray, P: int, size: np.ndarray, prev
     return out
 
 
+def merge_people(detections: np.ndarray, assignment: np.ndarray, num_people: int,
+                 fundamentals: dict, options: UncalibratedOptions | None = None
+                 ) -> tuple[np.ndarray, int]:
+    """(assignment, P) with people that are views of one person merged.
+
+    Tracklets cut where people cross can leave one person as two clusters, each seen by some
+    of the cameras at the same time. Two people p, q are one when no camera ever sees both at
+    one frame and, at the frames where one camera sees p and another sees q, their views fit
+    the pair's F (median joint Sampson distance within `accept` thresholds) in at least 80% of
+    `min_frames` or more such (frame, camera pair)s. Merged greedily, most consistent first.
+    detections: (C, T, S, J, 3); assignment: (C, T, S); fundamentals as `refine_per_frame`.
+    """
+    opt = options or UncalibratedOptions()
+    P = int(num_people)
+    if P < 2:
+        return assignment, P
+    people = gather(detections, assignment, P)                            # (C, T, P, J, 3)
+    seen = people[..., 2] >= opt.min_confidence
+    xy = np.where(seen[..., None], people[..., :2], np.nan)
+    fit = np.zeros((P, P))
+    tried = np.zeros((P, P))
+    for (a, b), (F, thr) in fundamentals.items():
+        dist = sampson_distance(F, xy[a][:, :, None], xy[b][:, None])     # (T, P, P, J)
+        med, n = _median_last(dist)
+        enough = n >= 4
+        fit += (enough & (med <= opt.accept * thr)).sum(0)
+        tried += enough.sum(0)
+    fit, tried = fit + fit.T, tried + tried.T
+    flat = (people[..., 2] > 0).any(-1).reshape(-1, P)                    # (C T, P)
+    together = flat.T.astype(np.float64) @ flat                           # camera-frames
+    with np.errstate(invalid="ignore", divide="ignore"):
+        score = np.where((tried >= opt.min_frames) & (together == 0), fit / tried, 0.0)
+    np.fill_diagonal(score, 0.0)
+    lut = np.arange(P)
+    for k in np.argsort(-score, axis=None):
+        p, q = np.unravel_index(k, score.shape)
+        if score[p, q] < 0.8:
+            break
+        rp, rq = lut[p], lut[q]
+        if rp != rq and not (flat[:, lut == rp].any(1) & flat[:, lut == rq].any(1)).any():
+            lut[lut == rq] = rp
+    if (lut == np.arange(P)).all():
+        return assignment, P
+    return order_people(np.where(assignment >= 0, lut[assignment], -1), P)
+
+
 def refine_per_frame(detections: np.ndarray, assignment: np.ndarray, num_people: int,
                      fundamentals: dict, options: UncalibratedOptions | None = None
                      ) -> np.ndarray:
@@ -310,8 +449,6 @@ def refine_per_frame(detections: np.ndarray, assignment: np.ndarray, num_people:
     at that frame keeps it unless another person fits it well. Cuts tracklet errors (a swap
     inside a tracklet, a fragment too short to match) down to the frames where they happen.
     """
-    from scipy.optimize import linear_sum_assignment
-
     opt = options or UncalibratedOptions()
     P = int(num_people)
     people = gather(detections, assignment, P)
@@ -323,17 +460,10 @@ def refine_per_frame(detections: np.ndarray, assignment: np.ndarray, num_people:
         # a slot whose person nobody else sees at that frame (one camera's person) stays theirs
         # unless another person fits it well: its cost is taken as just acceptable
         cost = np.where(current & np.isnan(cost), opt.accept, cost)
-        evidence = np.isfinite(cost).any(-1) & occupied[c]
-        adjusted = np.where(np.isfinite(cost), cost - 0.5 * current, np.inf)
-        for t in np.flatnonzero(evidence.any(-1)):
-            rows = np.flatnonzero(evidence[t])
-            m = adjusted[t, rows]
-            ok = m <= opt.accept
-            r, p = linear_sum_assignment(np.where(ok, m, 1e6))
-            new = np.full(len(rows), -1, dtype=np.int32)
-            good = ok[r, p]
-            new[r[good]] = p[good]
-            out[c, t, rows] = new
+        evidence = np.isfinite(cost).any(-1) & occupied[c]  # (T, S)
+        adjusted = np.where(np.isfinite(cost) & evidence[..., None], cost - 0.5 * current, np.inf)
+        # all frames at once; a slot without evidence keeps its person
+        out[c] = np.where(evidence, assign_small(adjusted, opt.accept), assignment[c])
     return out.astype(np.int32)
 
 
@@ -356,8 +486,7 @@ def match_uncalibrated(detections: np.ndarray, image_size: np.ndarray,
     size = np.asarray(image_size, dtype=np.float64).reshape(C, 2)
     ids = link_tracklets(d) if tracklets is None else np.asarray(tracklets, dtype=np.int32)
     K = [int(ids[c].max()) + 1 for c in range(C)]
-    per_cam = [gather(d[c:c + 1], ids[c:c + 1], K[c])[0] for c in range(C)]  # (T, K_c, J, 3)
-    occupancy = [(p[..., 2] > 0).any(-1) for p in per_cam]
+    occupancy = [_occupancy(d[c, ..., 2] > 0, ids[c], K[c]) for c in range(C)]  # (T, K_c)
     edges = []
     pair_inliers = np.full((C, C), np.nan)
     fundamentals: dict[tuple[int, int], tuple[np.ndarray, float]] = {}
@@ -366,7 +495,7 @@ def match_uncalibrated(detections: np.ndarray, image_size: np.ndarray,
             if K[a] == 0 or K[b] == 0:
                 continue
             thr = opt.threshold * float(np.hypot(*np.maximum(size[a], size[b])))
-            scorer = _PairScorer(per_cam[a], per_cam[b], opt)
+            scorer = _PairScorer(d[a], d[b], ids[a], ids[b], K[a], K[b], opt)
             pairs, support, ratio, F = _match_pair(scorer, thr, opt)
             pair_inliers[a, b] = pair_inliers[b, a] = ratio
             if F is not None and pairs:
@@ -394,6 +523,7 @@ def match_uncalibrated(detections: np.ndarray, image_size: np.ndarray,
     for _ in range(opt.refine):
         if P:
             fundamentals = _refit(d, assignment, P, size, fundamentals, opt)
+            assignment, P = merge_people(d, assignment, P, fundamentals, opt)
             assignment = refine_per_frame(d, assignment, P, fundamentals, opt)
             assignment, P = order_people(assignment, P)
     if P:

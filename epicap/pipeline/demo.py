@@ -181,12 +181,34 @@ def _student(out: Path, session: Path, options: DemoOptions) -> list[tuple[str, 
     ]
 
 
-def _picture(session: Path, path: Path) -> Path:
-    """Two panels side by side: the recovered rig with the floor, and the skeleton close up."""
-    from epicap.viz.media import write_png
-    from epicap.viz.render import render_session_png
+def _picture(session: Path, path: Path, truth=None,
+             truth_title: str = "true rig (synthetic truth)") -> Path:
+    """Panels side by side, over a legend: the true rig and motion, the rig and poses recovered
+    without calibration (each in its own world frame), and the recovered skeleton close up.
 
-    panels = [render_session_png(session, path, view=v, size=(800, 600))
-              for v in ("overview", "subject")]
-    write_png(path, np.concatenate(panels, axis=1))
+    truth: (Cameras, Poses3D) of the true rig; default: the session's truth/ folder (synthetic
+    sessions). Without one the true panel is left out.
+    """
+    from epicap.session import CAMERAS_FILE, POSES_FILE, Cameras, Poses3D
+    from epicap.synthetic.session import TRUTH_DIR
+    from epicap.viz.media import legend_strip, titled, write_png
+    from epicap.viz.render import render_session_png
+    from epicap.viz.scene import CENTRE_RGB, FRUSTUM_RGB, GRID_RGB, LEFT_RGB, RIGHT_RGB
+
+    size = (640, 480)
+    folder = session / TRUTH_DIR
+    if truth is None and (folder / CAMERAS_FILE).is_file() and (folder / POSES_FILE).is_file():
+        truth = (Cameras.from_toml(folder / CAMERAS_FILE), Poses3D.from_npz(folder / POSES_FILE))
+    panels = [titled(render_session_png(truth, path, view="overview", size=size), truth_title)] \
+        if truth is not None else []
+    panels += [titled(render_session_png(session, path, view="overview", size=size),
+                      "recovered without calibration"),
+               titled(render_session_png(session, path, view="subject", size=size),
+                      "recovered skeleton, close up")]
+    picture = np.concatenate(panels, axis=1)
+    legend = legend_strip(picture.shape[1], [
+        (FRUSTUM_RGB, "cameras"), (LEFT_RGB, "left side"), (RIGHT_RGB, "right side"),
+        (CENTRE_RGB, "centre"), (GRID_RGB, "floor, 0.5 m grid"),
+        (None, "axes: red X, green Y, blue Z (up); metres")])
+    write_png(path, np.concatenate([picture, legend], axis=0))
     return path

@@ -105,6 +105,6 @@ def run_real_demo(out: str | os.PathLike, force: bool = False,
         ("reprojection p50, recovered cameras", f"{est_summary.reprojection_px[50]:.1f} px"),
         ("reprojection p50, Qualisys cameras", f"{ref_summary.reprojection_px[50]:.1f} px"),
     ]
-    result.picture = _picture(session, out / "demo.png")
+    result.picture = _picture(session, out / "demo.png", (truth, ref), "Qualisys calibration")
     result.seconds = time.perf_counter() - start
     return result

@@ -344,17 +344,20 @@ def _run_train(ctx: Context, plan: Plan, previous):
               and previous.params == plan.params
               and previous.inputs == {k: fingerprint(p) for k, p in plan.inputs.items()})
     if not resume:  # our own earlier run, for other data or options: start afresh
-        for name in ("checkpoint.pt", "metrics.csv"):
+        for name in ("checkpoint.pt", "best.pt", "metrics.csv"):
             (run / name).unlink(missing_ok=True)
     summary = train(cfg, resume=resume)
-    files = {ctx.key(run / n): run / n for n in ("checkpoint.pt", "metrics.csv")}
+    ctx.warnings += list(summary.get("warnings", []))
+    files = {ctx.key(run / n): run / n for n in ("checkpoint.pt", "best.pt", "metrics.csv")
+             if (run / n).is_file()}
     return (f"{summary['steps']} steps{' (resumed)' if resume else ''}, validation MPJPE "
             f"{summary['val_mpjpe_mm']:.1f} mm", {"outputs": files})
 
 
 def _plan_evaluate(ctx: Context):
     run = ctx.session / RUN_DIR
-    inputs = {ctx.key(p): p for p in [run / "checkpoint.pt", *_files(ctx.session / DATASET_DIR)]}
+    weights = [run / n for n in ("checkpoint.pt", "best.pt") if (run / n).is_file()]
+    inputs = {ctx.key(p): p for p in [*weights, *_files(ctx.session / DATASET_DIR)]}
     return Plan(inputs, {EVALUATION: ctx.session / EVALUATION},
                  {"split": "val", "device": ctx.options.device})
 
@@ -374,7 +377,7 @@ def _run_evaluate(ctx: Context, plan: Plan, previous):
 def _plan_report(ctx: Context):
     s = ctx.session
     files = [s / CAMERAS_FILE, s / POSES_FILE, s / KEYPOINTS_FILE, s / SYNC_TOML,
-             s / RUN_DIR / "metrics.csv"]
+             s / RUN_DIR / "metrics.csv", s / RUN_DIR / "best.pt", s / EVALUATION]
     inputs = {ctx.key(p): p for p in files if p.is_file()}
     return Plan(inputs, {REPORT: s / REPORT}, {"snapshots": ctx.options.snapshots})
 

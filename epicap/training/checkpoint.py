@@ -1,6 +1,10 @@
 """Student checkpoints: plain dicts of tensors, numbers and strings, loaded with weights_only=True.
 
-A checkpoint (`RUN/checkpoint.pt`) holds:
+A run folder holds two: `RUN/checkpoint.pt`, the last state (what `--resume` continues from),
+and `RUN/best.pt`, the weights at the step of lowest validation MPJPE (no optimizer state). Given a
+RUN folder, `load_student` (and so evaluate and infer) loads best.pt when there is one.
+
+A checkpoint holds:
 
     format "epicap-student", version, epicap_version
     model_config  {"student": ..., kwargs}: what `build_model` needs
@@ -8,6 +12,7 @@ A checkpoint (`RUN/checkpoint.pt`) holds:
     step, epoch: progress (the next step to run is `step`)
     config: the resolved training config (a dict)
     joint_set, joints, scale_m, loss: what predictions mean (pose_m = output * scale_m)
+    best_val_mm, best_step: the lowest validation MPJPE so far and its step
 
 Nothing in it is a pickled Python object, so `torch.load(weights_only=True)` reads it and a
 checkpoint from elsewhere cannot run code on load.
@@ -25,10 +30,25 @@ from epicap import __version__
 from epicap.errors import InputError
 from epicap.session.io import atomic_write
 
-__all__ = ["CHECKPOINT_FILE", "CHECKPOINT_FORMAT", "CHECKPOINT_VERSION", "save_checkpoint",
-           "load_checkpoint", "load_student"]
+__all__ = ["CHECKPOINT_FILE", "BEST_FILE", "CHECKPOINTS", "student_checkpoint", "CHECKPOINT_FORMAT",
+           "CHECKPOINT_VERSION", "save_checkpoint", "load_checkpoint", "load_student"]
 
 CHECKPOINT_FILE = "checkpoint.pt"
+BEST_FILE = "best.pt"
+CHECKPOINTS = ("best", "last")
+
+
+def student_checkpoint(path: str | os.PathLike, which: str = "best") -> Path:
+    """The checkpoint file to load for `path`: a file as it is; for a RUN folder its best.pt
+    (which="best", falling back to checkpoint.pt when the run kept none) or checkpoint.pt
+    ("last"). InputError for another `which`."""
+    if which not in CHECKPOINTS:
+        raise InputError(f"--checkpoint: {which!r} is not one of {', '.join(CHECKPOINTS)}")
+    path = Path(path)
+    if not path.is_dir():
+        return path
+    best = path / BEST_FILE
+    return best if which == "best" and best.is_file() else path / CHECKPOINT_FILE
 CHECKPOINT_FORMAT = "epicap-student"
 CHECKPOINT_VERSION = 1
 
@@ -81,11 +101,19 @@ def load_checkpoint(path: str | os.PathLike, student: str | None = None) -> dict
     return state
 
 
-def load_student(path: str | os.PathLike, device: str = "cpu") -> tuple[torch.nn.Module, dict]:
-    """The trained student in eval mode and its checkpoint dict (without optimizer state)."""
+def load_student(path: str | os.PathLike, device: str = "cpu",
+                 which: str = "best") -> tuple[torch.nn.Module, dict]:
+    """The trained student in eval mode and its checkpoint dict (without optimizer state).
+
+    path: a checkpoint file or a RUN folder; for a folder `which` picks best.pt (the lowest
+    validation error, the default) or checkpoint.pt ("last"); see `student_checkpoint`. The dict's
+    "path" says which file was loaded.
+    """
     from epicap.training.models import build_model
 
+    path = student_checkpoint(path, which)
     state = load_checkpoint(path)
+    state["path"] = str(path)
     model = build_model(state["model_config"])
     try:
         model.load_state_dict(state["model"])

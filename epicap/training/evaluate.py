@@ -36,6 +36,7 @@ class EvaluationResult:
     samples: int
     reference: str
     student: str
+    checkpoint: str = ""  # the file evaluated (a RUN folder's best.pt by default)
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -69,17 +70,20 @@ def predict_dataset(model: torch.nn.Module, state: dict, ds: PoseDataset,
 
 
 def evaluate_run(run: str | os.PathLike, dataset: str | os.PathLike, batch_size: int = 256,
-                 device: str = "cpu", split: str = "all", seed: int = 0) -> EvaluationResult:
+                 device: str = "cpu", split: str = "all", seed: int = 0,
+                 checkpoint: str = "best") -> EvaluationResult:
     """Metrics of the student in RUN on DATASET, root-relative in each camera's frame.
 
-    run: a run folder from `train` (or its checkpoint.pt). dataset: a folder from `label`.
+    run: a run folder from `train` (or a checkpoint file). dataset: a folder from `label`.
+    checkpoint: for a run folder, "best" (best.pt: the lowest validation error; checkpoint.pt
+    when the run kept none) or "last" (checkpoint.pt). The result's `checkpoint` names the file.
     batch_size: samples per forward pass. device: "cpu" or "cuda". seed: PSS's k-means start.
     split: "all" samples, or "val" (the validation split the training used, for a dataset the
     run was trained on).
     InputError for an unknown split, an empty validation split, a dataset of another joint set
     or one without a usable reference pose.
     """
-    model, state = load_student(run, device)
+    model, state = load_student(run, device, checkpoint)
     ds = PoseDataset.open(dataset)
     if split == "val":
         from epicap.training.train import split_indices
@@ -108,4 +112,5 @@ def evaluate_run(run: str | os.PathLike, dataset: str | os.PathLike, batch_size:
         mpjpe_mm=1000 * mpjpe(pred, ref), n_mpjpe_mm=1000 * n_mpjpe(pred, ref, root=None),
         pa_mpjpe_mm=1000 * pa_mpjpe(pred, ref), pck3d_150=pck3d(pred, ref, 0.150),
         auc=auc(pred, ref), pss50=pss(pred, ref, 50, seed), pss100=pss(pred, ref, 100, seed),
-        samples=int(keep.sum()), reference=reference, student=state["model_config"]["student"])
+        samples=int(keep.sum()), reference=reference, student=state["model_config"]["student"],
+        checkpoint=state["path"])

@@ -33,16 +33,19 @@ class Inference:
     fps: float
     camera: str
     source: str
+    checkpoint: str = ""  # the student's file (a RUN folder's best.pt by default)
 
     def save(self, path: str | os.PathLike) -> None:
-        """Write an .npz: poses, joints, joint_set, fps, camera, frame="camera", root_relative."""
+        """Write an .npz: poses, joints, joint_set, fps, camera, frame="camera", root_relative,
+        source (the video or keypoints file read), checkpoint (the student's file)."""
         from epicap.session.io import write_npz
 
         write_npz(path, {"poses": self.poses.astype(np.float32),
                          "joints": np.array(get_joint_set(self.joint_set).joints),
                          "joint_set": np.array(self.joint_set), "fps": np.array(float(self.fps)),
                          "camera": np.array(self.camera), "frame": np.array("camera"),
-                         "root_relative": np.array(True)})
+                         "root_relative": np.array(True), "source": np.array(self.source),
+                         "checkpoint": np.array(self.checkpoint)})
 
 
 def convert_joints(keypoints: np.ndarray, source: str, target: str) -> np.ndarray:
@@ -94,13 +97,16 @@ def predict_keypoints(model: torch.nn.Module, state: dict, keypoints: np.ndarray
 
 
 def infer(run: str | os.PathLike, source: str | os.PathLike, camera: str | None = None,
-          detector_model: str | os.PathLike | None = None, device: str = "cpu") -> Inference:
+          detector_model: str | os.PathLike | None = None, device: str = "cpu",
+          checkpoint: str = "best") -> Inference:
     """Poses from RUN's student for one camera: `source` is a keypoints2d.npz or a video.
 
-    camera: which camera of a keypoints2d.npz (default: its only or first camera).
+    camera: which camera of a keypoints2d.npz (default: its only or first camera); of a file of
+        several people, the main subject's (person 0) keypoints are used.
     detector_model: a MediaPipe pose `.task` for videos (default: the one epicap installs).
+    checkpoint: for a RUN folder, "best" (best.pt, the lowest validation error) or "last".
     """
-    model, state = load_student(run, device)
+    model, state = load_student(run, device, checkpoint)
     source = Path(source)
     if not source.is_file():
         raise InputError(f"{source}: no such file")
@@ -109,7 +115,7 @@ def infer(run: str | os.PathLike, source: str | os.PathLike, camera: str | None 
     if source.suffix == ".npz":
         from epicap.session import Keypoints2D
 
-        kp2d = Keypoints2D.from_npz(source)
+        kp2d = Keypoints2D.from_npz(source).person(0)  # several people: the main subject, p0
         name = camera or kp2d.cameras[0]
         kp = kp2d.keypoints[kp2d.camera_index(name)]
         keypoints = convert_joints(kp, kp2d.joint_set, target)
@@ -130,4 +136,4 @@ def infer(run: str | os.PathLike, source: str | os.PathLike, camera: str | None 
             boxes = crop_boxes(keypoints, get_joint_set(target).root_index)
             crops, _ = read_crops(source, det.frames, np.nan_to_num(boxes, nan=1.0), size)
     poses = predict_keypoints(model, state, keypoints.astype(np.float32), crops, device=device)
-    return Inference(poses, target, fps, name, str(source))
+    return Inference(poses, target, fps, name, str(source), state["path"])

@@ -14,11 +14,17 @@ are. Each sample carries:
   crops and serves only the lifter);
 - the true 3D in camera c's frame when the session carries truth (`truth/poses3d.npz` and
   `truth/cameras.toml`, as synthetic sessions do).
+
+Several people (poses3d.npz and keypoints2d.npz with `people`): every person gives samples, each
+person of a session its own source in the manifest (`"person": "p1"` beside the session), so a
+sample's source names its person and a sequence never runs from one person into another. A
+person's (camera, frame) is a candidate when that person is triangulated in that frame; the crop
+is cut round that person's own keypoints.
 """
 from __future__ import annotations
 
 import os
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -82,6 +88,7 @@ class _Session:
     truth_cameras: Cameras | None
     videos: dict[str, Path]
     names: list[str]
+    person: str | None = None  # several people: this person's id (one _Session per person)
 
 
 def label_sessions(sessions: list[str | os.PathLike], out: str | os.PathLike,
@@ -99,7 +106,7 @@ def label_sessions(sessions: list[str | os.PathLike], out: str | os.PathLike,
         raise InputError(f"{out}: a dataset exists; pass --force to overwrite it")
     if not sessions:
         raise InputError("no sessions given")
-    loaded = [_load(Path(s)) for s in sessions]
+    loaded = [one for s in sessions for one in _per_person(_load(Path(s)))]
     joint_set = loaded[0].poses.joint_set
     for s in loaded:
         if s.poses.joint_set != joint_set:
@@ -127,7 +134,8 @@ def label_sessions(sessions: list[str | os.PathLike], out: str | os.PathLike,
         kept_here, drop_here = 0, {r: 0 for r in DROP_REASONS}
         for ci, name in enumerate(s.names):
             samples, reasons = _camera_samples(s, name, options, has_truth, has_crops)
-            candidates += s.poses.poses.shape[0]
+            candidates += s.poses.poses.shape[0] if s.person is None else int(
+                s.poses.valid.any(axis=1).sum())  # a person's frames: those they are seen in
             for r, n in reasons.items():
                 drop_here[r] += n
                 dropped[r] += n
@@ -138,7 +146,8 @@ def label_sessions(sessions: list[str | os.PathLike], out: str | os.PathLike,
                 writer.add(**samples)
             kept_here += n
             bar.update(1)
-        sources.append({"session": str(s.path.resolve()), "cameras": s.names,
+        sources.append({"session": str(s.path.resolve()),
+                        **({} if s.person is None else {"person": s.person}), "cameras": s.names,
                         "frames": int(s.poses.poses.shape[0]), "samples": kept_here,
                         "dropped": drop_here, "keypoints2d": s.keypoints is not None,
                         "videos": bool(s.videos), "truth": s.truth_poses is not None})
@@ -167,9 +176,13 @@ def _load(path: Path) -> _Session:
         if kp.joint_set != poses.joint_set:
             raise InputError(f"{path}: keypoints2d.npz has joint set {kp.joint_set}, "
                              f"poses3d.npz {poses.joint_set}")
-        if kp.num_frames != poses.poses.shape[0]:
+        if kp.num_frames != poses.poses.shape[-3]:
             raise InputError(f"{path}: keypoints2d.npz has {kp.num_frames} frames, poses3d.npz "
-                             f"{poses.poses.shape[0]}")
+                             f"{poses.poses.shape[-3]}")
+        if kp.people != poses.people:
+            raise InputError(f"{path}: keypoints2d.npz and poses3d.npz hold different people "
+                             f"({kp.people or 'one'} and {poses.people or 'one'}); triangulate "
+                             "again")
         names = [n for n in kp.cameras if n in cams.names]
     else:
         names = list(cams.names)
@@ -185,6 +198,20 @@ def _load(path: Path) -> _Session:
                  "ignoring it")
             truth_poses = truth_cams = None
     return _Session(path, cams, poses, kp, truth_poses, truth_cams, _videos(path, names), names)
+
+
+def _per_person(s: _Session) -> list[_Session]:
+    """A several-person session as one _Session per person (poses, keypoints, truth of that
+    person); a one-person session as itself."""
+    if s.poses.people is None:
+        return [s]
+    if s.truth_poses is not None and s.truth_poses.people != s.poses.people:
+        warn(f"{s.path}: truth/ holds other people than poses3d.npz; ignoring it")
+        s = replace(s, truth_poses=None, truth_cameras=None)
+    return [replace(s, poses=s.poses.person(p),
+                    keypoints=None if s.keypoints is None else s.keypoints.person(p),
+                    truth_poses=None if s.truth_poses is None else s.truth_poses.person(p),
+                    person=pid) for p, pid in enumerate(s.poses.people)]
 
 
 def _videos(path: Path, names: list[str]) -> dict[str, Path]:
@@ -228,6 +255,8 @@ def _camera_samples(s: _Session, name: str, opt: LabelOptions, has_truth: bool,
     reason[(weight > 0).sum(-1) < need] = "few_labelled_joints"
     reason[~(root[:, 2] > 0)] = "behind_camera"
     reason[~np.isfinite(root).all(-1)] = "no_root"
+    if s.person is not None:  # a person's frames without them are no candidates (not counted)
+        reason[~valid.any(-1)] = "absent"
     keep = reason == ""
     frames = np.nonzero(keep)[0]
     samples = {"label": label[keep], "keypoints": kp[keep], "weight": weight[keep],

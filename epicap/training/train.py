@@ -2,7 +2,13 @@
 
     config -> data (train/validation split) -> model, optimizer -> resume? -> loop:
         batch -> augment -> forward (AMP on CUDA) -> scale-normalized smooth-L1 -> step
-        every log_every: a row of RUN/metrics.csv; every checkpoint_every: RUN/checkpoint.pt
+        every log_every (at most 1/20 of the run): a row of RUN/metrics.csv; every checkpoint_every: RUN/checkpoint.pt
+        whenever validation improves: RUN/best.pt (what evaluate and infer load by default)
+
+Length: `steps` when given; else `epochs` passes over the training split but at least `min_steps`
+optimisation steps, so a small session (a Pose2Sim trial: 100 frames x 4 cameras, one step per
+epoch) trains as long as it needs and a large one by its epochs. Warm-up is `warmup_steps` capped
+at 5% of the run, then a cosine decay to 5% of `lr` over the rest: both relative to the run.
 
 Distributed: launched by `torchrun`, the environment (RANK, WORLD_SIZE, LOCAL_RANK) switches on
 DistributedDataParallel (gloo on CPU, NCCL on CUDA); each process takes its share of every global
@@ -27,20 +33,26 @@ import torch
 
 from epicap.console import progress, warn
 from epicap.errors import InputError
-from epicap.training.checkpoint import CHECKPOINT_FILE, load_checkpoint, save_checkpoint
+from epicap.training.checkpoint import (BEST_FILE, CHECKPOINT_FILE, load_checkpoint,
+                                        save_checkpoint)
 from epicap.training.dataset import PoseDataset
 from epicap.training.inputs import AugmentOptions, Batches
 from epicap.training.models import STUDENTS, build_model
 from epicap.training.poses import pose_scale, scale_align, weighted_smooth_l1
 
-__all__ = ["TrainConfig", "train", "split_indices", "METRICS_FILE", "RESUME_OVERRIDABLE"]
+__all__ = ["TrainConfig", "train", "split_indices", "run_length", "convergence_warnings",
+           "METRICS_FILE", "RESUME_OVERRIDABLE"]
 
 METRICS_FILE = "metrics.csv"
 METRIC_COLUMNS = ("step", "epoch", "train_loss", "val_mpjpe_mm", "val_n_mpjpe_mm", "lr",
                   "samples_per_s")
+MIN_STEPS = 500  # the shortest default run: converges on a 100-frame, 4-camera session
+WARMUP_FRACTION = 0.05  # warm-up is at most this share of the run
+LOG_ROWS = 20  # a run logs at least this many rows (log_every shrinks for a short run)
+STILL_IMPROVING = 0.05  # validation error falling by more than this over the run's last quarter
 # what may change when a run is resumed (the rest defines the model and the data it sees)
-RESUME_OVERRIDABLE = {"epochs", "max_steps", "checkpoint_every", "log_every", "device", "amp",
-                      "out", "dataset", "quiet"}
+RESUME_OVERRIDABLE = {"epochs", "steps", "min_steps", "max_steps", "checkpoint_every", "log_every",
+                      "device", "amp", "out", "dataset", "quiet"}
 
 
 @dataclass
@@ -49,15 +61,21 @@ class TrainConfig:
 
     student: lifter | integral. loss: normalized (EpipolarPose's scale-normalized smooth-L1) or
     metric (smooth-L1 on metric poses). target: label (the pseudo-labels) or truth (true 3D, for
-    comparison, when the dataset carries it). max_steps: stop after this many steps in all
-    (0: run every epoch). Lifter: window (frames, odd), width, blocks, dropout. Integral:
-    backbone, input_size, depth_bins, deconv_channels. Augmentation: see `AugmentOptions`.
+    comparison, when the dataset carries it).
+    Length (see `run_length`): steps, the exact number of optimisation steps (0: from epochs);
+    epochs, passes over the training split, but at least min_steps steps in all. warmup_steps:
+    linear warm-up, capped at 5% of the run. max_steps: stop after this many steps in all
+    without changing the schedule (0: no early stop). Lifter: window (frames, odd), width, blocks,
+    dropout. Integral: backbone, input_size, depth_bins, deconv_channels. Augmentation: see
+    `AugmentOptions`.
     """
 
     dataset: str = ""
     out: str = ""
     student: str = "lifter"
     epochs: int = 30
+    steps: int = 0
+    min_steps: int = MIN_STEPS
     batch_size: int = 256
     lr: float = 1e-3
     weight_decay: float = 1e-4
@@ -107,8 +125,10 @@ class TrainConfig:
         if self.window % 2 == 0:
             raise InputError(f"--window must be odd (the centre frame is predicted), got "
                              f"{self.window}")
-        if self.max_steps < 0:
-            raise InputError(f"--max-steps must be 0 (no limit) or positive, got {self.max_steps}")
+        for key in ("max_steps", "steps", "min_steps", "warmup_steps"):
+            if getattr(self, key) < 0:
+                raise InputError(f"--{key.replace('_', '-')} must be 0 or positive, got "
+                                 f"{getattr(self, key)}")
         if self.device == "cuda" and not torch.cuda.is_available():
             raise InputError("--device cuda: no CUDA device is available here")
         return self
@@ -134,6 +154,40 @@ def split_indices(ds: PoseDataset, val_fraction: float) -> tuple[np.ndarray, np.
     if val_fraction > 0 and (val.all() or not val.any()):
         val = np.arange(len(src)) % max(2, round(1 / val_fraction)) == 0
     return np.nonzero(~val)[0], np.nonzero(val)[0]
+
+
+def run_length(cfg: TrainConfig, steps_per_epoch: int) -> tuple[int, int]:
+    """(schedule steps, warm-up steps) of a run with `steps_per_epoch` batches per epoch.
+
+    schedule steps: `cfg.steps` when set, else max(epochs x steps_per_epoch, min_steps) (0 when
+    the dataset is smaller than one batch). warm-up: `cfg.warmup_steps`, at most 5% of the run.
+    """
+    if steps_per_epoch <= 0:
+        return 0, 0
+    total = cfg.steps or max(cfg.epochs * steps_per_epoch, cfg.min_steps)
+    return total, min(cfg.warmup_steps, max(1, round(WARMUP_FRACTION * total)))
+
+
+def convergence_warnings(validated: list[tuple[int, float]], steps_done: int, warmup: int,
+                         ) -> list[str]:
+    """Warnings for a run that ended too early: still warming up, or validation still improving.
+
+    validated: (step, validation MPJPE mm) of every validation. steps_done: the last step run.
+    Still improving: the best error of the last quarter of the steps is more than 5% below the
+    best before it.
+    """
+    notes = []
+    if steps_done < warmup:
+        notes.append(f"training stopped at step {steps_done}, still in its warm-up of {warmup} "
+                     "steps: the student has hardly learnt; train longer (--steps)")
+    vals = [(s, v) for s, v in validated if math.isfinite(v)]
+    early = [v for s, v in vals if s <= 0.75 * steps_done]
+    late = [(v, s) for s, v in vals if s > 0.75 * steps_done]
+    if len(vals) >= 4 and early and late and min(late)[0] < (1 - STILL_IMPROVING) * min(early):
+        notes.append(f"validation MPJPE was still falling when training stopped ({min(early):.1f}"
+                     f" mm before step {int(0.75 * steps_done)}, {min(late)[0]:.1f} mm at step "
+                     f"{min(late)[1]}): more steps may help (e.g. --steps {2 * steps_done})")
+    return notes
 
 
 def train(cfg: TrainConfig, resume: bool = False) -> dict:
@@ -203,7 +257,9 @@ def _train(cfg: TrainConfig, resume: bool, rank: int, world: int, device: str,
         pose_scale(pose_all, weight_all)[weight_all.sum(-1) > 0].median())
     batch = min(cfg.batch_size, len(train_idx))
     steps_per_epoch = len(train_idx) // batch
-    schedule_steps = cfg.epochs * steps_per_epoch  # the LR schedule ignores max_steps
+    schedule_steps, warmup = run_length(cfg, steps_per_epoch)  # the schedule ignores max_steps
+    # a short run logs (and, with short epochs, validates) at least LOG_ROWS times
+    log_every = min(cfg.log_every, max(1, schedule_steps // LOG_ROWS))
     total_steps = min(schedule_steps, cfg.max_steps) if cfg.max_steps else schedule_steps
 
     # ---- model, optimizer ----------------------------------------------------------------
@@ -212,7 +268,10 @@ def _train(cfg: TrainConfig, resume: bool, rank: int, world: int, device: str,
     model = build_model(model_config).to(device)
     optimizer = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
     step, loss_sum, loss_count = 0, 0.0, 0
+    best_mm, best_step = math.inf, 0
     if state is not None:
+        best_mm, best_step = float(state.get("best_val_mm", math.inf)), \
+            int(state.get("best_step", 0))
         model.load_state_dict(state["model"])
         optimizer.load_state_dict(state["optimizer"])
         step, loss_sum, loss_count = int(state["step"]), float(state["loss_sum"]), \
@@ -226,9 +285,9 @@ def _train(cfg: TrainConfig, resume: bool, rank: int, world: int, device: str,
     aug = cfg.augment_options()
 
     def lr_at(s: int) -> float:  # linear warm-up, then cosine to 5% of lr
-        if s < cfg.warmup_steps:
-            return cfg.lr * (s + 1) / cfg.warmup_steps
-        frac = (s - cfg.warmup_steps) / max(1, schedule_steps - cfg.warmup_steps)
+        if s < warmup:
+            return cfg.lr * (s + 1) / warmup
+        frac = (s - warmup) / max(1, schedule_steps - warmup)
         return cfg.lr * (0.05 + 0.95 * 0.5 * (1 + math.cos(math.pi * min(1.0, frac))))
 
     def targets_in_model_units(pose: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
@@ -238,24 +297,33 @@ def _train(cfg: TrainConfig, resume: bool, rank: int, world: int, device: str,
 
     resolved = dataclasses.asdict(cfg)
 
-    def save(step_done: int) -> None:
-        save_checkpoint(ckpt_path, {
-            "model_config": model_config, "model": raw_model.state_dict(),
-            "optimizer": optimizer.state_dict(), "step": step_done,
-            "epoch": step_done // max(1, steps_per_epoch), "config": resolved,
-            "joint_set": skel.name, "joints": list(skel.joints), "scale_m": scale_m,
-            "loss": cfg.loss, "loss_sum": loss_sum, "loss_count": loss_count,
-            "dataset": str(Path(cfg.dataset).resolve())})
+    def save(step_done: int, best: bool = False) -> None:
+        """checkpoint.pt (everything to resume), or best.pt (the weights, no optimizer)."""
+        common = {"model_config": model_config, "model": raw_model.state_dict(),
+                  "step": step_done, "epoch": step_done // max(1, steps_per_epoch),
+                  "config": resolved, "joint_set": skel.name, "joints": list(skel.joints),
+                  "scale_m": scale_m, "loss": cfg.loss, "best_val_mm": best_mm,
+                  "best_step": best_step, "dataset": str(Path(cfg.dataset).resolve())}
+        if best:
+            save_checkpoint(out / BEST_FILE, common)
+        else:
+            save_checkpoint(ckpt_path, {**common, "optimizer": optimizer.state_dict(),
+                                        "loss_sum": loss_sum, "loss_count": loss_count})
 
     # ---- metrics file ----------------------------------------------------------------------
     metrics_path = out / METRICS_FILE
     writer = None
+    validated: list[tuple[int, float]] = []  # (step, validation MPJPE mm)
     if master:
         out.mkdir(parents=True, exist_ok=True)
+        if not resume:  # a best.pt of an earlier run in this folder is not this run's
+            (out / BEST_FILE).unlink(missing_ok=True)
         rows = []
         if resume and metrics_path.exists():  # drop rows logged after the checkpoint
             with open(metrics_path, newline="") as f:
                 rows = [r for r in csv.DictReader(f) if int(r["step"]) <= step]
+        validated = [(int(r["step"]), float(r["val_mpjpe_mm"])) for r in rows
+                     if r["val_mpjpe_mm"]]
         with open(metrics_path, "w", newline="") as f:
             w = csv.DictWriter(f, METRIC_COLUMNS)
             w.writeheader()
@@ -336,15 +404,22 @@ def _train(cfg: TrainConfig, resume: bool, rank: int, world: int, device: str,
         if bar is not None:
             bar.update(1)
             bar.set_postfix(loss=f"{loss.item():.4f}")
-        end_of_epoch = step % steps_per_epoch == 0 or step == total_steps
-        if master and (step % cfg.log_every == 0 or end_of_epoch):
+        # short epochs (a small session: one step each) log and validate every log_every steps
+        end_of_epoch = (step % steps_per_epoch == 0 and steps_per_epoch >= log_every) \
+            or step == total_steps
+        if master and (step % log_every == 0 or end_of_epoch):
             elapsed = time.perf_counter() - t_log
-            validated = end_of_epoch or step % cfg.checkpoint_every == 0
-            if validated:
+            checks = end_of_epoch or step % cfg.checkpoint_every == 0 or \
+                steps_per_epoch < log_every
+            if checks:
                 val_mm, n_val_mm = validate()
+                validated.append((step, val_mm))
+                if val_mm < best_mm:  # NaN (no validation split) never is
+                    best_mm, best_step = val_mm, step
+                    save(step, best=True)
             log({"step": step, "epoch": epoch, "train_loss": f"{loss_sum / loss_count:.6f}",
-                 "val_mpjpe_mm": f"{val_mm:.2f}" if validated else "",
-                 "val_n_mpjpe_mm": f"{n_val_mm:.2f}" if validated else "",
+                 "val_mpjpe_mm": f"{val_mm:.2f}" if checks else "",
+                 "val_n_mpjpe_mm": f"{n_val_mm:.2f}" if checks else "",
                  "lr": f"{lr_at(step - 1):.3g}", "samples_per_s": f"{samples_since / elapsed:.1f}"})
             loss_sum, loss_count, t_log, samples_since = 0.0, 0, time.perf_counter(), 0
         if master and (step % cfg.checkpoint_every == 0 or step == total_steps):
@@ -355,8 +430,18 @@ def _train(cfg: TrainConfig, resume: bool, rank: int, world: int, device: str,
         val_mm, n_val_mm = validate()
     if master and writer is not None:
         writer.close()
+    notes = []
     if master and total_steps == 0:
         warn("nothing to train: the dataset is smaller than one batch or max_steps is 0")
-    return {"steps": step, "train_samples": int(len(train_idx)), "val_samples": int(len(val_idx)),
-            "val_mpjpe_mm": val_mm, "val_n_mpjpe_mm": n_val_mm, "scale_m": scale_m,
-            "checkpoint": str(ckpt_path)}
+    elif master:
+        notes = convergence_warnings(validated, step, warmup)
+        for note in notes:
+            warn(note)
+    best_path = out / BEST_FILE
+    return {"steps": step, "schedule_steps": schedule_steps, "warmup_steps": warmup,
+            "epochs": step / max(1, steps_per_epoch), "train_samples": int(len(train_idx)),
+            "val_samples": int(len(val_idx)), "val_mpjpe_mm": val_mm, "val_n_mpjpe_mm": n_val_mm,
+            "best_val_mpjpe_mm": best_mm if math.isfinite(best_mm) else float("nan"),
+            "best_step": best_step, "scale_m": scale_m, "checkpoint": str(ckpt_path),
+            "best_checkpoint": str(best_path) if best_path.is_file() else None,
+            "warnings": notes}

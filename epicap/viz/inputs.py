@@ -70,7 +70,7 @@ def load_session(session_dir: str | os.PathLike, verb: str, cameras: bool = Fals
             data.cameras = Cameras.from_toml(path)
         elif name == POSES_FILE:
             data.poses = Poses3D.from_npz(path)
-            if data.poses.poses.shape[0] == 0 or not data.poses.valid.any():
+            if data.poses.poses.shape[-3] == 0 or not data.poses.valid.any():  # no frames
                 raise InputError(f"{path}: not one joint triangulated (every pose is NaN); "
                                  f"nothing for epicap {verb} to show")
         else:

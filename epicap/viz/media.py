@@ -12,7 +12,8 @@ import numpy as np
 from epicap.errors import InputError
 from epicap.session.io import atomic_write
 
-__all__ = ["write_png", "encode_png", "write_mp4", "put_label"]
+__all__ = ["write_png", "encode_png", "write_mp4", "put_label", "label_size", "legend_strip",
+           "titled"]
 
 
 def encode_png(rgb: np.ndarray) -> bytes:
@@ -78,16 +79,61 @@ def write_mp4(path: str | os.PathLike, frames: Iterable[np.ndarray], fps: float)
     return n
 
 
+def _stroke(scale: float) -> int:
+    return max(1, int(round(2 * scale)))
+
+
+def label_size(text: str, scale: float = 0.45) -> tuple[int, int]:
+    """(width, height) in pixels of `put_label`'s text above its baseline, halo included."""
+    import cv2
+
+    (w, h), _ = cv2.getTextSize(text, cv2.FONT_HERSHEY_SIMPLEX, scale, _stroke(scale))
+    return w + 2 * _stroke(scale), h + 2 * _stroke(scale)
+
+
+def legend_strip(width: int, entries: list[tuple[tuple[float, float, float] | None, str]],
+                 height: int = 36, scale: float = 0.55) -> np.ndarray:
+    """(height, width, 3) uint8 RGB white strip: a colour swatch (RGB 0-1; None: no swatch) and
+    its text for each entry, left to right."""
+    import cv2
+
+    out = np.full((height, int(width), 3), 255, np.uint8)
+    x, y = 12, height // 2
+    for rgb, text in entries:
+        if rgb is not None:
+            colour = tuple(int(round(255 * c)) for c in rgb)
+            cv2.rectangle(out, (x, y - 7), (x + 22, y + 7), colour, -1)
+            x += 30
+        put_label(out, text, (x, y + 6), (0, 0, 0), scale)
+        x += label_size(text, scale)[0] + 24
+    return out
+
+
+def titled(rgb: np.ndarray, title: str, scale: float = 0.7) -> np.ndarray:
+    """A copy of an RGB picture with `title` written in its top-left corner."""
+    out = np.ascontiguousarray(rgb).copy()
+    put_label(out, title, (12, 12 + label_size(title, scale)[1]), (0, 0, 0), scale)
+    return out
+
+
 def put_label(rgb: np.ndarray, text: str, xy, color=(0, 0, 0), scale: float = 0.45) -> None:
     """Write `text` on an RGB image in place, its lower-left corner at pixel xy, with a white halo
-    so it reads on any background. color: RGB 0-255. Skipped when xy is NaN."""
+    so it reads on any background. color: RGB 0-255. Skipped when xy is NaN.
+
+    The halo is the same text, stroke and advance, drawn shifted around it (a thicker stroke
+    would advance further per letter and drift out of register with the text).
+    """
     import cv2
 
     if not np.isfinite(xy).all():
         return
     org = (int(round(xy[0])), int(round(xy[1])))
-    bgr_img = rgb  # cv2 draws in place on the array's channels as given: pass RGB colours
-    cv2.putText(bgr_img, text, org, cv2.FONT_HERSHEY_SIMPLEX, scale, (255, 255, 255), 3,
-                cv2.LINE_AA)
-    cv2.putText(bgr_img, text, org, cv2.FONT_HERSHEY_SIMPLEX, scale, tuple(int(c) for c in color),
-                1, cv2.LINE_AA)
+    stroke = _stroke(scale)
+    # cv2 draws in place on the array's channels as given: pass RGB colours
+    for dx in (-stroke, 0, stroke):
+        for dy in (-stroke, 0, stroke):
+            if dx or dy:
+                cv2.putText(rgb, text, (org[0] + dx, org[1] + dy), cv2.FONT_HERSHEY_SIMPLEX,
+                            scale, (255, 255, 255), stroke, cv2.LINE_AA)
+    cv2.putText(rgb, text, org, cv2.FONT_HERSHEY_SIMPLEX, scale, tuple(int(c) for c in color),
+                stroke, cv2.LINE_AA)

@@ -6,8 +6,10 @@ drawn so that disagreement shows.
 - the error of each joint: a magenta segment from the detection to the reprojection.
 
 The picture is the session's video when `session.toml` names one, otherwise a grey canvas of the
-camera's image size. Outputs: one MP4 per camera and a contact-sheet PNG (cameras in rows, a few
-frames in columns).
+camera's image size; a row of the timeline with no frame of that camera's video (the padding
+`sync` adds at the ends) is a grey canvas that says "no video frame". Contact sheets pick their
+columns among the frames where some camera saw the subject. Outputs: one MP4 per camera and a
+contact-sheet PNG (cameras in rows, a few frames in columns).
 """
 from __future__ import annotations
 
@@ -33,7 +35,8 @@ CANVAS_GREY = 70
 
 
 def reprojection_residuals(cameras: Cameras, poses: Poses3D, keypoints: Keypoints2D) -> np.ndarray:
-    """(C, T, J) pixel distance between each detection and its reprojected 3D joint.
+    """(C, T, J) pixel distance between each detection and its reprojected 3D joint ((C, T, P, J)
+    for several people, each person against their own 3D).
 
     Cameras follow `keypoints.cameras`' order; NaN where either is missing. The frames are the
     first min(T_2d, T_3d) of both sequences. Lens distortion is applied (`Cameras.project`).
@@ -44,14 +47,19 @@ def reprojection_residuals(cameras: Cameras, poses: Poses3D, keypoints: Keypoint
 
 
 def reproject(cameras: Cameras, poses: Poses3D, keypoints: Keypoints2D) -> np.ndarray:
-    """(C, T, J, 2) pixels of the 3D joints in each camera of `keypoints`, in its order."""
+    """(C, T, J, 2) pixels of the 3D joints in each camera of `keypoints`, in its order
+    ((C, T, P, J, 2) for several people)."""
+    from epicap.viz.people import check_same_people
+
     if poses.joint_set != keypoints.joint_set:
         raise InputError(f"poses3d uses {poses.joint_set}, keypoints2d {keypoints.joint_set}: "
                          "cannot compare them joint by joint")
+    check_same_people(keypoints, poses)
     cams = cameras.select(keypoints.cameras)
-    T = min(keypoints.num_frames, len(poses.poses))
-    X = poses.poses[:T].reshape(-1, 3).astype(np.float64)
-    return cams.project(X).reshape(len(cams), T, -1, 2)
+    T = min(keypoints.num_frames, poses.poses.shape[-3])
+    X = poses.poses[..., :T, :, :].astype(np.float64)  # (T, J, 3) or (P, T, J, 3)
+    uv = cams.project(X.reshape(-1, 3)).reshape(len(cams), *X.shape[:-1], 2)
+    return uv if poses.people is None else np.moveaxis(uv, 1, 2)  # people after frames
 
 
 @dataclass
@@ -73,6 +81,10 @@ class OverlaySource:
         data = load_session(session_dir, verb, keypoints=True, optional=(CAMERAS_FILE, POSES_FILE))
         cams = data.cameras if data.cameras is not None and data.cameras.has_extrinsics else None
         poses = data.poses if cams is not None else None
+        if poses is not None and poses.people != data.keypoints.people:
+            warn("overlay: keypoints2d.npz and poses3d.npz hold different people (triangulate "
+                 "again); drawing the detections only")
+            poses = None
         return cls(data.keypoints, cams, poses, data.root)
 
     def reprojected(self) -> np.ndarray | None:
@@ -129,11 +141,14 @@ class OverlaySource:
 
 
 def draw_overlay(image: np.ndarray, detected: np.ndarray | None, reprojected: np.ndarray | None,
-                 skeleton) -> np.ndarray:
+                 skeleton, joint_rgb: np.ndarray | None = None,
+                 bone_rgb: np.ndarray | None = None) -> np.ndarray:
     """Draw one frame's detections and reprojections on a copy of `image`.
 
     image: (H, W, 3) uint8 RGB. detected: (J, 2 or 3) pixels (NaN where missing) or None.
     reprojected: (J, 2) pixels of the 3D joints or None. skeleton: the JointSet.
+    joint_rgb (J, 3), bone_rgb (B, 3): RGB in [0, 1] of the detections (default: the side
+    colours; `epicap.viz.people` gives each person their own).
     Returns the new (H, W, 3) uint8 RGB image.
     """
     import cv2
@@ -142,8 +157,9 @@ def draw_overlay(image: np.ndarray, detected: np.ndarray | None, reprojected: np
     scale = max(1.0, max(out.shape[:2]) / 640)
     r, thick = int(round(3 * scale)), max(1, int(round(2 * scale)))
     bones = skeleton.bone_index
-    joint_rgb = (255 * side_colors(skeleton)).astype(int)
-    bone_rgb = (255 * bone_colors(skeleton)).astype(int)
+    joint_rgb = side_colors(skeleton) if joint_rgb is None else np.asarray(joint_rgb)
+    bone_rgb = bone_colors(skeleton) if bone_rgb is None else np.asarray(bone_rgb)
+    joint_rgb, bone_rgb = (255 * joint_rgb).astype(int), (255 * bone_rgb).astype(int)
     det = None if detected is None else np.asarray(detected, np.float64)[:, :2]
     rep = None if reprojected is None else np.asarray(reprojected, np.float64)
 
@@ -185,6 +201,7 @@ def overlay_frames(source: OverlaySource, camera: str,
     import cv2
 
     from epicap.session.io import native_path
+    from epicap.viz.people import draw_people_overlay
 
     kp = source.keypoints
     c = kp.camera_index(camera)
@@ -205,16 +222,19 @@ def overlay_frames(source: OverlaySource, camera: str,
                 next_index = int(shown[k]) + 1
                 if ok and bgr.shape[:2] == (h, w):
                     image = bgr[..., ::-1]
+            no_frame = image is None and cap is not None
             if image is None:
                 image = np.full((h, w, 3), CANVAS_GREY, np.uint8)
             rep = reproj[c, t] if reproj is not None and t < reproj.shape[1] else None
-            img = draw_overlay(image, kp.points[c, t], rep, kp.skeleton)
+            img = draw_people_overlay(image, kp.points[c, t], rep, kp.skeleton, kp.people)
             err = np.nanmedian(np.linalg.norm(kp.points[c, t] - rep, axis=-1)) \
                 if rep is not None and np.isfinite(kp.points[c, t] - rep).any() else np.nan
             text = f"{camera}  frame {t}" + (f"  median error {err:.1f} px" if np.isfinite(err)
                                               else "")
-            put_label(img, text, (8, 22 * max(1.0, h / 640)), (0, 0, 0),
-                      0.55 * max(1.0, h / 640))
+            size = max(1.0, h / 640)
+            put_label(img, text, (8, 22 * size), (0, 0, 0), 0.55 * size)
+            if no_frame:
+                put_label(img, "no video frame", (w * 0.1, h / 2), (0, 0, 0), 1.0 * size)
             yield img
     finally:
         if cap is not None:
@@ -225,8 +245,11 @@ def contact_sheet(source: OverlaySource, columns: int = 4, tile_width: int = 320
     """(H, W, 3) uint8 RGB: one row per camera, `columns` frames spread over the sequence."""
     import cv2
 
-    T = source.keypoints.num_frames
-    frames = sorted(set(np.linspace(0, T - 1, min(columns, T)).round().astype(int).tolist()))
+    kp = source.keypoints
+    seen = np.nonzero((np.nan_to_num(kp.keypoints[..., 2]) > 0).any(axis=(0, 2)))[0]
+    seen = seen if len(seen) else np.arange(kp.num_frames)  # nothing seen: every row
+    pick = np.linspace(0, len(seen) - 1, min(columns, len(seen))).round().astype(int)
+    frames = sorted(set(seen[pick].tolist()))
     rows = []
     for name in source.keypoints.cameras:
         tiles = []

@@ -10,6 +10,7 @@ import warnings
 import numpy as np
 
 from epicap.session import Cameras, Poses3D
+from epicap.viz.people import person_rgb
 from epicap.viz.scene import LEFT_RGB, RIGHT_RGB
 
 __all__ = ["camera_layout_png", "error_histograms_png", "error_over_time_png", "view_counts_png",
@@ -56,12 +57,16 @@ def camera_layout_png(cameras: Cameras, poses: Poses3D | None = None) -> bytes:
         ax.annotate(f"{name}\nz={centres[c, 2]:.2f} m", (x, y), textcoords="offset points",
                     xytext=(6, 6), fontsize=8)
     if poses is not None:
-        root = poses.skeleton.root_of(poses.poses.astype(np.float64))
-        ok = np.isfinite(root).all(axis=1)
-        if ok.any():
-            ax.plot(root[ok, 0], root[ok, 1], "-", color="0.3", lw=1.5, label="subject (root)")
-            ax.plot(root[ok][0, 0], root[ok][0, 1], "o", color="0.3", ms=4)
-            ax.legend(loc="best", fontsize=8)
+        roots = poses.skeleton.root_of(poses.poses.astype(np.float64)).reshape(
+            poses.num_people, -1, 3)  # (P, T, 3)
+        for p, root in enumerate(roots):
+            ok = np.isfinite(root).all(axis=1)
+            colour, name = ("0.3", "subject") if poses.people is None else (
+                person_rgb(p), poses.people[p])
+            if ok.any():
+                ax.plot(root[ok, 0], root[ok, 1], "-", color=colour, lw=1.5, label=f"{name} (root)")
+                ax.plot(root[ok][0, 0], root[ok][0, 1], "o", color=colour, ms=4)
+                ax.legend(loc="best", fontsize=8)
     ax.plot(0, 0, "+", color="k", ms=12)
     ax.set_aspect("equal", adjustable="datalim")
     ax.set_xlabel("X (m)")

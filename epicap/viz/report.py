@@ -152,7 +152,11 @@ def build_report(session_dir: str | os.PathLike, run_dir: str | os.PathLike | No
         warn(f"keypoints2d ({kp.joint_set}) and poses3d ({poses.joint_set}) use different joint "
              "sets: per-camera errors left out")
         kp = None
-    T, J = poses.valid.shape
+    if kp is not None and kp.people != poses.people:
+        warn("keypoints2d.npz and poses3d.npz hold different people (triangulate again): "
+             "per-camera errors and overlays left out")
+        kp = None
+    T, J = poses.valid.shape[-2:]  # several people: poses (P, T, J, 3)
     parts = [f"<h1>epicap report: {html.escape(str(data.root))}</h1>"]
     valid = poses.valid
     err = poses.reprojection_error[valid]
@@ -160,10 +164,16 @@ def build_report(session_dir: str | os.PathLike, run_dir: str | os.PathLike | No
                ["cameras", len(cams)], ["joints triangulated", f"{valid.mean():.1%}"],
                ["median reprojection error (px)", float(np.median(err)) if err.size else None],
                ["calibration RMS error (px)", cams.error_px]]
+    if poses.people is not None:
+        summary.insert(4, ["people", ", ".join(poses.people)])
     parts += ["<h2>Summary</h2>", _table(["", "value"], summary)]
+    if poses.people is not None:
+        parts += _people_section(poses, kp)
 
     parts += ["<h2>Camera layout</h2>", _img(plots.camera_layout_png(cams, poses), "camera layout")]
     residuals = reprojection_residuals(cams, poses, kp) if kp is not None else None
+    if residuals is not None:
+        residuals = residuals.reshape(*residuals.shape[:2], -1)  # every person's joints: (C,T,PJ)
     rows = []
     for c, name in enumerate(cams.names):
         K, (w, h), C = cams.K[c], cams.image_size[c], cams.centers[c]
@@ -185,13 +195,15 @@ def build_report(session_dir: str | os.PathLike, run_dir: str | os.PathLike | No
                   _img(plots.error_over_time_png(residuals, kp.cameras, poses.fps),
                        "error over time")]
     else:
-        e = np.where(valid, poses.reprojection_error, np.nan)[None]
+        e = np.where(valid, poses.reprojection_error, np.nan)
+        e = np.moveaxis(e, -2, 0).reshape(1, T, -1)  # (1, T, J), or every person's joints
         parts += ['<p class="note">No keypoints2d.npz: the triangulation\'s mean error over the '
                   "views used, all cameras together.</p>",
                   _img(plots.error_histograms_png(e, ["all cameras"]), "error histogram"),
                   _img(plots.error_over_time_png(e, ["all cameras"], poses.fps), "error over time")]
 
-    parts += ["<h2>View counts</h2>", _img(plots.view_counts_png(poses.views, poses.joints),
+    views = np.moveaxis(poses.views, -2, 0).reshape(-1, J)  # (T, J), several: person-frames
+    parts += ["<h2>View counts</h2>", _img(plots.view_counts_png(views, poses.joints),
                                            "view counts")]
     if snapshots:
         parts += ["<h2>3D snapshots</h2>", _snapshots(cams, poses, snapshot_size)]
@@ -199,8 +211,10 @@ def build_report(session_dir: str | os.PathLike, run_dir: str | os.PathLike | No
         sheet = contact_sheet(OverlaySource(kp, cams, poses, data.root), columns=4, tile_width=240)
         from epicap.viz.media import encode_png
 
+        colours = ("left blue, right orange" if kp.people is None else
+                   "each person in their colour, left lighter, right darker, id above")
         parts += ["<h2>2D overlays</h2>",
-                  '<p class="note">Filled dots: detections (left blue, right orange); white rings: '
+                  f'<p class="note">Filled dots: detections ({colours}); white rings: '
                   "reprojected 3D joints; magenta: their disagreement.</p>",
                   _img(encode_png(sheet), "overlay contact sheet")]
 
@@ -214,15 +228,57 @@ def build_report(session_dir: str | os.PathLike, run_dir: str | os.PathLike | No
         parts.append('<p class="note">No sync offsets recorded in this session '
                      f"(run <code>epicap sync {html.escape(str(data.root))}</code>).</p>")
     if run_dir is not None:
-        metrics = read_metrics(run_dir)
-        last = [[k, float(v[np.isfinite(v)][-1])] for k, v in metrics.items()]
-        parts += [f"<h2>Training: {html.escape(str(run_dir))}</h2>",
-                  _img(plots.training_curves_png(metrics), "training curves"),
-                  _table(["metric", "last value"], last)]
+        parts += _training_section(Path(run_dir))
     body = "\n".join(parts)
     return (f"<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
             f"<title>epicap report</title><style>{_CSS}</style><script>{_SCRIPT}</script>"
             f"</head><body>\n{body}\n</body></html>\n")
+
+
+def _training_section(run_dir: Path) -> list[str]:
+    """Learning curves and last values from RUN/metrics.csv (the learning rate in scientific
+    notation: 1e-3 decays to 5e-5, which three decimals print as 0.000) and, when `evaluate` wrote
+    one, RUN/evaluation.json."""
+    metrics = read_metrics(run_dir)
+    last = []
+    for k, v in metrics.items():
+        value = float(v[np.isfinite(v)][-1])
+        if k == "lr":
+            last.append([k, f"{value:.2e}"])
+        elif k in ("step", "epoch"):
+            last.append([k, int(value)])
+        else:
+            last.append([k, value])
+    parts = [f"<h2>Training: {html.escape(str(run_dir))}</h2>",
+             _img(plots.training_curves_png(metrics), "training curves"),
+             _table(["metric", "last value"], last)]
+    best = run_dir / "best.pt"
+    if "val_mpjpe_mm" in metrics and best.is_file():
+        vals = metrics["val_mpjpe_mm"]
+        i = int(np.nanargmin(vals))
+        parts.append(f'<p class="note">best.pt (what evaluate and infer use): step '
+                     f'{int(metrics["step"][i])}, validation MPJPE {vals[i]:.1f} mm.</p>')
+    path = run_dir / "evaluation.json"
+    if path.is_file():
+        try:
+            doc = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError) as e:
+            warn(f"{path}: unreadable ({e}); evaluation left out of the report")
+            return parts
+        rows = [[k, v] for k, v in doc.items() if isinstance(v, (int, float, str))]
+        parts += ["<h3>Evaluation (evaluation.json)</h3>", _table(["metric", "value"], rows)]
+    return parts
+
+
+def _people_section(poses, kp) -> list[str]:
+    """The per-person table and the timeline of who is seen by which camera."""
+    from epicap.viz.report_people import PEOPLE_HEADERS, people_rows, presence, timeline_png
+
+    share, strips = presence(poses, kp)
+    return ["<h2>People</h2>", _table(PEOPLE_HEADERS, people_rows(poses)),
+            '<p class="note">Person p0 is the main subject. Frames triangulated: frames with at '
+            "least one joint in 3D; height from the arm and leg lengths.</p>",
+            _img(timeline_png(share, strips, poses.people, poses.fps), "who is seen when")]
 
 
 def _snapshots(cams, poses, size) -> str:

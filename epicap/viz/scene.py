@@ -84,14 +84,17 @@ class Skeleton:
     frame, with every bone that touches it.
     """
 
-    def __init__(self, poses: Poses3D, line_width: float = 4.0, point_size: float = 9.0):
+    def __init__(self, poses: Poses3D, line_width: float = 4.0, point_size: float = 9.0,
+                 joint_rgb: np.ndarray | None = None, bone_rgb: np.ndarray | None = None,
+                 suffix: str = ""):
         import open3d as o3d
 
-        self.poses = poses
+        self.poses = poses  # joint_rgb (J, 3), bone_rgb (B, 3): another person's colours
         skel = poses.skeleton
         self._bones = skel.bone_index
-        self._bone_rgb = bone_colors(skel)
-        self._joint_rgb = side_colors(skel)
+        self._bone_rgb = bone_colors(skel) if bone_rgb is None else np.asarray(bone_rgb)
+        self._joint_rgb = side_colors(skel) if joint_rgb is None else np.asarray(joint_rgb)
+        self.suffix = suffix  # appended to the geometry names (one skeleton per person)
         self.bones = o3d.geometry.LineSet()
         self.joints = o3d.geometry.PointCloud()
         self.line_width, self.point_size = line_width, point_size
@@ -120,8 +123,8 @@ class Skeleton:
 
     def geometries(self) -> list[Geometry]:
         """The two geometries to add to (or replace in) a scene."""
-        return [Geometry("skeleton_bones", self.bones, "line", self.line_width),
-                Geometry("skeleton_joints", self.joints, "point", self.point_size)]
+        return [Geometry("skeleton_bones" + self.suffix, self.bones, "line", self.line_width),
+                Geometry("skeleton_joints" + self.suffix, self.joints, "point", self.point_size)]
 
 
 def static_geometries(cameras: Cameras | None, poses: Poses3D | None,

@@ -155,7 +155,8 @@ class ViewerWindow:
         import open3d.visualization.gui as gui
         from open3d.visualization import rendering
 
-        from epicap.viz.scene import Skeleton, scene_bounds, static_geometries
+        from epicap.viz.people import make_skeleton
+        from epicap.viz.scene import scene_bounds, static_geometries
 
         self._gui, self._rendering = gui, rendering
         self.poses = poses
@@ -165,15 +166,18 @@ class ViewerWindow:
         self.widget.scene.set_background([1.0, 1.0, 1.0, 1.0])
         # no tone mapping: what is drawn keeps the exact colours of epicap.viz.scene
         self.widget.scene.view.set_post_processing(False)
-        self.skeleton = Skeleton(poses)
+        self.skeleton = make_skeleton(poses)  # several people: one colour each, ids above them
         self.player = Player(self.skeleton.num_frames, poses.fps, self.skeleton.frame)
 
         for g in static_geometries(cameras, poses):
             self._add(g)
-        if cameras.has_extrinsics:
-            for name, centre in zip(cameras.names, cameras.centers):
-                self.widget.add_3d_label(centre.astype(np.float32), name)
+        self.id_labels = [self.widget.add_3d_label(np.zeros(3, np.float32), pid)
+                          for pid in getattr(self.skeleton, "people", [])]
         centre, radius = scene_bounds(cameras, poses)
+        if cameras.has_extrinsics:  # above each camera, at staggered heights: none overlaps
+            for i, (name, c) in enumerate(zip(cameras.names, cameras.centers)):
+                lift = np.array([0.0, 0.0, (0.04 + 0.05 * (i % 3)) * radius])
+                self.widget.add_3d_label((c + lift).astype(np.float32), name)
         eye = centre + radius * np.array([0.0, -2.2, 0.8])
         self.widget.setup_camera(40.0, self.widget.scene.bounding_box, centre.astype(np.float32))
         self.widget.look_at(centre.astype(np.float32), eye.astype(np.float32),
@@ -204,6 +208,11 @@ class ViewerWindow:
         self.skeleton.set_frame(frame)  # the LineSet and PointCloud are updated in place
         for g in self.skeleton.geometries():
             self._add(g)
+        for label, pid, anchor in zip(self.id_labels, getattr(self.skeleton, "people", []),
+                                      getattr(self.skeleton, "anchors", list)()):
+            there = np.isfinite(anchor).all()  # a person out of view: the label blank
+            label.text = pid if there else ""
+            label.position = np.nan_to_num(anchor).astype(np.float32)
         self.slider.int_value = frame
         self.label.text = self._label_text(frame)
         self.play.text = "Pause" if self.player.playing else "Play"

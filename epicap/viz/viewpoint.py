@@ -9,7 +9,9 @@ Views (world Z up):
 - "top": from +Z straight down, image up = +Y.
 - "overview": from above and aside (35 degrees up, between the -X and -Y axes): cameras and floor.
 - "subject": "overview"'s direction, framing the skeleton of the shown frame only (a close-up).
-- "camera NAME" (`view="camera:NAME"` in Python): through that camera's own K and pose.
+- "camera NAME" (`view="camera:NAME"` in Python): through that camera's own K and pose, at the
+  camera's own aspect ratio (`picture_size`: a portrait camera gives a portrait picture) and its
+  own rotation (no roll added, so its horizon is where the camera saw it).
 - "turntable": "front" rotated about the vertical axis through the scene centre (videos).
 """
 from __future__ import annotations
@@ -22,7 +24,7 @@ from epicap.errors import InputError
 from epicap.session import Cameras, Poses3D
 from epicap.viz.scene import scene_bounds
 
-__all__ = ["ViewCamera", "look_at", "view_camera", "parse_view", "VIEWS"]
+__all__ = ["ViewCamera", "look_at", "view_camera", "parse_view", "picture_size", "VIEWS"]
 
 VIEWS = ("front", "top", "overview", "subject", "camera NAME")
 _FOV_DEG = 40.0
@@ -83,6 +85,18 @@ def parse_view(view: str) -> tuple[str, str | None]:
     raise InputError(f"unknown view {view!r}; valid: {', '.join(VIEWS)}")
 
 
+def picture_size(view: str, cameras: Cameras | None, size: tuple[int, int]) -> tuple[int, int]:
+    """(width, height) of the picture of `view` asked at `size`: `size` itself, except through a
+    camera ("camera:NAME"), whose picture keeps the camera's aspect ratio with its longer side the
+    longer side of `size` (a 1080x1920 camera asked at 1280x720 gives 720x1280)."""
+    kind, name = parse_view(view)
+    if kind != "camera" or cameras is None or name not in cameras.names:
+        return int(size[0]), int(size[1])
+    W, H = (float(v) for v in cameras.image_size[cameras.names.index(name)])
+    s = max(size) / max(W, H)
+    return max(16, int(round(W * s))), max(16, int(round(H * s)))
+
+
 def view_camera(view: str, cameras: Cameras | None, poses: Poses3D | None,
                 size: tuple[int, int] = (640, 480), azimuth_deg: float = 0.0,
                 frame: int | None = None) -> ViewCamera:
@@ -91,7 +105,8 @@ def view_camera(view: str, cameras: Cameras | None, poses: Poses3D | None,
     view: "front", "top", "overview", "subject" or "camera:NAME". size: (width, height) of the
     picture in pixels. azimuth_deg: rotation of the "front"/"overview" view about the vertical
     axis (a turntable's angle). frame: the frame "subject" frames (default: every frame).
-    For "camera:NAME" the camera's K is scaled to `size` (lens distortion is not rendered).
+    For "camera:NAME" the camera's K is scaled to `size` (lens distortion is not rendered); pass
+    `picture_size(...)` as `size` to keep its aspect ratio (anything else stretches the picture).
     """
     kind, name = parse_view(view)
     w, h = int(size[0]), int(size[1])
@@ -130,7 +145,8 @@ def _subject_bounds(poses: Poses3D | None, frame: int | None) -> tuple[np.ndarra
     """Centre and radius (metres) of the skeleton in `frame` (or all frames); at least 0.6 m."""
     if poses is None:
         raise InputError("view subject needs triangulated poses (poses3d.npz)")
-    pts = poses.poses[frame] if frame is not None else poses.poses.reshape(-1, 3)
+    pts = poses.poses[..., frame, :, :] if frame is not None else poses.poses  # every person
+    pts = pts.reshape(-1, 3)
     pts = pts[np.isfinite(pts).all(axis=-1)].astype(np.float64)
     if len(pts) == 0:
         raise InputError("view subject: no triangulated joint to frame")

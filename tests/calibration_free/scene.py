@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from epicap.geometry.camera import project_points, rotation_from_rodrigues
+from epicap.geometry.camera import rotation_from_rodrigues
 from epicap.session import Cameras, Keypoints2D
 
 # coco17 joints in the body frame (x forward, y left, z up), standing, metres

@@ -50,3 +50,19 @@ def test_data_weights_downweigh_one_camera_s_biased_joint():
     assert per[1, 3] < 0.2 * per[0, 3]  # the biased camera-joint
     np.testing.assert_allclose(per[[0, 2, 3], 3], per[0, 0], rtol=0.35)  # others barely touched
     assert per[0, 4] < 0.25 * per[0, 0]  # a joint loose everywhere weighs less everywhere
+
+
+def test_a_coarse_cost_only_brackets_the_minimum():
+    full, cheap = [], []
+
+    def cost(f):
+        full.append(f)
+        return np.log(f / 1234.0) ** 2
+
+    def coarse(f):  # a cheaper cost whose minimum sits 8% off, as with fewer frames
+        cheap.append(f)
+        return np.log(f / 1333.0) ** 2
+
+    res = search_focal(cost, 2203.0, extra=(900.0,), coarse=coarse)
+    assert res.success and res.focal_px == pytest.approx(1234.0, rel=0.005)
+    assert len(cheap) == 12 and len(full) < 15  # the grid ran on the coarse cost only

@@ -19,7 +19,7 @@ def trained(tmp_path_factory):
     heldout = make_session(root / "h", T=20, C=2, seed=7, truth=False)
     label_sessions([heldout], root / "h_ds", LabelOptions(crops=False))
     train(TrainConfig(dataset=str(root / "ds"), out=str(root / "run"), epochs=6, width=64,
-                      blocks=1, batch_size=16, warmup_steps=2, quiet=True))
+                      blocks=1, batch_size=16, warmup_steps=2, min_steps=0, quiet=True))
     return root
 
 

@@ -16,7 +16,8 @@ def trained(tmp_path_factory):
     label_sessions([s], root / "ds", LabelOptions(crops=False))
     train(TrainConfig(dataset=str(root / "ds"), out=str(root / "run"), epochs=40, width=128,
                       blocks=1, batch_size=30, warmup_steps=2, val_fraction=0.0, window=3,
-                      rotation_deg=0, noise=0, joint_dropout=0, dropout=0, quiet=True))
+                      rotation_deg=0, noise=0, joint_dropout=0, dropout=0, min_steps=0,
+                      quiet=True))
     return root
 
 
@@ -48,3 +49,20 @@ def test_infer_bad_input_exits_2(trained, tmp_path):
     assert main(["infer", str(trained / "run"), str(trained / "s" / "poses3d.npz"), "--out",
                  str(tmp_path / "o.npz")]) == 2
     assert not (tmp_path / "o.npz").exists()
+
+
+def test_infer_from_several_people_uses_the_main_subject(trained, tmp_path):
+    from epicap.session import Keypoints2D
+
+    one = Keypoints2D.from_npz(trained / "s" / "keypoints2d.npz")
+    other = one.keypoints.copy()
+    other[..., :2] += 200.0  # someone else, elsewhere in the picture
+    several = Keypoints2D.stack([one, Keypoints2D(other, one.cameras, one.joint_set,
+                                                  one.image_size, one.fps)], ["p0", "p1"])
+    several.save(tmp_path / "people.npz")
+    for src, out in ((trained / "s" / "keypoints2d.npz", "a.npz"), (tmp_path / "people.npz",
+                                                                     "b.npz")):
+        assert main(["infer", str(trained / "run"), str(src), "--camera", "cam2", "--out",
+                     str(tmp_path / out)]) == 0
+    np.testing.assert_array_equal(np.load(tmp_path / "a.npz")["poses"],
+                                  np.load(tmp_path / "b.npz")["poses"])

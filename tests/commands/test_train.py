@@ -6,7 +6,8 @@ from epicap.training.labels import LabelOptions, label_sessions
 
 from tests.training.sessions import make_session
 
-TINY = ["--set", "width=32", "--set", "blocks=1", "--batch-size", "32", "--set", "log_every=1"]
+TINY = ["--set", "width=32", "--set", "blocks=1", "--batch-size", "32", "--set", "log_every=1",
+        "--min-steps", "0"]
 
 
 @pytest.fixture(scope="module")

@@ -29,7 +29,7 @@ from tests.conftest import build_scene
 
 ENV = {**os.environ, "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
 TRAIN = ["--train", "--epochs", "25", "--set", "batch_size=16", "--set", "checkpoint_every=8",
-         "--set", "width=256"]
+         "--set", "width=256", "--set", "min_steps=0"]
 
 
 def _scene(**kw):

@@ -108,3 +108,37 @@ def test_bad_input():
 def test_robust_sigma():
     r = np.random.default_rng(0).normal(0, 2.0, 100000)
     assert abs(robust_sigma(np.abs(r)) - 2.0) < 0.05
+
+
+def test_gauge_row_is_analytic_and_exact():
+    # its entries are ~1e3 smaller than the pixel rows: checked on their own scale
+    rng = np.random.default_rng(4)
+    cams, X, uv, R0, t0, X0 = _setup(C=4, T=2)
+    c, n = np.nonzero(np.isfinite(uv).all(-1))
+    prob = _Problem(uv[c, n], c, n, n % 17, cams.K, np.zeros((4, 5)), R0, t0, X0, 17,
+                    BundleAdjustmentOptions())
+    p = prob.x0 + rng.normal(0, 0.05, len(prob.x0))
+    row = prob.jacobian(p).toarray()[-1, :prob.n_cam]
+    num = np.array([(prob._gauge(p + d) - prob._gauge(p - d)) / 2e-6
+                    for d in np.eye(len(p))[:prob.n_cam] * 1e-6])
+    assert np.abs(num).max() > 1.0
+    np.testing.assert_allclose(row, num, atol=1e-6 * np.abs(num).max())
+
+
+@pytest.mark.parametrize("focal, offsets", [("fixed", False), ("per_camera", False),
+                                            ("shared", True)])
+def test_schur_solver_reaches_the_lsmr_solution(focal, offsets):
+    cams, X, uv, R0, t0, X0 = _setup(seed=2, outliers=0.1, C=4, T=30)
+    K0 = cams.K.copy()
+    K0[:, [0, 1], [0, 1]] *= 1.03
+    w = np.ones(uv.shape[:2])
+    groups = np.tile(np.arange(17), 30)
+    out = {s: bundle_adjust(uv, w, K0, None, R0, t0, X0, groups, BundleAdjustmentOptions(
+        solver=s, focal=focal, offsets=offsets, max_nfev=60)) for s in ("lsmr", "schur")}
+    a, b = out["lsmr"], out["schur"]
+    assert b.success and b.moved > 1e-3
+    assert _rot_err(a.R, b.R) < 0.01  # deg
+    np.testing.assert_allclose(b.K, a.K, rtol=1e-4)
+    assert b.rms_px <= a.rms_px * 1.001
+    with pytest.raises(InputError, match="valid: schur, lsmr"):
+        BundleAdjustmentOptions(solver="cg")

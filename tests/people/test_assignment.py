@@ -2,7 +2,8 @@ import numpy as np
 import pytest
 
 from epicap.errors import InputError
-from epicap.people.assignment import check_assignment, gather, order_people, person_frames
+from epicap.people.assignment import (assign_small, check_assignment, gather, order_people,
+                                      person_frames)
 
 
 def _dets(C=2, T=3, S=3, J=4, seed=0):
@@ -54,3 +55,36 @@ def test_bad_assignments_fail_in_one_line(a, message):
     assert "\n" not in str(e.value)
     with pytest.raises(InputError):
         gather(_dets(), a, 2)
+
+
+@pytest.mark.parametrize("R, P", [(3, 3), (2, 5), (5, 2)])
+def test_assign_small_matches_the_hungarian_algorithm_problem_by_problem(R, P):
+    from scipy.optimize import linear_sum_assignment
+
+    rng = np.random.default_rng(R * 10 + P)
+    cost = rng.uniform(0, 3, (400, R, P))
+    cost[rng.random(cost.shape) < 0.2] = np.nan  # forbidden entries
+    limit = 2.0
+    out = assign_small(cost, limit)
+    assert out.shape == (400, R) and out.dtype == np.int32
+    clashes = 0
+    for b in range(400):
+        ok = np.isfinite(cost[b]) & (cost[b] <= limit)
+        r, p = linear_sum_assignment(np.where(ok, cost[b], 1e6))
+        good = ok[r, p]
+        want_n, want_cost = good.sum(), cost[b][r[good], p[good]].sum()
+        mine = out[b] >= 0
+        rows = np.flatnonzero(mine)
+        assert ok[rows, out[b][mine]].all()  # only allowed pairs
+        assert len(set(out[b][mine].tolist())) == mine.sum()  # one row per column
+        assert mine.sum() == want_n
+        assert cost[b][rows, out[b][mine]].sum() == pytest.approx(want_cost)
+        ok_rows = ok.any(1)
+        best = np.where(ok, cost[b], np.inf).argmin(1)
+        clashes += len(set(best[ok_rows].tolist())) < ok_rows.sum()
+    assert clashes > 20  # the Hungarian fallback was exercised, not only the greedy path
+
+
+def test_assign_small_with_nothing_to_assign():
+    assert assign_small(np.zeros((0, 3, 3)), 1.0).shape == (0, 3)
+    assert (assign_small(np.full((2, 3, 2), np.inf), 1.0) == -1).all()

@@ -37,3 +37,21 @@ def test_tracklets_break_at_an_occlusion():
     assert len(person0) == 2  # before and after the 20 lost frames
     lengths = tracklet_lengths(ids)[0]
     assert sorted(lengths[person0].tolist()) == [20, 20]
+
+
+def test_a_body_split_in_two_detections_stays_one_tracklet():
+    s = make_people_scene(2, 2, num_frames=40)
+    d = s.detections.copy()
+    truth = s.truth.copy()
+    for c in range(2):
+        for t in range(10, 30):  # person 0's hips and legs reported as a second detection
+            body, spare = np.flatnonzero(truth[c, t] == 0)[0], np.flatnonzero(truth[c, t] < 0)[0]
+            d[c, t, spare] = np.nan
+            d[c, t, spare, :, 2] = 0
+            d[c, t, spare, 11:] = d[c, t, body, 11:]
+            d[c, t, body, 11:] = (np.nan, np.nan, 0)
+            truth[c, t, spare] = 0
+    ids = link_tracklets(d)
+    for c in range(2):
+        assert len(np.unique(ids[c][truth[c] == 0])) == 1
+        assert len(np.unique(ids[c][truth[c] == 1])) == 1

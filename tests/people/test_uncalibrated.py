@@ -85,3 +85,55 @@ def test_nobody_anywhere_and_a_camera_that_sees_no_one():
     d[..., 2] = 0
     r = match_uncalibrated(d, s.image_size)
     assert r.num_people == 0 and (r.assignment == -1).all()
+
+
+def _fundamentals(cams, thr):
+    """(a, b) -> (F with x_b^T F x_a = 0, thr) of a calibrated rig (H&Z eq. 9.2)."""
+    out = {}
+    for a in range(len(cams)):
+        for b in range(a + 1, len(cams)):
+            R = cams.R[b] @ cams.R[a].T
+            t = cams.t[b] - R @ cams.t[a]
+            tx = np.array([[0, -t[2], t[1]], [t[2], 0, -t[0]], [-t[1], t[0], 0]])
+            out[a, b] = (np.linalg.inv(cams.K[b]).T @ tx @ R @ np.linalg.inv(cams.K[a]), thr)
+    return out
+
+
+def test_merge_people_joins_a_person_split_between_cameras_and_nobody_else():
+    from epicap.people.uncalibrated import merge_people
+
+    s = make_people_scene(3, 4, num_frames=90)
+    split = s.truth.copy()
+    split[2:][split[2:] == 1] = 3  # person 1 as seen by cameras 2 and 3 becomes "person 3"
+    merged, P = merge_people(s.detections, split, 4, _fundamentals(s.cameras, 13.0))
+    assert P == 3
+    acc, mapping = identity_accuracy(merged, s.truth)
+    assert acc == 1.0 and sorted(mapping.values()) == [0, 1, 2]
+    # two different people who never share a camera-frame stay two: one seen only by cameras
+    # 0-1, the other only by cameras 2-3 (their views do not fit one F)
+    apart = s.truth.copy()
+    apart[:2][apart[:2] == 2] = -1
+    apart[2:][apart[2:] == 1] = -1
+    kept, P = merge_people(s.detections, apart, 3, _fundamentals(s.cameras, 13.0))
+    assert P == 3 and identity_accuracy(kept, s.truth)[0] == identity_accuracy(apart, s.truth)[0]
+
+
+@pytest.mark.parametrize("C, P, seed", [(4, 6, 3), pytest.param(8, 6, 0, marks=pytest.mark.slow)])
+def test_no_identity_switch_on_crowded_scenes_with_a_bystander_and_a_visitor(C, P, seed):
+    from epicap.synthetic import ring_rig
+    from epicap.synthetic.people import PeopleOptions
+    from epicap.synthetic.people import make_people_scene as make_scene
+
+    cams = ring_rig(C, 6.0, 2.0, 1000.0, (1280, 720), seed=seed)
+    s = make_scene(cams, 300, PeopleOptions(num_people=P, noise_px=2.0, swap_fraction=0.02,
+                                            seed=seed))
+    r = match_uncalibrated(s.detections, cams.image_size)
+    assert r.num_people == P
+    acc, mapping = identity_accuracy(r.assignment, s.slot_person)
+    assert acc >= 0.995 and len(mapping) == P
+    # per true person and frame, the id most cameras give it never changes
+    for p in range(P):
+        ids = np.where(s.slot_person == p, r.assignment, -1)
+        per_frame = [np.bincount(v[v >= 0]).argmax() for v in ids.transpose(1, 0, 2)
+                     if (v >= 0).any()]
+        assert len(set(per_frame)) == 1, p

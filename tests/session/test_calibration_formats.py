@@ -145,7 +145,7 @@ def test_colmap_model_written_by_pycolmap(tmp_path, text):
         np.testing.assert_allclose(cams.K, rig.K, atol=1e-9)
         # pixels agree with COLMAP's own projection, less its half-pixel shift
         for c in range(len(rig)):
-            cam, image = rec.cameras[c + 1], rec.images[c + 1]
+            cam = rec.cameras[c + 1]
             x_cam = X @ rig.R[c].T + rig.t[c]
             colmap_px = np.asarray(cam.img_from_cam(x_cam))
             np.testing.assert_allclose(cams.project(X)[c] + 0.5, colmap_px[:, :2], atol=1e-6)

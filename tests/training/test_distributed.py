@@ -13,7 +13,7 @@ from tests.training.sessions import make_session
 DETERMINISTIC = ["--set", "width=32", "--set", "blocks=1", "--set", "dropout=0", "--set",
                  "flip=false", "--set", "rotation_deg=0", "--set", "noise=0", "--set",
                  "joint_dropout=0", "--set", "warmup_steps=2", "--batch-size", "16", "--epochs",
-                 "2"]
+                 "2", "--min-steps", "0"]
 
 
 def _child_errors(stderr: str) -> str:

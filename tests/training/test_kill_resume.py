@@ -14,7 +14,7 @@ from epicap.training.labels import LabelOptions, label_sessions
 from tests.training.sessions import make_session
 
 ARGS = ["--student", "lifter", "--epochs", "30", "--batch-size", "16", "--checkpoint-every",
-        "3", "--set", "width=256", "--set", "warmup_steps=2", "--quiet"]
+        "3", "--set", "width=256", "--set", "warmup_steps=2", "--min-steps", "0", "--quiet"]
 
 
 @pytest.mark.slow

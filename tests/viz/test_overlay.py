@@ -97,3 +97,67 @@ def test_overlay_shows_the_video_frame_of_the_synced_timeline(tmp_path):
     (session / "sync.toml").write_text(
         '[cameras.cam02]\noffset_frames = -3.2\nsynced_sha256 = "another file"\n')
     assert grey_levels("cam02") == [0, 1, 2, 3, 4, 5]  # a stale sync.toml is not applied
+
+
+def test_label_halo_is_in_register_with_its_text():
+    """The white halo surrounds the text evenly: a thicker halo stroke would advance further per
+    letter and stick out on the right (the label looked drawn twice)."""
+    from epicap.viz.media import label_size, put_label
+
+    for scale in (0.55, 1.65):
+        img = np.full((200, 900, 3), 128, np.uint8)
+        put_label(img, "cam02  frame 50", (20, 100), (0, 0, 0), scale)
+        dark = np.nonzero((img < 40).all(-1))
+        white = np.nonzero((img > 240).all(-1))
+        left = dark[1].min() - white[1].min()
+        right = white[1].max() - dark[1].max()
+        assert 0 < left <= 4 and abs(right - left) <= 1, (scale, left, right)
+        w, h = label_size("cam02  frame 50", scale)
+        assert abs((white[1].max() - white[1].min()) - w) <= 0.1 * w
+
+
+def test_contact_sheet_skips_padding_rows_and_missing_video_frames_say_so(tmp_path):
+    import cv2
+
+    from epicap.session import Keypoints2D, Poses3D
+    from epicap.session.manifest import CameraEntry, SessionManifest
+    from epicap.viz.overlay import overlay_frames
+
+    session = make_session(tmp_path / "s", T=8)
+    kp = Keypoints2D.from_npz(session / "keypoints2d.npz")
+    k = kp.keypoints.copy()
+    k[:, [0, -1]] = (np.nan, np.nan, 0)  # sync's padding: nothing seen anywhere
+    Keypoints2D(k, kp.cameras, kp.joint_set, kp.image_size, kp.fps).save(
+        session / "keypoints2d.npz")
+    poses = Poses3D.from_npz(session / "poses3d.npz")
+    P = poses.poses.copy()
+    P[[0, -1]] = np.nan  # and nothing triangulated there
+    Poses3D(P, poses.reprojection_error, poses.views, poses.joint_set, poses.fps).save(
+        session / "poses3d.npz")
+    source = OverlaySource.from_session(session)
+    sheet = contact_sheet(source, columns=4, tile_width=160)
+    tiles = sheet.reshape(4, 124, 4, 164, 3)[:, 2:-2, :, 2:-2]
+    for c in range(4):
+        for col in range(4):  # every tile shows a skeleton below its label, none is bare
+            tile = tiles[c, 25:, col].astype(int)
+            drawn = (np.abs(tile - CANVAS_GREY).max(-1) > 40).sum()
+            assert drawn > 30, (c, col, drawn)
+    padding = next(overlay_frames(source, "cam01", [0]))[::4, ::4].astype(int)  # a bare tile
+    assert (np.abs(padding[25:] - CANVAS_GREY).max(-1) > 40).sum() == 0
+    # a camera whose video has no frame for a row: the grey canvas says so
+    (session / "videos").mkdir()
+    entries = []
+    for name in kp.cameras:
+        w, h = (int(v) for v in kp.image_size[kp.camera_index(name)])
+        writer = cv2.VideoWriter(str(session / "videos" / f"{name}.avi"),
+                                 cv2.VideoWriter_fourcc(*"MJPG"), 30.0, (w, h))
+        for _ in range(4):
+            writer.write(np.full((h, w, 3), 200, np.uint8))
+        writer.release()
+        entries.append(CameraEntry(name, 30.0, 4, w, h, f"videos/{name}.avi"))
+    SessionManifest(entries).save(session)
+    frames = list(overlay_frames(OverlaySource.from_session(session), "cam01", [2, 6]))
+    assert np.median(frames[0]) > 150  # a video frame
+    h = frames[1].shape[0]
+    band = frames[1][h // 2 - 20:h // 2 + 5]
+    assert np.median(frames[1]) == CANVAS_GREY and (band < 40).all(-1).sum() > 50  # the words

@@ -96,3 +96,21 @@ def test_report_in_headless_chromium(tmp_path):
     # matplotlib's default blue (31, 119, 180) appears: the plots are drawn
     blue = np.all(np.abs(img.astype(int) - (180, 119, 31)) < 20, axis=-1)
     assert blue.sum() > 100
+
+
+def test_training_section_prints_the_lr_and_the_evaluation(tmp_path):
+    session = make_session(tmp_path / "s")
+    run = tmp_path / "run"
+    run.mkdir()
+    (run / "metrics.csv").write_text("step,epoch,train_loss,val_mpjpe_mm,lr\n"
+                                     "50,49,1.0,200,0.001\n100,99,0.5,80.5,5e-05\n")
+    (run / "best.pt").write_bytes(b"")  # only its presence is read here
+    (run / "evaluation.json").write_text('{"mpjpe_mm": 91.25, "pa_mpjpe_mm": 60.5, '
+                                         '"samples": 40, "reference": "pseudo-labels", '
+                                         '"checkpoint": "run/best.pt", "split": "val"}')
+    html = build_report(session, run, snapshots=False)
+    assert "<td>lr</td><td>5.00e-05</td>" in html and "<td>lr</td><td>0.000</td>" not in html
+    assert "<td>step</td><td>100</td>" in html
+    assert "best.pt (what evaluate and infer use): step 100, validation MPJPE 80.5 mm" in html
+    assert "<h3>Evaluation (evaluation.json)</h3>" in html
+    assert "<td>mpjpe_mm</td><td>91.250</td>" in html and "<td>split</td><td>val</td>" in html
