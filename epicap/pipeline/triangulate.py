@@ -227,8 +227,9 @@ def triangulate_session(session_dir: str | os.PathLike,
     match_people: first re-check the people with the cameras (`epicap.pipeline.rematch`): the
         keypoints as read are kept in `keypoints2d_unmatched.npz` and the corrected ones written
         to `keypoints2d.npz` (both atomically, only when a view changed), then triangulated;
-        the summary's `matching` says what changed. keypoints_path: read the keypoints from this file instead of the session's
-        `keypoints2d.npz` (`epicap run` passes the unmatched copy when it triangulates again).
+        the summary's `matching` says what changed.
+    keypoints_path: read the keypoints from this file instead of the session's `keypoints2d.npz`
+        (`epicap run` passes the unmatched copy when it triangulates again).
     Returns the poses written and a summary.
     """
     session = Path(session_dir)
