@@ -56,10 +56,12 @@ def parse_frames(text: str | None) -> range | None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from epicap.keypoints.everyone import parse_people
+    from epicap.keypoints.everyone import (detector_slots, parse_people, people_table,
+                                           write_detected)
     from epicap.keypoints.mediapipe_detector import DetectorOptions, detect_session
     from epicap.keypoints.models import check_task_file, pose_model_path
     from epicap.session import KEYPOINTS_FILE
+    from epicap.session.detections2d import DETECTIONS_FILE
     from epicap.session.io import refuse_overwrite
 
     session = Path(args.session)
@@ -68,21 +70,11 @@ def run(args: argparse.Namespace) -> int:
     out = session / KEYPOINTS_FILE
     refuse_overwrite(out, args.force, "keypoints file")
     choice = parse_people(args.people)
-    slots = args.max_people
-    if slots is None:
-        slots = 2 if choice.main_subject_only else max(4, choice.count or 0)
+    slots = detector_slots(choice, args.max_people)
     frames = parse_frames(args.frames)
     model = check_task_file(args.model) if args.model else pose_model_path()
     result = detect_session(session, model, DetectorOptions(num_poses=slots), frames)
-    from epicap.keypoints.everyone import keep_people, people_table, save_people_keypoints
-    from epicap.session.detections2d import DETECTIONS_FILE
-
-    result.detections.save(session / DETECTIONS_FILE)
-    people = keep_people(result.detections, choice, session)
-    if people is None:
-        result.keypoints.save(out)
-    else:
-        save_people_keypoints(out, result.detections, people)
+    people = write_detected(session, result.detections, result.keypoints, choice)
     if not args.quiet:
         from epicap.console import format_table
 

@@ -52,8 +52,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="the cameras are synchronized already: keep the timeline")
     parser.add_argument("--model", metavar="FILE.task", help="detect: a MediaPipe pose "
                         "landmarker bundle (default: the built one)")
-    parser.add_argument("--max-people", type=int, default=2, metavar="N",
-                        help="detect: people per frame among which the subject is followed (2)")
+    parser.add_argument("--people", metavar="N|all",
+                        help="detect: who to keep, as `epicap detect --people`: N people, or "
+                             "all; default everyone seen in at least two cameras; 1: the main "
+                             "subject only")
+    parser.add_argument("--max-people", type=int, default=None, metavar="N",
+                        help="detect: people MediaPipe detects per frame (default: 2 with "
+                             "--people 1, else 4 or the --people count)")
     parser.add_argument("--subject-height", type=float, default=1.70, metavar="M",
                         help="calibrate: the subject's height in metres, sets the scale (1.70)")
     parser.add_argument("--intrinsics", metavar="FILE",
@@ -84,7 +89,8 @@ def run(args: argparse.Namespace) -> int:
         settings.append((key.strip(), value.strip()))
     options = RunOptions(
         train=args.train, until=args.until, start=args.start, force=args.force,
-        sync=not args.no_sync, model=args.model, max_people=args.max_people,
+        sync=not args.no_sync, model=args.model, people=args.people,
+        max_people=args.max_people,
         subject_height_m=args.subject_height, intrinsics=args.intrinsics,
         shared_focal=args.shared_focal, student=args.student, epochs=args.epochs,
         device=args.device, train_settings=tuple(settings), snapshots=not args.no_snapshots)

@@ -14,6 +14,12 @@ hypotheses that are plausible, or stays NaN; --no-consistency decides each joint
 minimizing its pixel error; --smooth low-passes the 3D trajectories (zero-phase Butterworth, gaps
 are not bridged).
 
+Before triangulating, the people are re-checked with the cameras: a camera's views whose left
+and right are exchanged are exchanged back, views that belong to another person move to that
+person, views that fit nobody are dropped. The keypoints as they were stay in
+SESSION/keypoints2d_unmatched.npz and SESSION/keypoints2d.npz gets the corrected ones (only when
+something changed; the table says what, per camera). --no-match skips this step.
+
 Prints frames, the share of joints triangulated, reprojection error percentiles, mean views and
 the share of each camera's detections kept; refuses to overwrite poses3d.npz without --force.
 
@@ -46,6 +52,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                              "(default: 2; 0 keeps them)")
     parser.add_argument("--no-consistency", action="store_true",
                         help="no skeleton or time checks: each joint decided from its own views")
+    parser.add_argument("--no-match", action="store_true",
+                        help="triangulate keypoints2d.npz as it is, without re-checking the "
+                             "people (left/right swaps, views of the wrong person) with the "
+                             "cameras")
     parser.add_argument("--force", action="store_true", help="overwrite an existing poses3d.npz")
 
 
@@ -63,7 +73,8 @@ def run(args: argparse.Namespace) -> int:
     smoothing = SmoothingOptions(cutoff_hz=args.smooth) if args.smooth is not None else None
     _, summary = triangulate_session(args.session, args.cameras, options, smoothing, args.force,
                                      args.max_extent if args.max_extent > 0 else None,
-                                     None if args.no_consistency else ConsistencyOptions())
+                                     None if args.no_consistency else ConsistencyOptions(),
+                                     match_people=not args.no_match)
     for message in summary.warnings:
         warn(message)
     print(format_table(summary.rows(), ["triangulation", "value"]))

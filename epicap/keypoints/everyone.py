@@ -23,8 +23,9 @@ import numpy as np
 
 from epicap.errors import InputError
 
-__all__ = ["PeopleChoice", "parse_people", "PeopleKeypoints", "match_people", "keep_people",
-           "save_people_keypoints", "people_table", "slots_warning"]
+__all__ = ["PeopleChoice", "parse_people", "detector_slots", "PeopleKeypoints", "match_people",
+           "keep_people", "save_people_keypoints", "write_detected", "people_table",
+           "slots_warning"]
 
 
 @dataclass(frozen=True)
@@ -58,6 +59,15 @@ def parse_people(text: str | None) -> PeopleChoice:
     if n < 1:
         raise InputError(f"--people must be at least 1 (1 keeps only the main subject), got {n}")
     return PeopleChoice(n, 2)
+
+
+def detector_slots(choice: PeopleChoice, max_people: int | None = None) -> int:
+    """People a detector looks for per frame: `max_people` when given, else 2 for the main
+    subject alone (a second slot lets the tracker tell the subject from a passer-by), else 4 or
+    the asked count, whichever is more."""
+    if max_people is not None:
+        return int(max_people)
+    return 2 if choice.main_subject_only else max(4, choice.count or 0)
 
 
 @dataclass
@@ -106,30 +116,37 @@ def match_people(detections, choice: PeopleChoice) -> PeopleKeypoints | None:
 def save_people_keypoints(path: str | os.PathLike, detections, people: PeopleKeypoints) -> None:
     """Write `keypoints2d.npz` of the matched people exactly as PRODUCT.md lays it out.
 
-    One person: the single-person file (`Keypoints2D`, no `people` key). Several: keypoints
-    (C, T, P, J, 3) and `people` (P,). (The lead switches this to `Keypoints2D.stack` once the
-    session class holds a person axis.)
+    One person: the single-person file (no `people` key). Several: keypoints (C, T, P, J, 3) and
+    `people` (P,), through `Keypoints2D.stack` (each person passes the single-person checks).
     """
     from epicap.session import Keypoints2D
-    from epicap.session.io import write_npz
 
     d = detections
-    if len(people.people) == 1:
-        Keypoints2D(people.keypoints[:, :, 0], d.cameras, d.joint_set, d.image_size, d.fps,
-                    d.joints).save(path)
-        return
-    for p in range(len(people.people)):  # every person passes the single-person validation
-        Keypoints2D(people.keypoints[:, :, p], d.cameras, d.joint_set, d.image_size, d.fps,
-                    d.joints)
-    write_npz(path, {
-        "keypoints": people.keypoints.astype(np.float32),
-        "people": np.array(people.people, dtype=str),
-        "cameras": np.array(d.cameras, dtype=str),
-        "joints": np.array(d.joints, dtype=str),
-        "joint_set": np.array(d.joint_set, dtype=str),
-        "image_size": np.asarray(d.image_size, dtype=np.int64),
-        "fps": np.array(d.fps, dtype=np.float64),
-    })
+    singles = [Keypoints2D(people.keypoints[:, :, p], d.cameras, d.joint_set, d.image_size, d.fps,
+                           d.joints) for p in range(len(people.people))]
+    Keypoints2D.stack(singles, people.people).save(path)
+
+
+def write_detected(session: str | os.PathLike, detections, main_subject, choice: PeopleChoice
+                   ) -> PeopleKeypoints | None:
+    """Write a detection's files into `session`: every detection into `detections2d.npz`, and
+    `keypoints2d.npz` of the people `choice` keeps (`keep_people`), or `main_subject` (a
+    single-person Keypoints2D, each camera's main subject) when none are matched or `--people 1`.
+    Both atomically, detections first. Returns the people written (None: the main subject).
+    """
+    from pathlib import Path
+
+    from epicap.session import KEYPOINTS_FILE
+    from epicap.session.detections2d import DETECTIONS_FILE
+
+    session = Path(session)
+    detections.save(session / DETECTIONS_FILE)
+    people = keep_people(detections, choice, session)
+    if people is None:
+        main_subject.save(session / KEYPOINTS_FILE)
+    else:
+        save_people_keypoints(session / KEYPOINTS_FILE, detections, people)
+    return people
 
 
 def slots_warning(counts: np.ndarray, slots: int, camera: str, option: str) -> str | None:

@@ -26,7 +26,9 @@ class RunOptions:
     until: the last stage to run. start: rerun from this stage on even when done (`--from`).
     force: replace outputs that `run` did not make (an imported keypoints2d.npz is detected anew).
     sync: False keeps the keypoints' timeline as it is (data known to be synchronized).
-    model, max_people: detect. subject_height_m, intrinsics, shared_focal: calibrate.
+    model, people, max_people: detect (`--people` as `epicap detect` reads it: None everyone seen
+    by two cameras, "1" the main subject only, "N", "all"; max_people None: `detector_slots`).
+    subject_height_m, intrinsics, shared_focal: calibrate.
     student, epochs, device: train (and evaluate). train_settings: other TrainConfig fields as
     (name, text) pairs (`--set checkpoint_every=20`). snapshots: 3D pictures in the report.
     """
@@ -37,7 +39,8 @@ class RunOptions:
     force: bool = False
     sync: bool = True
     model: str | None = None
-    max_people: int = 2
+    people: str | None = None
+    max_people: int | None = None
     subject_height_m: float = 1.70
     intrinsics: str | None = None
     shared_focal: bool = False
@@ -55,19 +58,23 @@ class RunOptions:
                                  f"{value!r}; valid: {', '.join(STAGES)}")
         if self.student not in ("lifter", "integral"):
             raise InputError(f"--student: {self.student!r}; valid: lifter, integral")
-        if not self.subject_height_m > 0 or self.epochs < 1 or self.max_people < 1:
+        if not self.subject_height_m > 0 or self.epochs < 1 or \
+                (self.max_people is not None and self.max_people < 1):
             raise InputError("--subject-height must be positive, --epochs and --max-people >= 1")
 
 
 def check_options(session: Path, options: RunOptions) -> None:
     """InputError for the first option of `options` that cannot work, before any stage runs.
 
-    Checks what each stage would only find out when it starts: the subject's height (metres),
+    Checks what each stage would only find out when it starts: --people (a count or `all`), the
+    subject's height (metres),
     the --intrinsics file (there and readable), the --model file, and the training options
     (when training is asked for or `--set` is given). Reads files, writes nothing.
     """
     from epicap.calibration_free.options import CalibrationOptions
+    from epicap.keypoints.everyone import parse_people
 
+    parse_people(options.people)
     try:
         CalibrationOptions(subject_height_m=options.subject_height_m,
                            shared_focal=options.shared_focal)

@@ -68,7 +68,7 @@ class Context:
     def detected_keypoints(self) -> Path:
         """The keypoints as detected or imported: keypoints2d.npz, or keypoints2d_raw.npz once
         our sync rewrote keypoints2d.npz (also after a kill in the middle of that sync)."""
-        kp, raw = self.session / KEYPOINTS_FILE, self.session / RAW_KEYPOINTS
+        kp, raw = self.matched_from(), self.session / RAW_KEYPOINTS
         sync = self.record.stages.get("sync")
         if sync is None or not raw.is_file():
             return kp
@@ -78,6 +78,26 @@ class Context:
         if sync.status == "running" and current != sync.inputs.get(KEYPOINTS_FILE) and \
                 fingerprint(raw) == sync.inputs.get(KEYPOINTS_FILE):
             return raw
+        return kp
+
+
+    def matched_from(self) -> Path:
+        """The keypoints as they were before the triangulate stage re-checked the people with the
+        cameras: keypoints2d.npz, or keypoints2d_unmatched.npz once that stage rewrote
+        keypoints2d.npz (also after a kill in the middle of it)."""
+        from epicap.pipeline.rematch import UNMATCHED_FILE
+
+        kp, unmatched = self.session / KEYPOINTS_FILE, self.session / UNMATCHED_FILE
+        rec = self.record.stages.get("triangulate")
+        if rec is None or not unmatched.is_file():
+            return kp
+        current, before = fingerprint(kp), fingerprint(unmatched)
+        for r in (rec, rec.success):
+            if r is not None and r.status in ("ran", "running") and \
+                    r.inputs.get(KEYPOINTS_FILE) == before and (
+                        current == r.outputs.get(KEYPOINTS_FILE)
+                        or (r.status == "running" and current != before)):
+                return unmatched
         return kp
 
 
@@ -116,6 +136,7 @@ def _videos(ctx: Context) -> dict[str, Path] | None:
 
 
 def _plan_detect(ctx: Context):
+    from epicap.keypoints.everyone import detector_slots, parse_people
     from epicap.keypoints.models import check_task_file, pose_model_path
     from epicap.session.manifest import MANIFEST_FILE
 
@@ -124,21 +145,28 @@ def _plan_detect(ctx: Context):
         return Skip("no videos (keypoints imported or synthetic)")
     model = check_task_file(ctx.options.model) if ctx.options.model else pose_model_path()
     inputs = {ctx.key(p): p for p in [ctx.session / MANIFEST_FILE, *videos.values(), model]}
+    choice = parse_people(ctx.options.people)
     return Plan(inputs, {KEYPOINTS_FILE: ctx.detected_keypoints()},
-                 {"max_people": ctx.options.max_people, "model": ctx.key(model)})
+                 {"max_people": detector_slots(choice, ctx.options.max_people),
+                  "people": ctx.options.people or "seen by two cameras",
+                  "model": ctx.key(model)})
 
 
 def _run_detect(ctx: Context, plan: Plan, previous):
+    from epicap.keypoints.everyone import parse_people, write_detected
     from epicap.keypoints.mediapipe_detector import DetectorOptions, detect_session
+    from epicap.session.detections2d import DETECTIONS_FILE
 
     out = ctx.session / KEYPOINTS_FILE
     result = detect_session(ctx.session, ctx.path(plan.params["model"]),
                             DetectorOptions(num_poses=plan.params["max_people"]))
-    result.keypoints.save(out)
+    people = write_detected(ctx.session, result.detections, result.keypoints,
+                            parse_people(ctx.options.people))
     kept = [r for n, r in result.cameras.items() if n not in result.dropped]
     found = sum(r.coverage for r in kept) / max(1, len(kept))
-    return (f"{len(kept)} cameras, subject found in {100 * found:.0f}% of frames",
-            {"outputs": {KEYPOINTS_FILE: out}})
+    who = "" if people is None or len(people.people) == 1 else f", {len(people.people)} people"
+    return (f"{len(kept)} cameras, subject found in {100 * found:.0f}% of frames{who}",
+            {"outputs": {KEYPOINTS_FILE: out, DETECTIONS_FILE: ctx.session / DETECTIONS_FILE}})
 
 
 def _plan_sync(ctx: Context):
@@ -195,7 +223,7 @@ def _plan_calibrate(ctx: Context):
             not Cameras.from_toml(cams).has_extrinsics:
         raise InputError(f"{cams}: holds only intrinsics; move it (e.g. to intrinsics.toml) and "
                          "pass --intrinsics FILE, so that the calibration can be written here")
-    inputs = {KEYPOINTS_FILE: ctx.session / KEYPOINTS_FILE}
+    inputs = {KEYPOINTS_FILE: ctx.matched_from()}  # as triangulate found them, if it rewrote them
     if ctx.options.intrinsics:
         intrinsics = Path(ctx.options.intrinsics)
         if not intrinsics.is_file():
@@ -215,7 +243,7 @@ def _run_calibrate(ctx: Context, plan: Plan, previous):
     from epicap.session.calibration_formats import load_for_session
 
     p = plan.params
-    keypoints = Keypoints2D.from_npz(ctx.session / KEYPOINTS_FILE)
+    keypoints = Keypoints2D.from_npz(plan.inputs[KEYPOINTS_FILE])
     intrinsics = None
     if p["intrinsics"]:  # any lab format, fitted to the videos' sizes (codec padding warned)
         intrinsics, fitted = load_for_session(ctx.path(p["intrinsics"]), keypoints.cameras,
@@ -232,17 +260,32 @@ def _run_calibrate(ctx: Context, plan: Plan, previous):
 
 
 def _plan_triangulate(ctx: Context):
-    inputs = {KEYPOINTS_FILE: ctx.session / KEYPOINTS_FILE, CAMERAS_FILE: ctx.session / CAMERAS_FILE}
-    return Plan(inputs, {POSES_FILE: ctx.session / POSES_FILE}, {"options": "defaults"})
+    inputs = {KEYPOINTS_FILE: ctx.matched_from(), CAMERAS_FILE: ctx.session / CAMERAS_FILE}
+    return Plan(inputs, {POSES_FILE: ctx.session / POSES_FILE},
+                {"options": "defaults", "match_people": True})
 
 
 def _run_triangulate(ctx: Context, plan: Plan, previous):
-    from epicap.pipeline.triangulate import triangulate_session
+    """Re-check the people with the cameras (keypoints2d.npz rewritten, the keypoints as they
+    were kept in keypoints2d_unmatched.npz, as sync keeps keypoints2d_raw.npz), triangulate."""
+    from epicap.pipeline.rematch import UNMATCHED_FILE
+    from epicap.pipeline.triangulate import copy_atomic, triangulate_session
 
-    _, summary = triangulate_session(ctx.session, force=True)
+    source, current = plan.inputs[KEYPOINTS_FILE], ctx.session / KEYPOINTS_FILE
+    unmatched = ctx.session / UNMATCHED_FILE
+    if source == current:  # keep the keypoints as found byte for byte: their fingerprint stays
+        copy_atomic(current, unmatched)  # the one the stages before recorded
+    _, summary = triangulate_session(ctx.session, force=True, keypoints_path=unmatched)
     ctx.warnings += summary.warnings
+    if summary.matching.changed:  # the table only when the cameras changed something
+        ctx.details.append(summary.matching.table())
+    fixed = sum(summary.matching.swaps.values())
+    moved = sum(summary.matching.reassigned.values()) + sum(summary.matching.dropped.values())
     return (f"{100 * summary.triangulated_fraction:.1f}% of joints, reprojection p50 "
-            f"{summary.reprojection_px[50]:.2f} px", None)
+            f"{summary.reprojection_px[50]:.2f} px; {fixed} left/right swaps fixed, {moved} "
+            "views moved or dropped",
+            {"outputs": {KEYPOINTS_FILE: current, UNMATCHED_FILE: unmatched},
+             "inputs": {KEYPOINTS_FILE: unmatched}})
 
 
 def _files(folder: Path) -> list[Path]:

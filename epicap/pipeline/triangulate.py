@@ -17,7 +17,7 @@ from epicap.session import CAMERAS_FILE, KEYPOINTS_FILE, POSES_FILE, Cameras, Ke
 from epicap.session.calibration_formats import load_for_session
 from epicap.session.io import refuse_overwrite
 
-__all__ = ["TriangulationSummary", "triangulate_session", "triangulate_keypoints"]
+__all__ = ["TriangulationSummary", "triangulate_session", "triangulate_keypoints", "copy_atomic"]
 
 
 @dataclass
@@ -50,6 +50,7 @@ class TriangulationSummary:
     warnings: list[str] = field(default_factory=list)
     people: dict[str, float] | None = None
     untriangulated: list[str] = field(default_factory=list)
+    matching: object | None = None  # pipeline.rematch.RematchSummary when re-checked first
 
     def rows(self) -> list[tuple[str, object]]:
         """(name, value) rows for `epicap.console.format_table`."""
@@ -69,6 +70,8 @@ class TriangulationSummary:
                      for name, v in self.people.items()]
             if self.untriangulated:
                 rows.append(("not triangulated (one camera)", ", ".join(self.untriangulated)))
+        if self.matching is not None:
+            rows += self.matching.rows()
         if self.output is not None:
             rows.append(("written", str(self.output)))
         return rows
@@ -213,6 +216,7 @@ def triangulate_session(session_dir: str | os.PathLike,
                         smoothing: SmoothingOptions | None = None, force: bool = False,
                         max_extent_m: float | None = 2.0,
                         consistency: ConsistencyOptions | None = ConsistencyOptions(),
+                        match_people: bool = True, keypoints_path: str | os.PathLike | None = None,
                         ) -> tuple[Poses3D, TriangulationSummary]:
     """Triangulate a session folder and write its `poses3d.npz` atomically.
 
@@ -220,6 +224,12 @@ def triangulate_session(session_dir: str | os.PathLike,
     cameras_path: a calibration TOML to use instead of the session's `cameras.toml`.
     force: overwrite an existing `poses3d.npz` (refused otherwise, before any work).
     smoothing, max_extent_m, consistency: as in `triangulate_keypoints`.
+    match_people: first re-check the people with the cameras (`epicap.pipeline.rematch`): the
+        keypoints as read are kept in `keypoints2d_unmatched.npz` and the corrected ones written
+        to `keypoints2d.npz` (both atomically, only when a view changed), then triangulated;
+        the summary's `matching` says what changed.
+    keypoints_path: read the keypoints from this file instead of the session's `keypoints2d.npz`
+        (`epicap run` passes the unmatched copy when it triangulates again).
     Returns the poses written and a summary.
     """
     session = Path(session_dir)
@@ -227,17 +237,42 @@ def triangulate_session(session_dir: str | os.PathLike,
         raise InputError(f"{session}: no such session folder")
     output = session / POSES_FILE
     refuse_overwrite(output, force, "3D poses file")
-    keypoints = Keypoints2D.from_npz(require_session_file(session, KEYPOINTS_FILE))
+    source = Path(keypoints_path) if keypoints_path is not None else \
+        require_session_file(session, KEYPOINTS_FILE)
+    keypoints = Keypoints2D.from_npz(source)
     calib_path = Path(cameras_path) if cameras_path is not None else \
         require_session_file(session, CAMERAS_FILE, "pass --cameras FILE")
     cameras, fitted = load_for_session(calib_path, keypoints.cameras, keypoints.image_size,
                                        require_extrinsics=True)  # any lab format
+    matching = None
+    if match_people:
+        from epicap.pipeline.rematch import UNMATCHED_FILE, rematch_keypoints
+
+        keypoints, matching = rematch_keypoints(keypoints, cameras)
     poses, summary = triangulate_keypoints(keypoints, cameras, options, smoothing,
                                            max_extent_m, consistency, source=str(calib_path))
     summary.warnings[:0] = fitted
+    if matching is not None:
+        unmatched = session / UNMATCHED_FILE
+        if matching.changed and source.resolve() != unmatched.resolve():
+            copy_atomic(source, unmatched)
+        if matching.changed or source.resolve() != (session / KEYPOINTS_FILE).resolve():
+            keypoints.save(session / KEYPOINTS_FILE)
+        summary.matching = matching
+        summary.warnings += matching.warnings()
     poses.save(output)
     summary.output = output
     return poses, summary
+
+
+def copy_atomic(source: Path, target: Path) -> None:
+    """Copy a file byte for byte, atomically (`session.io.atomic_write`)."""
+    import shutil
+
+    from epicap.session.io import atomic_write
+
+    with open(source, "rb") as src, atomic_write(target) as dst:
+        shutil.copyfileobj(src, dst)
 
 
 def _summarize(res, keypoints: Keypoints2D, options: TriangulationOptions,

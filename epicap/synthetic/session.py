@@ -28,6 +28,7 @@ import numpy as np
 
 from epicap.errors import InputError
 from epicap.session import CAMERAS_FILE, KEYPOINTS_FILE, POSES_FILE, Cameras, Poses3D
+from epicap.session.detections2d import DETECTIONS_FILE, Detections2D
 from epicap.session.io import read_npz, write_npz
 from epicap.session.manifest import MANIFEST_FILE, CameraEntry, SessionManifest
 from epicap.synthetic.scene import SyntheticScene
@@ -37,7 +38,6 @@ __all__ = ["TRUTH_DIR", "TRUTH_FILE", "write_session", "SessionTruth", "read_tru
 TRUTH_DIR = "truth"
 TRUTH_FILE = "synthetic.npz"
 PEOPLE_TRUTH_FILE = "people.npz"
-DETECTIONS_FILE = "detections2d.npz"  # the raw detector slots (epicap.session.detections2d)
 VIDEO_DIR = "videos"
 FORMAT_VERSION = 1
 
@@ -131,12 +131,8 @@ def _write_people(scene, folder: Path, video: bool) -> None:
     """The files of a several-person scene (module docstring)."""
     kp, cams, o = scene.keypoints, scene.cameras, scene.options
     kp.save(folder / KEYPOINTS_FILE)
-    write_npz(folder / DETECTIONS_FILE, {
-        "keypoints": scene.detections.astype(np.float32),
-        "cameras": np.array(cams.names, dtype=str), "joints": np.array(kp.joints, dtype=str),
-        "joint_set": np.array(kp.joint_set, dtype=str),
-        "image_size": cams.image_size.astype(np.int64), "fps": np.array(kp.fps, np.float64),
-        "format_version": np.array(1)})
+    Detections2D(scene.detections, cams.names, kp.joint_set, cams.image_size, kp.fps,
+                 kp.joints).save(folder / DETECTIONS_FILE)
     truth = folder / TRUTH_DIR
     cams.to_toml(truth / CAMERAS_FILE)
     scene.truth_poses().save(truth / POSES_FILE)

@@ -1,0 +1,203 @@
+"""People re-checked with the cameras: the step between calibration and triangulation.
+
+Matching without cameras (`epicap.people.uncalibrated`, at detect/import time) decides who is who
+from epipolar geometry estimated on the people themselves; a detector's per-frame mistakes slip
+through it: a camera's left and right exchanged for a few frames, a view given to the wrong
+person. Once the cameras are known, `rematch_keypoints` feeds the session's matched keypoints
+(C, T, P, J, 3), each person as one detection slot, to `epicap.people.calibrated.match_calibrated`
+(rays across views, 3D tracking over time, left/right swap tests) and writes back:
+
+- views whose left and right were exchanged, exchanged back (counted per camera);
+- views that the cameras give to another person of the file, moved to that person's slot;
+- views that fit nobody and lie off their own person's 3D at that frame (median joint-to-ray
+  distance over twice the matching's ray distance), dropped (NaN, 0).
+
+Identities stay those of the file: each person found with the cameras takes the id of the file's
+person whose views it holds most (Hungarian matching on the overlap; fragments of a person's track
+join it). Cameras missing from the calibration are left as they are. With one person the file
+keeps the single-person shapes.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from scipy.optimize import linear_sum_assignment
+
+from epicap.session import Cameras, Keypoints2D
+
+__all__ = ["RematchSummary", "rematch_keypoints", "UNMATCHED_FILE"]
+
+UNMATCHED_FILE = "keypoints2d_unmatched.npz"  # keypoints2d.npz as it was before the re-check
+
+
+@dataclass
+class RematchSummary:
+    """What the re-check with the cameras changed, per camera (names in `cameras`).
+
+    swaps: views whose left/right were exchanged back. reassigned: views moved to another person.
+    dropped: views that fit nobody (their person seen in 3D at that frame elsewhere). views: views
+    (camera, frame, person with a joint) checked. people: P of the file.
+    """
+
+    cameras: list[str]
+    swaps: dict[str, int]
+    reassigned: dict[str, int]
+    dropped: dict[str, int]
+    views: dict[str, int]
+    people: int
+
+    @property
+    def changed(self) -> int:
+        """All views changed: swaps + reassigned + dropped."""
+        return sum(self.swaps.values()) + sum(self.reassigned.values()) + \
+            sum(self.dropped.values())
+
+    def rows(self) -> list[tuple[str, object]]:
+        """(name, value) rows for the triangulation table."""
+        def per(d):
+            return ", ".join(f"{c} {d[c]}" for c in self.cameras if d[c]) or "none"
+        return [("left/right swaps fixed (views)", per(self.swaps)),
+                ("views moved to another person", per(self.reassigned)),
+                ("views dropped (fit nobody)", per(self.dropped))]
+
+    def table(self) -> str:
+        """The counts per camera as a text table."""
+        from epicap.console import format_table
+
+        rows = [(c, self.views[c], self.swaps[c], self.reassigned[c], self.dropped[c])
+                for c in self.cameras]
+        return format_table(rows, ["camera", "views", "left/right swaps fixed",
+                                   "moved to another person", "dropped (fit nobody)"])
+
+    def warnings(self) -> list[str]:
+        """One line per camera with many fixes (over 5% of its views): the detector's fault."""
+        out = []
+        for c in self.cameras:
+            n = self.views[c]
+            fixed = self.swaps[c] + self.reassigned[c] + self.dropped[c]
+            if n and fixed > 0.05 * n:
+                out.append(f"camera {c}: {fixed} of {n} views fixed with the cameras "
+                           f"({self.swaps[c]} left/right swaps, {self.reassigned[c]} moved to "
+                           f"another person, {self.dropped[c]} dropped)")
+        return out
+
+
+def rematch_keypoints(keypoints: Keypoints2D, cameras: Cameras, options=None
+                      ) -> tuple[Keypoints2D, RematchSummary]:
+    """(corrected keypoints, what changed): the file's people re-checked with the cameras.
+
+    keypoints: (C, T, J, 3) or (C, T, P, J, 3) pixels and confidence; NaN, NaN, 0 where missing.
+    cameras: a calibration with extrinsics (`cam_from_world`), matched to the keypoints' cameras
+    by name; cameras it lacks are left as they are. options: `people.calibrated.MatchOptions`.
+    Frames, people and their ids are kept; only views change (module doc).
+    """
+    from epicap.people.assignment import gather
+    from epicap.people.calibrated import MatchOptions, match_calibrated, unswap
+
+    options = MatchOptions() if options is None else options
+    skel = keypoints.skeleton
+    single = keypoints.people is None
+    slots = keypoints.keypoints[:, :, None] if single else keypoints.keypoints  # (C, T, P, J, 3)
+    C, T, P = slots.shape[:3]
+    sel = [c for c, n in enumerate(keypoints.cameras) if n in cameras.names]
+    names = [keypoints.cameras[c] for c in sel]
+    zero = {n: 0 for n in keypoints.cameras}
+    occupied = (slots[..., 2] > 0).any(-1)                                       # (C, T, P)
+    views = {n: int(occupied[c].sum()) for c, n in enumerate(keypoints.cameras)}
+    summary = RematchSummary(list(keypoints.cameras), dict(zero), dict(zero), dict(zero), views, P)
+    if len(sel) < 2 or not cameras.has_extrinsics or T == 0:
+        return keypoints, summary
+    rig = cameras.select(names)
+    dets = slots[sel]
+    m = match_calibrated(dets, rig, skel.flip_index, skel.bone_index, options)
+    far = _far_views(dets, rig, m.points3d, 2 * options.max_ray_distance_m)      # (C', T, F)
+    new = _to_file_ids(m.assignment, m.num_people, P, far, occupied[sel])         # (C', T, P)
+    fixed = unswap(dets, m.swapped & (new >= 0), skel.flip_index)
+    out = slots.copy()
+    out[sel] = gather(fixed, new, P)
+    own = np.arange(P)[None, None, :]
+    occ = occupied[sel]
+    for k, n in enumerate(names):
+        summary.swaps[n] = int((m.swapped[k] & (new[k] >= 0) & occ[k]).sum())
+        summary.reassigned[n] = int(((new[k] >= 0) & (new[k] != own[0]) & occ[k]).sum())
+        summary.dropped[n] = int(((new[k] < 0) & occ[k]).sum())
+    result = Keypoints2D(out[:, :, 0] if single else out, keypoints.cameras, keypoints.joint_set,
+                         keypoints.image_size, keypoints.fps, keypoints.joints, keypoints.people)
+    return result, summary
+
+
+def _far_views(views: np.ndarray, cameras: Cameras, points3d: np.ndarray,
+               max_distance_m: float, min_joints: int = 4) -> np.ndarray:
+    """(C, T, P, F) bool: view (c, t, p) lies off found person f's 3D at frame t.
+
+    views: (C, T, P, J, 3) pixels and confidence. points3d: (F, T, J, 3) world metres, NaN where
+    unknown. Off: the median over joints seen in both of the distance (metres) from the 3D joint
+    to the view's ray exceeds `max_distance_m`, with `min_joints` such joints or more (a robust
+    test: a few outlier joints do not make a view someone else's).
+    """
+    from epicap.geometry.camera import undistort_points
+
+    C, T, P, J, _ = views.shape
+    F = points3d.shape[0]
+    xy = undistort_points(views[..., :2].reshape(C, -1, 2).astype(np.float64), cameras.K,
+                          cameras.dist).reshape(C, T, P, J, 2)
+    xy = np.where((views[..., 2:] > 0), xy, np.nan)
+    d = np.matmul(np.concatenate([xy, np.ones_like(xy[..., :1])], -1).reshape(C, -1, 3),
+                  cameras.R).reshape(C, T, P, J, 3)                          # R^T @ d_cam
+    d /= np.linalg.norm(d, axis=-1, keepdims=True)
+    far = np.zeros((C, T, P, F), dtype=bool)
+    for f in range(F):
+        v = points3d[f][None, :, None] - cameras.centers[:, None, None, None]  # (C, T, 1, J, 3)
+        dist = np.linalg.norm(np.cross(v, d), axis=-1)                         # (C, T, P, J)
+        n = np.isfinite(dist).sum(-1)
+        with np.errstate(all="ignore"):
+            far[..., f] = (n >= min_joints) & (np.nanmedian(np.where(n[..., None] > 0, dist, 0),
+                                                            axis=-1) > max_distance_m)
+    return far
+
+
+def _to_file_ids(assignment: np.ndarray, found: int, P: int, far: np.ndarray,
+                 occupied: np.ndarray) -> np.ndarray:
+    """(C, T, P) the file's person slot each view goes to, -1 to drop it.
+
+    assignment: (C, T, P) person found with the cameras for each view of slot p (-1: none).
+    found: people found. far: (C, T, P, found) the view lies off that person's 3D (`_far_views`).
+    occupied: (C, T, P) view present.
+    A found person takes the file id it shares most views with (Hungarian, then fragments join
+    the id they overlap most). A view kept by its found person goes to that id; of two views of
+    one camera and frame given the same id, the one already in that slot stays, the other is
+    dropped. An unassigned view stays in its slot unless it lies off its person's 3D at that frame.
+    """
+    C, T, _ = assignment.shape
+    own = np.broadcast_to(np.arange(P), (C, T, P))
+    if found == 0:
+        return np.where(occupied, own, -1).astype(np.int32)
+    overlap = np.zeros((found, P), dtype=np.int64)
+    a = assignment >= 0
+    np.add.at(overlap, (assignment[a], own[a]), 1)
+    file_id = overlap.argmax(1)
+    rows, cols = linear_sum_assignment(-overlap)
+    file_id[rows] = cols
+    new = np.where(a, file_id[np.where(a, assignment, 0)], -1)
+    # a view that fits nobody: dropped only where it lies off its own person's 3D at that frame
+    main = np.full(P, -1)
+    main[cols] = rows
+    off = np.zeros(occupied.shape, dtype=bool)
+    has = np.flatnonzero(main >= 0)
+    off[..., has] = far[..., has, main[has]]
+    new = np.where(~a & occupied & ~off, own, new)
+    # two views of one camera and frame sent to one slot: the slot's own view stays
+    for p in range(P):
+        to_p = new == p
+        clash = to_p.sum(-1) > 1                                                  # (C, T)
+        if clash.any():
+            keep_own = clash & to_p[..., p]
+            drop = to_p & clash[..., None] & (own != p)
+            new = np.where(drop & keep_own[..., None], -1, new)
+            rest = (new == p).sum(-1) > 1                                         # no own view
+            if rest.any():
+                first = np.argmax(new == p, axis=-1)
+                later = (new == p) & rest[..., None] & (own != first[..., None])
+                new = np.where(later, -1, new)
+    return np.where(occupied, new, -1).astype(np.int32)

@@ -1,0 +1,89 @@
+"""Re-checking matched people with the cameras (pipeline/rematch.py) against synthetic truth."""
+import numpy as np
+import pytest
+
+from epicap.joint_sets import get_joint_set
+from epicap.people.calibrated import unswap
+from epicap.pipeline.rematch import rematch_keypoints
+from epicap.session import Keypoints2D
+from epicap.synthetic import ring_rig
+from epicap.synthetic.people import PeopleOptions, make_people_scene
+
+
+@pytest.fixture(scope="module")
+def scene():
+    cams = ring_rig(4, 6.0, 2.0, 1000.0, (1280, 720), seed=3)
+    return make_people_scene(cams, 60, PeopleOptions(num_people=3, swap_fraction=0.05,
+                                                     bystander=False, enter_leave=False,
+                                                     seed=3))
+
+
+def _clean(scene) -> np.ndarray:
+    """(C, T, P, J, 3) the scene's keypoints with the planted swaps undone."""
+    flip = get_joint_set("coco17").flip_index
+    return unswap(scene.keypoints.keypoints, scene.swapped, flip)
+
+
+def _same(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """(...,) bool: two (..., J, 3) views hold the same joints (NaN where both missing)."""
+    return np.all((a == b) | (np.isnan(a) & np.isnan(b)), axis=(-1, -2))
+
+
+def test_planted_swaps_are_undone_per_camera(scene):
+    fixed, summary = rematch_keypoints(scene.keypoints, scene.cameras)
+    assert fixed.people == scene.keypoints.people and fixed.keypoints.shape == \
+        scene.keypoints.keypoints.shape
+    planted = scene.swapped & scene.visible.any(-1)                           # (C, T, P)
+    assert planted.sum() >= 10
+    right = _same(fixed.keypoints, _clean(scene))                              # (C, T, P)
+    assert right[planted].mean() >= 0.9
+    # views that were right stay right
+    assert right[~planted & scene.visible.any(-1)].mean() >= 0.99
+    for c, name in enumerate(scene.cameras.names):
+        assert abs(summary.swaps[name] - planted[c].sum()) <= max(2, 0.1 * planted[c].sum())
+
+
+def test_two_people_exchanged_in_one_camera_are_given_back(scene):
+    kp = scene.keypoints.keypoints.copy()
+    frames = slice(20, 32)
+    kp[2, frames, [0, 1]] = kp[2, frames, [1, 0]]  # camera 2 gives p0's views to p1, and back
+    wrong = Keypoints2D(kp, scene.cameras.names, "coco17", scene.cameras.image_size, 30.0,
+                        None, scene.keypoints.people)
+    fixed, summary = rematch_keypoints(wrong, scene.cameras)
+    both = scene.visible[2, frames, :2].any(-1).all(-1)                       # frames both seen
+    right = _same(fixed.keypoints[2, frames, :2], _clean(scene)[2, frames, :2])
+    assert both.sum() >= 8 and right[both].all()
+    assert summary.reassigned[scene.cameras.names[2]] >= 2 * both.sum() - 2
+
+
+def test_one_person_keeps_single_shapes_and_its_swaps_are_fixed(scene):
+    one = scene.keypoints.person(0)
+    fixed, summary = rematch_keypoints(one, scene.cameras)
+    assert fixed.people is None and fixed.keypoints.shape == one.keypoints.shape
+    planted = scene.swapped[:, :, 0] & scene.visible[:, :, 0].any(-1)
+    right = _same(fixed.keypoints, _clean(scene)[:, :, 0])
+    assert right[planted].mean() >= 0.9 and sum(summary.reassigned.values()) == 0
+
+
+def test_cameras_missing_from_the_calibration_are_left_alone(scene):
+    rig = scene.cameras.select(scene.cameras.names[:3])
+    fixed, summary = rematch_keypoints(scene.keypoints, rig)
+    last = scene.cameras.names[3]
+    np.testing.assert_array_equal(np.isnan(fixed.keypoints[3]),
+                                  np.isnan(scene.keypoints.keypoints[3]))
+    assert summary.swaps[last] == summary.reassigned[last] == summary.dropped[last] == 0
+    assert sum(summary.swaps.values()) > 0
+
+
+def test_a_view_of_someone_else_in_a_one_person_file_is_dropped(scene):
+    kp = scene.keypoints.keypoints[:, :, 0].copy()
+    frames = np.arange(10, 16)
+    kp[0, frames] = scene.keypoints.keypoints[0, frames, 1]  # camera 0 followed person 1 there
+    wrong = Keypoints2D(kp, scene.cameras.names, "coco17", scene.cameras.image_size, 30.0)
+    fixed, summary = rematch_keypoints(wrong, scene.cameras)
+    other = scene.visible[0, frames, 1].sum(-1) >= 4
+    gone = (fixed.keypoints[0, frames, :, 2] == 0).all(-1)
+    assert other.sum() >= 4 and gone[other].all()
+    assert summary.dropped[scene.cameras.names[0]] == other.sum()
+    kept = _same(fixed.keypoints[1:], wrong.keypoints[1:]) | (scene.swapped[1:, :, 0])
+    assert kept.mean() >= 0.99  # the other cameras lose nothing
