@@ -22,7 +22,7 @@ from epicap.errors import InputError, check_shape
 from epicap.joint_sets import JointSet, get_joint_set
 from epicap.session.cameras import MAX_IMAGE_SIDE
 from epicap.session.io import read_npz, write_npz
-from epicap.session.names import check_camera_name
+from epicap.session.keypoints2d import check_keypoint_fields
 
 __all__ = ["Detections2D", "DETECTIONS_FILE", "FORMAT_VERSION", "stack_detections"]
 
@@ -87,37 +87,10 @@ class Detections2D:
         skel = self.skeleton  # raises for an unknown joint set
         dims = check_shape(kp, "C, T, S, J, 3", f"{where}: keypoints", {"J": len(skel)})
         C = dims["C"]
-        if kp.dtype.kind != "f":
-            raise InputError(f"{where}: keypoints must be float, got {kp.dtype}")
         if C == 0 or dims["T"] == 0:
             raise InputError(f"{where}: holds no {'cameras' if C == 0 else 'frames'} "
                              f"(keypoints of shape {kp.shape})")
-        if len(self.cameras) != C:
-            raise InputError(f"{where}: {len(self.cameras)} camera names for {C} cameras")
-        if len(set(self.cameras)) != C:
-            raise InputError(f"{where}: camera names are not unique: {self.cameras}")
-        for name in self.cameras:
-            check_camera_name(name, where)
-        if tuple(self.joints) != skel.joints:
-            raise InputError(f"{where}: joints do not match joint set {skel.name} "
-                             f"({len(self.joints)} joints given, {len(skel)} expected, in its "
-                             "order)")
-        check_shape(self.image_size, "C, 2", f"{where}: image_size", {"C": C})
-        if (self.image_size <= 0).any() or (self.image_size > MAX_IMAGE_SIDE).any():
-            raise InputError(f"{where}: image_size must be positive pixels (at most "
-                             f"{MAX_IMAGE_SIDE}), got {self.image_size.tolist()}")
-        if not (np.isfinite(self.fps) and self.fps > 0):
-            raise InputError(f"{where}: fps must be positive, got {self.fps}")
-        with np.errstate(over="ignore", invalid="ignore"):  # too large for float32 -> inf, below
-            kp = kp.astype(np.float32, copy=True)
-        if np.isinf(kp).any():
-            raise InputError(f"{where}: keypoints contain infinite values")
-        conf = kp[..., 2]
-        if np.isnan(conf).any() or (conf < 0).any() or (conf > 1).any():
-            raise InputError(f"{where}: confidence must lie in [0, 1] (NaN not allowed)")
-        missing = np.isnan(kp[..., :2]).any(axis=-1) | (conf <= 0)
-        kp[missing] = (np.nan, np.nan, 0.0)
-        return kp
+        return check_keypoint_fields(kp, C, self, where)
 
     @classmethod
     def from_npz(cls, path: str | os.PathLike) -> "Detections2D":

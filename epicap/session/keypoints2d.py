@@ -122,34 +122,7 @@ class Keypoints2D:
             check_people(self.people, where)
             dims = check_shape(kp, "C, T, P, J, 3", f"{where}: keypoints",
                                {"J": len(skel), "P": len(self.people)})
-        C, J = dims["C"], dims["J"]
-        if kp.dtype.kind != "f":
-            raise InputError(f"{where}: keypoints must be float, got {kp.dtype}")
-        if len(self.cameras) != C:
-            raise InputError(f"{where}: {len(self.cameras)} camera names for {C} cameras")
-        if len(set(self.cameras)) != C:
-            raise InputError(f"{where}: camera names are not unique: {self.cameras}")
-        for name in self.cameras:
-            check_camera_name(name, where)
-        if tuple(self.joints) != skel.joints:
-            raise InputError(f"{where}: joints do not match joint set {skel.name} "
-                             f"({J} joints given, {len(skel)} expected, in its order)")
-        check_shape(self.image_size, "C, 2", f"{where}: image_size", {"C": C})
-        if (self.image_size <= 0).any() or (self.image_size > MAX_IMAGE_SIDE).any():
-            raise InputError(f"{where}: image_size must be positive pixels (at most "
-                             f"{MAX_IMAGE_SIDE}), got {self.image_size.tolist()}")
-        if not (np.isfinite(self.fps) and self.fps > 0):
-            raise InputError(f"{where}: fps must be positive, got {self.fps}")
-        with np.errstate(over="ignore", invalid="ignore"):  # too large for float32 -> inf, below
-            kp = kp.astype(np.float32, copy=True)
-        if np.isinf(kp).any():
-            raise InputError(f"{where}: keypoints contain infinite values")
-        conf = kp[..., 2]
-        if np.isnan(conf).any() or (conf < 0).any() or (conf > 1).any():
-            raise InputError(f"{where}: confidence must lie in [0, 1] (NaN not allowed)")
-        missing = np.isnan(kp[..., :2]).any(axis=-1) | (conf <= 0)
-        kp[missing] = (np.nan, np.nan, 0.0)
-        return kp
+        return check_keypoint_fields(kp, dims["C"], self, where)
 
     @classmethod
     def from_npz(cls, path: str | os.PathLike) -> "Keypoints2D":
@@ -224,3 +197,42 @@ def read_people(z: dict, path) -> list[str] | None:
         raise InputError(f"{path}: key 'people' must be strings of shape (P,), got "
                          f"{z['people'].dtype} {z['people'].shape}")
     return [str(p) for p in z["people"]]
+
+
+def check_keypoint_fields(kp: np.ndarray, C: int, fields, where: str) -> np.ndarray:
+    """The checks that keypoints2d.npz and detections2d.npz share; the keypoints as clean float32.
+
+    kp: (C, ..., J, 3) x, y pixels and confidence; fields: an object with `cameras` (C names),
+    `joints`, `skeleton`, `image_size` (C, 2) and `fps`. Joints with confidence 0 become
+    (NaN, NaN, 0) and joints with a NaN coordinate get confidence 0, so "missing" has one
+    representation. Raises InputError starting with `where`.
+    """
+    skel = fields.skeleton
+    if kp.dtype.kind != "f":
+        raise InputError(f"{where}: keypoints must be float, got {kp.dtype}")
+    if len(fields.cameras) != C:
+        raise InputError(f"{where}: {len(fields.cameras)} camera names for {C} cameras")
+    if len(set(fields.cameras)) != C:
+        raise InputError(f"{where}: camera names are not unique: {fields.cameras}")
+    for name in fields.cameras:
+        check_camera_name(name, where)
+    if tuple(fields.joints) != skel.joints:
+        raise InputError(f"{where}: joints do not match joint set {skel.name} "
+                         f"({len(fields.joints)} joints given, {len(skel)} expected, in its "
+                         "order)")
+    check_shape(fields.image_size, "C, 2", f"{where}: image_size", {"C": C})
+    if (fields.image_size <= 0).any() or (fields.image_size > MAX_IMAGE_SIDE).any():
+        raise InputError(f"{where}: image_size must be positive pixels (at most "
+                         f"{MAX_IMAGE_SIDE}), got {fields.image_size.tolist()}")
+    if not (np.isfinite(fields.fps) and fields.fps > 0):
+        raise InputError(f"{where}: fps must be positive, got {fields.fps}")
+    with np.errstate(over="ignore", invalid="ignore"):  # too large for float32 -> inf, below
+        kp = kp.astype(np.float32, copy=True)
+    if np.isinf(kp).any():
+        raise InputError(f"{where}: keypoints contain infinite values")
+    conf = kp[..., 2]
+    if np.isnan(conf).any() or (conf < 0).any() or (conf > 1).any():
+        raise InputError(f"{where}: confidence must lie in [0, 1] (NaN not allowed)")
+    missing = np.isnan(kp[..., :2]).any(axis=-1) | (conf <= 0)
+    kp[missing] = (np.nan, np.nan, 0.0)
+    return kp
