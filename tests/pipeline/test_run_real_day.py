@@ -1,7 +1,12 @@
 """A lab's day with `epicap run` on real videos (issue 13): the Pose2Sim demo's four cameras
 through ingest -> run -> run again (no stage runs, no file changes) -> a mistaken height (refused
 before any stage, run.toml as it was) -> the right height (calibrate and what follows rerun,
-detect and sync do not). Slow: MediaPipe on 4 x 100 frames and two calibrations."""
+detect and sync do not) -> `run --train` with the default length (converges: best.pt, a held-out
+MPJPE far below the old 30-step default's 257 mm) -> a TRC for OpenSim (real frames, Pose2Sim's
+marker names) -> `infer` on a video and a picture of its poses. Slow: MediaPipe on 4 x 100
+frames, two calibrations and a training run."""
+import json
+
 from dataclasses import replace
 
 import numpy as np
@@ -10,6 +15,7 @@ import pytest
 from epicap.cli import main
 from epicap.pipeline.record import RECORD_FILE, RunRecord, fingerprint
 from epicap.pipeline.run import RunOptions, run_session
+from epicap.pipeline.options import RUN_DIR
 from epicap.session import CAMERAS_FILE, KEYPOINTS_FILE, POSES_FILE, Poses3D
 
 pytestmark = pytest.mark.slow
@@ -83,3 +89,33 @@ def test_a_labs_day(day, capsys):
 
     # and that is done in turn
     assert [_run(day, subject_height_m=1.78)[s] for s in PLAIN] == ["done"] * 5
+
+    # training with the defaults: long enough to converge, the best checkpoint kept and scored
+    trained = _run(day, subject_height_m=1.78, train=True)
+    assert [trained[s] for s in ("label", "train", "evaluate")] == ["ran"] * 3
+    run_dir = session / RUN_DIR
+    assert (run_dir / "best.pt").is_file() and (run_dir / "checkpoint.pt").is_file()
+    scores = json.loads((run_dir / "evaluation.json").read_text())
+    assert scores["mpjpe_mm"] < 150.0, scores  # the old default (30 steps) ended at 257 mm
+
+    # export for OpenSim: only the frames of the videos, markers named as Pose2Sim's models
+    from epicap.export.trc import read_trc
+
+    capsys.readouterr()
+    trc = session.parent / "trial1.trc"
+    assert main(["export", str(session), "--format", "trc", "--out", str(trc), "--quiet"]) == 0
+    written = sorted(session.parent.glob("trial1*.trc"))
+    assert written, capsys.readouterr()
+    data = read_trc(written[0])
+    assert 90 <= data.markers.shape[0] <= 100  # 100-frame videos: no padding frame written
+    assert {"RHip", "LHip", "RKnee", "LKnee", "RAnkle", "LAnkle"} <= set(data.names)
+
+    # infer on one camera's video, then look at it
+    video = sorted((session / "videos").glob("*.mp4"))[0]
+    out = session.parent / "infer.npz"
+    assert main(["infer", str(run_dir), str(video), "--out", str(out), "--quiet"]) == 0
+    poses = np.load(out)["poses"]
+    assert np.isfinite(poses).any(axis=(-1, -2)).mean() > 0.9
+    picture = session.parent / "infer.png"
+    assert main(["view", "--poses", str(out), "--offscreen", str(picture), "--quiet"]) == 0
+    assert picture.stat().st_size > 10_000
