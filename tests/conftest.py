@@ -44,3 +44,17 @@ def synthetic_session(tmp_path, synthetic_scene):
     from epicap.synthetic import write_session
 
     return write_session(synthetic_scene, tmp_path / "session")
+
+
+@pytest.fixture(scope="session")
+def demo_qca(tmp_path_factory):
+    """The Pose2Sim single-person demo's real Qualisys calibration (Calib.qca.txt), read from the
+    pinned pose2sim 0.10.49 wheel; skipped when the wheel is not in epicap's cache."""
+    from epicap.assets import WHEELS, cache_dir, fetch_wheel, read_member
+
+    if not (cache_dir() / "wheels" / WHEELS["pose2sim-0.10.49"].filename).is_file():
+        pytest.skip("Pose2Sim wheel not in the cache")
+    path = tmp_path_factory.mktemp("qca") / "Calib.qca.txt"
+    path.write_bytes(read_member(fetch_wheel("pose2sim-0.10.49"),
+                                 "Pose2Sim/Demo_SinglePerson/calibration/Calib.qca.txt"))
+    return path

@@ -169,16 +169,10 @@ def test_own_toml_round_trip(tmp_path):
     assert detect_format(tmp_path / "noext") == "toml"
 
 
-@pytest.fixture(scope="module")
-def qca(tmp_path_factory):
-    from epicap.assets import WHEELS, cache_dir, fetch_wheel, read_member
-
-    if not (cache_dir() / "wheels" / WHEELS["pose2sim-0.10.49"].filename).is_file():
-        pytest.skip("Pose2Sim wheel not in the cache")
-    path = tmp_path_factory.mktemp("qca") / "Calib.qca.txt"
-    path.write_bytes(read_member(fetch_wheel("pose2sim-0.10.49"),
-                                 "Pose2Sim/Demo_SinglePerson/calibration/Calib.qca.txt"))
-    return path
+@pytest.fixture
+def qca(demo_qca):
+    """The real Qualisys calibration (tests/conftest.py)."""
+    return demo_qca
 
 
 def test_real_qualisys_file(qca):
