@@ -17,6 +17,7 @@ from epicap.capture.sync_tracks import (CameraOffset, PairOffset, SyncOptions, S
                                         correlation_scores, motion_signal, sample_at,
                                         smooth_tracks)
 from epicap.errors import GeometryError, InputError, check_shape
+from epicap.geometry.epipolar import signed_sampson
 
 __all__ = ["signed_sampson", "fit_fundamental", "pair_residuals", "refine_pair",
            "interpolation_noise_factor",
@@ -28,19 +29,6 @@ _MAX_REFITS = 6  # fits of F while the offset it leads to keeps moving (a fixed 
 _MAX_MOVES = 4  # times the fine window may follow a minimum on its edge
 _MIN_STD_FRAMES = 0.02  # floor on a pair's jackknife standard deviation
 _CAUCHY = 2.385  # Cauchy constant with 95% efficiency on Gaussian residuals
-
-
-def signed_sampson(F: np.ndarray, x1: np.ndarray, x2: np.ndarray) -> np.ndarray:
-    """(...) signed Sampson distances, pixels (H&Z eq. 11.9 without the square) of x1 <-> x2.
-
-    F: (3, 3) fundamental matrix with x2^T F x1 = 0. x1, x2: (..., 2) pixels of cameras 1, 2.
-    """
-    h1 = np.concatenate([x1, np.ones(x1.shape[:-1] + (1,))], -1)
-    h2 = np.concatenate([x2, np.ones(x2.shape[:-1] + (1,))], -1)
-    Fx1, Ftx2 = h1 @ F.T, h2 @ F
-    num = np.einsum("...i,...i->...", h2, Fx1)
-    den = np.sqrt(Fx1[..., 0] ** 2 + Fx1[..., 1] ** 2 + Ftx2[..., 0] ** 2 + Ftx2[..., 1] ** 2)
-    return num / np.maximum(den, 1e-300)
 
 
 def _paired(reference: np.ndarray, moving: np.ndarray, offset: float, min_confidence: float

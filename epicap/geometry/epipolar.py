@@ -24,7 +24,7 @@ from epicap.errors import check_shape
 
 __all__ = ["RansacOptions", "RelativePose", "estimate_relative_pose", "refine_relative_pose",
            "relative_pose_per_frame",
-           "sampson_error", "essential_from_pose", "triangulate_two_view", "pair_conditioning"]
+           "sampson_error", "signed_sampson", "essential_from_pose", "triangulate_two_view", "pair_conditioning"]
 
 
 @dataclass(frozen=True)
@@ -72,19 +72,29 @@ def essential_from_pose(R: np.ndarray, t: np.ndarray) -> np.ndarray:
     return tx @ np.asarray(R, dtype=np.float64)
 
 
-def sampson_error(E: np.ndarray, x1: np.ndarray, x2: np.ndarray) -> np.ndarray:
-    """First-order geometric (Sampson) distance (N,) of correspondences to E (H&Z eq. 11.9).
+def signed_sampson(F: np.ndarray, x1: np.ndarray, x2: np.ndarray) -> np.ndarray:
+    """(...) signed first-order geometric (Sampson) distances of x1 <-> x2 (H&Z eq. 11.9).
 
-    E: (3, 3). x1, x2: (N, 2) normalized coordinates in views 1 and 2. Units: those of x (pixels
-    / focal for normalized coordinates). NaN where an input is NaN.
+    F: (3, 3) fundamental (or essential) matrix with x2^T F x1 = 0. x1, x2: (..., 2) points of
+    views 1 and 2, broadcast against each other (e.g. (T, P, 1, J, 2) against (T, 1, P, J, 2)).
+    Units: those of x (pixels for F, pixels / focal for E on normalized coordinates). NaN where an
+    input is NaN.
     """
-    h1 = np.concatenate([x1, np.ones((len(x1), 1))], axis=1)
-    h2 = np.concatenate([x2, np.ones((len(x2), 1))], axis=1)
-    Ex1 = h1 @ E.T
-    Etx2 = h2 @ E
-    num = np.einsum("ni,ni->n", h2, Ex1)
-    den = Ex1[:, 0] ** 2 + Ex1[:, 1] ** 2 + Etx2[:, 0] ** 2 + Etx2[:, 1] ** 2
-    return np.abs(num) / np.sqrt(np.maximum(den, 1e-300))
+    F = np.asarray(F, dtype=np.float64)
+    u1, v1, u2, v2 = x1[..., 0], x1[..., 1], x2[..., 0], x2[..., 1]
+    l2 = [F[k, 0] * u1 + F[k, 1] * v1 + F[k, 2] for k in range(3)]  # F x1: line in view 2
+    l1 = [F[0, k] * u2 + F[1, k] * v2 + F[2, k] for k in range(2)]  # F^T x2, first two terms
+    num = u2 * l2[0] + v2 * l2[1] + l2[2]
+    den = np.sqrt(l2[0] ** 2 + l2[1] ** 2 + l1[0] ** 2 + l1[1] ** 2)
+    return num / np.maximum(den, 1e-300)
+
+
+def sampson_error(E: np.ndarray, x1: np.ndarray, x2: np.ndarray) -> np.ndarray:
+    """(...) Sampson distances |signed_sampson| of x1 <-> x2 under E or F (H&Z eq. 11.9).
+
+    E: (3, 3). x1, x2: (..., 2) points (normalized coordinates for E, pixels for F), broadcast.
+    """
+    return np.abs(signed_sampson(E, x1, x2))
 
 
 def estimate_relative_pose(x1: np.ndarray, x2: np.ndarray,

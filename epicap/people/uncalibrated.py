@@ -36,12 +36,12 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from epicap.errors import check_shape
+from epicap.geometry.epipolar import sampson_error
 from epicap.people.assignment import assign_small, gather, order_people
 from epicap.people.tracklets import _median_last, link_tracklets
 
 __all__ = ["UncalibratedOptions", "UncalibratedMatch", "match_uncalibrated", "refine_per_frame",
-           "merge_people",
-           "sampson_distance"]
+           "merge_people"]
 
 
 @dataclass(frozen=True)
@@ -106,22 +106,6 @@ class UncalibratedMatch:
     cameras_seen: np.ndarray
     pair_inliers: np.ndarray
     edges: list[tuple[int, int, int, int, float]] = field(default_factory=list)
-
-
-def sampson_distance(F: np.ndarray, x1: np.ndarray, x2: np.ndarray) -> np.ndarray:
-    """(...,) Sampson distance in pixels of correspondences x1 <-> x2 under F (H&Z eq. 11.9).
-
-    F: (3, 3) with x2^T F x1 = 0. x1, x2: (..., 2) pixels (NaN propagates).
-    """
-    F = np.asarray(F, dtype=np.float64)
-    u1, v1 = x1[..., 0], x1[..., 1]
-    u2, v2 = x2[..., 0], x2[..., 1]
-    l2 = [F[k, 0] * u1 + F[k, 1] * v1 + F[k, 2] for k in range(3)]  # F x1: line in image 2
-    l1 = [F[0, k] * u2 + F[1, k] * v2 + F[2, k] for k in range(2)]  # F^T x2 (first two)
-    num = (u2 * l2[0] + v2 * l2[1] + l2[2]) ** 2
-    den = l2[0] ** 2 + l2[1] ** 2 + l1[0] ** 2 + l1[1] ** 2
-    with np.errstate(invalid="ignore", divide="ignore"):
-        return np.sqrt(num / den)
 
 
 def _fit(x1: np.ndarray, x2: np.ndarray, threshold_px: float, opt: UncalibratedOptions):
@@ -195,7 +179,7 @@ class _PairScorer:
 
     def below(self, F: np.ndarray, *thresholds_px: float) -> list[np.ndarray]:
         """Per threshold, (M,) per pairing how many of its correspondences lie within it of F."""
-        d = sampson_distance(F, self.p1, self.p2)
+        d = sampson_error(F, self.p1, self.p2)
         return [np.bincount(self.pid, weights=d < thr, minlength=len(self.count)) * self.scale
                 for thr in thresholds_px]
 
@@ -361,7 +345,7 @@ def _epipolar_cost(d: np.ndarray, people: np.ndarray, fundamentals: dict, c: int
         theirs = np.where((people[b, ..., 2] >= opt.min_confidence)[..., None],
                           people[b, ..., :2], np.nan)
         x_c, x_b = mine[:, :, None], theirs[:, None]  # (T, S, 1, J, 2), (T, 1, P, J, 2)
-        dist = sampson_distance(F, x_c, x_b) if c < b else sampson_distance(F, x_b, x_c)
+        dist = sampson_error(F, x_c, x_b) if c < b else sampson_error(F, x_b, x_c)
         enough = np.isfinite(dist).sum(-1) >= 4
         med = _median_last(dist)[0] / thr
         total += np.where(enough, np.minimum(med, 10.0), 0.0)
@@ -412,7 +396,7 @@ def merge_people(detections: np.ndarray, assignment: np.ndarray, num_people: int
     fit = np.zeros((P, P))
     tried = np.zeros((P, P))
     for (a, b), (F, thr) in fundamentals.items():
-        dist = sampson_distance(F, xy[a][:, :, None], xy[b][:, None])     # (T, P, P, J)
+        dist = sampson_error(F, xy[a][:, :, None], xy[b][:, None])     # (T, P, P, J)
         med, n = _median_last(dist)
         enough = n >= 4
         fit += (enough & (med <= opt.accept * thr)).sum(0)

@@ -4,7 +4,7 @@ import pytest
 from epicap.errors import InputError
 from epicap.geometry.epipolar import (RansacOptions, essential_from_pose, estimate_relative_pose,
                                       pair_conditioning, relative_pose_per_frame, rotation_y,
-                                      sampson_error)
+                                      sampson_error, signed_sampson)
 
 
 def _two_views(n=400, noise=0.0, outliers=0.0, seed=0):
@@ -76,3 +76,42 @@ def test_conditioning_prefers_parallax():
     x1, x2, R, t, _ = _two_views()
     score, parallax, spread = pair_conditioning(R, t * 2.0, x1, x2)
     assert 10 < parallax < 40 and 0.1 < spread < 1 and score > 0
+
+
+def test_sampson_in_pixels_against_a_point_moved_off_its_epipolar_line():
+    import cv2
+
+    rng = np.random.default_rng(0)
+    K = np.array([[800.0, 0, 320], [0, 800, 240], [0, 0, 1]])
+    R, _ = cv2.Rodrigues(np.array([0.0, 0.3, 0.0]))
+    t = np.array([-1.0, 0.0, 0.1])
+    X = rng.uniform([-1, -1, 4], [1, 1, 6], (20, 3))
+    x1 = (X @ K.T)[:, :2] / X[:, 2:]
+    Xc = X @ R.T + t
+    x2 = (Xc @ K.T)[:, :2] / Xc[:, 2:]
+    tx = np.array([[0, -t[2], t[1]], [t[2], 0, -t[0]], [-t[1], t[0], 0]])
+    Kinv = np.linalg.inv(K)
+    F = Kinv.T @ tx @ R @ Kinv
+    assert np.abs(sampson_error(F, x1, x2)).max() < 1e-6
+    # moving x2 by 3 px along the normal of its epipolar line moves the distance by ~3 px / sqrt 2
+    # (Sampson splits the error between both images when they are alike)
+    line = np.c_[x1, np.ones(20)] @ F.T
+    normal = line[:, :2] / np.linalg.norm(line[:, :2], axis=1, keepdims=True)
+    d = sampson_error(F, x1, x2 + 3 * normal)
+    assert 1.0 < d.min() and d.max() < 3.01
+
+
+
+def test_signed_sampson_broadcasts_and_matches_opencv():
+    import cv2
+
+    rng = np.random.default_rng(1)
+    F = rng.normal(size=(3, 3))
+    x1, x2 = rng.uniform(0, 640, (2, 5, 7, 2))
+    d = signed_sampson(F, x1[:, None], x2[None])                    # (5, 5, 7): every pairing
+    assert d.shape == (5, 5, 7)
+    for i, j, k in [(0, 0, 0), (1, 3, 2), (4, 2, 6)]:
+        h1, h2 = np.append(x1[i, k], 1.0), np.append(x2[j, k], 1.0)
+        assert d[i, j, k] ** 2 == pytest.approx(cv2.sampsonDistance(h1, h2, F), rel=1e-9)
+    assert np.array_equal(sampson_error(F, x1, x2), np.abs(signed_sampson(F, x1, x2)))
+    assert np.isnan(signed_sampson(F, np.full(2, np.nan), x2[0, 0]))
