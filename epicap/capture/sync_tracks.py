@@ -109,6 +109,14 @@ class SyncResult:
         """(C,) offsets in frames, in camera order."""
         return np.array([c.offset_frames for c in self.cameras], dtype=np.float64)
 
+    def warnings(self, min_confidence: float = 0.5) -> list[str]:
+        """One line per camera whose offset is more likely wrong than right (confidence, the
+        probability of being within half a frame, under `min_confidence`)."""
+        return [f"camera {c.name}: offset {c.offset_frames:+.2f} frames is uncertain (confidence "
+                f"{c.confidence:.2f} of being within half a frame): the joints' motion does not "
+                "pin it down; check that the cameras see the same people, or record timestamps"
+                for c in self.cameras if c.confidence < min_confidence]
+
 
 @dataclass
 class PairOffset:

@@ -57,4 +57,8 @@ def run(args: argparse.Namespace) -> int:
         print(format_table(rows, ["camera", "offset (frames)", "offset (s)", "confidence",
                                   "method"]))
         print(f"wrote {session / SYNC_FILE}")
+    from epicap.console import warn
+
+    for message in result.warnings():
+        warn(message)
     return 0

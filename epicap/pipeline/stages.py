@@ -211,6 +211,7 @@ def _run_sync(ctx: Context, plan: Plan, previous):
     extra = {KEYPOINTS_FILE: current, RAW_KEYPOINTS: raw}
     offsets = ", ".join(f"{c.offset_frames:+.2f}" for c in result.cameras)
     low = min(c.confidence for c in result.cameras)
+    ctx.warnings += result.warnings()
     return (f"offsets {offsets} frames (confidence >= {low:.2f})",
             {"outputs": extra, "inputs": {KEYPOINTS_FILE: raw}})
 

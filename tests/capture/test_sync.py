@@ -253,3 +253,14 @@ def test_interpolation_noise_factor_matches_simulated_noise(sigma):
         simulated = (1 + np.var(read) / whole) / 2  # reference frames are not interpolated
         assert interpolation_noise_factor(-a, sigma) == pytest.approx(simulated, abs=0.01)
     assert interpolation_noise_factor(3.0, sigma) == 1.0
+
+
+def test_uncertain_offsets_are_named_in_a_warning():
+    from epicap.capture.sync_tracks import CameraOffset, SyncResult
+
+    result = SyncResult("cam01", 60.0, [CameraOffset("cam01", 0.0, 0.0, 1.0, "reference"),
+                                        CameraOffset("cam02", -54.14, -0.9, 0.21, "keypoints"),
+                                        CameraOffset("cam03", 0.14, 0.002, 0.93, "keypoints")])
+    lines = result.warnings()
+    assert len(lines) == 1
+    assert "cam02" in lines[0] and "-54.14" in lines[0] and "0.21" in lines[0]
