@@ -46,6 +46,9 @@ __all__ = ["CalibrationOptions", "calibrate", "METHODS"]
 # frames find the same focal length as 100 (-0.6..-1.1% off), 30 move the cost's minimum by
 # about 5%, well inside the grid's 26% steps.
 FOCAL_FRAMES, GRID_FRAMES = 50, 30
+# PnP RANSAC iterations of those quick solves (the final solve keeps register's 2000): with their
+# low inlier shares RANSAC always ran all 2000, 40% of an unknown-focal calibration's time.
+FOCAL_SEARCH_PNP_ITERATIONS = 300
 
 
 def _intrinsics_for(keypoints: Keypoints2D, intrinsics: Cameras) -> Cameras:
@@ -275,7 +278,8 @@ def _fixed_focal_cost(px, w, size, focal_px, options, max_frames=100):
                                      min_points=options.min_points // 2))
     if first is None:
         return np.inf
-    reg = register_cameras(xy, w, f, first, options.threshold_px, options.min_points // 2)
+    reg = register_cameras(xy, w, f, first, options.threshold_px, options.min_points // 2,
+                           ransac_iterations=FOCAL_SEARCH_PNP_ITERATIONS)
     used = [c for c in range(C) if np.isfinite(reg.R[c]).all()]
     if len(used) < int((w > 0).any(axis=(1, 2)).sum()):
         return np.inf

@@ -94,13 +94,16 @@ def reprojection_px(R: np.ndarray, t: np.ndarray, focal_px: np.ndarray, points3d
 
 def register_cameras(xy: np.ndarray, weights: np.ndarray, focal_px: np.ndarray,
                      first: PairGeometry, threshold_px: float = 8.0,
-                     min_points: int = 30) -> Registration:
+                     min_points: int = 30, ransac_iterations: int = 2000) -> Registration:
     """Register every camera, starting from the pair `first`.
 
     xy: (C, T, J, 2) undistorted normalized coordinates, NaN unseen. weights: (C, T, J), 0 unused.
     focal_px: (C,) focal lengths (pixel thresholds). first: the starting pair (successful).
     threshold_px: PnP RANSAC threshold and the triangulation outlier threshold (x 2), pixels.
     min_points: a camera seeing fewer triangulated joints than this is excluded with the reason.
+    ransac_iterations: PnP RANSAC's cap. Real 2D leaves a third of the joints or fewer as inliers
+        (more while a focal length is still being searched), so RANSAC runs all of them: the
+        focal search's quick solves, which only rank focal lengths, pass a few hundred.
     """
     import cv2
 
@@ -132,7 +135,7 @@ def register_cameras(xy: np.ndarray, weights: np.ndarray, focal_px: np.ndarray,
         obj, img = X[use].astype(np.float64), xy[c][use].astype(np.float64)
         thr = threshold_px / focal_px[c]
         ok, rvec, tvec, inliers = cv2.solvePnPRansac(
-            obj, img, np.eye(3), None, iterationsCount=2000, reprojectionError=thr,
+            obj, img, np.eye(3), None, iterationsCount=int(ransac_iterations), reprojectionError=thr,
             confidence=0.9999, flags=cv2.SOLVEPNP_EPNP)
         n_in = 0 if inliers is None else len(inliers)
         if not ok or n_in < min_points:
