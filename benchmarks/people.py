@@ -210,9 +210,11 @@ def _unknown_pipeline(detections, image_size, intrinsics, names, joint_set, fps,
     from epicap.pipeline.rematch import rematch_keypoints
 
     t0 = time.perf_counter()
-    m = match_uncalibrated(detections, image_size)
+    flip = get_joint_set(joint_set).flip_index
+    m = match_uncalibrated(detections, image_size, flip_index=flip)
     ids = person_ids(m.num_people)
-    kp = Keypoints2D(gather(detections, m.assignment, m.num_people), names, joint_set,
+    kp = Keypoints2D(gather(unswap(detections, m.swapped, flip), m.assignment, m.num_people),
+                     names, joint_set,
                      image_size, fps, None, ids if len(ids) > 1 else None)
     if kp.people is None:
         kp = Keypoints2D(kp.keypoints[:, :, 0], names, joint_set, image_size, fps)
@@ -341,7 +343,12 @@ C, P, T, which = int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3]), sys.argv[
 skel = get_joint_set("coco17")
 cams = ring_rig(C, 6.0, 2.0, 1000.0, (1280, 720), seed=1)
 scene = make_people_scene(cams, T, PeopleOptions(num_people=P, seed=1))
-run = ((lambda d: match_uncalibrated(d, cams.image_size)) if which == "uncalibrated" else
+def without_cameras(d):
+    try:  # as detect/import run it: with the left/right map (swaps found)
+        return match_uncalibrated(d, cams.image_size, flip_index=skel.flip_index)
+    except TypeError:  # an older checkout
+        return match_uncalibrated(d, cams.image_size)
+run = (without_cameras if which == "uncalibrated" else
        (lambda d: match_calibrated(d, cams, skel.flip_index, skel.bone_index)))
 run(scene.detections[:, :60])  # imports, caches
 t0, c0 = time.perf_counter(), time.process_time()

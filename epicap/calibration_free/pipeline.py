@@ -108,7 +108,11 @@ def calibrate(keypoints: Keypoints2D, intrinsics: Cameras | None = None,
     skeleton = keypoints.skeleton
     pixels = keypoints.points.astype(np.float64)
     conf = keypoints.confidence.astype(np.float64)
-    seen = (conf >= options.min_confidence) & np.isfinite(pixels).all(-1)
+    # a joint a detector placed outside the image is a guess from the rest of the body (a
+    # person cut by the image's edge): biased, measured, so it does not fix the cameras
+    size = np.asarray(keypoints.image_size, dtype=np.float64)[:, None, None, :]
+    inside = ((pixels >= -0.5) & (pixels <= size - 0.5)).all(-1)
+    seen = (conf >= options.min_confidence) & np.isfinite(pixels).all(-1) & inside
     warnings: list[str] = []
     coverage = (seen.sum(axis=2) >= 4).mean(axis=1)
     for c in range(C):

@@ -55,7 +55,9 @@ def resample_to_timeline(keypoints: np.ndarray, frame_times: list[np.ndarray]
     frame_times: C arrays (T_c,) with T_c <= T: the common-timeline time, in frames, of each of
         camera c's frames (increasing), e.g. i + offset_frames[c], or timestamps x fps.
     The timeline runs over every integer time covered by some camera (their union); a camera
-    is interpolated only between two of its frames less than 1.5 frames apart (no gaps bridged).
+    is interpolated only between two of its frames less than 1.5 frames apart (no gaps bridged),
+    and a joint that jumps between them (a left/right swap) is taken from the nearer frame
+    (`sample_at` with `jumps`).
     Returns (resampled keypoints float32, the common time of its first row).
     """
     check_shape(keypoints, "C, T, J, 3", "keypoints")
@@ -82,7 +84,7 @@ def resample_to_timeline(keypoints: np.ndarray, frame_times: list[np.ndarray]
         gap_ok[inside] = (times[np.minimum(idx + 1, len(times) - 1)] - times[idx]) < 1.5
         pos = np.where(exact, np.round(pos), np.where(gap_ok, pos, np.nan))
         pos = np.where(np.isfinite(pos), pos, -10.0)  # -10: outside, stays missing
-        out[c] = sample_at(keypoints[c, :len(times)], pos)
+        out[c] = sample_at(keypoints[c, :len(times)], pos, jumps=True)
     return out, lo
 
 
@@ -91,7 +93,8 @@ RAW_KEYPOINTS_FILE = "keypoints2d_raw.npz"
 
 
 def sync_session(session, method: str = "auto", reference: str | None = None,
-                 options: SyncOptions | None = None) -> SyncResult | None:
+                 options: SyncOptions | None = None, rematch: bool = True,
+                 min_cameras: int = 2, max_people: int | None = None) -> SyncResult | None:
     """Estimate the offsets of a session's cameras, write `sync.toml`, resample the keypoints.
 
     session: a session folder with `keypoints2d.npz` (and `session.toml` for timestamps).
@@ -100,6 +103,10 @@ def sync_session(session, method: str = "auto", reference: str | None = None,
     The keypoints as detected are kept as `keypoints2d_raw.npz` and are the input of every rerun
     (as long as `keypoints2d.npz` is the one sync wrote; a newer one, e.g. from a new detect,
     becomes the raw input). Returns None, writing nothing, when the session has one camera.
+    rematch, min_cameras, max_people: with several people and offsets of a frame or more, match
+    the people again from `detections2d.npz` on the common timeline (`sync_people.rematch_people`;
+    min_cameras and max_people as `--people` chose them at detection), unless an offset is
+    uncertain (confidence under 0.5, which `SyncResult.warnings` names).
     """
     import json
     from pathlib import Path
@@ -141,8 +148,19 @@ def sync_session(session, method: str = "auto", reference: str | None = None,
     else:
         result = estimate_offsets(as_joints(kp.keypoints), kp.fps, kp.cameras, ref, options)
         times = [np.arange(T) + c.offset_frames for c in result.cameras]
-    resampled, first = resample_to_timeline(as_joints(kp.keypoints), times)
-    synced = synced_keypoints(kp, resampled)  # several people: every person's joints are evidence
+    people = kp
+    if rematch and kp.people is not None and min(c.confidence for c in result.cameras) >= 0.5:
+        from epicap.capture.sync_people import rematch_people
+        from epicap.session.detections2d import DETECTIONS_FILE, Detections2D
+
+        found = session / DETECTIONS_FILE
+        again = rematch_people(kp, Detections2D.from_npz(found) if found.is_file() else None,
+                               result.offset_frames, min_cameras, max_people)
+        if again is not None:
+            people = again
+            result.people_rematched = 1 if again.people is None else len(again.people)
+    resampled, first = resample_to_timeline(as_joints(people.keypoints), times)
+    synced = synced_keypoints(people, resampled)  # several people: every person's joints count
     # Order matters for a kill at any point: the raw keypoints first, then the synced ones under
     # a temporary name, then sync.toml naming both by hash, then the rename into place. A rerun
     # finds keypoints2d.npz equal to the raw file or to the recorded synced one and starts over
@@ -154,7 +172,10 @@ def sync_session(session, method: str = "auto", reference: str | None = None,
              f"fps = {result.fps!r}", f"first_frame = {first}",
              f"frames = {synced.num_frames}",
              f"raw_sha256 = {json.dumps(sha256_of(raw_path))}",
-             f"synced_sha256 = {json.dumps(sha256_of(pending))}", ""]
+             f"synced_sha256 = {json.dumps(sha256_of(pending))}"]
+    if result.people_rematched is not None:  # matched again on the common timeline
+        lines.append(f"people_rematched = {result.people_rematched}")
+    lines.append("")
     for c in result.cameras:
         lines += [f"[cameras.{json.dumps(c.name)}]", f"offset_frames = {c.offset_frames:.4f}",
                   f"offset_s = {c.offset_s:.6f}", f"confidence = {c.confidence:.3f}",

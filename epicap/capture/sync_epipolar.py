@@ -29,6 +29,11 @@ _MAX_REFITS = 6  # fits of F while the offset it leads to keeps moving (a fixed 
 _MAX_MOVES = 4  # times the fine window may follow a minimum on its edge
 _MIN_STD_FRAMES = 0.02  # floor on a pair's jackknife standard deviation
 _CAUCHY = 2.385  # Cauchy constant with 95% efficiency on Gaussian residuals
+# a candidate offset whose un-high-passed Sampson spread is more than this times the best one's
+# is not one epipolar geometry (measured, 3 people: right offsets 0.76-0.83 px, whole strides
+# off 2.2-22 px; one person in a circle: 0.72-0.81 px for both, which nothing can tell apart)
+_FIT_RATIO = 1.5
+_NOISE_RATIO = 2.5  # ... when the best fit is within this many high-passed spreads (noise level)
 
 
 def _paired(reference: np.ndarray, moving: np.ndarray, offset: float, min_confidence: float
@@ -183,9 +188,12 @@ def refine_pair(reference: np.ndarray, moving: np.ndarray, centre: float, fps: f
         return None
     std = _jackknife(sums, counts, grid, step, frames, opt.jackknife_blocks)
     e = pair_residuals(reference, moving, F, offset, hp, opt.min_confidence)
+    raw = pair_residuals(reference, moving, F, offset, 0.0, opt.min_confidence)
     with warnings_off():
         spread_px = float(1.4826 * np.nanmedian(np.abs(e)))
-    return PairOffset(-1, -1, offset, max(std, _MIN_STD_FRAMES), spread_px, float(centre))
+        fit_px = float(1.4826 * np.nanmedian(np.abs(raw)))
+    return PairOffset(-1, -1, offset, max(std, _MIN_STD_FRAMES), spread_px, float(centre),
+                      fit_px)
 
 
 def _jackknife(sums, counts, grid, step, frames, blocks: int) -> float:
@@ -334,16 +342,71 @@ def _median_of_paths(pairs: list[PairOffset], C: int, reference: int) -> np.ndar
 
 
 def _choose(found: list[PairOffset | None]) -> PairOffset | None:
-    """The refined candidate to keep: of those whose residual spread is within 25% of the
-    smallest, the smallest offset. Periodic motion makes whole periods nearly as consistent
-    (walking in a circle one stride later is the same pose moved rigidly: a valid epipolar
-    geometry too), and cameras are usually started close together."""
+    """The refined candidate to keep.
+
+    First, when the best explains the views down to their noise (`_fits_to_noise`), only the
+    candidates under which one epipolar geometry explains them about as well (`fit_px`, the
+    Sampson spread before the high-pass, within `_FIT_RATIO` of the smallest): a wrong offset puts every person somewhere else, and as soon as two people
+    move differently no single F fits them all. Then, of those whose high-passed spread is within
+    25% of the smallest, the smallest offset: for one person walking in a circle, one stride later
+    is the same pose moved rigidly, a valid epipolar geometry too (no F can tell), and cameras are
+    usually started close together."""
     found = [p for p in found if p is not None]
     if not found:
         return None
+    if _fits_to_noise(found):
+        least_fit = min(p.fit_px for p in found if np.isfinite(p.fit_px))
+        found = [p for p in found if not p.fit_px > _FIT_RATIO * least_fit]
     least = min(p.spread_px for p in found)
     return min((p for p in found if p.spread_px <= 1.25 * least),
                key=lambda p: abs(p.offset_frames))
+
+
+def _fits_to_noise(found: list[PairOffset]) -> bool:
+    """Whether the best candidate's epipolar geometry explains the views down to their noise
+    (`fit_px` at most `_NOISE_RATIO` times its high-passed spread). Only then does a worse fit
+    say the offset is wrong: a detector's bias (10-20 px on hips and knees) leaves every
+    candidate's F a residual of its own that says nothing about time (measured: a biased walk's
+    right offset fitted 3x worse than a stride off)."""
+    fits = [p for p in found if np.isfinite(p.fit_px)]
+    if not fits:
+        return False
+    best = min(fits, key=lambda p: p.fit_px)
+    return best.fit_px <= _NOISE_RATIO * best.spread_px
+
+
+def _solve_trusting_fits(pairs: list[PairOffset], C: int, reference: int
+                         ) -> tuple[np.ndarray, np.ndarray]:
+    """`solve_offsets` on the pairs whose epipolar geometry fits down to the noise when they
+    reach every camera and some pairs do not (those pairs' right offset may be missing from
+    their candidates; strides off, their errors can agree with each other around a triangle
+    and outvote the right pairs); on all pairs otherwise."""
+    good = [p for p in pairs if _fits_to_noise([p])]
+    if good and len(good) < len(pairs):
+        offsets, std = solve_offsets(good, C, reference)
+        if np.isfinite(offsets).all():
+            return offsets, std
+    return solve_offsets(pairs, C, reference)
+
+
+def _recheck(pairs: list[PairOffset], offsets: np.ndarray, tracks: list[np.ndarray], fps: float,
+             opt: SyncOptions) -> bool:
+    """Refine again, at the offset the joint solution implies, every pair whose own measurement
+    disagrees with it by over a frame (its correlation candidates may all have missed the right
+    one), and keep that measurement where one epipolar geometry fits it clearly better, down to
+    the noise (`fit_px`, `_fits_to_noise`).
+    Returns whether any pair changed."""
+    changed = False
+    for k, p in enumerate(pairs):
+        implied = offsets[p.second] - offsets[p.first]
+        if not np.isfinite(implied) or abs(implied - p.offset_frames) <= 1.0:
+            continue
+        again = refine_pair(tracks[p.first], tracks[p.second], float(implied), fps, opt)
+        if again is not None and _fits_to_noise([again]) and again.fit_px < p.fit_px / _FIT_RATIO:
+            again.first, again.second = p.first, p.second
+            pairs[k] = again
+            changed = True
+    return changed
 
 
 def estimate_offsets(keypoints: np.ndarray, fps: float, names: list[str],
@@ -378,7 +441,9 @@ def estimate_offsets(keypoints: np.ndarray, fps: float, names: list[str],
                 if reference in (i, j):
                     coarse[j if i == reference else i] = best.coarse_frames * (
                         1 if i == reference else -1)
-    offsets, std = solve_offsets(pairs, C, reference)
+    offsets, std = _solve_trusting_fits(pairs, C, reference)
+    if C > 2 and _recheck(pairs, offsets, tracks, fps, opt):
+        offsets, std = _solve_trusting_fits(pairs, C, reference)
     lost = [names[c] for c in range(C) if not np.isfinite(offsets[c])]
     if lost:
         raise GeometryError(f"{', '.join(lost)}: too few frames with the subject seen together "

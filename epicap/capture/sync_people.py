@@ -9,12 +9,16 @@ is its own signal. So P matched people are P x J joints of one camera, (C, T, P,
 keypoints are folded back to (C, T', P, J, 3) with their people.
 
 A single-person file passes through unchanged (keypoints (C, T, J, 3)).
+
+The people themselves were matched at detect time on each camera's own frames; when the offsets
+found are a frame or more, `rematch_people` matches them again from the raw detections on the
+common timeline before the keypoints are resampled (matching pairs the views of one instant).
 """
 from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["as_joints", "from_joints", "synced_keypoints"]
+__all__ = ["as_joints", "from_joints", "synced_keypoints", "rematch_people"]
 
 
 def as_joints(keypoints: np.ndarray) -> np.ndarray:
@@ -43,3 +47,44 @@ def synced_keypoints(kp, resampled: np.ndarray):
     people = None if kp.people is None else len(kp.people)
     return Keypoints2D(from_joints(resampled, people), kp.cameras, kp.joint_set, kp.image_size,
                        kp.fps, kp.joints, kp.people)
+
+
+def rematch_people(kp, detections, offsets_frames, min_cameras: int = 2,
+                   max_people: int | None = None):
+    """The people of `kp` matched again from the raw `detections` on one timeline, or None.
+
+    kp: the session's Keypoints2D as detected (several people: `people` set). detections: its
+    `Detections2D` (same cameras, frames and joints). offsets_frames: (C,) sync's offsets.
+    People are matched without cameras at the offsets (`epicap.people.timeline`): cameras
+    started at different times pair the views of different instants, which splits people and
+    swaps identities. min_cameras, max_people: as `--people` (a person seen by this many
+    cameras; at most this many people, the most seen first). Returns a Keypoints2D in each
+    camera's own frames, like `kp` (one person: the single-person shapes), with left/right swaps
+    found on the timeline exchanged back; None when nothing is to be done (one person, offsets
+    under half a frame, detections that do not belong to `kp`, nobody matched).
+    """
+    from epicap.people.assignment import gather
+    from epicap.people.calibrated import unswap
+    from epicap.people.timeline import frame_shifts, match_on_timeline
+    from epicap.people.uncalibrated import UncalibratedOptions
+    from epicap.session import Keypoints2D
+
+    if kp.people is None or detections is None:
+        return None
+    if (list(detections.cameras) != list(kp.cameras) or detections.joints != kp.joints
+            or detections.keypoints.shape[1] != kp.num_frames):
+        return None
+    if not frame_shifts(offsets_frames).any():
+        return None
+    flip = detections.skeleton.flip_index
+    m = match_on_timeline(detections.keypoints, detections.image_size, offsets_frames,
+                          UncalibratedOptions(min_cameras=min_cameras), flip)
+    P = m.num_people if max_people is None else min(m.num_people, int(max_people))
+    if P == 0:
+        return None
+    assignment = np.where(m.assignment < P, m.assignment, -1).astype(np.int32)
+    people = gather(unswap(detections.keypoints, m.swapped & (assignment >= 0), flip),
+                    assignment, P)
+    singles = [Keypoints2D(people[:, :, p], kp.cameras, kp.joint_set, kp.image_size, kp.fps,
+                           kp.joints) for p in range(P)]
+    return Keypoints2D.stack(singles, [f"p{p}" for p in range(P)])

@@ -22,10 +22,16 @@ Every pair of cameras (i, j) gives a measurement d_ij ~ o_j - o_i, in three step
    parabola refines the minimum. Its standard deviation comes from a block jackknife over time
    (Efron & Tibshirani, An Introduction to the Bootstrap, 1993, ch. 11). Of the candidates whose
    residuals are within 25% of the smallest, the smallest offset wins: periodic motion (walking
-   in a circle) is epipolar-consistent one period later too.
+   in a circle) is epipolar-consistent one period later too. Several people break that
+   symmetry (one rigid motion cannot carry them all one stride on), so when the best candidate's
+   F explains the views down to their noise before the high-pass, candidates whose F leaves a
+   residual over 1.5 times larger are wrong and are dropped first.
 3. Joint solution: the offsets o minimize sum (o_j - o_i - d_ij)^2 / std_ij^2 with o_ref = 0,
    reweighted by Cauchy weights (IRLS) from a median-of-paths start, so that a pair caught in a
-   wrong minimum is outvoted by the others.
+   wrong minimum is outvoted by the others. Pairs whose F fits down to the noise are trusted
+   over those that do not when they reach every camera (stride errors can agree around a
+   triangle), and a pair that disagrees with the solution is refined again at the offset the
+   solution implies (its correlation peaks may all have missed it), kept where it fits better.
 
 Confidence = P(|error| < 0.5 frame) for a Gaussian error with the solution's standard deviation
 (inflated by the pairs' disagreement where there is redundancy): 0.95 means about 2 in 40 such
@@ -98,11 +104,16 @@ class CameraOffset:
 
 @dataclass
 class SyncResult:
-    """Offsets of every camera relative to `reference`, at `fps` frames per second."""
+    """Offsets of every camera relative to `reference`, at `fps` frames per second.
+
+    people_rematched: with several people, how many were matched again on the common timeline
+    by `sync_session` (None: the people were kept as detected).
+    """
 
     reference: str
     fps: float
     cameras: list[CameraOffset] = field(default_factory=list)
+    people_rematched: int | None = None
 
     @property
     def offset_frames(self) -> np.ndarray:
@@ -124,6 +135,8 @@ class PairOffset:
 
     std_frames: block-jackknife standard deviation. spread_px: robust spread (1.4826 MAD) of the
     high-passed Sampson distances at the minimum. coarse_frames: the correlation candidate.
+    fit_px: the same spread of the Sampson distances without the high-pass, under F fitted at
+    the minimum: how well one epipolar geometry explains the two views at that offset.
     """
 
     first: int
@@ -132,6 +145,7 @@ class PairOffset:
     std_frames: float
     spread_px: float
     coarse_frames: float
+    fit_px: float = float("nan")
 
 
 def motion_signal(keypoints: np.ndarray, min_confidence: float = 0.3) -> np.ndarray:
@@ -244,13 +258,22 @@ def _parabola_vertex(values: np.ndarray, k: int) -> float:
     return 0.0
 
 
-def sample_at(keypoints: np.ndarray, positions: np.ndarray) -> np.ndarray:
+JUMP_FACTOR = 4.0  # a joint moving this many times its median frame-to-frame motion jumps...
+JUMP_MIN_PX = 8.0  # ... and at least this far (pixels)
+
+
+def sample_at(keypoints: np.ndarray, positions: np.ndarray, jumps: bool = False) -> np.ndarray:
     """(K, J, 3) keypoints at fractional frame `positions`, linear between adjacent frames.
 
     keypoints: (T, J, 3) x, y pixels, confidence; missing (NaN, NaN, 0).
     positions: (K,) frame indices (fractional). A joint gets a value only if it is present in
     both frames around the position (or in the frame itself when the position is an integer);
     the confidence is the smaller of the two. Outside [0, T-1]: missing.
+    jumps: a joint that jumps between the two frames (further than `JUMP_FACTOR` times its median
+    frame-to-frame motion and `JUMP_MIN_PX`: a detector's left/right swap or another person's
+    joint) is taken from the nearer frame, not blended: half of a swap is no joint at all, while
+    a whole one can still be found and undone later (for the keypoints sync writes; the offset
+    search keeps plain blending, whose cost is smooth in the offset).
     """
     T, J = keypoints.shape[:2]
     positions = np.asarray(positions, dtype=np.float64)
@@ -265,6 +288,15 @@ def sample_at(keypoints: np.ndarray, positions: np.ndarray) -> np.ndarray:
         return out
     a, b, wk = keypoints[i0[ok]].astype(np.float64), keypoints[i1[ok]].astype(np.float64), w[ok]
     xy = (1 - wk)[:, None, None] * a[..., :2] + wk[:, None, None] * b[..., :2]
+    if jumps and T > 1:
+        steps = np.linalg.norm(np.diff(keypoints[..., :2].astype(np.float64), axis=0), axis=-1)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)  # a joint never seen twice in a row
+            usual = np.nanmedian(steps, axis=0)                                     # (J,)
+        limit = np.maximum(JUMP_FACTOR * np.nan_to_num(usual, nan=np.inf), JUMP_MIN_PX)
+        jump = np.linalg.norm(b[..., :2] - a[..., :2], axis=-1) > limit             # (K', J)
+        nearer = np.where((wk < 0.5)[:, None, None], a[..., :2], b[..., :2])
+        xy = np.where(jump[..., None], nearer, xy)
     conf = np.minimum(a[..., 2], b[..., 2])
     present = np.isfinite(xy).all(-1) & (conf > 0)
     res = np.concatenate([xy, conf[..., None]], axis=-1)

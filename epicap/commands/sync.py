@@ -12,6 +12,11 @@ Writes SESSION/sync.toml (per camera: offset_frames, offset_s, confidence, metho
 SESSION/keypoints2d.npz on one common timeline; the keypoints as they were are kept in
 SESSION/keypoints2d_raw.npz, so sync can be rerun. Gaps are never interpolated.
 
+With several people, when the offsets found are a frame or more, the people are matched again
+from SESSION/detections2d.npz on the common timeline (matching pairs the views of one instant;
+cameras started at different times split people and swap identities); --people says who to keep,
+as it did for detect or import.
+
 Example:
     epicap sync my_session
     epicap sync my_session --method keypoints --reference cam02 --max-offset 5
@@ -31,6 +36,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--reference", metavar="CAM", help="camera with offset 0 (default: first)")
     parser.add_argument("--max-offset", type=float, default=2.0, metavar="S",
                         help="largest offset searched, seconds (default 2)")
+    parser.add_argument("--people", metavar="N|all", default=None,
+                        help="who to keep when the people are matched again on the common "
+                             "timeline, as for detect: N people, 'all', or by default everyone "
+                             "seen by two cameras; 1 keeps the keypoints' people as they are")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -43,9 +52,14 @@ def run(args: argparse.Namespace) -> int:
         raise InputError(f"{session}: no such session folder")
     if not args.max_offset > 0:
         raise InputError(f"--max-offset must be positive, got {args.max_offset}")
+    from epicap.keypoints.everyone import parse_people
+
+    choice = parse_people(args.people)
     require_session_file(session, KEYPOINTS_FILE)
     result = sync_session(session, args.method, args.reference,
-                          SyncOptions(max_offset_s=args.max_offset))
+                          SyncOptions(max_offset_s=args.max_offset),
+                          rematch=not choice.main_subject_only, min_cameras=choice.min_cameras,
+                          max_people=choice.count)
     if result is None:
         print(f"{session}: one camera, nothing to synchronize")
         return 0
@@ -56,6 +70,8 @@ def run(args: argparse.Namespace) -> int:
                  c.method) for c in result.cameras]
         print(format_table(rows, ["camera", "offset (frames)", "offset (s)", "confidence",
                                   "method"]))
+        if result.people_rematched is not None:
+            print(f"{result.people_rematched} people matched again on the common timeline")
         print(f"wrote {session / SYNC_FILE}")
     from epicap.console import warn
 

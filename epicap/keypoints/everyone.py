@@ -91,25 +91,34 @@ def match_people(detections, choice: PeopleChoice) -> PeopleKeypoints | None:
     """Match the people of `detections` (a Detections2D) across cameras and keep `choice`.
 
     Returns None when nobody is matched in `choice.min_cameras` cameras (the caller keeps each
-    camera's main subject). People seen by one camera only are named in `notes`.
+    camera's main subject). People seen by one camera only, and cameras with over 5% of their
+    views' left and right exchanged back, are named in `notes`.
     """
     from epicap.people.assignment import gather
+    from epicap.people.calibrated import unswap
     from epicap.people.uncalibrated import UncalibratedOptions, match_uncalibrated
 
     if len(detections.cameras) < 2 and choice.min_cameras > 1:
         return None
+    flip = detections.skeleton.flip_index
     result = match_uncalibrated(detections.keypoints, detections.image_size,
-                                UncalibratedOptions(min_cameras=choice.min_cameras))
+                                UncalibratedOptions(min_cameras=choice.min_cameras),
+                                flip_index=flip)
     P = result.num_people if choice.count is None else min(result.num_people, choice.count)
     if P == 0:
         return None
     assignment = np.where(result.assignment < P, result.assignment, -1).astype(np.int32)
-    kp = gather(detections.keypoints, assignment, P)
+    swapped = result.swapped & (assignment >= 0)
+    kp = gather(unswap(detections.keypoints, swapped, flip), assignment, P)
     names = [f"p{p}" for p in range(P)]
     seen = result.cameras_seen[:P]
     notes = [f"person {names[p]} is seen by one camera only "
              f"({detections.cameras[int(np.flatnonzero((assignment == p).any((1, 2)))[0])]}): "
              "kept in 2D, it cannot be triangulated" for p in range(P) if seen[p] == 1]
+    views = (assignment >= 0).sum((1, 2))
+    notes += [f"camera {name}: {n} of {views[c]} views had left and right exchanged by the "
+              "detector; exchanged back" for c, (name, n) in
+              enumerate(zip(detections.cameras, swapped.sum((1, 2)).tolist())) if n > 0.05 * views[c]]
     return PeopleKeypoints(kp, names, seen, assignment, None, notes)
 
 

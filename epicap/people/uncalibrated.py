@@ -24,8 +24,9 @@ person cut at an occlusion join through the other cameras; people who enter or l
 tracklets that start or end. Then, twice: every camera pair's F is refitted on all matched
 people, people who never share a camera-frame but whose views fit the cameras' F are merged
 (`merge_people`: one person clustered as two, each seen by some cameras), and every detection
-is re-matched frame by frame (`refine_per_frame`; all frames of a camera in one batched
-assignment). Person 0 is seen in the most (camera, frame) pairs.
+is re-matched frame by frame (`epicap.people.per_frame`; all frames of a camera in one batched
+assignment), straight or with its left and right exchanged (a detector's swap, found and undone
+here, before any calibration, when the joint set's left/right map is given). Person 0 is seen in the most (camera, frame) pairs.
 
 Cameras must share one timeline (synchronized to within a few frames); they need no calibration.
 """
@@ -37,8 +38,9 @@ import numpy as np
 
 from epicap.errors import check_shape
 from epicap.geometry.epipolar import sampson_error
-from epicap.people.assignment import assign_small, gather, order_people
-from epicap.people.tracklets import _median_last, link_tracklets
+from epicap.people.assignment import gather, order_people
+from epicap.people.per_frame import merge_people, refine_per_frame
+from epicap.people.tracklets import link_tracklets
 
 __all__ = ["UncalibratedOptions", "UncalibratedMatch", "match_uncalibrated", "refine_per_frame",
            "merge_people"]
@@ -69,6 +71,9 @@ class UncalibratedOptions:
     refine: passes that reassign every detection frame by frame to the person whose views in
         the other cameras fit it best under the camera pairs' F (`refine_per_frame`; default 2,
         0 for none).
+    swap_ratio: in the frame-by-frame re-matching, a detection is taken as swapped (left and
+        right exchanged) when its exchanged joints cost at most this share of its own
+        (default 0.5; needs the joint set's left/right map).
     seed: the random seed of the robust fits.
     """
 
@@ -86,6 +91,7 @@ class UncalibratedOptions:
     min_cameras: int = 2
     min_person_frames: int = 10
     refine: int = 2
+    swap_ratio: float = 0.5
     seed: int = 0
 
 
@@ -98,6 +104,8 @@ class UncalibratedMatch:
     cameras_seen: (P,) int how many cameras see each person.
     pair_inliers: (C, C) inlier ratio of the best set of each camera pair (NaN: no set).
     edges: (camera a, tracklet i, camera b, tracklet j, support) of every accepted pairing.
+    swapped: (C, T, S) bool assigned detections found with their left and right exchanged
+        (all False unless `match_uncalibrated` was given the joint set's left/right map).
     """
 
     assignment: np.ndarray
@@ -106,6 +114,11 @@ class UncalibratedMatch:
     cameras_seen: np.ndarray
     pair_inliers: np.ndarray
     edges: list[tuple[int, int, int, int, float]] = field(default_factory=list)
+    swapped: np.ndarray | None = None
+
+    def __post_init__(self):
+        if self.swapped is None:
+            self.swapped = np.zeros(self.assignment.shape, dtype=bool)
 
 
 def _fit(x1: np.ndarray, x2: np.ndarray, threshold_px: float, opt: UncalibratedOptions):
@@ -328,32 +341,6 @@ def _cluster(edges, occupancy: list[np.ndarray], C: int, T: int):
     return [labels[offsets[c]:offsets[c + 1]] for c in range(C)]
 
 
-def _epipolar_cost(d: np.ndarray, people: np.ndarray, fundamentals: dict, c: int,
-                   opt: UncalibratedOptions) -> np.ndarray:
-    """(T, S, P) how far each detection of camera c lies from each person's views in the other
-    cameras: the mean over those cameras of the median joint Sampson distance, as a multiple of
-    that pair's inlier threshold; NaN where no other camera sees the person at that frame."""
-    C = d.shape[0]
-    total = np.zeros(d.shape[1:3] + people.shape[2:3])
-    weight = np.zeros_like(total)
-    mine = np.where((d[c, ..., 2] >= opt.min_confidence)[..., None], d[c, ..., :2], np.nan)
-    for b in range(C):
-        key = (min(b, c), max(b, c))
-        if b == c or key not in fundamentals:
-            continue
-        F, thr = fundamentals[key]
-        theirs = np.where((people[b, ..., 2] >= opt.min_confidence)[..., None],
-                          people[b, ..., :2], np.nan)
-        x_c, x_b = mine[:, :, None], theirs[:, None]  # (T, S, 1, J, 2), (T, 1, P, J, 2)
-        dist = sampson_error(F, x_c, x_b) if c < b else sampson_error(F, x_b, x_c)
-        enough = np.isfinite(dist).sum(-1) >= 4
-        med = _median_last(dist)[0] / thr
-        total += np.where(enough, np.minimum(med, 10.0), 0.0)
-        weight += enough
-    with np.errstate(invalid="ignore", divide="ignore"):
-        return np.where(weight > 0, total / weight, np.nan)
-
-
 def _refit(d: np.ndarray, assignment: np.ndarray, P: int, size: np.ndarray, previous: dict,
            opt: UncalibratedOptions) -> dict:
     """F of every camera pair refitted on all matched people at once (better conditioned than
@@ -374,92 +361,18 @@ def _refit(d: np.ndarray, assignment: np.ndarray, P: int, size: np.ndarray, prev
     return out
 
 
-def merge_people(detections: np.ndarray, assignment: np.ndarray, num_people: int,
-                 fundamentals: dict, options: UncalibratedOptions | None = None
-                 ) -> tuple[np.ndarray, int]:
-    """(assignment, P) with people that are views of one person merged.
-
-    Tracklets cut where people cross can leave one person as two clusters, each seen by some
-    of the cameras at the same time. Two people p, q are one when no camera ever sees both at
-    one frame and, at the frames where one camera sees p and another sees q, their views fit
-    the pair's F (median joint Sampson distance within `accept` thresholds) in at least 80% of
-    `min_frames` or more such (frame, camera pair)s. Merged greedily, most consistent first.
-    detections: (C, T, S, J, 3); assignment: (C, T, S); fundamentals as `refine_per_frame`.
-    """
-    opt = options or UncalibratedOptions()
-    P = int(num_people)
-    if P < 2:
-        return assignment, P
-    people = gather(detections, assignment, P)                            # (C, T, P, J, 3)
-    seen = people[..., 2] >= opt.min_confidence
-    xy = np.where(seen[..., None], people[..., :2], np.nan)
-    fit = np.zeros((P, P))
-    tried = np.zeros((P, P))
-    for (a, b), (F, thr) in fundamentals.items():
-        dist = sampson_error(F, xy[a][:, :, None], xy[b][:, None])     # (T, P, P, J)
-        med, n = _median_last(dist)
-        enough = n >= 4
-        fit += (enough & (med <= opt.accept * thr)).sum(0)
-        tried += enough.sum(0)
-    fit, tried = fit + fit.T, tried + tried.T
-    flat = (people[..., 2] > 0).any(-1).reshape(-1, P)                    # (C T, P)
-    together = flat.T.astype(np.float64) @ flat                           # camera-frames
-    with np.errstate(invalid="ignore", divide="ignore"):
-        score = np.where((tried >= opt.min_frames) & (together == 0), fit / tried, 0.0)
-    np.fill_diagonal(score, 0.0)
-    lut = np.arange(P)
-    for k in np.argsort(-score, axis=None):
-        p, q = np.unravel_index(k, score.shape)
-        if score[p, q] < 0.8:
-            break
-        rp, rq = lut[p], lut[q]
-        if rp != rq and not (flat[:, lut == rp].any(1) & flat[:, lut == rq].any(1)).any():
-            lut[lut == rq] = rp
-    if (lut == np.arange(P)).all():
-        return assignment, P
-    return order_people(np.where(assignment >= 0, lut[assignment], -1), P)
-
-
-def refine_per_frame(detections: np.ndarray, assignment: np.ndarray, num_people: int,
-                     fundamentals: dict, options: UncalibratedOptions | None = None
-                     ) -> np.ndarray:
-    """(C, T, S) int32 assignment with every frame's detections re-matched epipolarly.
-
-    detections: (C, T, S, J, 3) raw. assignment: (C, T, S) the tracklet-level matching, P people.
-    fundamentals: (a, b) with a < b -> (F with x_b^T F x_a = 0, inlier threshold px).
-    Per camera and frame, detections and people are paired by a Hungarian assignment on
-    `_epipolar_cost` (a slot keeping its current person gets a bonus of half a threshold), a
-    pairing costing more than `accept` thresholds refused. A slot whose person nobody else sees
-    at that frame keeps it unless another person fits it well. Cuts tracklet errors (a swap
-    inside a tracklet, a fragment too short to match) down to the frames where they happen.
-    """
-    opt = options or UncalibratedOptions()
-    P = int(num_people)
-    people = gather(detections, assignment, P)
-    out = assignment.copy()
-    occupied = (detections[..., 2] > 0).any(-1)
-    for c in range(detections.shape[0]):
-        cost = _epipolar_cost(detections, people, fundamentals, c, opt)  # (T, S, P)
-        current = assignment[c][..., None] == np.arange(P)  # (T, S, P)
-        # a slot whose person nobody else sees at that frame (one camera's person) stays theirs
-        # unless another person fits it well: its cost is taken as just acceptable
-        cost = np.where(current & np.isnan(cost), opt.accept, cost)
-        evidence = np.isfinite(cost).any(-1) & occupied[c]  # (T, S)
-        adjusted = np.where(np.isfinite(cost) & evidence[..., None], cost - 0.5 * current, np.inf)
-        # all frames at once; a slot without evidence keeps its person
-        out[c] = np.where(evidence, assign_small(adjusted, opt.accept), assignment[c])
-    return out.astype(np.int32)
-
-
 def match_uncalibrated(detections: np.ndarray, image_size: np.ndarray,
                        options: UncalibratedOptions | None = None,
-                       tracklets: np.ndarray | None = None) -> UncalibratedMatch:
+                       tracklets: np.ndarray | None = None,
+                       flip_index: np.ndarray | None = None) -> UncalibratedMatch:
     """People across cameras without calibration: an assignment (C, T, S) -> person or -1.
 
     detections: (C, T, S, J, 3) raw detections (x, y pixels, confidence; empty slots (NaN, NaN,
         0)), all cameras on one timeline. image_size: (C, 2) width, height pixels.
     options: UncalibratedOptions. tracklets: (C, T, S) tracklet ids if already linked (else linked
-        here with `link_tracklets`).
+        here with `link_tracklets`). flip_index: (J,) the joint set's left/right map: with it,
+        detections whose left and right are exchanged are found (`swapped`; exchange them back
+        with `epicap.people.unswap` before `gather`); None: no swap test.
     People seen by fewer than `min_cameras` cameras or in fewer than `min_person_frames`
     (camera, frame) pairs are dropped (-1). Person 0 is seen in the most (camera, frame) pairs.
     """
@@ -504,11 +417,17 @@ def match_uncalibrated(detections: np.ndarray, image_size: np.ndarray,
         valid = ids[c] >= 0
         assignment[c][valid] = person[ids[c][valid]]
     assignment, P = order_people(assignment, int(keep.sum()))
+    swapped = np.zeros(assignment.shape, dtype=bool)
+    work = d  # the detections with the swaps found so far exchanged back
     for _ in range(opt.refine):
         if P:
-            fundamentals = _refit(d, assignment, P, size, fundamentals, opt)
-            assignment, P = merge_people(d, assignment, P, fundamentals, opt)
-            assignment = refine_per_frame(d, assignment, P, fundamentals, opt)
+            fundamentals = _refit(work, assignment, P, size, fundamentals, opt)
+            assignment, P = merge_people(work, assignment, P, fundamentals, opt)
+            assignment, found = refine_per_frame(work, assignment, P, fundamentals, opt,
+                                                 flip_index)
+            if found.any():
+                work = np.where(found[..., None, None], work[..., flip_index, :], work)
+                swapped ^= found
             assignment, P = order_people(assignment, P)
     if P:
         from epicap.people.assignment import person_frames
@@ -521,4 +440,5 @@ def match_uncalibrated(detections: np.ndarray, image_size: np.ndarray,
             assignment, P = lut[assignment], int(big.sum())
     cameras_seen = (assignment[..., None] == np.arange(P)).any((1, 2)).sum(0) if P else \
         np.zeros(0, dtype=int)
-    return UncalibratedMatch(assignment.astype(np.int32), P, ids, cameras_seen, pair_inliers, edges)
+    return UncalibratedMatch(assignment.astype(np.int32), P, ids, cameras_seen, pair_inliers, edges,
+                             swapped & (assignment >= 0))

@@ -182,7 +182,16 @@ def _plan_sync(ctx: Context):
         return Skip("--no-sync: the timeline is kept as it is")
     if len(Keypoints2D.from_npz(detected).cameras) < 2:
         return Skip("one camera")
-    return Plan({KEYPOINTS_FILE: detected}, outputs, {"method": "auto", "max_offset_s": 2.0})
+    from epicap.keypoints.everyone import parse_people
+    from epicap.session.detections2d import DETECTIONS_FILE
+
+    inputs = {KEYPOINTS_FILE: detected}
+    if (ctx.session / DETECTIONS_FILE).is_file():  # the people are matched again from them
+        inputs[DETECTIONS_FILE] = ctx.session / DETECTIONS_FILE
+    choice = parse_people(ctx.options.people)
+    return Plan(inputs, outputs, {"method": "auto", "max_offset_s": 2.0,
+                                  "people": ctx.options.people or "seen by two cameras",
+                                  "min_cameras": choice.min_cameras})
 
 
 def _undo_sync(ctx: Context, detected: Path) -> None:
@@ -207,12 +216,19 @@ def _run_sync(ctx: Context, plan: Plan, previous):
         _copy_atomic(detected, current)
     else:  # keep the detected file byte for byte (sync_session starts from an identical raw
         _copy_atomic(current, raw)  # file): its fingerprint stays the one detect recorded
-    result = sync_session(ctx.session, "auto", None, SyncOptions(max_offset_s=2.0))
+    from epicap.keypoints.everyone import parse_people
+
+    choice = parse_people(ctx.options.people)
+    result = sync_session(ctx.session, "auto", None, SyncOptions(max_offset_s=2.0),
+                          rematch=not choice.main_subject_only, min_cameras=choice.min_cameras,
+                          max_people=choice.count)
     extra = {KEYPOINTS_FILE: current, RAW_KEYPOINTS: raw}
     offsets = ", ".join(f"{c.offset_frames:+.2f}" for c in result.cameras)
     low = min(c.confidence for c in result.cameras)
     ctx.warnings += result.warnings()
-    return (f"offsets {offsets} frames (confidence >= {low:.2f})",
+    again = ("" if result.people_rematched is None else
+             f"; {result.people_rematched} people matched again on the common timeline")
+    return (f"offsets {offsets} frames (confidence >= {low:.2f}){again}",
             {"outputs": extra, "inputs": {KEYPOINTS_FILE: raw}})
 
 

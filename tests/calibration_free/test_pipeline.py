@@ -86,6 +86,22 @@ def test_camera_that_sees_too_little_is_named(scene):
     assert _rel_rot(cams, res.cameras) < 0.2
 
 
+def test_joints_outside_the_image_are_not_used(scene):
+    """A detector guesses the joints of a body cut by the image's edge (OpenPose writes them
+    outside the image): they must weigh nothing, exactly as if they were missing."""
+    cams, X, kp = scene
+    intr = Cameras(cams.names, cams.image_size, cams.K, cams.dist)
+    outside, missing = kp.keypoints.copy(), kp.keypoints.copy()
+    w, h = kp.image_size[1]
+    outside[1, :60, :5] = (-40.0, 0.5 * h, 0.9)   # left of the image
+    outside[1, 60:, :5] = (0.5 * w, h + 25.0, 0.9)  # below it
+    missing[1, :, :5] = (np.nan, np.nan, 0.0)
+    a = calibrate(Keypoints2D(outside, kp.cameras, kp.joint_set, kp.image_size, kp.fps), intr)
+    b = calibrate(Keypoints2D(missing, kp.cameras, kp.joint_set, kp.image_size, kp.fps), intr)
+    np.testing.assert_allclose(a.cameras.R, b.cameras.R, atol=1e-9)
+    assert _rel_rot(cams, a.cameras) < 0.2
+
+
 def test_too_little_data_is_refused(scene):
     cams, X, kp = scene
     k = kp.keypoints.copy()

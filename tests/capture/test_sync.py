@@ -115,6 +115,26 @@ def test_resample_union_timeline_without_bridging_gaps():
     assert half[0, 1, 0, 0] == pytest.approx(5.0)  # common frame 1 = camera frame 0.5
 
 
+def test_resampling_does_not_blend_a_left_right_swap():
+    # a walker's left and right ankles, 30 px apart, moving 3 px a frame; the detector swaps
+    # them in frames 10-14
+    T = 30
+    kp = np.zeros((1, T, 2, 3), np.float32)
+    kp[0, :, 0, 0] = 100 + 3.0 * np.arange(T)
+    kp[0, :, 1, 0] = 130 + 3.0 * np.arange(T)
+    kp[0, :, :, 1], kp[0, :, :, 2] = 500.0, 1.0
+    kp[0, 10:15] = kp[0, 10:15, ::-1]
+    out, _ = S.resample_to_timeline(kp, [np.arange(T) + 0.25])  # common frame k: camera k - 0.25
+    left = out[0, :, 0, 0]
+    # smooth motion is still interpolated: common frame 5 = camera frame 4.75
+    assert left[5] == pytest.approx(100 + 3.0 * 4.75)
+    # next to the swap each joint comes whole from the nearer frame, never from half of each
+    # (camera frames 9.75 and 14.75: frames 10 and 15, swapped and straight)
+    assert left[10] == pytest.approx(kp[0, 10, 0, 0]) and left[15] == pytest.approx(kp[0, 15, 0, 0])
+    plain = S.sample_at(kp[0], np.array([9.75]))  # the offset search still blends
+    assert plain[0, 0, 0] == pytest.approx(0.25 * kp[0, 9, 0, 0] + 0.75 * kp[0, 10, 0, 0])
+
+
 def test_offsets_from_timestamps_ignore_a_late_frame():
     fps = 30.0
     ts0 = np.arange(100) / fps + 1000.0

@@ -35,7 +35,9 @@ def test_people_as_joints_round_trip():
 def test_offsets_from_every_person_applied_to_every_person(session):
     path, scene = session
     raw = Keypoints2D.from_npz(path / "keypoints2d.npz")
-    result = S.sync_session(path, method="keypoints")
+    # the people as they are (the file holds the true identities): the resampling alone
+    result = S.sync_session(path, method="keypoints", rematch=False)
+    assert result.people_rematched is None
     np.testing.assert_allclose(result.offset_frames, OFFSETS, atol=0.5)
     synced = Keypoints2D.from_npz(path / "keypoints2d.npz")
     assert synced.people == raw.people == ["p0", "p1", "p2"]
@@ -53,6 +55,18 @@ def test_offsets_from_every_person_applied_to_every_person(session):
     assert (path / "keypoints2d_raw.npz").is_file()
     again = S.sync_session(path, method="keypoints")  # reruns from the raw file
     np.testing.assert_allclose(again.offset_frames, result.offset_frames, atol=1e-9)
+    # by default the people are matched again from detections2d.npz on the common timeline:
+    # each one found is one true person on camera 1 (any order), the raw file untouched
+    assert again.people_rematched == 3
+    assert "people_rematched = 3" in (path / "sync.toml").read_text()
+    assert Keypoints2D.from_npz(path / "keypoints2d_raw.npz").people == raw.people
+    synced = Keypoints2D.from_npz(path / "keypoints2d.npz")
+    first = S.read_sync(path / "sync.toml")["first_frame"]
+    k = -first + int(round(again.offset_frames[1]))
+    gaps = np.array([[np.nanmedian(np.linalg.norm(synced.keypoints[1, k + 10:k + 100, p, :, :2]
+                                                  - scene.points2d_clean[1, 10:100, q], axis=-1))
+                      for q in range(3)] for p in range(3)])
+    assert sorted(gaps.argmin(1).tolist()) == [0, 1, 2] and (gaps.min(1) < 4.0).all()
 
 
 def test_recorded_timestamps_shift_every_person(tmp_path):
@@ -70,10 +84,64 @@ def test_recorded_timestamps_shift_every_person(tmp_path):
         entries.append(CameraEntry(f"cam0{c + 1}", 30.0, 30, 1280, 720,
                                    timestamps=f"timestamps/cam0{c + 1}.csv"))
     SessionManifest(entries).save(tmp_path / "s")
-    result = S.sync_session(tmp_path / "s")
+    # the scene itself is synchronous (only its timestamps say otherwise): keep its people
+    result = S.sync_session(tmp_path / "s", rematch=False)
     assert result.offset_frames == pytest.approx([0.0, 2.0], abs=1e-3)
     synced = Keypoints2D.from_npz(tmp_path / "s" / "keypoints2d.npz")
     assert synced.people == ["p0", "p1", "p2"] and synced.keypoints.shape[:3] == (2, 32, 3)
     np.testing.assert_array_equal(synced.keypoints[0, :30], raw.keypoints[0])
     np.testing.assert_array_equal(synced.keypoints[1, 2:], raw.keypoints[1])  # all 3 people
     assert np.isnan(synced.keypoints[1, :2, :, :, 0]).all()
+
+
+def _pair(first, second, offset, spread_px, fit_px, std=0.1):
+    from epicap.capture.sync_tracks import PairOffset
+
+    return PairOffset(first, second, offset, std, spread_px, offset, fit_px)
+
+
+def test_a_candidate_one_geometry_cannot_explain_is_not_chosen():
+    from epicap.capture.sync_epipolar import _choose
+
+    # three people: the right offset fits one F down to the noise, strides off do not
+    people = [_pair(0, 1, -34.5, 0.63, 2.32), _pair(0, 1, 3.4, 0.51, 0.79),
+              _pair(0, 1, -1.2, 0.55, 2.9)]
+    assert _choose(people).offset_frames == 3.4
+    # a biased detector: no candidate fits to the noise, the fit says nothing about time and
+    # the smallest offset among the quietest wins, as before
+    biased = [_pair(0, 1, -72.99, 0.64, 7.49), _pair(0, 1, 2.9, 0.74, 6.21),
+              _pair(0, 1, 78.85, 0.71, 4.75)]
+    assert _choose(biased).offset_frames == 2.9
+
+
+def test_pairs_that_fit_outvote_stride_errors_that_agree_round_a_triangle():
+    from epicap.capture.sync_epipolar import _solve_trusting_fits, solve_offsets
+
+    # measured on 3 unsynchronized people (true offsets 0, 3.4, -5.2, 7.7 frames): pairs (0, 2)
+    # and (1, 3) had only stride-off candidates, and those agree with each other
+    pairs = [_pair(0, 1, 3.38, 0.51, 0.79), _pair(0, 2, -43.2, 0.64, 4.76),
+             _pair(0, 3, 7.7, 0.53, 0.83), _pair(1, 2, -8.65, 0.55, 0.84),
+             _pair(1, 3, -33.78, 0.58, 4.68), _pair(2, 3, 12.81, 0.53, 0.81)]
+    wrong, _ = solve_offsets(pairs, 4)
+    assert abs(wrong[2] + 43.2) < 0.5  # all pairs alone: the stride errors win
+    offsets, std = _solve_trusting_fits(pairs, 4, 0)
+    np.testing.assert_allclose(offsets, [0.0, 3.4, -5.2, 7.7], atol=0.1)
+    assert np.isfinite(std).all()
+
+
+@pytest.mark.slow  # matching without cameras and a keypoint sync of 4 cameras x 51 joints
+def test_unsynchronized_people_matched_without_cameras_are_synced():
+    from epicap.capture.sync_epipolar import estimate_offsets
+    from epicap.joint_sets import get_joint_set
+    from epicap.people import gather, unswap
+    from epicap.people.uncalibrated import match_uncalibrated
+
+    truth = np.array([0.0, 3.4, -5.2, 7.7])
+    cams = ring_rig(4, 6.0, 2.0, 1000.0, (1280, 720), seed=2)
+    scene = make_people_scene(cams, 150, PeopleOptions(num_people=3, noise_px=2.0, seed=2,
+                                                       swap_fraction=0.02, offsets_frames=truth))
+    flip = get_joint_set("coco17").flip_index
+    m = match_uncalibrated(scene.detections, cams.image_size, flip_index=flip)
+    kp = gather(unswap(scene.detections, m.swapped, flip), m.assignment, m.num_people)
+    result = estimate_offsets(as_joints(kp), 30.0, cams.names)
+    np.testing.assert_allclose(result.offset_frames, truth, atol=0.3)  # was -43 and -30 frames

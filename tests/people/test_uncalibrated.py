@@ -77,7 +77,7 @@ def _fundamentals(cams, thr):
 
 
 def test_merge_people_joins_a_person_split_between_cameras_and_nobody_else():
-    from epicap.people.uncalibrated import merge_people
+    from epicap.people.per_frame import merge_people
 
     s = make_people_scene(3, 4, num_frames=90)
     split = s.truth.copy()
