@@ -42,18 +42,29 @@ class DetectorOptions:
     min_presence_confidence: below it the landmarker drops a tracked pose and detects again
         (default 0.5).
     min_tracking_confidence: MediaPipe's tracking threshold (default 0.5).
+    redetect_passes: after the tracking pass, at most this many more landmarker calls per frame
+        in IMAGE mode, each on the frame with the people found so far painted over, while they
+        find someone and fewer than `num_poses` people are found (`epicap.keypoints.redetect`;
+        default 2; 0: tracking alone, as before; no effect with `num_poses` 1).
+    max_ghost_fraction: a pose from a re-detection pass with more than this fraction of its
+        joints inside the painted area is a ghost of someone already found, and dropped
+        (default 0.5).
     """
 
     num_poses: int = 2
     min_detection_confidence: float = 0.5
     min_presence_confidence: float = 0.5
     min_tracking_confidence: float = 0.5
+    redetect_passes: int = 2
+    max_ghost_fraction: float = 0.5
 
     def __post_init__(self):
         if self.num_poses < 1:
             raise InputError(f"num_poses must be at least 1, got {self.num_poses}")
+        if self.redetect_passes < 0:
+            raise InputError(f"redetect_passes must be 0 or more, got {self.redetect_passes}")
         for name in ("min_detection_confidence", "min_presence_confidence",
-                     "min_tracking_confidence"):
+                     "min_tracking_confidence", "max_ghost_fraction"):
             if not 0.0 <= getattr(self, name) <= 1.0:
                 raise InputError(f"{name} must lie in [0, 1], got {getattr(self, name)}")
 
@@ -126,7 +137,9 @@ def landmarks_to_array(poses, width: int, height: int) -> np.ndarray:
 def detect_video(video: str | os.PathLike, model: str | os.PathLike,
                  options: DetectorOptions | None = None, frames: range | None = None,
                  progress_desc: str | None = None) -> CameraDetection:
-    """Run the PoseLandmarker in VIDEO mode over `video` and follow its main subject.
+    """Run the PoseLandmarker in VIDEO mode over `video` (plus re-detection passes on the
+    frame with the people found painted over, `DetectorOptions.redetect_passes`) and follow its
+    main subject.
 
     video: a video file OpenCV can read.
     model: a pose landmarker `.task` bundle (see `epicap.keypoints.models`).
@@ -159,11 +172,15 @@ def detect_video(video: str | os.PathLike, model: str | os.PathLike,
         min_pose_detection_confidence=opt.min_detection_confidence,
         min_pose_presence_confidence=opt.min_presence_confidence,
         min_tracking_confidence=opt.min_tracking_confidence)
+    again = None
     candidates, read = [], []
     try:
         # TFLite logs set-up notices straight to file descriptor 2 at creation and first frame
         with native_output_silenced(stdout=False):
             landmarker = vision.PoseLandmarker.create_from_options(landmarker_options)
+            if opt.redetect_passes and opt.num_poses > 1:
+                again = vision.PoseLandmarker.create_from_options(_replace(
+                    landmarker_options, running_mode=vision.RunningMode.IMAGE))
     except (RuntimeError, ValueError) as e:
         cap.release()
         raise InputError(f"{model}: MediaPipe cannot load this model ({e})") from None
@@ -181,10 +198,15 @@ def detect_video(video: str | os.PathLike, model: str | os.PathLike,
             else:
                 with native_output_silenced(stdout=False):
                     result = landmarker.detect_for_video(image, timestamp_ms)
-            candidates.append(landmarks_to_array(result.pose_landmarks, width, height))
+            found = landmarks_to_array(result.pose_landmarks, width, height)
+            if again is not None:
+                found = _redetect(again, rgb, found, opt)
+            candidates.append(found)
             read.append(index)
     finally:
         landmarker.close()
+        if again is not None:
+            again.close()
         cap.release()
     from epicap.session.detections2d import stack_detections
 
@@ -198,6 +220,42 @@ def detect_video(video: str | os.PathLike, model: str | os.PathLike,
     return CameraDetection(keypoints.astype(np.float32), np.asarray(read, dtype=np.int64),
                            (width, height), fps, len(wanted), track.num_tracks, track.coverage,
                            raw)
+
+
+def _replace(landmarker_options, **changes):
+    """A copy of MediaPipe's (mutable) PoseLandmarkerOptions with `changes`."""
+    import copy
+
+    out = copy.copy(landmarker_options)
+    for key, value in changes.items():
+        setattr(out, key, value)
+    return out
+
+
+def _redetect(landmarker, rgb: np.ndarray, found: np.ndarray, opt: DetectorOptions
+              ) -> np.ndarray:
+    """(P', 33, 3) `found` plus the people an IMAGE-mode `landmarker` finds on `rgb` (H, W, 3)
+    with everyone found so far painted over, pass after pass (`epicap.keypoints.redetect`)."""
+    import mediapipe as mp
+
+    from epicap.keypoints.redetect import inside_fraction, paint_over
+
+    if not len(found) or len(found) >= opt.num_poses:
+        return found
+    height, width = rgb.shape[:2]
+    image = rgb.copy()
+    mask = paint_over(image, found)
+    for _ in range(opt.redetect_passes):
+        result = landmarker.detect(mp.Image(image_format=mp.ImageFormat.SRGB, data=image))
+        new = landmarks_to_array(result.pose_landmarks, width, height)
+        new = new[inside_fraction(new, mask) <= opt.max_ghost_fraction]
+        if not len(new):
+            break
+        found = np.concatenate([found, new[:opt.num_poses - len(found)]])
+        if len(found) >= opt.num_poses:
+            break
+        mask |= paint_over(image, new)
+    return found
 
 
 @dataclass
