@@ -7,8 +7,10 @@ detector runs only when a person is lost. Each landmark has a normalized x, y, a
 (likelihood of not being occluded) and a `presence` (likelihood of lying in the frame); the
 confidence written here is their product.
 
-With `num_poses` > 1 every person in view is kept per frame and the main subject is chosen and
-followed over time by `epicap.keypoints.tracking.track_main_subject` (the Pose2Sim demo has
+MediaPipe's person detector often reports one of two people close together, so with
+`num_poses` > 1 the people found are painted over and further landmarkers look again
+(`epicap.keypoints.redetect`). Every person found is kept per frame and the main subject is
+chosen and followed over time by `epicap.keypoints.tracking.track_main_subject` (the Pose2Sim demo has
 bystanders). Frames are decoded with OpenCV.
 """
 from __future__ import annotations
@@ -42,10 +44,11 @@ class DetectorOptions:
     min_presence_confidence: below it the landmarker drops a tracked pose and detects again
         (default 0.5).
     min_tracking_confidence: MediaPipe's tracking threshold (default 0.5).
-    redetect_passes: after the tracking pass, at most this many more landmarker calls per frame
-        in IMAGE mode, each on the frame with the people found so far painted over, while they
-        find someone and fewer than `num_poses` people are found (`epicap.keypoints.redetect`;
-        default 2; 0: tracking alone, as before; no effect with `num_poses` 1).
+    redetect_passes: after the first landmarker, at most this many more per frame, each on the
+        frame with the people found so far painted over and each tracking its own person (VIDEO
+        mode), while they find someone and fewer than `num_poses` people are found
+        (`epicap.keypoints.redetect`; default 2; 0: one landmarker, as before; no effect with
+        `num_poses` 1). Each pass that runs costs about one more landmarker call per frame.
     max_ghost_fraction: a pose from a re-detection pass with more than this fraction of its
         joints inside the painted area is a ghost of someone already found, and dropped
         (default 0.5).
@@ -138,8 +141,8 @@ def detect_video(video: str | os.PathLike, model: str | os.PathLike,
                  options: DetectorOptions | None = None, frames: range | None = None,
                  progress_desc: str | None = None) -> CameraDetection:
     """Run the PoseLandmarker in VIDEO mode over `video` (plus re-detection passes on the
-    frame with the people found painted over, `DetectorOptions.redetect_passes`) and follow its
-    main subject.
+    frame with the people found painted over, `DetectorOptions.redetect_passes`), keep everyone
+    found and follow the main subject.
 
     video: a video file OpenCV can read.
     model: a pose landmarker `.task` bundle (see `epicap.keypoints.models`).
@@ -172,15 +175,15 @@ def detect_video(video: str | os.PathLike, model: str | os.PathLike,
         min_pose_detection_confidence=opt.min_detection_confidence,
         min_pose_presence_confidence=opt.min_presence_confidence,
         min_tracking_confidence=opt.min_tracking_confidence)
-    again = None
+    again = []
     candidates, read = [], []
     try:
         # TFLite logs set-up notices straight to file descriptor 2 at creation and first frame
         with native_output_silenced(stdout=False):
             landmarker = vision.PoseLandmarker.create_from_options(landmarker_options)
-            if opt.redetect_passes and opt.num_poses > 1:
-                again = vision.PoseLandmarker.create_from_options(_replace(
-                    landmarker_options, running_mode=vision.RunningMode.IMAGE))
+            if opt.num_poses > 1:
+                again = [vision.PoseLandmarker.create_from_options(landmarker_options)
+                         for _ in range(opt.redetect_passes)]
     except (RuntimeError, ValueError) as e:
         cap.release()
         raise InputError(f"{model}: MediaPipe cannot load this model ({e})") from None
@@ -199,14 +202,14 @@ def detect_video(video: str | os.PathLike, model: str | os.PathLike,
                 with native_output_silenced(stdout=False):
                     result = landmarker.detect_for_video(image, timestamp_ms)
             found = landmarks_to_array(result.pose_landmarks, width, height)
-            if again is not None:
-                found = _redetect(again, rgb, found, opt)
+            if again:
+                found = _redetect(again, rgb, found, opt, timestamp_ms)
             candidates.append(found)
             read.append(index)
     finally:
         landmarker.close()
-        if again is not None:
-            again.close()
+        for other in again:
+            other.close()
         cap.release()
     from epicap.session.detections2d import stack_detections
 
@@ -222,20 +225,23 @@ def detect_video(video: str | os.PathLike, model: str | os.PathLike,
                            raw)
 
 
-def _replace(landmarker_options, **changes):
-    """A copy of MediaPipe's (mutable) PoseLandmarkerOptions with `changes`."""
-    import copy
+def _silhouette() -> tuple[np.ndarray, list[np.ndarray]]:
+    """MediaPipe's bones (B, 2) and the joint groups filled when a person is painted over:
+    the torso (shoulders, hips) and the head (face landmarks)."""
+    skeleton = get_joint_set("mediapipe33")
+    names = list(skeleton.joints)
+    bones = np.array([(names.index(a), names.index(b)) for a, b in skeleton.bones])
+    torso = np.array([names.index(n) for n in ("left_shoulder", "right_shoulder", "right_hip",
+                                               "left_hip")])
+    head = np.arange(names.index("left_shoulder"))  # nose to mouth: the 11 face landmarks
+    return bones, [torso, head]
 
-    out = copy.copy(landmarker_options)
-    for key, value in changes.items():
-        setattr(out, key, value)
-    return out
 
-
-def _redetect(landmarker, rgb: np.ndarray, found: np.ndarray, opt: DetectorOptions
-              ) -> np.ndarray:
-    """(P', 33, 3) `found` plus the people an IMAGE-mode `landmarker` finds on `rgb` (H, W, 3)
-    with everyone found so far painted over, pass after pass (`epicap.keypoints.redetect`)."""
+def _redetect(landmarkers: list, rgb: np.ndarray, found: np.ndarray, opt: DetectorOptions,
+              timestamp_ms: int) -> np.ndarray:
+    """(P', 33, 3) `found` plus the people found on `rgb` (H, W, 3) with everyone found so far
+    painted over, pass after pass, one VIDEO-mode landmarker per pass so that each follows its
+    own person over time (`epicap.keypoints.redetect`)."""
     import mediapipe as mp
 
     from epicap.keypoints.redetect import inside_fraction, paint_over
@@ -244,9 +250,11 @@ def _redetect(landmarker, rgb: np.ndarray, found: np.ndarray, opt: DetectorOptio
         return found
     height, width = rgb.shape[:2]
     image = rgb.copy()
-    mask = paint_over(image, found)
-    for _ in range(opt.redetect_passes):
-        result = landmarker.detect(mp.Image(image_format=mp.ImageFormat.SRGB, data=image))
+    bones, parts = _silhouette()
+    mask = paint_over(image, found, bones, parts)
+    for landmarker in landmarkers:
+        result = landmarker.detect_for_video(
+            mp.Image(image_format=mp.ImageFormat.SRGB, data=image), timestamp_ms)
         new = landmarks_to_array(result.pose_landmarks, width, height)
         new = new[inside_fraction(new, mask) <= opt.max_ghost_fraction]
         if not len(new):
@@ -254,7 +262,7 @@ def _redetect(landmarker, rgb: np.ndarray, found: np.ndarray, opt: DetectorOptio
         found = np.concatenate([found, new[:opt.num_poses - len(found)]])
         if len(found) >= opt.num_poses:
             break
-        mask |= paint_over(image, new)
+        mask |= paint_over(image, new, bones, parts)
     return found
 
 
