@@ -354,8 +354,8 @@ def estimate_offsets(keypoints: np.ndarray, fps: float, names: list[str],
         camera's own frame numbering). fps: frames per second. names: C camera names.
     reference: index of the camera whose offset is 0.
     An offset within `options.zero_within_std` of its standard deviations of 0 is kept at 0,
-    the estimate in `CameraOffset.estimated_frames`. Raises GeometryError naming the cameras that share too little motion or too few joints with
-    the others to be placed.
+    the estimate in `CameraOffset.estimated_frames`. Raises GeometryError naming the cameras
+    that share too little motion or too few joints with the others to be placed.
     """
     opt = options or SyncOptions()
     dims = check_shape(keypoints, "C, T, J, 3", "keypoints")

@@ -10,8 +10,8 @@ confidence written here is their product.
 MediaPipe's person detector often reports one of two people close together, so with
 `num_poses` > 1 the people found are painted over and further landmarkers look again
 (`epicap.keypoints.redetect`). Every person found is kept per frame and the main subject is
-chosen and followed over time by `epicap.keypoints.tracking.track_main_subject` (the Pose2Sim demo has
-bystanders). Frames are decoded with OpenCV.
+chosen and followed over time by `epicap.keypoints.tracking.track_main_subject` (the Pose2Sim
+demo has bystanders). Frames are decoded with OpenCV.
 """
 from __future__ import annotations
 

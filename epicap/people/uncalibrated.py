@@ -280,8 +280,9 @@ def _match_pair(scorer: _PairScorer, thr: float, opt: UncalibratedOptions):
     single = sorted(((ratio[n] * scorer.count[m], int(m), F_top[n]) for n, m in enumerate(top)
                      if ratio[n] > 0), key=lambda s: -s[0])
     best = ([], 0.0, [], np.nan, None)
+    single_F = {m: F for _, m, F in single}
     for start in _seed_sets(scorer, [m for _, m, _ in single], opt.seeds):
-        chosen, ratio = list(start), np.nan
+        chosen, ratio, F = list(start), np.nan, single_F[start[0]]
         result = None  # _grow under the current F, once computed
         for _ in range(2):  # refit on the union, regrow
             F_set, ratio = _fit(*scorer.points(chosen), thr, opt)
@@ -312,7 +313,7 @@ def _seed_sets(scorer: _PairScorer, ranked: list[int], seeds: int) -> list[tuple
     for m in ranked[:seeds]:
         i, j = scorer.pairs[m]
         both = scorer.occ_a[:, i] & scorer.occ_b[:, j]
-        for n in ranked[:seeds + 2]:
+        for n in ranked[:seeds]:
             k, l = scorer.pairs[n]
             if k == i or l == j or not (both & scorer.occ_a[:, k] & scorer.occ_b[:, l]).any():
                 continue

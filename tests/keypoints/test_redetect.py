@@ -1,4 +1,4 @@
-"""Painting over the people found, and finding the one MediaPipe missed on real two-person frames."""
+"""Painting over the people found; finding the one MediaPipe missed on real two-person frames."""
 import numpy as np
 import pytest
 
