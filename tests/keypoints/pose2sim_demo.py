@@ -31,7 +31,8 @@ def demo_video(cam: str, trial: str = "single") -> Path:
     two participants, a bystander in some views).
     """
     folder = cache_dir() / "pose2sim-demo"
-    path = folder / (f"{cam}.mp4" if trial == "single" else f"{trial}_{cam}.mp4")
+    folder = folder if trial == "single" else folder / trial  # file names are camera names
+    path = folder / f"{cam}.mp4"
     if not path.is_file():
         folder.mkdir(parents=True, exist_ok=True)
         with zipfile.ZipFile(fetch_wheel("pose2sim-0.10.49")) as z:
