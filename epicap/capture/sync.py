@@ -184,6 +184,8 @@ def sync_session(session, method: str = "auto", reference: str | None = None,
             lines.append(f"coarse_frames = {c.coarse_frames:.2f}")
         if c.method == "keypoints":
             lines.append(f"std_frames = {c.std_frames:.4f}")
+        if c.estimated_frames is not None:
+            lines.append(f"estimated_frames = {c.estimated_frames:.4f}")
         lines.append("")
     with atomic_write(session / SYNC_FILE, "w") as f:
         f.write("# time offsets: camera frame i was taken at common time (i + offset_frames) / fps"

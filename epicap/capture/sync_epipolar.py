@@ -416,8 +416,9 @@ def estimate_offsets(keypoints: np.ndarray, fps: float, names: list[str],
     keypoints: (C, T, J, 3) x, y pixels, confidence of the same subject in C cameras (each
         camera's own frame numbering). fps: frames per second. names: C camera names.
     reference: index of the camera whose offset is 0.
-    Raises GeometryError naming the cameras that share too little motion or too few joints with
-    the others to be placed.
+    An offset within `options.zero_within_std` of its standard deviations of 0 is kept at 0,
+    the estimate in `CameraOffset.estimated_frames`. Raises GeometryError naming the cameras
+    that share too little motion or too few joints with the others to be placed.
     """
     opt = options or SyncOptions()
     dims = check_shape(keypoints, "C, T, J, 3", "keypoints")
@@ -432,8 +433,11 @@ def estimate_offsets(keypoints: np.ndarray, fps: float, names: list[str],
     for i in range(C):
         for j in range(i + 1, C):
             score = correlation_scores(signals[i], signals[j], max_lag, opt.min_overlap_frames)
-            found = [refine_pair(tracks[i], tracks[j], float(k - max_lag), fps, opt)
-                     for k in _peaks(score, opt.candidates, int(2 * opt.refine_window_frames) + 1)]
+            centres = [k - max_lag for k in
+                       _peaks(score, opt.candidates, int(2 * opt.refine_window_frames) + 1)]
+            if all(abs(k) > opt.refine_window_frames for k in centres):
+                centres.append(0)  # no shift is always a candidate: most videos start together
+            found = [refine_pair(tracks[i], tracks[j], float(k), fps, opt) for k in centres]
             best = _choose(found)
             if best is not None:
                 best.first, best.second = i, j
@@ -454,7 +458,10 @@ def estimate_offsets(keypoints: np.ndarray, fps: float, names: list[str],
             result.cameras.append(CameraOffset(name, 0.0, 0.0, 1.0, "reference"))
             continue
         confidence = math.erf(0.5 / (math.sqrt(2.0) * std[c])) if std[c] > 0 else 1.0
+        offset, estimated = float(offsets[c]), None
+        if offset != 0 and abs(offset) <= opt.zero_within_std * std[c]:
+            offset, estimated = 0.0, offset  # within its noise of no shift: keep 0 (and say so)
         result.cameras.append(CameraOffset(
-            name, float(offsets[c]), float(offsets[c]) / fps, float(confidence), "keypoints",
-            None if not np.isfinite(coarse[c]) else float(coarse[c]), float(std[c])))
+            name, offset, offset / fps, float(confidence), "keypoints",
+            None if not np.isfinite(coarse[c]) else float(coarse[c]), float(std[c]), estimated))
     return result

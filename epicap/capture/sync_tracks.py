@@ -68,6 +68,10 @@ class SyncOptions:
         subtracted: slower changes are taken as detector bias (default 0.2).
     candidates: coarse correlation peaks refined per pair (default 5).
     jackknife_blocks: time blocks of the jackknife that gives each pair's uncertainty (default 8).
+    zero_within_std: an estimated offset within this many of its standard deviations of 0 is
+        not told apart from no shift, and 0 is kept (default 2; 0 applies every estimate): many
+        videos without timestamps come from synchronized cameras, and a sub-frame or one-frame
+        shift that the motion cannot pin down would only add its own error.
     """
 
     max_offset_s: float = 2.0
@@ -80,6 +84,7 @@ class SyncOptions:
     highpass_s: float = 0.2
     candidates: int = 5
     jackknife_blocks: int = 8
+    zero_within_std: float = 2.0
 
 
 @dataclass
@@ -91,6 +96,8 @@ class CameraOffset:
     method: "reference", "timestamps" or "keypoints".
     coarse_frames: the cross-correlation lag against the reference (None unless estimated).
     std_frames: standard deviation of the estimate, frames (0 unless estimated).
+    estimated_frames: the estimate when 0 was kept instead (`SyncOptions.zero_within_std`: the
+        estimate is within its noise of no shift); None when the estimate is applied.
     """
 
     name: str
@@ -100,6 +107,7 @@ class CameraOffset:
     method: str
     coarse_frames: float | None = None
     std_frames: float = 0.0
+    estimated_frames: float | None = None
 
 
 @dataclass
@@ -122,11 +130,21 @@ class SyncResult:
 
     def warnings(self, min_confidence: float = 0.5) -> list[str]:
         """One line per camera whose offset is more likely wrong than right (confidence, the
-        probability of being within half a frame, under `min_confidence`)."""
-        return [f"camera {c.name}: offset {c.offset_frames:+.2f} frames is uncertain (confidence "
-                f"{c.confidence:.2f} of being within half a frame): the joints' motion does not "
-                "pin it down; check that the cameras see the same people, or record timestamps"
-                for c in self.cameras if c.confidence < min_confidence]
+        probability of being within half a frame, under `min_confidence`), and per camera whose
+        estimate was not told apart from 0 and not applied."""
+        lines = []
+        for c in self.cameras:
+            if c.estimated_frames is not None:
+                lines.append(f"camera {c.name}: offset kept at 0: the estimate "
+                             f"{c.estimated_frames:+.2f} +- {c.std_frames:.2f} frames is not told "
+                             "apart from no shift; if the cameras were not synchronized, record "
+                             "timestamps")
+            elif c.confidence < min_confidence:
+                lines.append(f"camera {c.name}: offset {c.offset_frames:+.2f} frames is uncertain "
+                             f"(confidence {c.confidence:.2f} of being within half a frame): the "
+                             "joints' motion does not pin it down; check that the cameras see the "
+                             "same people, or record timestamps")
+        return lines
 
 
 @dataclass

@@ -1,11 +1,14 @@
 """2D keypoints of everyone in view of every camera (MediaPipe) into keypoints2d.npz.
 
 Runs MediaPipe's PoseLandmarker (33 landmarks, joint set `mediapipe33`) in VIDEO mode over every
-camera's video named in SESSION/session.toml and writes SESSION/keypoints2d.npz. Confidence is
-the landmark's visibility x presence; a joint not found is (NaN, NaN, 0). Every person found is
-kept in SESSION/detections2d.npz; keypoints2d.npz holds the people matched across cameras
-(--people: default everyone seen in at least two cameras, `all` also those seen by one, N at
-most N, 1 only each camera's main subject followed over time, as before).
+camera's video named in SESSION/session.toml and writes SESSION/keypoints2d.npz. MediaPipe often
+finds only one of two people close together: with more than one person per frame asked for, the
+people found are painted over and two more landmarkers look again (about 2x the time; not with
+--people 1). Confidence is the landmark's visibility x presence; a joint not found is
+(NaN, NaN, 0). Every person found is kept in SESSION/detections2d.npz; keypoints2d.npz holds the
+people matched across cameras (--people: default everyone seen in at least two cameras, `all`
+also those seen by one, N at most N, 1 only each camera's main subject followed over time, as
+before).
 
 The model is FILE.task when given (e.g. Google's pose_landmarker_full.task), otherwise the one
 epicap builds from the mediapipe==0.10.21 wheel on PyPI (see `epicap models install`), cached and
@@ -57,7 +60,7 @@ def parse_frames(text: str | None) -> range | None:
 
 def run(args: argparse.Namespace) -> int:
     from epicap.keypoints.everyone import (detector_slots, parse_people, people_table,
-                                           write_detected)
+                                           redetect_passes, write_detected)
     from epicap.keypoints.mediapipe_detector import DetectorOptions, detect_session
     from epicap.keypoints.models import check_task_file, pose_model_path
     from epicap.session import KEYPOINTS_FILE
@@ -73,7 +76,8 @@ def run(args: argparse.Namespace) -> int:
     slots = detector_slots(choice, args.max_people)
     frames = parse_frames(args.frames)
     model = check_task_file(args.model) if args.model else pose_model_path()
-    result = detect_session(session, model, DetectorOptions(num_poses=slots), frames)
+    options = DetectorOptions(num_poses=slots, redetect_passes=redetect_passes(choice))
+    result = detect_session(session, model, options, frames)
     people = write_detected(session, result.detections, result.keypoints, choice)
     if not args.quiet:
         from epicap.console import format_table

@@ -6,10 +6,11 @@ motion, refined below a frame per camera pair by the offset that best satisfies 
 constraint (detector bias, which changes slowly, is filtered out), then solved over all pairs at
 once so that one bad pair is outvoted. The subject must move: a still subject has no timing.
 The confidence column is the probability that the offset is within half a frame (1 for
-timestamps); below about 0.9, check the result.
+timestamps); below about 0.9, check the result. An estimate within two of its standard
+deviations of 0 is not told apart from no shift: 0 is kept, with a warning giving the estimate.
 
-Writes SESSION/sync.toml (per camera: offset_frames, offset_s, confidence, method, std_frames) and rewrites
-SESSION/keypoints2d.npz on one common timeline; the keypoints as they were are kept in
+Writes SESSION/sync.toml (per camera: offset_frames, offset_s, confidence, method, std_frames,
+and estimated_frames where 0 was kept instead) and rewrites SESSION/keypoints2d.npz on one common timeline; the keypoints as they were are kept in
 SESSION/keypoints2d_raw.npz, so sync can be rerun. Gaps are never interpolated.
 
 With several people, when the offsets found are a frame or more, the people are matched again

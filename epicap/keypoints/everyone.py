@@ -23,7 +23,7 @@ import numpy as np
 
 from epicap.errors import InputError
 
-__all__ = ["PeopleChoice", "parse_people", "detector_slots", "PeopleKeypoints", "match_people",
+__all__ = ["PeopleChoice", "parse_people", "detector_slots", "redetect_passes", "PeopleKeypoints", "match_people",
            "keep_people", "save_people_keypoints", "write_detected", "people_table",
            "slots_warning"]
 
@@ -68,6 +68,13 @@ def detector_slots(choice: PeopleChoice, max_people: int | None = None) -> int:
     if max_people is not None:
         return int(max_people)
     return 2 if choice.main_subject_only else max(4, choice.count or 0)
+
+
+def redetect_passes(choice: PeopleChoice) -> int:
+    """Landmarkers run again on each frame with the people found painted over
+    (`epicap.keypoints.redetect`): 2 to find everyone, 0 for the main subject alone (`--people
+    1`: tracking finds the subject, the extra slot only has to show a passer-by now and then)."""
+    return 0 if choice.main_subject_only else 2
 
 
 @dataclass

@@ -7,9 +7,11 @@ detector runs only when a person is lost. Each landmark has a normalized x, y, a
 (likelihood of not being occluded) and a `presence` (likelihood of lying in the frame); the
 confidence written here is their product.
 
-With `num_poses` > 1 every person in view is kept per frame and the main subject is chosen and
-followed over time by `epicap.keypoints.tracking.track_main_subject` (the Pose2Sim demo has
-bystanders). Frames are decoded with OpenCV.
+MediaPipe's person detector often reports one of two people close together, so with
+`num_poses` > 1 the people found are painted over and further landmarkers look again
+(`epicap.keypoints.redetect`). Every person found is kept per frame and the main subject is
+chosen and followed over time by `epicap.keypoints.tracking.track_main_subject` (the Pose2Sim
+demo has bystanders). Frames are decoded with OpenCV.
 """
 from __future__ import annotations
 
@@ -42,18 +44,30 @@ class DetectorOptions:
     min_presence_confidence: below it the landmarker drops a tracked pose and detects again
         (default 0.5).
     min_tracking_confidence: MediaPipe's tracking threshold (default 0.5).
+    redetect_passes: after the first landmarker, at most this many more per frame, each on the
+        frame with the people found so far painted over and each tracking its own person (VIDEO
+        mode), while they find someone and fewer than `num_poses` people are found
+        (`epicap.keypoints.redetect`; default 2; 0: one landmarker, as before; no effect with
+        `num_poses` 1). Each pass that runs costs about one more landmarker call per frame.
+    max_ghost_fraction: a pose from a re-detection pass with more than this fraction of its
+        joints inside the painted area is a ghost of someone already found, and dropped
+        (default 0.5).
     """
 
     num_poses: int = 2
     min_detection_confidence: float = 0.5
     min_presence_confidence: float = 0.5
     min_tracking_confidence: float = 0.5
+    redetect_passes: int = 2
+    max_ghost_fraction: float = 0.5
 
     def __post_init__(self):
         if self.num_poses < 1:
             raise InputError(f"num_poses must be at least 1, got {self.num_poses}")
+        if self.redetect_passes < 0:
+            raise InputError(f"redetect_passes must be 0 or more, got {self.redetect_passes}")
         for name in ("min_detection_confidence", "min_presence_confidence",
-                     "min_tracking_confidence"):
+                     "min_tracking_confidence", "max_ghost_fraction"):
             if not 0.0 <= getattr(self, name) <= 1.0:
                 raise InputError(f"{name} must lie in [0, 1], got {getattr(self, name)}")
 
@@ -126,7 +140,9 @@ def landmarks_to_array(poses, width: int, height: int) -> np.ndarray:
 def detect_video(video: str | os.PathLike, model: str | os.PathLike,
                  options: DetectorOptions | None = None, frames: range | None = None,
                  progress_desc: str | None = None) -> CameraDetection:
-    """Run the PoseLandmarker in VIDEO mode over `video` and follow its main subject.
+    """Run the PoseLandmarker in VIDEO mode over `video` (plus re-detection passes on the
+    frame with the people found painted over, `DetectorOptions.redetect_passes`), keep everyone
+    found and follow the main subject.
 
     video: a video file OpenCV can read.
     model: a pose landmarker `.task` bundle (see `epicap.keypoints.models`).
@@ -159,11 +175,15 @@ def detect_video(video: str | os.PathLike, model: str | os.PathLike,
         min_pose_detection_confidence=opt.min_detection_confidence,
         min_pose_presence_confidence=opt.min_presence_confidence,
         min_tracking_confidence=opt.min_tracking_confidence)
+    again = []
     candidates, read = [], []
     try:
         # TFLite logs set-up notices straight to file descriptor 2 at creation and first frame
         with native_output_silenced(stdout=False):
             landmarker = vision.PoseLandmarker.create_from_options(landmarker_options)
+            if opt.num_poses > 1:
+                again = [vision.PoseLandmarker.create_from_options(landmarker_options)
+                         for _ in range(opt.redetect_passes)]
     except (RuntimeError, ValueError) as e:
         cap.release()
         raise InputError(f"{model}: MediaPipe cannot load this model ({e})") from None
@@ -181,10 +201,15 @@ def detect_video(video: str | os.PathLike, model: str | os.PathLike,
             else:
                 with native_output_silenced(stdout=False):
                     result = landmarker.detect_for_video(image, timestamp_ms)
-            candidates.append(landmarks_to_array(result.pose_landmarks, width, height))
+            found = landmarks_to_array(result.pose_landmarks, width, height)
+            if again:
+                found = _redetect(again, rgb, found, opt, timestamp_ms)
+            candidates.append(found)
             read.append(index)
     finally:
         landmarker.close()
+        for other in again:
+            other.close()
         cap.release()
     from epicap.session.detections2d import stack_detections
 
@@ -198,6 +223,47 @@ def detect_video(video: str | os.PathLike, model: str | os.PathLike,
     return CameraDetection(keypoints.astype(np.float32), np.asarray(read, dtype=np.int64),
                            (width, height), fps, len(wanted), track.num_tracks, track.coverage,
                            raw)
+
+
+def _silhouette() -> tuple[np.ndarray, list[np.ndarray]]:
+    """MediaPipe's bones (B, 2) and the joint groups filled when a person is painted over:
+    the torso (shoulders, hips) and the head (face landmarks)."""
+    skeleton = get_joint_set("mediapipe33")
+    names = list(skeleton.joints)
+    bones = np.array([(names.index(a), names.index(b)) for a, b in skeleton.bones])
+    torso = np.array([names.index(n) for n in ("left_shoulder", "right_shoulder", "right_hip",
+                                               "left_hip")])
+    head = np.arange(names.index("left_shoulder"))  # nose to mouth: the 11 face landmarks
+    return bones, [torso, head]
+
+
+def _redetect(landmarkers: list, rgb: np.ndarray, found: np.ndarray, opt: DetectorOptions,
+              timestamp_ms: int) -> np.ndarray:
+    """(P', 33, 3) `found` plus the people found on `rgb` (H, W, 3) with everyone found so far
+    painted over, pass after pass, one VIDEO-mode landmarker per pass so that each follows its
+    own person over time (`epicap.keypoints.redetect`)."""
+    import mediapipe as mp
+
+    from epicap.keypoints.redetect import inside_fraction, paint_over
+
+    if not len(found) or len(found) >= opt.num_poses:
+        return found
+    height, width = rgb.shape[:2]
+    image = rgb.copy()
+    bones, parts = _silhouette()
+    mask = paint_over(image, found, bones, parts)
+    for landmarker in landmarkers:
+        result = landmarker.detect_for_video(
+            mp.Image(image_format=mp.ImageFormat.SRGB, data=image), timestamp_ms)
+        new = landmarks_to_array(result.pose_landmarks, width, height)
+        new = new[inside_fraction(new, mask) <= opt.max_ghost_fraction]
+        if not len(new):
+            break
+        found = np.concatenate([found, new[:opt.num_poses - len(found)]])
+        if len(found) >= opt.num_poses:
+            break
+        mask |= paint_over(image, new, bones, parts)
+    return found
 
 
 @dataclass

@@ -293,8 +293,9 @@ def _match_pair(scorer: _PairScorer, thr: float, opt: UncalibratedOptions):
     single = sorted(((ratio[n] * scorer.count[m], int(m), F_top[n]) for n, m in enumerate(top)
                      if ratio[n] > 0), key=lambda s: -s[0])
     best = ([], 0.0, [], np.nan, None)
-    for _, seed, F in single[:opt.seeds]:
-        chosen, ratio = [seed], np.nan
+    single_F = {m: F for _, m, F in single}
+    for start in _seed_sets(scorer, [m for _, m, _ in single], opt.seeds):
+        chosen, ratio, F = list(start), np.nan, single_F[start[0]]
         result = None  # _grow under the current F, once computed
         for _ in range(2):  # refit on the union, regrow
             F_set, ratio = _fit(*scorer.points(chosen), thr, opt)
@@ -310,6 +311,28 @@ def _match_pair(scorer: _PairScorer, thr: float, opt: UncalibratedOptions):
             best = (grown, total, support, ratio, F)
     pairs = [tuple(int(v) for v in scorer.pairs[m]) for m in best[0]]
     return pairs, best[2], best[3], best[4]
+
+
+def _seed_sets(scorer: _PairScorer, ranked: list[int], seeds: int) -> list[tuple[int, ...]]:
+    """The sets of pairings that start a search: each of the `seeds` best single pairings, then
+    each of them with one of the next best pairings of two other tracklets seen at the same time.
+
+    One person moving for a second or two hardly constrains F (a walk on the spot is nearly a
+    degenerate, planar configuration): the F of their pairing alone may reject the right
+    pairing of a second person, and the set stops at one person. Two people in different places
+    fitted together pin F down; a wrong double pairing fits no single F and explains little.
+    """
+    starts: list[tuple[int, ...]] = [(m,) for m in ranked[:seeds]]
+    for m in ranked[:seeds]:
+        i, j = scorer.pairs[m]
+        both = scorer.occ_a[:, i] & scorer.occ_b[:, j]
+        for n in ranked[:seeds]:
+            k, l = scorer.pairs[n]
+            if k == i or l == j or not (both & scorer.occ_a[:, k] & scorer.occ_b[:, l]).any():
+                continue
+            if (n, m) not in starts:
+                starts.append((m, n))
+    return starts
 
 
 def _cluster(edges, occupancy: list[np.ndarray], C: int, T: int):

@@ -56,7 +56,7 @@ def run_real_demo(out: str | os.PathLike, force: bool = False,
     from epicap.calibration_free import CalibrationOptions, calibrate
     from epicap.capture.ingest import ingest_videos
     from epicap.geometry.rig_metrics import compare_rigs
-    from epicap.keypoints.mediapipe_detector import detect_session
+    from epicap.keypoints.mediapipe_detector import DetectorOptions, detect_session
     from epicap.keypoints.models import pose_model_path
     from epicap.pipeline.demo import _picture
     from epicap.pipeline.triangulate import triangulate_keypoints
@@ -70,7 +70,8 @@ def run_real_demo(out: str | os.PathLike, force: bool = False,
     session = out / "session"
     videos, qca = pose2sim_demo_files(cache_dir() / "pose2sim-demo")
     ingest_videos(videos, session, names=list(CAMERAS))
-    detection = detect_session(session, pose_model_path())
+    # the main subject alone: no re-detection passes to find the others (as before)
+    detection = detect_session(session, pose_model_path(), DetectorOptions(redetect_passes=0))
     keypoints = detection.keypoints
     keypoints.save(session / KEYPOINTS_FILE)
 

@@ -136,7 +136,7 @@ def _videos(ctx: Context) -> dict[str, Path] | None:
 
 
 def _plan_detect(ctx: Context):
-    from epicap.keypoints.everyone import detector_slots, parse_people
+    from epicap.keypoints.everyone import detector_slots, parse_people, redetect_passes
     from epicap.keypoints.models import check_task_file, pose_model_path
     from epicap.session.manifest import MANIFEST_FILE
 
@@ -148,6 +148,7 @@ def _plan_detect(ctx: Context):
     choice = parse_people(ctx.options.people)
     return Plan(inputs, {KEYPOINTS_FILE: ctx.detected_keypoints()},
                  {"max_people": detector_slots(choice, ctx.options.max_people),
+                  "redetect_passes": redetect_passes(choice),
                   "people": ctx.options.people or "seen by two cameras",
                   "model": ctx.key(model)})
 
@@ -159,7 +160,8 @@ def _run_detect(ctx: Context, plan: Plan, previous):
 
     out = ctx.session / KEYPOINTS_FILE
     result = detect_session(ctx.session, ctx.path(plan.params["model"]),
-                            DetectorOptions(num_poses=plan.params["max_people"]))
+                            DetectorOptions(num_poses=plan.params["max_people"],
+                                            redetect_passes=plan.params["redetect_passes"]))
     people = write_detected(ctx.session, result.detections, result.keypoints,
                             parse_people(ctx.options.people))
     kept = [r for n, r in result.cameras.items() if n not in result.dropped]

@@ -284,3 +284,23 @@ def test_uncertain_offsets_are_named_in_a_warning():
     lines = result.warnings()
     assert len(lines) == 1
     assert "cam02" in lines[0] and "-54.14" in lines[0] and "0.21" in lines[0]
+
+
+def test_an_offset_within_its_noise_of_zero_is_kept_at_zero_and_said():
+    """Synchronized cameras, 1 s of 6 px noise: the estimates (measured -0.46, 0.65, -0.23
+    frames, std about 2) are not told apart from no shift; 0 is kept and a warning gives them.
+    Applying them would have shifted two cameras by half a frame or more for nothing."""
+    kp = offset_keypoints([0.0, 0.0, 0.0, 0.0], frames=60, noise_px=6.0)
+    result = S.estimate_offsets(kp, 60.0, ["a", "b", "c", "d"])
+    assert (result.offset_frames == 0).all()
+    moved = [c for c in result.cameras[1:] if c.estimated_frames is not None]
+    assert len(moved) == 3
+    assert all(abs(c.estimated_frames) <= 2 * c.std_frames for c in moved)
+    lines = result.warnings()
+    assert len(lines) == 3 and all("kept at 0" in line for line in lines)
+    assert f"{moved[0].estimated_frames:+.2f}" in lines[0]
+    # the same data with the rule off: the estimates are applied as they are
+    off = S.estimate_offsets(kp, 60.0, ["a", "b", "c", "d"], options=S.SyncOptions(
+        zero_within_std=0.0))
+    assert np.allclose(off.offset_frames[1:], [c.estimated_frames for c in moved])
+    assert all(c.estimated_frames is None for c in off.cameras)

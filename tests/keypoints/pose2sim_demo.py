@@ -14,7 +14,8 @@ import numpy as np
 from epicap.assets import cache_dir, fetch_wheel
 
 CAMERAS = ("cam01", "cam02", "cam03", "cam04")
-VIDEO_MEMBER = "Pose2Sim/Demo_SinglePerson/videos/{cam}.mp4"
+VIDEO_MEMBER = "Pose2Sim/Demo_{trial}/videos/{cam}.mp4"
+TRIALS = {"single": "SinglePerson", "multi": "MultiPerson"}
 OPENPOSE_DIR = ("Pose2Sim/S00_Demo_BatchSession/S00_P00_SingleParticipant/"
                 "S00_P00_T01_BalancingTrial/pose/{cam}_json/")
 # OpenPose JSON file f holds video frame f + 1: checked on all four cameras (the mean distance to
@@ -23,15 +24,20 @@ OPENPOSE_DIR = ("Pose2Sim/S00_Demo_BatchSession/S00_P00_SingleParticipant/"
 OPENPOSE_FRAME_SHIFT = 1
 
 
-def demo_video(cam: str) -> Path:
-    """Path of the demo's video of `cam` (1080x1920 or 1088x1920, 100 frames, 60 fps)."""
+def demo_video(cam: str, trial: str = "single") -> Path:
+    """Path of the demo's video of `cam` (1080x1920 or 1088x1920, 100 frames, 60 fps).
+
+    trial: "single" (Demo_SinglePerson, a bystander at the back) or "multi" (Demo_MultiPerson:
+    two participants, a bystander in some views).
+    """
     folder = cache_dir() / "pose2sim-demo"
+    folder = folder if trial == "single" else folder / trial  # file names are camera names
     path = folder / f"{cam}.mp4"
     if not path.is_file():
         folder.mkdir(parents=True, exist_ok=True)
         with zipfile.ZipFile(fetch_wheel("pose2sim-0.10.49")) as z:
             tmp = path.with_suffix(".part")
-            tmp.write_bytes(z.read(VIDEO_MEMBER.format(cam=cam)))
+            tmp.write_bytes(z.read(VIDEO_MEMBER.format(trial=TRIALS[trial], cam=cam)))
             tmp.replace(path)
     return path
 
