@@ -307,7 +307,8 @@ REFINE_HEADERS = ["data", "start", "start rel rot deg", "rel rot deg", "vs from 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="a few rows only")
-    parser.add_argument("--frames", type=int, default=300)
+    parser.add_argument("--frames", type=int,
+                        help="frames per synthetic session (default 300; the sweep's 200)")
     parser.add_argument("--speed-frames", type=int, default=10_000,
                         help="frames of the speed rows (default 10,000)")
     parser.add_argument("--only", choices=("refine", "sweep"),
@@ -317,10 +318,11 @@ def main(argv=None) -> int:
     parser.add_argument("--rigs", type=int, default=100, help="sweep: how many seeded rigs")
     parser.add_argument("--seed0", type=int, default=0, help="sweep: the first rig's seed")
     parser.add_argument("--intrinsics", default="known",
-                        choices=("known", "unknown", "ideal", "both", "all"),
+                        choices=("known", "unknown", "ideal", "same", "both", "all"),
                         help="sweep: intrinsics given (known), estimated (unknown), estimated "
                              "on the same rigs with ideal lenses (ideal: principal point "
-                             "centred, k1 = 0); both = known + unknown; all = the three")
+                             "centred, k1 = 0), and with one camera model per rig too (same); "
+                             "both = known + unknown; all = the four")
     parser.add_argument("--jsonl", help="sweep: append every rig's row to this file")
     parser.add_argument("--refine-alone", action="store_true",
                         help="refine rows: also what the refinement reaches without the solve "
@@ -328,15 +330,17 @@ def main(argv=None) -> int:
     parser.add_argument("--speed", action="store_true",
                         help="only the speed table (baseline and current, same run)")
     args = parser.parse_args(argv)
+    sweep_frames, args.frames = args.frames, args.frames or 300
     if args.speed:
         speed_table(args.speed_frames)
         return 0
     if args.only == "sweep":
         from calibration_sweep import run_sweep
 
-        modes = {"both": ("known", "unknown"), "all": ("known", "unknown", "ideal")}.get(
+        modes = {"both": ("known", "unknown"),
+                 "all": ("known", "unknown", "ideal", "same")}.get(
             args.intrinsics, (args.intrinsics,))
-        run_sweep(args.rigs, modes, args.frames if args.frames != 300 else 200, args.seed0,
+        run_sweep(args.rigs, modes, sweep_frames or 200, args.seed0,
                   args.jsonl)
         return 0
     if args.only == "refine":

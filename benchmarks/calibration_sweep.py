@@ -10,7 +10,10 @@ missing, each camera losing the subject for 10% of the frames (`SceneOptions`, a
 Intrinsics: "known" passes the true K and distortion; "unknown" calibrates with
 `intrinsics=None` (today: one focal search, per-camera focal in the adjustment, principal point
 at the image centre, no distortion); "ideal" is "unknown" on the same rigs with the principal
-point centred and k1 = 0 in the truth: the gap between the two is what the lens model costs.
+point centred and k1 = 0 in the truth: the gap between the two is what the lens model costs;
+"same" is "ideal" with every camera of a rig one model (the first camera's image size and
+focal length; other rigs, as the focal lengths change the distances): what is left of the gap
+comes from the focal lengths differing between cameras (one focal length is searched).
 
 Columns per rig (`scored_calibration` of calibration.py): rot = mean relative rotation error
 over camera pairs, deg; centre = centre error, % of the mean baseline, after the similarity
@@ -46,21 +49,23 @@ from epicap.session import Cameras
 # (clip, turn deg/s): the travelling clips circle (radius ~2 m) so the subject stays in a volume
 SWEEP_CLIPS = (("walk", 28.0), ("dance_a", 40.0), ("crawl", 20.0), ("jump", 60.0),
                ("kick", 0.0), ("getup_faceup", 0.0))
-MODES = ("known", "unknown", "ideal")
+MODES = ("known", "unknown", "ideal", "same")
 TARGET_RATIO, TARGET_SHARE = 1.05, 0.95
-TARGET_ROT = {"known": 0.2, "unknown": 0.3, "ideal": 0.3}
+TARGET_ROT = {"known": 0.2, "unknown": 0.3, "ideal": 0.3, "same": 0.3}
 ROW_HEADERS = ["seed", "intrinsics", "layout", "cams", "clip", "rot deg", "centre %",
                "focal %", "ratio", "min seen %", "s", "status", "rig"]
 
 
-def sweep_scene(seed: int, frames: int = 200, ideal_lens: bool = False):
-    """(clip, RandomRig, scene) of one sweep rig: clip by seed, rig drawn with `seed`."""
+def sweep_scene(seed: int, frames: int = 200, mode: str = "known"):
+    """(clip, RandomRig, scene) of one sweep rig: clip by seed, rig drawn with `seed` from the
+    family of `mode` (see the module doc)."""
     from epicap.synthetic import SceneOptions, load_clip, make_scene
     from epicap.synthetic.rigs import RigFamily, random_rig
 
     name, turn = SWEEP_CLIPS[seed % len(SWEEP_CLIPS)]
     clip = load_clip(name, "coco17", fps=30, num_frames=frames, turn_deg_per_s=turn)
-    family = RigFamily(pp_offset=0.0, k1=(0.0, 0.0)) if ideal_lens else RigFamily()
+    family = (RigFamily(pp_offset=0.0, k1=(0.0, 0.0), same_camera=mode == "same")
+              if mode in ("ideal", "same") else RigFamily())
     rig = random_rig(seed, clip.positions, family)
     scene = make_scene(clip, rig.cameras, SceneOptions(
         noise_px=2.0, outlier_fraction=0.1, missing_fraction=0.1, lose_fraction=0.1,
@@ -69,10 +74,10 @@ def sweep_scene(seed: int, frames: int = 200, ideal_lens: bool = False):
 
 
 def sweep_row(seed: int, mode: str, frames: int = 200) -> dict:
-    """One rig calibrated with intrinsics `mode` ("known", "unknown", "ideal"): a JSON-able dict
+    """One rig calibrated with intrinsics `mode` (one of MODES): a JSON-able dict
     of the row's columns plus "reason" (a failure's message) and "kind" (ok, excluded, named,
     UNEXPLAINED)."""
-    clip, rig, scene = sweep_scene(seed, frames, ideal_lens=mode == "ideal")
+    clip, rig, scene = sweep_scene(seed, frames, mode)
     cams = rig.cameras
     reported = ~scene.missing  # (C, T, J) what each camera's detector reports
     seen = {n: float(reported[c].mean()) for c, n in enumerate(cams.names)}
@@ -109,6 +114,15 @@ def row_cells(r: dict) -> list:
             r["rig"]]
 
 
+FAILED = 1e9  # a failed rig's ratio and rotation in the statistics ("failed" in the table)
+
+
+def _stat(values, q):
+    """The q-th percentile (nearest rank above) of values, "failed" when a failed rig is it."""
+    v = float(np.percentile(values, q, method="higher"))
+    return "failed" if v >= FAILED else round(v, 3)
+
+
 def summary(rows: list[dict]) -> str:
     """Per intrinsics mode and camera-count group: the summary table, then the worst rigs and
     every failure with its reason (and whether the data could place the camera at all)."""
@@ -118,20 +132,20 @@ def summary(rows: list[dict]) -> str:
             rs = [r for r in rows if r["mode"] == mode and pick(r)]
             if not rs:
                 continue
-            ratio = np.array([r.get("ratio", np.inf) for r in rs], dtype=np.float64)
-            ratio = np.where(np.isfinite(ratio), ratio, np.inf)
-            rot = np.array([r.get("rot", np.inf) for r in rs], dtype=np.float64)
+            ratio = np.array([r.get("ratio", FAILED) for r in rs], dtype=np.float64)
+            ratio = np.where(np.isfinite(ratio), ratio, FAILED)
+            rot = np.array([r.get("rot", FAILED) for r in rs], dtype=np.float64)
             fails = [r for r in rs if r["kind"] in ("named", "UNEXPLAINED")]
             worst = rs[int(np.argmax(ratio))]
             focal = [r["focal"] for r in rs if r.get("focal") is not None]
             out.append([mode, label, len(rs), len(fails),
                         sum(r["kind"] == "excluded" for r in rs),
-                        _fmt(np.median(ratio)), _fmt(np.percentile(ratio, 90)),
+                        _stat(ratio, 50), _stat(ratio, 90),
                         f"{100 * np.mean(ratio <= TARGET_RATIO):.0f}%",
-                        _fmt(np.median(rot)), _fmt(np.percentile(rot, 90)),
+                        _stat(rot, 50), _stat(rot, 90),
                         _fmt(np.median(focal), 2) if focal else None,
                         _fmt(np.median([r["s"] for r in rs]), 1),
-                        f"{worst['seed']} ({_fmt(worst.get('ratio'))}: {worst['rig']})"])
+                        f"{worst['seed']} ({_fmt(worst.get('ratio')) or 'failed'}: {worst['rig']})"])
     lines.append(format_table(out, ["intrinsics", "rigs", "n", "failed", "excluded cams",
                                     "ratio median", "ratio p90",
                                     f"ratio <= {TARGET_RATIO}", "rot median deg", "rot p90 deg",

@@ -9,12 +9,13 @@ world metres, Z up, is the capture volume: every camera is placed to frame it. P
 2. a kind: "full" frames the whole motion; "upper" frames, with the image's height, only the
    joints above a cut at 30-55% of the body's height, as they look with the body at the
    volume's centre: the feet (or legs) fall outside the image, where `make_scene` drops them as
-   a detector would, and the subject may leave its sides; "part" frames one part of the path, so the subject walks out of the
-   image for part of the time;
+   a detector would, and the subject may leave its sides; "part" frames one part of the path,
+   so the subject walks out of the image for part of the time;
 3. an image size (landscape or portrait), a focal length (log-uniform), a height; then the
    distance along its layout direction at which its framed joints fill `fill` of the image (a
-   line: the bar's distance, framed by its first camera as if from the bar's middle). A camera is redrawn when the distance, the
-   downward tilt or the share of joints it sees falls outside the family;
+   line: the bar's distance, framed by its first camera as if from the bar's middle). A camera
+   is redrawn when the distance, the downward tilt or the share of joints it sees falls outside
+   the family (`same_camera`: every camera takes the first one's image size and focal length);
 4. its lens: the principal point off the image centre, radial distortion k1 (drawn in the
    family's range, limited to where a k1-only lens stays monotonic beyond the image corners:
    the projection r (1 + k1 r^2) folds back at r^2 = -1 / (3 k1), a real lens does not).
@@ -69,6 +70,8 @@ class RigFamily:
         must see (ideal lens), else it is redrawn.
     jitter_deg: each camera is turned by a random rotation of this standard deviation (degrees)
         after looking at its aim (a mount is never perfectly level).
+    same_camera: every camera of a rig has the first one's image size and focal length (a lab
+        of identical cameras; as a line always has).
     """
 
     layouts: tuple[str, ...] = LAYOUTS
@@ -90,6 +93,7 @@ class RigFamily:
     lose_span: tuple[float, float] = (0.2, 0.5)
     min_seen: tuple[float, float, float] = (0.85, 0.2, 0.15)
     jitter_deg: float = 1.0
+    same_camera: bool = False
 
     def __post_init__(self):
         bad = [lay for lay in self.layouts if lay not in LAYOUTS]
@@ -197,7 +201,7 @@ def random_rig(seed: int, motion: np.ndarray, family: RigFamily = RigFamily(),
     if layout == "line":  # one camera model on one bar, framing one thing
         kinds[:] = kinds[0]
     names = [f"cam{c + 1:02d}" for c in range(C)]
-    for _ in range(MAX_TRIES if layout == "line" else 1):
+    for _ in range(MAX_TRIES if layout == "line" or family.same_camera else 1):
         draws = _draw_cameras(frames, kinds, _layout_slots(layout, C, rng), family, rng)
         if draws is not None:
             break
@@ -255,20 +259,23 @@ def visible(points: np.ndarray, cameras: Cameras) -> np.ndarray:
 
 def _draw_cameras(frames, kinds, slots, family, rng):
     """Per camera (size, focal, centre (3,), R (3, 3), distance), each redrawn until it fits the
-    family; None when a line's later camera cannot see enough from the bar (redraw the bar)."""
-    out, bar = [], None
+    family; None when a later camera cannot fit with the first one's bar (a line) or model
+    (`same_camera`): redraw the rig."""
+    out, bar, model = [], None, None
     for c, kind in enumerate(kinds):
         for _ in range(MAX_TRIES if bar is None else 1):
-            placed = _place(frames, kind, slots[c], family, rng, bar)
+            placed = _place(frames, kind, slots[c], family, rng, bar, model)
             if placed is not None:
                 break
         else:
-            if bar is not None:
+            if bar is not None or model is not None:
                 return None
             raise GeometryError(f"no {kind} camera of this family frames the motion in "
                                 f"{MAX_TRIES} draws")
         if slots[c]["lateral"] is not None:
             bar = placed[-1]
+        if family.same_camera:
+            model = placed[:2]
         out.append(placed[:-1])
     return out
 
@@ -294,7 +301,7 @@ def _layout_slots(layout: str, C: int, rng: np.random.Generator) -> list[dict]:
     return [{"azimuth": float(a), "lateral": None} for a in az]
 
 
-def _place(frames, kind, slot, family, rng, bar):
+def _place(frames, kind, slot, family, rng, bar, model=None):
     """One draw of a camera: (size, focal, centre (3,), R (3, 3), distance, bar) or None when
     it breaks the family's limits (distance, tilt, joints seen)."""
     if bar is not None:  # the line's next camera: same model, same height, same bar
@@ -303,6 +310,8 @@ def _place(frames, kind, slot, family, rng, bar):
         w, h = family.image_sizes[int(rng.integers(len(family.image_sizes)))]
         size = (h, w) if rng.random() < family.portrait_share else (w, h)
         focal = float(np.exp(rng.uniform(*np.log(family.focal_px))))
+        if model is not None:
+            size, focal = model
         height = float(rng.uniform(*family.height_m))
         aim, framed = _framing(frames, kind, rng)
         fill = rng.uniform(*family.fill)
