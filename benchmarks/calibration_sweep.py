@@ -151,6 +151,12 @@ def summary(rows: list[dict]) -> str:
                                     f"ratio <= {TARGET_RATIO}", "rot median deg", "rot p90 deg",
                                     "focal median %", "s median", "worst rig (seed)"],
                               floatfmt=".4g"))
+    spread = focal_spread_table(rows)
+    if spread:
+        lines.append("\nEstimated intrinsics by the rig's focal spread (largest / smallest focal "
+                     "length; 4+ cams): share of rigs with ratio <= 1.05, median ratio, median "
+                     "rot deg\n")
+        lines.append(spread)
     bad = [r for r in rows if r["kind"] != "ok"]
     if bad:
         lines.append("\nFailures and excluded cameras (seen: the camera's reported joint-frames; "
@@ -161,6 +167,31 @@ def summary(rows: list[dict]) -> str:
             lines.append(f"- seed {r['seed']} {r['mode']} [{r['kind']}] {r['rig']}: "
                          f"{r['reason']} (least seen {100 * r['min_seen']:.0f}%: {why})")
     return "\n".join(lines)
+
+
+SPREAD_BINS = ((1.0, 1.0001), (1.0001, 1.5), (1.5, 2.5), (2.5, np.inf))
+
+
+def focal_spread_table(rows: list[dict]) -> str:
+    """Rows of unknown-intrinsics modes binned by the rig's focal spread (from its description's
+    "f MIN-MAX"): how much of the gap one searched focal length explains. "" without them."""
+    import re
+
+    out = []
+    for mode in ("unknown", "ideal", "same"):
+        rs = [r for r in rows if r["mode"] == mode and r["C"] >= 4]
+        for lo, hi in SPREAD_BINS:
+            f = [re.search(r"f (\d+)-(\d+)", r["rig"]).groups() for r in rs]
+            pick = [r for r, (a, b) in zip(rs, f) if lo <= int(b) / int(a) < hi]
+            if not pick:
+                continue
+            ratio = np.array([r.get("ratio", FAILED) for r in pick], dtype=np.float64)
+            rot = np.array([r.get("rot", FAILED) for r in pick], dtype=np.float64)
+            out.append([mode, "1 (one focal)" if hi < 1.001 else f"{lo:.1f}-{hi:.1f}",
+                        len(pick), f"{100 * np.mean(ratio <= TARGET_RATIO):.0f}%",
+                        _stat(ratio, 50), _stat(rot, 50)])
+    return format_table(out, ["intrinsics", "focal spread", "rigs", "ratio <= 1.05",
+                              "ratio median", "rot median deg"]) if out else ""
 
 
 def run_sweep(rigs: int = 100, modes=("known",), frames: int = 200, seed0: int = 0,
@@ -203,3 +234,7 @@ def describe_draws(seed: int, frames: int = 200) -> str:
         f"{k}={v:.3g}" if isinstance(v, float) else f"{k}={v}"
         for k, v in dataclasses.asdict(d).items() if k != "name") + f", reported={reported[c]:.2f}"
         for c, d in enumerate(rig.draws))
+
+
+if __name__ == "__main__":  # the summary of saved rows: calibration_sweep.py ROWS.jsonl ...
+    print(summary(load_rows(sys.argv[1:])))

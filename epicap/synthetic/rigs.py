@@ -11,9 +11,9 @@ world metres, Z up, is the capture volume: every camera is placed to frame it. P
    volume's centre: the feet (or legs) fall outside the image, where `make_scene` drops them as
    a detector would, and the subject may leave its sides; "part" frames one part of the path,
    so the subject walks out of the image for part of the time;
-3. an image size (landscape or portrait), a focal length (log-uniform), a height; then the
-   distance along its layout direction at which its framed joints fill `fill` of the image (a
-   line: the bar's distance, framed by its first camera as if from the bar's middle). A camera
+3. an image size (landscape or portrait), a focal length (log-uniform; with the size, a field
+   of view within the family's), a height; then the distance along its layout direction at
+   which its framed joints fill `fill` of the image (a line: the bar's distance, framed by its first camera as if from the bar's middle). A camera
    is redrawn when the distance, the downward tilt or the share of joints it sees falls outside
    the family (`same_camera`: every camera takes the first one's image size and focal length);
 4. its lens: the principal point off the image centre, radial distortion k1 (drawn in the
@@ -54,6 +54,9 @@ class RigFamily:
     layouts: drawn uniformly from these (see the module doc).
     num_cameras: (min, max), drawn log-uniformly (small rigs are the common ones).
     focal_px: (min, max) focal length in pixels, log-uniform (fx = fy).
+    fov_deg: (min, max) field of view across the image's long side; a focal length and image
+        size outside it are redrawn (a 640-px image at 3000 px is a 12-degree telephoto, a 4K
+        one at 500 px a 150-degree fisheye that no pinhole-plus-k1 lens describes).
     image_sizes: landscape (width, height) pixels, drawn uniformly; `portrait_share` of the
         cameras turn theirs to portrait.
     pp_offset: the principal point is off the image centre by up to this fraction of the image
@@ -77,6 +80,7 @@ class RigFamily:
     layouts: tuple[str, ...] = LAYOUTS
     num_cameras: tuple[int, int] = (2, 16)
     focal_px: tuple[float, float] = (500.0, 3000.0)
+    fov_deg: tuple[float, float] = (20.0, 110.0)
     image_sizes: tuple[tuple[int, int], ...] = ((640, 480), (1280, 720), (1000, 1000),
                                                (1920, 1080), (2704, 1520), (3840, 2160))
     portrait_share: float = 0.25
@@ -103,7 +107,8 @@ class RigFamily:
         if not 2 <= lo <= hi:
             raise InputError(f"num_cameras must be (min, max) with 2 <= min <= max, got "
                              f"{self.num_cameras}")
-        for name in ("focal_px", "k1", "height_m", "distance_m", "fill", "lose_span"):
+        for name in ("focal_px", "fov_deg", "k1", "height_m", "distance_m", "fill",
+                     "lose_span"):
             lo, hi = getattr(self, name)
             if not lo <= hi:
                 raise InputError(f"{name} must be (min, max) with min <= max, got ({lo}, {hi})")
@@ -312,6 +317,9 @@ def _place(frames, kind, slot, family, rng, bar, model=None):
         focal = float(np.exp(rng.uniform(*np.log(family.focal_px))))
         if model is not None:
             size, focal = model
+        fov = np.degrees(2 * np.arctan(max(size) / 2 / focal))
+        if not family.fov_deg[0] <= fov <= family.fov_deg[1]:
+            return None
         height = float(rng.uniform(*family.height_m))
         aim, framed = _framing(frames, kind, rng)
         fill = rng.uniform(*family.fill)

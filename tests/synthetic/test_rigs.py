@@ -60,6 +60,7 @@ def test_drawn_values_lie_in_the_family_ranges(rigs):
             w, h = d.image_size
             assert (w, h) in sizes and tuple(cams.image_size[c]) == (w, h)
             assert 500 <= d.focal_px <= 3000
+            assert 20 <= np.degrees(2 * np.arctan(max(w, h) / 2 / d.focal_px)) <= 110
             assert abs(d.pp_offset_px[0]) <= 0.03 * w and abs(d.pp_offset_px[1]) <= 0.03 * h
             assert -0.35 <= d.k1 <= 0.1
             assert 0.3 <= d.height_m <= 3.5 and -20 <= d.tilt_deg <= 45
@@ -91,7 +92,9 @@ def test_lens_is_in_K_and_dist_and_projects_as_opencv(rigs, walk):
             np.testing.assert_array_equal(cams.dist[c], [d.k1, 0, 0, 0, 0])
             rvec, _ = cv2.Rodrigues(cams.R[c])
             ref = cv2.projectPoints(X, rvec, cams.t[c], cams.K[c], cams.dist[c])[0][:, 0]
-            np.testing.assert_allclose(cams.project(X)[c], ref, atol=1e-6)
+            front = (X @ cams.R[c].T + cams.t[c])[:, 2] > 0  # ours: NaN behind the camera
+            np.testing.assert_allclose(cams.project(X)[c][front], ref[front], atol=1e-6)
+            assert front.mean() > 0.5 and np.isnan(cams.project(X)[c][~front]).all()
         # k1 stays where the lens model is monotonic up to beyond the image corners
         corner = np.hypot(*np.maximum(cams.K[:, :2, 2], cams.image_size - 1 - cams.K[:, :2, 2]).T)
         r = corner / cams.K[:, 0, 0]
