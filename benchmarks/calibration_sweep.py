@@ -145,7 +145,8 @@ def summary(rows: list[dict]) -> str:
                         _stat(rot, 50), _stat(rot, 90),
                         _fmt(np.median(focal), 2) if focal else None,
                         _fmt(np.median([r["s"] for r in rs]), 1),
-                        f"{worst['seed']} ({_fmt(worst.get('ratio')) or 'failed'}: {worst['rig']})"])
+                        f"{worst['seed']} ({_fmt(worst.get('ratio')) or 'failed'}: "
+                        f"{worst['rig']})"])
     lines.append(format_table(out, ["intrinsics", "rigs", "n", "failed", "excluded cams",
                                     "ratio median", "ratio p90",
                                     f"ratio <= {TARGET_RATIO}", "rot median deg", "rot p90 deg",

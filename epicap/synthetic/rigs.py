@@ -13,9 +13,10 @@ world metres, Z up, is the capture volume: every camera is placed to frame it. P
    so the subject walks out of the image for part of the time;
 3. an image size (landscape or portrait), a focal length (log-uniform; with the size, a field
    of view within the family's), a height; then the distance along its layout direction at
-   which its framed joints fill `fill` of the image (a line: the bar's distance, framed by its first camera as if from the bar's middle). A camera
-   is redrawn when the distance, the downward tilt or the share of joints it sees falls outside
-   the family (`same_camera`: every camera takes the first one's image size and focal length);
+   which its framed joints fill `fill` of the image (a line: the bar's distance, framed by its
+   first camera as if from the bar's middle). A camera is redrawn when the field of view, the
+   distance, the downward tilt or the share of joints it sees falls outside the family
+   (`same_camera`: every camera takes the first one's image size and focal length);
 4. its lens: the principal point off the image centre, radial distortion k1 (drawn in the
    family's range, limited to where a k1-only lens stays monotonic beyond the image corners:
    the projection r (1 + k1 r^2) folds back at r^2 = -1 / (3 k1), a real lens does not).
@@ -36,6 +37,7 @@ from epicap.errors import GeometryError, InputError
 from epicap.geometry.camera import project_points, rotation_from_rodrigues
 from epicap.session.cameras import Cameras
 from epicap.synthetic.rig import look_at_rotation
+from epicap.synthetic.scene import lens_valid
 
 __all__ = ["LAYOUTS", "RigFamily", "CameraDraw", "RandomRig", "random_rig"]
 
@@ -125,8 +127,9 @@ class CameraDraw:
 
     kind: "full", "upper" or "part". image_size: (width, height). focal_px: fx = fy.
     pp_offset_px: principal point minus the image centre ((w - 1) / 2, (h - 1) / 2). k1: radial
-    distortion. height_m: above the floor. distance_m: horizontal, to its aim. tilt_deg: downward
-    (negative: looking up). azimuth_deg: direction from the volume's centre to the camera.
+    distortion. height_m: above the floor. tilt_deg: downward (negative: looking up).
+    distance_m: horizontal, from its aim along its layout direction (a line: the bar's
+    distance). azimuth_deg: direction from the world origin to the camera.
     seen: share of the motion's joint-frames inside its image (with its real lens).
     lose: (start, stop) frames in which it loses the subject, or None.
     """
@@ -217,18 +220,11 @@ def random_rig(seed: int, motion: np.ndarray, family: RigFamily = RigFamily(),
     for c, (size, focal, centre, Rc, _) in enumerate(draws):
         R[c], t[c] = Rc, -Rc @ centre
         K[c] = [[focal, 0, (size[0] - 1) / 2], [0, focal, (size[1] - 1) / 2], [0, 0, 1]]
-    # lens: principal point and k1, from their own stream
-    dist = np.zeros((C, 5))
-    for c, (size, focal, *_) in enumerate(draws):
-        offset = lens.uniform(-1, 1, 2) * family.pp_offset * np.asarray(size)
-        K[c, :2, 2] += offset
-        corner = np.hypot(*np.maximum(K[c, :2, 2], np.asarray(size) - 1 - K[c, :2, 2])) / focal
-        lo = min(max(family.k1[0], -(2 / (3 * FOLD_MARGIN * corner)) ** 2 / 3), family.k1[1])
-        dist[c, 0] = lo + lens.random() * (family.k1[1] - lo)
     sizes = np.array([d[0] for d in draws])
+    dist = _lens(K, sizes, family, lens)
     cams = Cameras(names, sizes, K, dist, R, t)
     lose = {}
-    for c in range(C):
+    for c in range(C):  # every camera draws, so the windows do not depend on the shares
         span = lost_rng.uniform(*family.lose_span)
         start = lost_rng.uniform(0, 1 - span)
         if lost_rng.random() < family.lose_share:
@@ -247,11 +243,22 @@ def random_rig(seed: int, motion: np.ndarray, family: RigFamily = RigFamily(),
     return RandomRig(int(seed), layout, cams, tuple(out), lose)
 
 
+def _lens(K: np.ndarray, sizes: np.ndarray, family: RigFamily,
+          rng: np.random.Generator) -> np.ndarray:
+    """Moves each principal point of K (C, 3, 3) off its image's centre (in place) and returns
+    the distortion (C, 5): k1 drawn in the family's range, above the monotonic limit."""
+    dist = np.zeros((len(K), 5))
+    for c, size in enumerate(sizes.astype(np.float64)):
+        K[c, :2, 2] += rng.uniform(-1, 1, 2) * family.pp_offset * size
+        corner = np.hypot(*np.maximum(K[c, :2, 2], size - 1 - K[c, :2, 2])) / K[c, 0, 0]
+        lo = min(max(family.k1[0], -(2 / (3 * FOLD_MARGIN * corner)) ** 2 / 3), family.k1[1])
+        dist[c, 0] = lo + rng.random() * (family.k1[1] - lo)
+    return dist
+
+
 def visible(points: np.ndarray, cameras: Cameras) -> np.ndarray:
     """(C, ...) bool: world points (..., 3) metres in front of each camera, inside its image,
     and within the part of its lens model that does not fold back (see the module doc)."""
-    from epicap.synthetic.scene import lens_valid
-
     P = np.asarray(points, dtype=np.float64)
     flat = P.reshape(-1, 3)
     px, _ = project_points(flat, cameras.K, cameras.R, cameras.t, cameras.dist)

@@ -124,7 +124,7 @@ def test_layout_shapes(walk):
     line = random_rig(3, walk.positions, num_cameras=5, layout="line")
     centres = line.cameras.centers
     assert np.linalg.svd(centres - centres.mean(0), compute_uv=False)[1] < 1e-9  # collinear
-    assert len({d.focal_px for d in line.draws}) == 1 and len({d.image_size for d in line.draws}) == 1
+    assert len({(d.focal_px, d.image_size, d.height_m) for d in line.draws}) == 1
     ring = random_rig(3, walk.positions, num_cameras=6, layout="ring")
     az = np.sort([d.azimuth_deg for d in ring.draws])
     assert np.diff(np.r_[az, az[0] + 360]).max() < 90  # all around: no gap of a quarter turn
