@@ -13,7 +13,9 @@ at the image centre, no distortion); "ideal" is "unknown" on the same rigs with 
 point centred and k1 = 0 in the truth: the gap between the two is what the lens model costs;
 "same" is "ideal" with every camera of a rig one model (the first camera's image size and
 focal length; other rigs, as the focal lengths change the distances): what is left of the gap
-comes from the focal lengths differing between cameras (one focal length is searched).
+comes from the focal lengths differing between cameras (one focal length is searched);
+"focal" gives the true focal lengths with the principal point at the centre and no distortion
+(a spec sheet's intrinsics) on the rigs of "known": the gap to "known" is the lens's alone.
 
 Columns per rig (`scored_calibration` of calibration.py): rot = mean relative rotation error
 over camera pairs, deg; centre = centre error, % of the mean baseline, after the similarity
@@ -49,9 +51,9 @@ from epicap.session import Cameras
 # (clip, turn deg/s): the travelling clips circle (radius ~2 m) so the subject stays in a volume
 SWEEP_CLIPS = (("walk", 28.0), ("dance_a", 40.0), ("crawl", 20.0), ("jump", 60.0),
                ("kick", 0.0), ("getup_faceup", 0.0))
-MODES = ("known", "unknown", "ideal", "same")
+MODES = ("known", "unknown", "ideal", "same", "focal")
 TARGET_RATIO, TARGET_SHARE = 1.05, 0.95
-TARGET_ROT = {"known": 0.2, "unknown": 0.3, "ideal": 0.3, "same": 0.3}
+TARGET_ROT = {"known": 0.2, "unknown": 0.3, "ideal": 0.3, "same": 0.3, "focal": 0.3}
 ROW_HEADERS = ["seed", "intrinsics", "layout", "cams", "clip", "rot deg", "centre %",
                "focal %", "ratio", "min seen %", "s", "status", "rig"]
 
@@ -83,8 +85,13 @@ def sweep_row(seed: int, mode: str, frames: int = 200) -> dict:
     seen = {n: float(reported[c].mean()) for c, n in enumerate(cams.names)}
     row = {"seed": seed, "mode": mode, "layout": rig.layout, "C": len(cams), "clip": clip.name,
            "rig": rig.describe(), "min_seen": min(seen.values()), "seen": seen}
-    intr = (Cameras(cams.names, cams.image_size, cams.K, cams.dist) if mode == "known"
-            else None)
+    intr = None
+    if mode == "known":
+        intr = Cameras(cams.names, cams.image_size, cams.K, cams.dist)
+    elif mode == "focal":
+        K = cams.K.copy()
+        K[:, :2, 2] = (cams.image_size - 1) / 2
+        intr = Cameras(cams.names, cams.image_size, K, np.zeros((len(cams), 5)))
     options = CalibrationOptions(subject_height_m=clip.subject_height_m)
     t0 = time.perf_counter()
     try:
