@@ -171,9 +171,21 @@ def summary(rows: list[dict]) -> str:
                      "under 10% the data cannot place it):")
         for r in bad:
             why = ("the data cannot fix it" if r["min_seen"] < 0.10 else
+                   "a limit of the model: one focal length is searched for every camera"
+                   if "focal length" in r["reason"] and r["mode"] != "known" else
                    "every camera sees >= 10%: NOT explained by the data")
             lines.append(f"- seed {r['seed']} {r['mode']} [{r['kind']}] {r['rig']}: "
                          f"{r['reason']} (least seen {100 * r['min_seen']:.0f}%: {why})")
+    for mode in MODES:
+        silent = [r for r in rows if r["mode"] == mode and r["kind"] in ("ok", "excluded")
+                  and r["ratio"] > TARGET_RATIO]
+        if not silent:
+            continue
+        lines.append(f"\n{mode}: {len(silent)} rigs over ratio {TARGET_RATIO} with no failure "
+                     "named" + (":" if len(silent) <= 12 else " (the 12 worst):"))
+        for r in sorted(silent, key=lambda r: -r["ratio"])[:12]:
+            lines.append(f"- seed {r['seed']} ({r['clip']}) ratio {r['ratio']:.3f}, rot "
+                         f"{r['rot']:.2f} deg: {r['rig']}")
     return "\n".join(lines)
 
 
