@@ -161,10 +161,11 @@ def scored_calibration(cams: Cameras, scene, intrinsics: Cameras | None, options
     X_est = triangulated(scene.keypoints, est)
     err = (joint_aligned_errors(cams, est, X_est, scene.poses3d) if align_joints
            else camera_errors(cams, est))
-    ratio = mpjpe_aligned(X_est, scene.poses3d) / mpjpe_aligned(X_true_cams, scene.poses3d)
+    mpjpe_est, mpjpe_true = (mpjpe_aligned(X, scene.poses3d) for X in (X_est, X_true_cams))
     return {"cams": f"{len(est)}/{C}", "rot": float(err["rot_rel"].mean()),
             "centre": float(100 * err["centre"].mean() / err["baseline"]), "focal": focal,
-            "scale": err["scale"], "ratio": ratio, "s": elapsed,
+            "scale": err["scale"], "ratio": mpjpe_est / mpjpe_true, "s": elapsed,
+            "mpjpe_mm": 1000 * mpjpe_est, "mpjpe_true_mm": 1000 * mpjpe_true,
             "excluded": "; ".join(f"{n} {r}" for n, r in res.excluded.items()),
             "result": res}
 

@@ -21,7 +21,7 @@ Columns per rig (`scored_calibration` of calibration.py): rot = mean relative ro
 over camera pairs, deg; centre = centre error, % of the mean baseline, after the similarity
 that aligns the recovered joints onto the true ones (defined for lines and two cameras too);
 focal = mean |focal error| % (unknown); ratio = MPJPE with the recovered / with the true
-cameras, same 2D, same triangulator; s = wall seconds of `calibrate`; status = ok, "excluded"
+cameras, same 2D, same triangulator (MPJPE mm: both, after one similarity); s = wall seconds of `calibrate`; status = ok, "excluded"
 (cameras the result names as not calibrated, with their reasons), "named" (calibrate raised
 InputError/GeometryError: its message) or "UNEXPLAINED" (any other exception: a bug). "seen"
 is the least share of the motion's joint-frames a camera reports (in view, not lost, not
@@ -55,7 +55,7 @@ MODES = ("known", "unknown", "ideal", "same", "focal")
 TARGET_RATIO, TARGET_SHARE = 1.05, 0.95
 TARGET_ROT = {"known": 0.2, "unknown": 0.3, "ideal": 0.3, "same": 0.3, "focal": 0.3}
 ROW_HEADERS = ["seed", "intrinsics", "layout", "cams", "clip", "rot deg", "centre %",
-               "focal %", "ratio", "min seen %", "s", "status", "rig"]
+               "focal %", "ratio", "MPJPE mm (true cams)", "min seen %", "s", "status", "rig"]
 
 
 def sweep_scene(seed: int, frames: int = 200, mode: str = "known"):
@@ -105,7 +105,8 @@ def sweep_row(seed: int, mode: str, frames: int = 200) -> dict:
     return {**row, "kind": "excluded" if excluded else "ok",
             "reason": "; ".join(f"{n} (sees {100 * seen[n]:.0f}%) {why}"
                                 for n, why in excluded.items()),
-            **{k: r[k] for k in ("cams", "rot", "centre", "focal", "ratio", "s")}}
+            **{k: r[k] for k in ("cams", "rot", "centre", "focal", "ratio", "mpjpe_mm",
+                                 "mpjpe_true_mm", "s")}}
 
 
 def _fmt(v, p=3):
@@ -117,7 +118,9 @@ def row_cells(r: dict) -> list:
     status = r["kind"] if r["kind"] == "ok" else f"{r['kind']}: {r['reason'][:90]}"
     return [r["seed"], r["mode"], r["layout"], r.get("cams", f"0/{r['C']}"), r["clip"],
             _fmt(r.get("rot")), _fmt(r.get("centre"), 2), _fmt(r.get("focal"), 2),
-            _fmt(r.get("ratio")), round(100 * r["min_seen"]), _fmt(r["s"], 1), status,
+            _fmt(r.get("ratio")), (f"{r['mpjpe_mm']:.1f} ({r['mpjpe_true_mm']:.1f})"
+                                   if "mpjpe_mm" in r else None),
+            round(100 * r["min_seen"]), _fmt(r["s"], 1), status,
             r["rig"]]
 
 
@@ -184,8 +187,10 @@ def summary(rows: list[dict]) -> str:
         lines.append(f"\n{mode}: {len(silent)} rigs over ratio {TARGET_RATIO} with no failure "
                      "named" + (":" if len(silent) <= 12 else " (the 12 worst):"))
         for r in sorted(silent, key=lambda r: -r["ratio"])[:12]:
-            lines.append(f"- seed {r['seed']} ({r['clip']}) ratio {r['ratio']:.3f}, rot "
-                         f"{r['rot']:.2f} deg: {r['rig']}")
+            mm = (f" (MPJPE {r['mpjpe_mm']:.1f} mm, true cameras {r['mpjpe_true_mm']:.1f})"
+                  if "mpjpe_mm" in r else "")
+            lines.append(f"- seed {r['seed']} ({r['clip']}) ratio {r['ratio']:.3f}{mm}, rot "
+                         f"{r['rot']:.2f} deg, centres {r['centre']:.2f}%: {r['rig']}")
     return "\n".join(lines)
 
 
