@@ -81,7 +81,9 @@ def best_pair(pairs: dict[tuple[int, int], PairGeometry],
     composition through a third camera k (`cycle_errors_deg`) must agree within `tolerance_deg`
     for at least half of the k (one wrong pair spoils the cycles of the right pairs through it,
     never most of them, with 4 or more cameras). When no pair qualifies (2 cameras, or 3 with
-    one wrong pair: nothing tells which) the best score wins, as before.
+    one wrong pair: nothing tells which; or detector noise beyond the tolerance everywhere) the
+    best score wins, as before. The Pose2Sim demo's OpenPose pairs (4 cameras, Qualisys
+    intrinsics) agree within 3.7-11 deg, and the same pair as before is chosen.
     """
     good = sorted((p for p in pairs.values() if p.pose.success and p.score > 0),
                   key=lambda p: -p.score)
