@@ -168,6 +168,20 @@ def summary(rows: list[dict]) -> str:
                                     "targets (ratio / rot)",
                                     "focal median %", "s median", "worst rig (seed)"],
                               floatfmt=".4g"))
+    by_layout = []
+    for mode in MODES:
+        for layout in ("ring", "corners", "wall", "line"):
+            rs = [r for r in rows if r["mode"] == mode and r["layout"] == layout and r["C"] >= 4]
+            if rs:
+                ratio = np.array([r.get("ratio", FAILED) for r in rs], dtype=np.float64)
+                rot = np.array([r.get("rot", FAILED) for r in rs], dtype=np.float64)
+                by_layout.append([mode, layout, len(rs),
+                                  f"{100 * np.mean(ratio <= TARGET_RATIO):.0f}%",
+                                  _stat(ratio, 50), _stat(rot, 50), _stat(rot, 90)])
+    lines.append("\nBy layout (4+ cams)\n")
+    lines.append(format_table(by_layout, ["intrinsics", "layout", "rigs",
+                                          f"ratio <= {TARGET_RATIO}", "ratio median",
+                                          "rot median deg", "rot p90 deg"]))
     spread = focal_spread_table(rows)
     if spread:
         lines.append("\nEstimated intrinsics by the rig's focal spread (largest / smallest focal "
