@@ -32,7 +32,9 @@ median <= 0.2 deg known, <= 0.3 unknown) and 2-3-camera rigs apart; median, p90,
 (seed and description), whether the targets are met, every failure with its reason, and the
 rigs over the ratio target that no failure names. A failed rig counts as the worst.
 
-    python benchmarks/calibration.py --only sweep --rigs 20               # quick look (minutes)
+    python benchmarks/calibration.py --only sweep --rigs 20               # quick look: 20 s
+    python benchmarks/calibration.py --only sweep --rigs 20 --intrinsics unknown       # 2 min
+      (measured on 2 cores, 1 BLAS thread; a rig of 16 cameras alone takes a minute unknown)
     python benchmarks/calibration.py --only sweep --rigs 100 --intrinsics both --jsonl out.jsonl
 """
 from __future__ import annotations
