@@ -32,6 +32,8 @@ on the same 2D; the target is a mean relative rotation no worse than the solve f
     python benchmarks/calibration.py                # the full table (about 30 minutes)
     python benchmarks/calibration.py --quick        # a few rows and the real demo
     python benchmarks/calibration.py --only refine  # the refine rows alone (about 15 minutes)
+    python benchmarks/calibration.py --only sweep --rigs 20 --intrinsics both  # random rigs
+        (calibration_sweep.py: its docstring says what is drawn and measured; 200 frames)
     python benchmarks/calibration.py --speed        # only the speed table, baseline and current
 """
 from __future__ import annotations
@@ -72,6 +74,25 @@ def camera_errors(truth: Cameras, est: Cameras) -> dict:
             "centre": cmp.centre_error_m, "baseline": cmp.baseline_m, "scale": 100 * (1 / s - 1)}
 
 
+def joint_aligned_errors(truth: Cameras, est: Cameras, X_est: np.ndarray,
+                         X_true: np.ndarray) -> dict:
+    """`camera_errors`' relative rotations, with the centres (metres) and scale taken after the
+    similarity that aligns the recovered joints X_est (T, J, 3) onto the true ones X_true: defined
+    for any layout (two cameras, cameras on one line), where a fit of the centres is not."""
+    from epicap.geometry.rig_metrics import rotation_angle_deg
+
+    t = truth.select(est.names)
+    P, G = X_est.reshape(-1, 3), X_true.reshape(-1, 3)
+    ok = np.isfinite(P).all(1) & np.isfinite(G).all(1)
+    s, Q, p = umeyama(P[ok], G[ok])
+    pairs = [(a, b) for a in range(len(t)) for b in range(a + 1, len(t))]
+    rel = rotation_angle_deg(np.stack([(t.R[b] @ t.R[a].T).T @ est.R[b] @ est.R[a].T
+                                       for a, b in pairs]))
+    centre = np.linalg.norm(s * est.centers @ Q.T + p - t.centers, axis=1)
+    baseline = float(np.mean([np.linalg.norm(t.centers[a] - t.centers[b]) for a, b in pairs]))
+    return {"rot_rel": rel, "centre": centre, "baseline": baseline, "scale": 100 * (1 / s - 1)}
+
+
 def mpjpe_aligned(points: np.ndarray, truth: np.ndarray) -> float:
     """MPJPE (metres) after one similarity alignment of all frames' joints onto the truth."""
     P, G = points.reshape(-1, 3), truth.reshape(-1, 3)
@@ -110,26 +131,43 @@ def synthetic_row(clip_name, C, noise, bias, method, focal_known=True, shared=Fa
                   frames=300, seed=0, joint_set="coco17"):
     clip, cams, scene = synthetic_scene(clip_name, C, noise, bias, frames, seed, joint_set)
     intr = Cameras(cams.names, cams.image_size, cams.K, cams.dist) if focal_known else None
+    options = CalibrationOptions(method=method, shared_focal=shared,
+                                 subject_height_m=clip.subject_height_m)
     t0, c0 = time.perf_counter(), time.process_time()
     try:
-        res = calibrate(scene.keypoints, intr, CalibrationOptions(
-            method=method, shared_focal=shared, subject_height_m=clip.subject_height_m))
+        return scored_calibration(cams, scene, intr, options)
     except InputError as e:
         CALIBRATE_CPU_S.append(time.process_time() - c0)
         return {"fail": str(e)[:60], "s": time.perf_counter() - t0}
+
+
+def scored_calibration(cams: Cameras, scene, intrinsics: Cameras | None, options,
+                       align_joints: bool = False) -> dict:
+    """Calibrate `scene.keypoints` (intrinsics given, or None: unknown) and score the result
+    against the true `cams`: the columns of the module doc (rot, centre, focal, scale, ratio, s)
+    plus "cams" (calibrated / all), "excluded" (the result's reasons, "; "-joined) and "result".
+    align_joints: centres and scale after the joints' similarity (`joint_aligned_errors`)
+    instead of the centres' own. Exceptions of `calibrate` propagate (the caller decides what a
+    failure is)."""
+    C = len(cams)
+    t0, c0 = time.perf_counter(), time.process_time()
+    res = calibrate(scene.keypoints, intrinsics, options)
     elapsed = time.perf_counter() - t0
     CALIBRATE_CPU_S.append(time.process_time() - c0)
     est = res.cameras
-    err = camera_errors(cams, est)
-    focal = (None if focal_known else float(np.mean(np.abs(
+    focal = (None if intrinsics is not None else float(np.mean(np.abs(
         est.K[:, 0, 0] / cams.select(est.names).K[:, 0, 0] - 1)) * 100))
     X_true_cams = triangulated(scene.keypoints, cams)
     X_est = triangulated(scene.keypoints, est)
-    ratio = mpjpe_aligned(X_est, scene.poses3d) / mpjpe_aligned(X_true_cams, scene.poses3d)
+    err = (joint_aligned_errors(cams, est, X_est, scene.poses3d) if align_joints
+           else camera_errors(cams, est))
+    mpjpe_est, mpjpe_true = (mpjpe_aligned(X, scene.poses3d) for X in (X_est, X_true_cams))
     return {"cams": f"{len(est)}/{C}", "rot": float(err["rot_rel"].mean()),
             "centre": float(100 * err["centre"].mean() / err["baseline"]), "focal": focal,
-            "scale": err["scale"], "ratio": ratio, "s": elapsed,
-            "excluded": "; ".join(res.excluded)}
+            "scale": err["scale"], "ratio": mpjpe_est / mpjpe_true, "s": elapsed,
+            "mpjpe_mm": 1000 * mpjpe_est, "mpjpe_true_mm": 1000 * mpjpe_true,
+            "excluded": "; ".join(f"{n} {r}" for n, r in res.excluded.items()),
+            "result": res}
 
 
 @functools.lru_cache(maxsize=1)
@@ -270,20 +308,42 @@ REFINE_HEADERS = ["data", "start", "start rel rot deg", "rel rot deg", "vs from 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="a few rows only")
-    parser.add_argument("--frames", type=int, default=300)
+    parser.add_argument("--frames", type=int,
+                        help="frames per synthetic session (default 300; the sweep's 200)")
     parser.add_argument("--speed-frames", type=int, default=10_000,
                         help="frames of the speed rows (default 10,000)")
-    parser.add_argument("--only", choices=("refine",),
+    parser.add_argument("--only", choices=("refine", "sweep"),
                         help="run one section alone: refine (calibrate --refine from perturbed "
-                             "starts beside the solve from nothing)")
+                             "starts beside the solve from nothing), sweep (random realistic "
+                             "rigs, calibration_sweep.py)")
+    parser.add_argument("--rigs", type=int, default=100, help="sweep: how many seeded rigs")
+    parser.add_argument("--seed0", type=int, default=0, help="sweep: the first rig's seed")
+    parser.add_argument("--intrinsics", default="known",
+                        choices=("known", "unknown", "ideal", "same", "focal", "both", "all"),
+                        help="sweep: intrinsics given (known), estimated (unknown), estimated "
+                             "on the same rigs with ideal lenses (ideal: principal point "
+                             "centred, k1 = 0), and with one camera model per rig too (same); "
+                             "focal: the true focal lengths given, centred principal point, no "
+                             "distortion; both = known + unknown; all = the five")
+    parser.add_argument("--jsonl", help="sweep: append every rig's row to this file")
     parser.add_argument("--refine-alone", action="store_true",
                         help="refine rows: also what the refinement reaches without the solve "
                              "from nothing beside it (twice the time)")
     parser.add_argument("--speed", action="store_true",
                         help="only the speed table (baseline and current, same run)")
     args = parser.parse_args(argv)
+    sweep_frames, args.frames = args.frames, args.frames or 300
     if args.speed:
         speed_table(args.speed_frames)
+        return 0
+    if args.only == "sweep":
+        from calibration_sweep import run_sweep
+
+        modes = {"both": ("known", "unknown"),
+                 "all": ("known", "unknown", "ideal", "same", "focal")}.get(
+            args.intrinsics, (args.intrinsics,))
+        run_sweep(args.rigs, modes, sweep_frames or 200, args.seed0,
+                  args.jsonl)
         return 0
     if args.only == "refine":
         refine_section(args.quick, args.frames, args.refine_alone)

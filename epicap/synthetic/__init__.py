@@ -7,15 +7,17 @@
     write_session(scene, "SESSION")       # keypoints2d.npz, session.toml, truth/...
 
 Modules: `humanoid` (forward kinematics of DeepMimic's humanoid), `mocap` (clips), `rig`
-(cameras), `scene` (projection and corruption), `people` (several people, occluding each other,
+(camera rings), `rigs` (random realistic rigs), `scene` (projection and corruption), `people` (several people, occluding each other,
 as raw detector slots), `session` (files), `video` (rendered MP4s).
 """
 from epicap.synthetic.mocap import CLIP_NAMES, EMBEDDED_CLIPS, MocapClip, load_clip
 from epicap.synthetic.people import PeopleOptions, PeopleScene, make_people_scene
 from epicap.synthetic.rig import look_at_rotation, ring_rig
+from epicap.synthetic.rigs import RandomRig, RigFamily, random_rig
 from epicap.synthetic.scene import SceneOptions, SyntheticScene, make_scene
 from epicap.synthetic.session import SessionTruth, read_truth, write_session
 
 __all__ = ["CLIP_NAMES", "EMBEDDED_CLIPS", "MocapClip", "load_clip", "ring_rig",
            "look_at_rotation", "SceneOptions", "SyntheticScene", "make_scene", "write_session",
-           "SessionTruth", "read_truth", "PeopleOptions", "PeopleScene", "make_people_scene"]
+           "SessionTruth", "read_truth", "PeopleOptions", "PeopleScene", "make_people_scene",
+           "RigFamily", "RandomRig", "random_rig"]

@@ -4,7 +4,8 @@ The 2D of camera c at frame k is the projection of the motion at time k + offset
 plus, in this order: a constant per-(camera, joint) bias of `bias_px` in a random direction (a
 detector's view-dependent bias), Gaussian noise of `noise_px` per coordinate, and for a fraction of
 the joints an outlier (the clean point moved by `outlier_px`, a random direction). Joints behind a
-camera, outside its image, randomly dropped (`missing_fraction`) or in frames where the camera
+camera, outside its image (or beyond the radius where its lens model folds back, see
+`lens_valid`), randomly dropped (`missing_fraction`) or in frames where the camera
 lost the subject are missing (NaN, confidence 0). Confidences mimic a detector: 0.75-1 for good
 joints, 0.05-0.5 for outliers (overlapping neither: thresholds do not separate them perfectly).
 
@@ -25,7 +26,7 @@ from epicap.session.keypoints2d import Keypoints2D
 from epicap.session.poses3d import Poses3D
 from epicap.synthetic.mocap import MocapClip
 
-__all__ = ["SceneOptions", "SyntheticScene", "make_scene"]
+__all__ = ["SceneOptions", "SyntheticScene", "make_scene", "lens_valid"]
 
 _STREAMS = ("noise", "bias", "outlier", "missing", "lose", "confidence")
 
@@ -149,6 +150,7 @@ def make_scene(clip: MocapClip, cameras: Cameras,
     with np.errstate(invalid="ignore"):
         in_view = (np.isfinite(clean).all(-1) & (clean >= -0.5).all(-1)
                    & (clean <= size - 0.5).all(-1))
+    in_view &= lens_valid(seen.reshape(C, T * J, 3), cameras).reshape(C, T, J)
 
     lost = _lost_frames(options, cameras.names, T, rng["lose"])
     bias = options.bias_px * _unit_vectors(rng["bias"], (C, J))
@@ -168,6 +170,31 @@ def make_scene(clip: MocapClip, cameras: Cameras,
                      cameras.image_size, clip.fps)
     return SyntheticScene(kp, cameras, clip.positions.copy(), clean, in_view, lost,
                           is_outlier & ~missing, missing, bias, offsets, clip, options)
+
+
+def lens_valid(points_world: np.ndarray, cameras: Cameras) -> np.ndarray:
+    """(C, N) bool: the points lie where each camera's radial distortion still maps them outward.
+
+    points_world: (N, 3) or (C, N, 3) world metres. The OpenCV radial model r (1 + k1 r^2 +
+    k2 r^4 + k3 r^6) of the undistorted normalized radius r stops growing at the first r where
+    its derivative 1 + 3 k1 r^2 + 5 k2 r^4 + 7 k3 r^6 reaches 0 (r^2 = -1 / (3 k1) for k1 alone):
+    points beyond fold back into the image, where no real lens shows them. False for points
+    behind a camera or NaN; True everywhere in front for a lens without such a fold.
+    """
+    X = np.asarray(points_world, dtype=np.float64)
+    C = len(cameras)
+    if X.ndim == 2:
+        X = np.broadcast_to(X, (C,) + X.shape)
+    x_cam = np.einsum("cij,cnj->cni", cameras.R, X) + cameras.t[:, None, :]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        r = np.hypot(x_cam[..., 0], x_cam[..., 1]) / x_cam[..., 2]
+    grid = np.linspace(0.0, 10.0, 4001)
+    k1, k2, k3 = (cameras.dist[:, i, None] for i in (0, 1, 4))
+    slope = 1 + grid * grid * (3 * k1 + grid * grid * (5 * k2 + 7 * k3 * grid * grid))
+    folds = (slope <= 0).any(axis=1)
+    fold = np.where(folds, grid[np.argmax(slope <= 0, axis=1)], np.inf)  # (C,)
+    with np.errstate(invalid="ignore"):
+        return (x_cam[..., 2] > 0) & (r < fold[:, None])
 
 
 def _unit_vectors(rng: np.random.Generator, shape: tuple[int, ...]) -> np.ndarray:
