@@ -131,10 +131,11 @@ class SyncResult:
     def warnings(self, min_confidence: float = 0.5) -> list[str]:
         """One line per camera whose offset is more likely wrong than right (confidence, the
         probability of being within half a frame, under `min_confidence`), and per camera whose
-        estimate was not told apart from 0 and not applied."""
+        estimate, half a frame or more, was not told apart from 0 and not applied (a smaller one
+        changes nothing a user would see: every synchronized rig has them)."""
         lines = []
         for c in self.cameras:
-            if c.estimated_frames is not None:
+            if c.estimated_frames is not None and abs(c.estimated_frames) >= 0.5:
                 lines.append(f"camera {c.name}: offset kept at 0: the estimate "
                              f"{c.estimated_frames:+.2f} +- {c.std_frames:.2f} frames is not told "
                              "apart from no shift; if the cameras were not synchronized, record "

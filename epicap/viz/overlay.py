@@ -8,7 +8,8 @@ drawn so that disagreement shows.
 The picture is the session's video when `session.toml` names one, otherwise a grey canvas of the
 camera's image size; a row of the timeline with no frame of that camera's video (the padding
 `sync` adds at the ends) is a grey canvas that says "no video frame". Contact sheets pick their
-columns among the frames where some camera saw the subject. Outputs: one MP4 per camera and a
+columns among the frames where some camera saw the subject and every camera's video has a frame.
+Outputs: one MP4 per camera and a
 contact-sheet PNG (cameras in rows, a few frames in columns).
 """
 from __future__ import annotations
@@ -248,6 +249,8 @@ def contact_sheet(source: OverlaySource, columns: int = 4, tile_width: int = 320
     kp = source.keypoints
     seen = np.nonzero((np.nan_to_num(kp.keypoints[..., 2]) > 0).any(axis=(0, 2)))[0]
     seen = seen if len(seen) else np.arange(kp.num_frames)  # nothing seen: every row
+    inside = _with_every_video(source, seen)
+    seen = seen[inside] if inside.any() else seen  # not the padding sync adds at the ends
     pick = np.linspace(0, len(seen) - 1, min(columns, len(seen))).round().astype(int)
     frames = sorted(set(seen[pick].tolist()))
     rows = []
@@ -263,6 +266,25 @@ def contact_sheet(source: OverlaySource, columns: int = 4, tile_width: int = 320
         rows.append(np.concatenate([np.pad(t, ((2, 2), (2, 2), (0, 0)), constant_values=255)
                                     for t in tiles], axis=1))
     return np.concatenate(rows, axis=0)
+
+
+def _with_every_video(source: OverlaySource, rows: np.ndarray) -> np.ndarray:
+    """(len(rows),) bool: the keypoint rows that every camera with a video has a frame for."""
+    import cv2
+
+    from epicap.session.io import native_path
+
+    ok = np.ones(len(rows), dtype=bool)
+    for name in source.keypoints.cameras:
+        video = source.video(name)
+        if video is None:
+            continue
+        cap = cv2.VideoCapture(native_path(video, "video"))
+        length = int(cap.get(cv2.CAP_PROP_FRAME_COUNT)) if cap.isOpened() else 0
+        cap.release()
+        shown = source.video_frames(name, rows.tolist())
+        ok &= (shown >= 0) & ((shown < length) if length > 0 else True)
+    return ok
 
 
 def write_overlays(source: OverlaySource, out_dir: str | os.PathLike, step: int = 1,

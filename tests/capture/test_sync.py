@@ -297,8 +297,12 @@ def test_an_offset_within_its_noise_of_zero_is_kept_at_zero_and_said():
     assert len(moved) == 3
     assert all(abs(c.estimated_frames) <= 2 * c.std_frames for c in moved)
     lines = result.warnings()
-    assert len(lines) == 3 and all("kept at 0" in line for line in lines)
-    assert f"{moved[0].estimated_frames:+.2f}" in lines[0]
+    # half a frame or more kept at 0 is said; a smaller one is no news, but an offset this
+    # noisy (std 2 frames) is still named as uncertain
+    big = [c for c in moved if abs(c.estimated_frames) >= 0.5]
+    kept = [line for line in lines if "kept at 0" in line]
+    assert len(kept) == len(big) >= 1 and f"{big[0].estimated_frames:+.2f}" in kept[0]
+    assert len(lines) == 3 and all("kept at 0" in line or "uncertain" in line for line in lines)
     # the same data with the rule off: the estimates are applied as they are
     off = S.estimate_offsets(kp, 60.0, ["a", "b", "c", "d"], options=S.SyncOptions(
         zero_within_std=0.0))

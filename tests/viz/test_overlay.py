@@ -94,6 +94,17 @@ def test_overlay_shows_the_video_frame_of_the_synced_timeline(tmp_path):
         '[cameras.cam03]\noffset_frames = 4.0\n')
     assert grey_levels("cam02") == [5, 6, 7, 8, 9, 10]  # round(2 + t + 3.2)
     assert grey_levels("cam03")[2:] == [0, 1, 2, 3]      # rows 0, 1 come before its video starts
+    # the contact sheet's columns: rows every camera's video has a frame for (its 12 frames)
+    from epicap.viz.overlay import _with_every_video
+
+    rows = np.arange(6)
+    assert _with_every_video(OverlaySource.from_session(session), rows).tolist() == [
+        False, False, True, True, True, True]
+    (session / "sync.toml").write_text(
+        f'first_frame = 2\nsynced_sha256 = "{sha}"\n[cameras.cam02]\noffset_frames = -7.2\n'
+        '[cameras.cam03]\noffset_frames = 4.0\n')  # cam02 rows 3-5: frames 12-14, past its end
+    assert _with_every_video(OverlaySource.from_session(session), rows).tolist() == [
+        False, False, True, False, False, False]
     (session / "sync.toml").write_text(
         '[cameras.cam02]\noffset_frames = -3.2\nsynced_sha256 = "another file"\n')
     assert grey_levels("cam02") == [0, 1, 2, 3, 4, 5]  # a stale sync.toml is not applied
