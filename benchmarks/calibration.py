@@ -90,8 +90,13 @@ def triangulated(keypoints, cams: Cameras) -> np.ndarray:
 TURN_DEG_PER_S = {"walk": 28.0, "run": 100.0}
 
 
-def synthetic_scene(clip_name, C, noise, bias, frames=300, seed=0, joint_set="coco17"):
-    """(clip, true cameras, scene) of a synthetic session: a mocap clip seen by a ring of C."""
+def synthetic_scene(clip_name, C, noise, bias, frames=300, seed=0, joint_set="coco17",
+                    off_centre=False):
+    """(clip, true cameras, scene) of a synthetic session: a mocap clip seen by a ring of C.
+
+    off_centre: each camera's principal point moved up to 3% of the image size per axis and
+    radial distortion k1 drawn in -0.35..0.1 (wide-angle and action cameras), uniformly (seed).
+    """
     from epicap.synthetic import SceneOptions, load_clip, make_scene, ring_rig
 
     name, _, variant = clip_name.partition("/")
@@ -100,6 +105,10 @@ def synthetic_scene(clip_name, C, noise, bias, frames=300, seed=0, joint_set="co
     heights = np.where(np.arange(C) % 2 == 0, 1.3, 2.3)
     cams = ring_rig(C, radius_m=4.5, height_m=heights, focal_px=1100.0, image_size=(1280, 720),
                     jitter_deg=3.0, jitter_m=0.3, seed=seed, look_at=(0, 0, 0.9))
+    if off_centre:
+        rng = np.random.default_rng(1000 + seed)
+        cams.K[:, :2, 2] += rng.uniform(-0.03, 0.03, (C, 2)) * cams.image_size
+        cams.dist[:, 0] = rng.uniform(-0.35, 0.1, C)
     scene = make_scene(clip, cams, SceneOptions(noise_px=noise, bias_px=bias,
                                                 outlier_fraction=0.1, missing_fraction=0.1,
                                                 lose_fraction=0.1, seed=seed))
@@ -107,13 +116,15 @@ def synthetic_scene(clip_name, C, noise, bias, frames=300, seed=0, joint_set="co
 
 
 def synthetic_row(clip_name, C, noise, bias, method, focal_known=True, shared=False,
-                  frames=300, seed=0, joint_set="coco17"):
-    clip, cams, scene = synthetic_scene(clip_name, C, noise, bias, frames, seed, joint_set)
+                  frames=300, seed=0, joint_set="coco17", off_centre=False, **options):
+    clip, cams, scene = synthetic_scene(clip_name, C, noise, bias, frames, seed, joint_set,
+                                        off_centre)
     intr = Cameras(cams.names, cams.image_size, cams.K, cams.dist) if focal_known else None
     t0, c0 = time.perf_counter(), time.process_time()
     try:
         res = calibrate(scene.keypoints, intr, CalibrationOptions(
-            method=method, shared_focal=shared, subject_height_m=clip.subject_height_m))
+            method=method, shared_focal=shared, subject_height_m=clip.subject_height_m,
+            **options))
     except InputError as e:
         CALIBRATE_CPU_S.append(time.process_time() - c0)
         return {"fail": str(e)[:60], "s": time.perf_counter() - t0}
@@ -126,7 +137,10 @@ def synthetic_row(clip_name, C, noise, bias, method, focal_known=True, shared=Fa
     X_true_cams = triangulated(scene.keypoints, cams)
     X_est = triangulated(scene.keypoints, est)
     ratio = mpjpe_aligned(X_est, scene.poses3d) / mpjpe_aligned(X_true_cams, scene.poses3d)
+    true = cams.select(est.names)
     return {"cams": f"{len(est)}/{C}", "rot": float(err["rot_rel"].mean()),
+            "pp": float(np.linalg.norm(est.K[:, :2, 2] - true.K[:, :2, 2], axis=1).mean()),
+            "k1": float(np.abs(est.dist[:, 0] - true.dist[:, 0]).mean()), "result": res,
             "centre": float(100 * err["centre"].mean() / err["baseline"]), "focal": focal,
             "scale": err["scale"], "ratio": ratio, "s": elapsed,
             "excluded": "; ".join(res.excluded)}
@@ -156,7 +170,7 @@ def demo_data():
     return truth, kp
 
 
-def real_demo(focal_known=True, shared=False, method="epicap"):
+def real_demo(focal_known=True, shared=False, method="epicap", **options):
     """The Pose2Sim demo: OpenPose BODY_25B 2D, Qualisys calibration as the truth.
 
     method "refine": the adjustment started from the Qualisys calibration itself (how far the
@@ -170,7 +184,8 @@ def real_demo(focal_known=True, shared=False, method="epicap"):
                         initial=truth)
     else:
         res = calibrate(kp, intr, CalibrationOptions(method=method, shared_focal=shared,
-                                                     subject_height_m=PARTICIPANT_HEIGHT_M))
+                                                     subject_height_m=PARTICIPANT_HEIGHT_M,
+                                                     **options))
     elapsed = time.perf_counter() - t0
     CALIBRATE_CPU_S.append(time.process_time() - c0)
     err = camera_errors(truth, res.cameras)
@@ -262,6 +277,62 @@ def refine_section(quick=False, frames=300, alone=False) -> None:
     print(format_table(rows, REFINE_HEADERS))
 
 
+# main's intrinsics: principal point at the image centre, no distortion, no bootstrap
+CENTRED = dict(principal_point=False, radial=0, bootstrap=0)
+
+
+def intrinsics_section(quick=False, frames=300) -> None:
+    """Print the unknown-intrinsics table (issue 12, item 2): principal point and k1 assumed
+    (centred, zero: "before") or estimated ("after", the defaults), on synthetic rigs with
+    centred principal points and no distortion, and with off-centre ones (up to 3% of the image)
+    and k1 in -0.35..0.1; 2 px noise; then the real demo with unknown intrinsics."""
+    fmt = lambda v, p=2: None if v is None else round(float(v), p)  # noqa: E731
+    seeds = (0,) if quick else (0, 1, 2)
+    cases = [(clip, C) for clip in ("walk", "dance_a") for C in (4, 8)]
+    rows, summary = [], {}
+    for off in (False, True):
+        for clip, C in cases[:1] if quick else cases:
+            for seed in seeds:
+                for label, opts in (("before", CENTRED), ("after", {})):
+                    r = synthetic_row(clip, C, 2.0, 0.0, "epicap", focal_known=False,
+                                      frames=frames, seed=seed, off_centre=off, **opts)
+                    check = getattr(r.get("result"), "intrinsics_check", None)
+                    rows.append([("off-centre, k1" if off else "centred, k1 = 0"), clip, C, seed,
+                                 label, fmt(r.get("rot"), 3), fmt(r.get("focal")),
+                                 fmt(r.get("pp"), 1), fmt(r.get("k1"), 3),
+                                 fmt(r.get("ratio"), 3), fmt(r["s"], 1),
+                                 "" if check is None else ("kept" if check.kept else "rejected")
+                                 + f" {check.free_px:.2f}/{check.fixed_px:.2f}"])
+                    summary.setdefault((off, label), []).append(
+                        [r.get(k, np.nan) for k in ("rot", "focal", "pp", "k1", "ratio")])
+                    print(format_table(rows[-1:], INTRINSICS_HEADERS), file=sys.stderr)
+    for label, opts in (("before", CENTRED), ("after", {})):
+        err, focal, elapsed, res = real_demo(False, **opts)
+        truth = demo_data()[0].select(res.cameras.names)
+        check = res.intrinsics_check
+        rows.append(["real Pose2Sim demo", "OpenPose", 4, None, label,
+                     fmt(err["rot_rel"].mean(), 3), fmt(np.abs(focal).mean()),
+                     fmt(np.linalg.norm(res.cameras.K[:, :2, 2] - truth.K[:, :2, 2],
+                                        axis=1).mean(), 1),
+                     fmt(np.abs(res.cameras.dist[:, 0] - truth.dist[:, 0]).mean(), 3), None,
+                     fmt(elapsed, 1), "" if check is None else
+                     ("kept" if check.kept else "rejected")
+                     + f" {check.free_px:.2f}/{check.fixed_px:.2f}"])
+        print(format_table(rows[-1:], INTRINSICS_HEADERS), file=sys.stderr)
+    print("\n## Unknown intrinsics: principal point and k1 assumed (before) or estimated "
+          "(after); 2 px noise\n")
+    print(format_table(rows, INTRINSICS_HEADERS))
+    means = [["off-centre, k1" if off else "centred, k1 = 0", label,
+              *(fmt(v, 3) for v in np.nanmean(np.array(vals, dtype=float), axis=0))]
+             for (off, label), vals in summary.items()]
+    print("\n## Means over the synthetic rows above\n")
+    print(format_table(means, ["rig", "intrinsics", "rot deg", "focal %", "pp px", "k1 err",
+                               "MPJPE ratio"]))
+
+
+INTRINSICS_HEADERS = ["rig", "clip", "C", "seed", "pp, k1", "rot deg", "focal %", "pp err px",
+                      "k1 err", "MPJPE ratio", "s", "check (held-out free/fixed px)"]
+
 REFINE_HEADERS = ["data", "start", "start rel rot deg", "rel rot deg", "vs from nothing",
                   "kept", "centre cm (aligned)", "centre cm (no alignment)", "s",
                   "refine alone rel rot deg"]
@@ -273,9 +344,10 @@ def main(argv=None) -> int:
     parser.add_argument("--frames", type=int, default=300)
     parser.add_argument("--speed-frames", type=int, default=10_000,
                         help="frames of the speed rows (default 10,000)")
-    parser.add_argument("--only", choices=("refine",),
+    parser.add_argument("--only", choices=("refine", "intrinsics"),
                         help="run one section alone: refine (calibrate --refine from perturbed "
-                             "starts beside the solve from nothing)")
+                             "starts beside the solve from nothing) or intrinsics (principal "
+                             "point and k1 assumed or estimated, synthetic and real)")
     parser.add_argument("--refine-alone", action="store_true",
                         help="refine rows: also what the refinement reaches without the solve "
                              "from nothing beside it (twice the time)")
@@ -287,6 +359,9 @@ def main(argv=None) -> int:
         return 0
     if args.only == "refine":
         refine_section(args.quick, args.frames, args.refine_alone)
+        return 0
+    if args.only == "intrinsics":
+        intrinsics_section(args.quick, args.frames)
         return 0
 
     if args.quick:

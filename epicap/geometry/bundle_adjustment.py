@@ -64,8 +64,10 @@ class BundleAdjustmentOptions:
     radial: how many radial distortion coefficients each camera estimates: 0 (distortion kept
         as given), 1 (k1) or 2 (k1, k2); the others stay as given.
     radial_prior: the standard deviation of the Gaussian prior on each free coefficient about
-        its start. Both priors are rows sigma * (value - start) / prior_sigma beside pixel rows
-        of weight about 1 at the round's robust residual scale sigma: one observation's worth.
+        its start. Both priors are rows sigma * sqrt(prior_weight) * (value - start) /
+        prior_sigma beside pixel rows of weight about 1 at the round's robust residual scale
+        sigma: `intrinsics_prior_weight` observations' worth (1: a plain Gaussian prior if the
+        observations' errors were independent).
     solver: each round's least squares: "schur" (default; Levenberg-Marquardt whose normal
         equations eliminate the points' 3x3 blocks, the Schur complement, and solve the small
         dense camera system exactly: Triggs et al. sec. 6.1, H&Z A6.3) or "lsmr" (scipy's
@@ -88,13 +90,16 @@ class BundleAdjustmentOptions:
     principal_point_prior: float = 0.025
     radial: int = 0
     radial_prior: float = 0.25
+    intrinsics_prior_weight: float = 1.0
 
     def __post_init__(self):
         if self.radial not in (0, 1, 2):
             raise InputError(f"radial coefficients to estimate {self.radial!r}; valid: 0, 1, 2")
-        if not (self.principal_point_prior > 0 and self.radial_prior > 0):
+        if not (self.principal_point_prior > 0 and self.radial_prior > 0
+                and self.intrinsics_prior_weight > 0):
             raise InputError("the principal point and radial priors must be positive, got "
-                             f"{self.principal_point_prior} and {self.radial_prior}")
+                             f"{self.principal_point_prior}, {self.radial_prior} and weight "
+                             f"{self.intrinsics_prior_weight}")
         if self.focal not in FOCAL_MODES:
             raise InputError(f"focal mode {self.focal!r}; valid: {', '.join(FOCAL_MODES)}")
         if self.loss not in ROBUST_LOSSES:
@@ -465,7 +470,7 @@ def bundle_adjust(points2d: np.ndarray, weights: np.ndarray, K: np.ndarray,
             per = (np.bincount(obs_c, inlier, C) if prob.n_focal == C
                    else np.array([inlier.sum()]))
             prob.focal_rows = sigma * np.sqrt(per) / options.focal_prior
-        prob.intr_rows = sigma / prob.intr_sigma
+        prob.intr_rows = sigma * np.sqrt(options.intrinsics_prior_weight) / prob.intr_sigma
         if options.solver == "schur":
             p, fun, nfev = _levenberg_marquardt(prob, p, options.max_nfev)
         else:
