@@ -397,7 +397,7 @@ def _adjust(px, w, confidence, K, dist, R, t, X, used, options, intrinsics, skel
             radial_prior=options.radial_prior,
             intrinsics_prior_weight=options.intrinsics_prior_weight)
         ba, check = free_intrinsics(points2d, weights, groups, ba, final, free, size,
-                                    options.intrinsics_check)
+                                    options.intrinsics_check, options.intrinsics_min_gain)
         if check is None or check.kept:
             final = free
         du = ba.dist
