@@ -96,6 +96,9 @@ def synthetic_scene(clip_name, C, noise, bias, frames=300, seed=0, joint_set="co
 
     off_centre: each camera's principal point moved up to 3% of the image size per axis and
     radial distortion k1 drawn in -0.35..0.1 (wide-angle and action cameras), uniformly (seed).
+    off_centre="lab": a lab-like rig instead (issue 12): 4 cameras in the corners of the room
+    (4 m from the middle, 2.5 m high), 1000x1000 px, focal 1145 px, principal points 9-20 px off
+    the centre per axis (random sign), no distortion.
     """
     from epicap.synthetic import SceneOptions, load_clip, make_scene, ring_rig
 
@@ -105,7 +108,13 @@ def synthetic_scene(clip_name, C, noise, bias, frames=300, seed=0, joint_set="co
     heights = np.where(np.arange(C) % 2 == 0, 1.3, 2.3)
     cams = ring_rig(C, radius_m=4.5, height_m=heights, focal_px=1100.0, image_size=(1280, 720),
                     jitter_deg=3.0, jitter_m=0.3, seed=seed, look_at=(0, 0, 0.9))
-    if off_centre:
+    if off_centre == "lab":
+        cams = ring_rig(C, radius_m=4.0, height_m=2.5, focal_px=1145.0, image_size=(1000, 1000),
+                        jitter_deg=3.0, jitter_m=0.3, seed=seed, look_at=(0, 0, 0.9),
+                        azimuth0_deg=45.0)
+        rng = np.random.default_rng(50 + seed)
+        cams.K[:, :2, 2] += rng.uniform(9, 20, (C, 2)) * rng.choice([-1, 1], (C, 2))
+    elif off_centre:
         rng = np.random.default_rng(1000 + seed)
         cams.K[:, :2, 2] += rng.uniform(-0.03, 0.03, (C, 2)) * cams.image_size
         cams.dist[:, 0] = rng.uniform(-0.35, 0.1, C)
@@ -285,19 +294,21 @@ def intrinsics_section(quick=False, frames=300) -> None:
     """Print the unknown-intrinsics table (issue 12, item 2): principal point and k1 assumed
     (centred, zero: "before") or estimated ("after", the defaults), on synthetic rigs with
     centred principal points and no distortion, and with off-centre ones (up to 3% of the image)
-    and k1 in -0.35..0.1; 2 px noise; then the real demo with unknown intrinsics."""
+    and k1 in -0.35..0.1, 2 px noise; a lab-like rig (`synthetic_scene`'s "lab", 1 px noise);
+    then the real demo with unknown intrinsics."""
     fmt = lambda v, p=2: None if v is None else round(float(v), p)  # noqa: E731
     seeds = (0,) if quick else (0, 1, 2)
     cases = [(clip, C) for clip in ("walk", "dance_a") for C in (4, 8)]
     rows, summary = [], {}
-    for off in (False, True):
-        for clip, C in cases[:1] if quick else cases:
-            for seed in seeds:
+    for off in (False, True, "lab"):
+        for clip, C in ([("walk", 4)] if off == "lab" else cases[:1] if quick else cases):
+            for seed in (range(5) if off == "lab" and not quick else seeds):
                 for label, opts in (("before", CENTRED), ("after", {})):
-                    r = synthetic_row(clip, C, 2.0, 0.0, "epicap", focal_known=False,
+                    r = synthetic_row(clip, C, 1.0 if off == "lab" else 2.0, 0.0, "epicap",
+                                      focal_known=False,
                                       frames=frames, seed=seed, off_centre=off, **opts)
                     check = getattr(r.get("result"), "intrinsics_check", None)
-                    rows.append([("off-centre, k1" if off else "centred, k1 = 0"), clip, C, seed,
+                    rows.append([RIG_NAMES[off], clip, C, seed,
                                  label, fmt(r.get("rot"), 3), fmt(r.get("focal")),
                                  fmt(r.get("pp"), 1), fmt(r.get("k1"), 3),
                                  fmt(r.get("ratio"), 3), fmt(r["s"], 1),
@@ -322,7 +333,7 @@ def intrinsics_section(quick=False, frames=300) -> None:
     print("\n## Unknown intrinsics: principal point and k1 assumed (before) or estimated "
           "(after); 2 px noise\n")
     print(format_table(rows, INTRINSICS_HEADERS))
-    means = [["off-centre, k1" if off else "centred, k1 = 0", label,
+    means = [[RIG_NAMES[off], label,
               *(fmt(v, 3) for v in np.nanmean(np.array(vals, dtype=float), axis=0))]
              for (off, label), vals in summary.items()]
     print("\n## Means over the synthetic rows above\n")
@@ -330,6 +341,7 @@ def intrinsics_section(quick=False, frames=300) -> None:
                                "MPJPE ratio"]))
 
 
+RIG_NAMES = {False: "centred, k1 = 0", True: "off-centre, k1", "lab": "lab corners, 1 px"}
 INTRINSICS_HEADERS = ["rig", "clip", "C", "seed", "pp, k1", "rot deg", "focal %", "pp err px",
                       "k1 err", "MPJPE ratio", "s", "check (held-out free/fixed px)"]
 

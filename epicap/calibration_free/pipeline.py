@@ -393,6 +393,7 @@ def _adjust(px, w, confidence, K, dist, R, t, X, used, options, intrinsics, skel
     if free_pp or radial:
         free = dataclasses.replace(
             final, principal_point=free_pp, radial=radial, focal_prior=options.free_focal_prior,
+            focal_spread_prior=options.free_focal_spread,
             principal_point_prior=options.principal_point_prior,
             radial_prior=options.radial_prior,
             intrinsics_prior_weight=options.intrinsics_prior_weight)

@@ -58,6 +58,11 @@ class BundleAdjustmentOptions:
         log focal length about its start (0.02: 2%), weighted as heavily as all of that camera's
         observations at the robust residual scale; 0 (default) for none. Detector bias trades
         against per-camera focal lengths on real data; the prior keeps them near a shared start.
+    focal_spread_prior: with per-camera focal lengths, the standard deviation of a Gaussian
+        prior on each log focal length about the mean of all cameras' (cameras alike: their
+        focal lengths differ little), weighted like `focal_prior`; 0 (default) for none. Per-
+        camera focal lengths, principal points and turns trade against each other when the
+        subject covers a small part of the image.
     principal_point: also estimate each camera's principal point (cx, cy), pixels.
     principal_point_prior: the standard deviation of its Gaussian prior about the start (the
         image centre in `calibrate`), as a share of the image width (cx) and height (cy).
@@ -85,6 +90,7 @@ class BundleAdjustmentOptions:
     outlier_sigmas: float = 5.0
     fixed_camera: int = 0
     focal_prior: float = 0.0
+    focal_spread_prior: float = 0.0
     solver: str = "schur"
     principal_point: bool = False
     principal_point_prior: float = 0.025
@@ -180,6 +186,8 @@ class _Problem:
         self.sqrt_w = np.ones(len(obs_c))
         self.prior_scale = 1.0
         self.focal_rows = np.zeros(self.n_focal)  # weights of the focal prior rows
+        self.spread_rows = np.zeros(self.C if self.n_focal == self.C else 0)  # and spread's
+        self.log_f0 = np.log(K[:, 0, 0])
         if self.n_off:
             self.gauge_rows = self._offset_gauge(obs_xy, obs_c, obs_g)
 
@@ -253,6 +261,9 @@ class _Problem:
             parts.append(off.ravel() * self.prior_scale)
             parts.append(np.einsum("ckgd,cgd->ck", self.gauge_rows, off).ravel())
         parts.append(self.focal_rows * p[self.n_cam:self.n_cam + self.n_focal])
+        if len(self.spread_rows):
+            log_f = self.log_f0 + p[self.n_cam:self.n_cam + self.C]
+            parts.append(self.spread_rows * (log_f - log_f.mean()))
         parts.append(self.intr_rows * p[self.intr_start:self.point_start])
         parts.append([self._gauge(p) if self.n_cam else 0.0])
         return np.concatenate(parts)
@@ -342,6 +353,12 @@ class _Problem:
             cols.append(self.n_cam + np.arange(self.n_focal))
             vals.append(self.focal_rows)
             n_rows += self.n_focal
+        if len(self.spread_rows):
+            C = self.C
+            rows.append(n_rows + np.repeat(np.arange(C), C))
+            cols.append(self.n_cam + np.tile(np.arange(C), C))
+            vals.append((self.spread_rows[:, None] * (np.eye(C) - 1.0 / C)).ravel())
+            n_rows += C
         if self.n_per:
             rows.append(n_rows + np.arange(len(self.intr_rows)))
             cols.append(self.intr_start + np.arange(len(self.intr_rows)))
@@ -470,6 +487,9 @@ def bundle_adjust(points2d: np.ndarray, weights: np.ndarray, K: np.ndarray,
             per = (np.bincount(obs_c, inlier, C) if prob.n_focal == C
                    else np.array([inlier.sum()]))
             prob.focal_rows = sigma * np.sqrt(per) / options.focal_prior
+        if len(prob.spread_rows) and options.focal_spread_prior > 0:
+            prob.spread_rows = (sigma * np.sqrt(np.bincount(obs_c, inlier, C))
+                                / options.focal_spread_prior)
         prob.intr_rows = sigma * np.sqrt(options.intrinsics_prior_weight) / prob.intr_sigma
         if options.solver == "schur":
             p, fun, nfev = _levenberg_marquardt(prob, p, options.max_nfev)
