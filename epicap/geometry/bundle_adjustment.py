@@ -29,6 +29,7 @@ import numpy as np
 
 from epicap.errors import InputError, check_shape
 from epicap.geometry.camera import distort_normalized, pad_distortion, rotation_from_rodrigues
+from epicap.geometry.schur_solver import levenberg_marquardt
 
 __all__ = ["BundleAdjustmentOptions", "BundleAdjustmentResult", "ROBUST_LOSSES", "bundle_adjust",
            "robust_sigma"]
@@ -492,7 +493,7 @@ def bundle_adjust(points2d: np.ndarray, weights: np.ndarray, K: np.ndarray,
                                 / options.focal_spread_prior)
         prob.intr_rows = sigma * np.sqrt(options.intrinsics_prior_weight) / prob.intr_sigma
         if options.solver == "schur":
-            p, fun, nfev = _levenberg_marquardt(prob, p, options.max_nfev)
+            p, fun, nfev = levenberg_marquardt(prob, p, options.max_nfev)
         else:
             sol = least_squares(prob.residuals, p, jac=prob.jacobian, method="trf",
                                 loss="linear", tr_solver="lsmr", x_scale="jac",
@@ -516,72 +517,6 @@ def bundle_adjust(points2d: np.ndarray, weights: np.ndarray, K: np.ndarray,
     rms = float(np.sqrt(np.mean(err[inlier & np.isfinite(err)] ** 2))) if inlier.any() else np.nan
     return BundleAdjustmentResult(Rn, tn, Kn, X, off, residuals, inl, rms, float(sigma), moved,
                                   True, history, dist=prob.dist_now.copy())
-
-
-def _levenberg_marquardt(prob, p, max_nfev, ftol=1e-8):
-    """(p, residuals, evaluations): Levenberg-Marquardt on `prob`, points eliminated (Schur).
-
-    Marquardt's damping (lambda times the diagonal of J^T J, i.e. scale-invariant like
-    x_scale="jac"). A residual row sees one point, so the points' columns (3 per point,
-    consecutive) form 3x3 diagonal blocks V of J^T J (from the Jacobian's per-observation point
-    blocks); the rest (cameras, intrinsics, offsets: n_side columns) a small dense block U,
-    W = J_side^T J_points couples them. The reduced system (U - W V^-1 W^T) is solved densely.
-    Stops after `max_nfev` residual evaluations or when a step lowers the cost by less than
-    `ftol` of it.
-    """
-    start = prob.point_start
-    pts = slice(start, start + 3 * prob.N)
-    side = np.concatenate([np.arange(start), np.arange(start + 3 * prob.N, len(p))])
-    N, M, ns = prob.N, len(prob.obs_n), len(side)
-    r = prob.residuals(p)
-    cost = float(r @ r)
-    nfev, lam = 1, 1e-3
-    while nfev < max_nfev:
-        J = prob.jacobian(p)
-        B = prob.point_jac  # (M, 2, 3): d residual rows 2m, 2m+1 / d point obs_n[m]
-        Jc = J[:, side].toarray()
-        WT = np.asarray(J[:, pts].T @ Jc).reshape(N, 3, ns)
-        U = Jc.T @ Jc
-        gc = Jc.T @ r
-        BB = np.einsum("mki,mkj->mij", B, B).reshape(M, 9)
-        V = np.stack([np.bincount(prob.obs_n, BB[:, k], N) for k in range(9)], 1)
-        V = V.reshape(N, 3, 3)
-        Br = np.einsum("mki,mk->mi", B, r[:2 * M].reshape(M, 2))
-        gp = np.stack([np.bincount(prob.obs_n, Br[:, k], N) for k in range(3)], 1)
-        dU = np.maximum(np.diag(U), 1e-12 * max(np.diag(U).max(initial=0), 1.0))
-        dV = np.maximum(np.einsum("nii->ni", V), 1e-12)
-        improved = False
-        while nfev < max_nfev:
-            Vl = V.copy()
-            Vl[:, [0, 1, 2], [0, 1, 2]] += lam * dV
-            Vinv = np.linalg.inv(Vl)
-            Z = (Vinv @ WT).reshape(3 * N, ns)
-            dc = np.zeros(ns)
-            if ns:
-                S = U + np.diag(lam * dU) - WT.reshape(3 * N, ns).T @ Z
-                rhs = -gc + Z.T @ gp.ravel()
-                try:
-                    dc = np.linalg.solve(S, rhs)
-                except np.linalg.LinAlgError:
-                    dc = np.linalg.lstsq(S, rhs, rcond=None)[0]
-            dp = -np.einsum("nij,nj->ni", Vinv, gp + WT @ dc)
-            q = p.copy()
-            q[side] += dc
-            q[pts] += dp.ravel()
-            rq = prob.residuals(q)
-            nfev += 1
-            new = float(rq @ rq)
-            if np.isfinite(new) and new < cost:
-                improved = cost - new > ftol * cost
-                p, r, cost = q, rq, new
-                lam = max(lam / 3, 1e-9)
-                break
-            lam *= 4
-            if lam > 1e9:
-                return p, r, nfev
-        if not improved:
-            break
-    return p, r, nfev
 
 
 def _failed(R, t, K, X, C, G, N, message, dist):

@@ -14,14 +14,16 @@ PP_OFFSET = np.array([[30.0, -20.0], [-25.0, 15.0], [10.0, 28.0], [-30.0, -10.0]
 K1 = np.array([-0.3, 0.08, -0.15, -0.05])
 
 
-def _scene(seed=0, T=60, noise=1.0):
-    """True cameras (K with the offsets, k1), 3D joints, their pixels by cv2.projectPoints, a
-    perturbed start (camera 0 exact) and the centred, undistorted intrinsics to start from."""
+def _scene(seed=0, T=60, noise=1.0, focal_ratios=(1.0, 1.0, 1.0, 1.0)):
+    """Cameras with centred intrinsics (the start), the true K (the offsets, focal lengths 1000 px
+    times `focal_ratios`; k1 is K1), the joints' pixels by cv2.projectPoints, a perturbed start
+    (camera 0 exact) and perturbed 3D joints."""
     rng = np.random.default_rng(seed)
     cams = camera_ring(4, seed=seed, focal=1000.0)
     X = person_motion(T, seed).reshape(-1, 3)
     K = cams.K.copy()
     K[:, :2, 2] += PP_OFFSET
+    K[:, [0, 1], [0, 1]] *= np.asarray(focal_ratios)[:, None]
     uv = np.stack([cv2.projectPoints(X, cv2.Rodrigues(cams.R[c])[0], cams.t[c], K[c],
                                      np.array([K1[c], 0, 0, 0.0]))[0][:, 0] for c in range(4)])
     uv += rng.normal(0, noise, uv.shape)
@@ -121,3 +123,23 @@ def test_bad_intrinsics_input():
         bundle_adjust(uv, w, cams.K, None, R0, t0, X0, image_size=np.zeros((4, 2)))
     with pytest.raises(InputError, match="dist"):
         bundle_adjust(uv, w, cams.K, np.zeros((3, 5)), R0, t0, X0)
+
+
+def test_focal_spread_prior_holds_the_focal_lengths_together_not_their_scale():
+    ratios = np.array([1.0, 1.04, 0.97, 1.05])
+    cams, K, uv, R0, t0, X0 = _scene(seed=2, T=30, focal_ratios=ratios)
+    start = K.copy()
+    start[:, [0, 1], [0, 1]] = 1.06 * 1000.0  # all alike, 4% above the truth's mean
+    dist = np.zeros((4, 5))
+    dist[:, 0] = K1
+    out = {}
+    for spread in (0.0, 1e-4):
+        res = bundle_adjust(uv, np.ones(uv.shape[:2]), start, dist, R0, t0, X0,
+                            options=BundleAdjustmentOptions(focal="per_camera",
+                                                            focal_spread_prior=spread))
+        out[spread] = res.K[:, 0, 0]
+    np.testing.assert_allclose(out[0.0], 1000.0 * ratios, rtol=0.01)  # the data decide
+    f = out[1e-4]
+    assert np.ptp(f) / f.mean() < 0.002  # held together
+    assert abs(f.mean() / (1000.0 * ratios.mean()) - 1) < 0.02  # their common scale is free
+
