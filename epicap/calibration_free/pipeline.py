@@ -12,7 +12,9 @@ The stages, each in its own module:
    well it agreed with the other views in the first (view-dependent detector bias), optionally
    with a per-camera-and-joint detector offset (`epicap.geometry.bundle_adjustment`) and
    optionally weighing down the joints each camera sees on the far side of the body
-   (`visibility`);
+   (`visibility`); intrinsics unknown, a last adjustment frees each camera's principal point
+   and k1 (priors: image centre, zero), kept only if it fits held-out joints better, and
+   bootstrap resamples of the frames measure how well each intrinsic is fixed (`intrinsics`);
 6. world frame: Z up from the floor the feet touch (feet unseen: from upright trunks, the path
    and the standing heights of the lowest joints seen), metres from the subject's height
    (`world`, `upright`).
@@ -378,7 +380,7 @@ def _adjust(px, w, confidence, K, dist, R, t, X, used, options, intrinsics, skel
     size = None if image_size is None else np.asarray(image_size, np.float64)[used]
     for k in range(rounds):
         if bar is not None:
-            bar.phase(f"adjustment, reweighted {k + 1}/{options.weight_rounds}")
+            bar.phase(f"adjustment, reweighted {k + 1}/{rounds}")
         occ = _occlusion(ba.points3d.reshape(F, J, 3), ba.R, ba.t, skeleton, options)
         if options.joint_weights == "data":
             weights = _data_weights(ba.residuals_px, ba.inliers, groups, J,
@@ -389,18 +391,21 @@ def _adjust(px, w, confidence, K, dist, R, t, X, used, options, intrinsics, skel
             focal=focal_mode, offsets=options.offsets, rounds=3, focal_prior=options.focal_prior,
             loss=options.robust_loss, cauchy_scale=options.robust_scale)
         ba = bundle_adjust(points2d, weights, ba.K, du, ba.R, ba.t, ba.points3d, groups, final)
-    check = None
+    check, kept = None, False
     if free_pp or radial:
+        # a shared focal length (kept from the search so far) is freed with them, still shared
         free = dataclasses.replace(
-            final, principal_point=free_pp, radial=radial, focal_prior=options.free_focal_prior,
+            final, focal="shared" if options.shared_focal else focal_mode,
+            principal_point=free_pp, radial=radial, focal_prior=options.free_focal_prior,
             focal_spread_prior=options.free_focal_spread,
             principal_point_prior=options.principal_point_prior,
             radial_prior=options.radial_prior,
             intrinsics_prior_weight=options.intrinsics_prior_weight)
-        ba, check = free_intrinsics(points2d, weights, groups, ba, final, free, size,
+        held = ba
+        ba, check = free_intrinsics(points2d, weights, groups, held, final, free, size,
                                     options.intrinsics_check, options.intrinsics_min_gain)
-        if check is None or check.kept:
-            final = free
+        kept = ba is not held
+        final = free if kept else final
         du = ba.dist
     spread = None
     if intrinsics is None and options.bootstrap > 0 and again:
@@ -416,7 +421,7 @@ def _adjust(px, w, confidence, K, dist, R, t, X, used, options, intrinsics, skel
         rms[c] = float(np.sqrt(np.mean(e ** 2))) if len(e) else np.nan
         inl[c] = int(ba.inliers[k].sum())
     estimated = () if intrinsics is not None else ("focal",) + (
-        estimated_intrinsics(options)[1:] if check is None or check.kept else ())
+        estimated_intrinsics(options)[1:] if kept else ())
     return (R, t, K, dist, ba.points3d.reshape(F, J, 3), rms, inl,
             IntrinsicsEstimate(estimated, spread, check))
 
