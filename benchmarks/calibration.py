@@ -313,7 +313,8 @@ def intrinsics_section(quick=False, frames=300) -> None:
                                  fmt(r.get("pp"), 1), fmt(r.get("k1"), 3),
                                  fmt(r.get("ratio"), 3), fmt(r["s"], 1),
                                  "" if check is None else ("kept" if check.kept else "rejected")
-                                 + f" {check.free_px:.2f}/{check.fixed_px:.2f}"])
+                                 + f" {check.free_px:.2f}/{check.fixed_px:.2f}, z "
+                                 f"{check.sign_z:.1f}"])
                     summary.setdefault((off, label), []).append(
                         [r.get(k, np.nan) for k in ("rot", "focal", "pp", "k1", "ratio")])
                     print(format_table(rows[-1:], INTRINSICS_HEADERS), file=sys.stderr)
@@ -328,7 +329,7 @@ def intrinsics_section(quick=False, frames=300) -> None:
                      fmt(np.abs(res.cameras.dist[:, 0] - truth.dist[:, 0]).mean(), 3), None,
                      fmt(elapsed, 1), "" if check is None else
                      ("kept" if check.kept else "rejected")
-                     + f" {check.free_px:.2f}/{check.fixed_px:.2f}"])
+                     + f" {check.free_px:.2f}/{check.fixed_px:.2f}, z {check.sign_z:.1f}"])
         print(format_table(rows[-1:], INTRINSICS_HEADERS), file=sys.stderr)
     print("\n## Unknown intrinsics: principal point and k1 assumed (before) or estimated "
           "(after); 2 px noise\n")
@@ -343,7 +344,7 @@ def intrinsics_section(quick=False, frames=300) -> None:
 
 RIG_NAMES = {False: "centred, k1 = 0", True: "off-centre, k1", "lab": "lab corners, 1 px"}
 INTRINSICS_HEADERS = ["rig", "clip", "C", "seed", "pp, k1", "rot deg", "focal %", "pp err px",
-                      "k1 err", "MPJPE ratio", "s", "check (held-out free/fixed px)"]
+                      "k1 err", "MPJPE ratio", "s", "check (held-out px free/fixed, sign z)"]
 
 REFINE_HEADERS = ["data", "start", "start rel rot deg", "rel rot deg", "vs from nothing",
                   "kept", "centre cm (aligned)", "centre cm (no alignment)", "s",

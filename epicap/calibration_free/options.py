@@ -66,11 +66,11 @@ class CalibrationOptions:
         without, 0.19 deg with 0.3 (0.12 with 0.1); with focal lengths 3-5% apart, 1.01, 0.68
         (1.09 with 0.1).
     intrinsics_check: keep the freed principal points and distortion only if they fit
-        held-out joints better (`intrinsics.free_intrinsics`): by a share `intrinsics_min_gain`
-        of the held-out median reprojection error (a tie keeps the centred model: on a
-        centred rig both fit alike and the free one wandered, 0.02 -> 0.32 deg). The real
-        Pose2Sim demo (OpenPose) needs the check: freed anyway, 1.06 -> 2.8 deg, its detector
-        bias taken up by the principal points and k1.
+        held-out joints better (`intrinsics.free_intrinsics`): a sign test over the held-out
+        observations above `intrinsics_min_z` (a tie keeps the centred model: on a centred rig
+        both fit alike and the free one wandered, 0.02 -> 0.32 deg). The real Pose2Sim demo
+        (OpenPose) needs the check: freed anyway, 1.06 -> 2.8 deg, its detector bias taken up
+        by the principal points and k1.
     bootstrap: with unknown intrinsics, how many bootstrap resamples of the frames measure the
         spread of each estimated intrinsic (`intrinsics.bootstrap_spread`; 0: none).
     low_coverage: warn about a camera that sees the subject in fewer than this share of frames.
@@ -97,7 +97,7 @@ class CalibrationOptions:
     radial_prior: float = 0.25
     intrinsics_prior_weight: float = 1.0
     intrinsics_check: bool = True
-    intrinsics_min_gain: float = 0.02
+    intrinsics_min_z: float = 3.0
     free_focal_prior: float = 0.0
     free_focal_spread: float = 0.3
     bootstrap: int = 8
@@ -119,8 +119,8 @@ class CalibrationOptions:
         if not (self.principal_point_prior > 0 and self.radial_prior > 0):
             raise InputError("the principal point and radial priors must be positive, got "
                              f"{self.principal_point_prior} and {self.radial_prior}")
-        if not 0 <= self.intrinsics_min_gain < 1:
-            raise InputError(f"intrinsics_min_gain {self.intrinsics_min_gain} must be in [0, 1)")
+        if not self.intrinsics_min_z >= 0:
+            raise InputError(f"intrinsics_min_z {self.intrinsics_min_z} must be 0 or more")
         if self.bootstrap < 0:
             raise InputError(f"bootstrap resamples {self.bootstrap} must be 0 or more")
         if not (self.subject_height_m > 0.3 and self.subject_height_m < 3.0):

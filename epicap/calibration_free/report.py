@@ -123,7 +123,7 @@ class CalibrationResult:
                     f"{check.free_px:.2f} px, {check.fixed_px:.2f} px with them assumed)")
         return (f"; principal points at the image centres and no distortion assumed (estimating "
                 f"them fitted held-out joints no better: {check.free_px:.2f} px against "
-                f"{check.fixed_px:.2f} px)")
+                f"{check.fixed_px:.2f} px, sign test z {check.sign_z:.1f})")
 
     def _people_text(self) -> str:
         """With several people: their heights as measured (the first one's sets the scale)."""
