@@ -19,8 +19,8 @@ import numpy as np
 from epicap.geometry.bundle_adjustment import (BundleAdjustmentOptions, BundleAdjustmentResult,
                                                bundle_adjust)
 
-__all__ = ["INTRINSIC_NAMES", "IntrinsicsCheck", "IntrinsicsEstimate", "bootstrap_spread", "estimated_intrinsics",
-           "free_intrinsics"]
+__all__ = ["INTRINSIC_NAMES", "IntrinsicsCheck", "IntrinsicsEstimate", "bootstrap_spread",
+           "estimated_intrinsics", "free_intrinsics"]
 
 # the columns of a spread: fx (pixels), cx, cy (pixels), k1, k2
 INTRINSIC_NAMES = ("focal", "cx", "cy", "k1", "k2")
@@ -89,8 +89,9 @@ def free_intrinsics(points2d: np.ndarray, weights: np.ndarray, groups: np.ndarra
     others; true intrinsics do. A tie keeps the simpler, centred model: on centred synthetic
     rigs the free one fitted the held-out joints as well (medians within 0.4%, sign_z -5.8..0.2)
     but wandered along the principal point / turn valley (dance_a 0.13 -> 0.78 deg); rigs with
-    off-centre principal points gave sign_z 4.9-43, the real demo (OpenPose) -9.4. The half adjustments run `check_rounds` robust rounds; the adjustment with
-    free intrinsics on every joint runs only when the check keeps them.
+    off-centre principal points gave sign_z 4.9-98, the real demo (OpenPose) -9.4. The half
+    adjustments run `check_rounds` robust rounds; the adjustment with free intrinsics on every
+    joint runs only when the check keeps them.
     Returns `solution` itself when the check refuses or the adjustment fails.
     """
     check_result = None
