@@ -111,8 +111,16 @@ def triangulated(keypoints, cams: Cameras) -> np.ndarray:
 TURN_DEG_PER_S = {"walk": 28.0, "run": 100.0}
 
 
-def synthetic_scene(clip_name, C, noise, bias, frames=300, seed=0, joint_set="coco17"):
-    """(clip, true cameras, scene) of a synthetic session: a mocap clip seen by a ring of C."""
+def synthetic_scene(clip_name, C, noise, bias, frames=300, seed=0, joint_set="coco17",
+                    off_centre=False):
+    """(clip, true cameras, scene) of a synthetic session: a mocap clip seen by a ring of C.
+
+    off_centre: each camera's principal point moved up to 3% of the image size per axis and
+    radial distortion k1 drawn in -0.35..0.1 (wide-angle and action cameras), uniformly (seed).
+    off_centre="lab": a lab-like rig instead (issue 12): 4 cameras in the corners of the room
+    (4 m from the middle, 2.5 m high), 1000x1000 px, focal 1145 px, principal points 9-20 px off
+    the centre per axis (random sign), no distortion.
+    """
     from epicap.synthetic import SceneOptions, load_clip, make_scene, ring_rig
 
     name, _, variant = clip_name.partition("/")
@@ -121,6 +129,16 @@ def synthetic_scene(clip_name, C, noise, bias, frames=300, seed=0, joint_set="co
     heights = np.where(np.arange(C) % 2 == 0, 1.3, 2.3)
     cams = ring_rig(C, radius_m=4.5, height_m=heights, focal_px=1100.0, image_size=(1280, 720),
                     jitter_deg=3.0, jitter_m=0.3, seed=seed, look_at=(0, 0, 0.9))
+    if off_centre == "lab":
+        cams = ring_rig(C, radius_m=4.0, height_m=2.5, focal_px=1145.0, image_size=(1000, 1000),
+                        jitter_deg=3.0, jitter_m=0.3, seed=seed, look_at=(0, 0, 0.9),
+                        azimuth0_deg=45.0)
+        rng = np.random.default_rng(50 + seed)
+        cams.K[:, :2, 2] += rng.uniform(9, 20, (C, 2)) * rng.choice([-1, 1], (C, 2))
+    elif off_centre:
+        rng = np.random.default_rng(1000 + seed)
+        cams.K[:, :2, 2] += rng.uniform(-0.03, 0.03, (C, 2)) * cams.image_size
+        cams.dist[:, 0] = rng.uniform(-0.35, 0.1, C)
     scene = make_scene(clip, cams, SceneOptions(noise_px=noise, bias_px=bias,
                                                 outlier_fraction=0.1, missing_fraction=0.1,
                                                 lose_fraction=0.1, seed=seed))
@@ -128,11 +146,12 @@ def synthetic_scene(clip_name, C, noise, bias, frames=300, seed=0, joint_set="co
 
 
 def synthetic_row(clip_name, C, noise, bias, method, focal_known=True, shared=False,
-                  frames=300, seed=0, joint_set="coco17"):
-    clip, cams, scene = synthetic_scene(clip_name, C, noise, bias, frames, seed, joint_set)
+                  frames=300, seed=0, joint_set="coco17", off_centre=False, **options):
+    clip, cams, scene = synthetic_scene(clip_name, C, noise, bias, frames, seed, joint_set,
+                                        off_centre)
     intr = Cameras(cams.names, cams.image_size, cams.K, cams.dist) if focal_known else None
     options = CalibrationOptions(method=method, shared_focal=shared,
-                                 subject_height_m=clip.subject_height_m)
+                                 subject_height_m=clip.subject_height_m, **options)
     t0, c0 = time.perf_counter(), time.process_time()
     try:
         return scored_calibration(cams, scene, intr, options)
@@ -162,7 +181,10 @@ def scored_calibration(cams: Cameras, scene, intrinsics: Cameras | None, options
     err = (joint_aligned_errors(cams, est, X_est, scene.poses3d) if align_joints
            else camera_errors(cams, est))
     mpjpe_est, mpjpe_true = (mpjpe_aligned(X, scene.poses3d) for X in (X_est, X_true_cams))
+    true = cams.select(est.names)
     return {"cams": f"{len(est)}/{C}", "rot": float(err["rot_rel"].mean()),
+            "pp": float(np.linalg.norm(est.K[:, :2, 2] - true.K[:, :2, 2], axis=1).mean()),
+            "k1": float(np.abs(est.dist[:, 0] - true.dist[:, 0]).mean()), "result": res,
             "centre": float(100 * err["centre"].mean() / err["baseline"]), "focal": focal,
             "scale": err["scale"], "ratio": mpjpe_est / mpjpe_true, "s": elapsed,
             "mpjpe_mm": 1000 * mpjpe_est, "mpjpe_true_mm": 1000 * mpjpe_true,
@@ -194,7 +216,7 @@ def demo_data():
     return truth, kp
 
 
-def real_demo(focal_known=True, shared=False, method="epicap"):
+def real_demo(focal_known=True, shared=False, method="epicap", **options):
     """The Pose2Sim demo: OpenPose BODY_25B 2D, Qualisys calibration as the truth.
 
     method "refine": the adjustment started from the Qualisys calibration itself (how far the
@@ -208,7 +230,8 @@ def real_demo(focal_known=True, shared=False, method="epicap"):
                         initial=truth)
     else:
         res = calibrate(kp, intr, CalibrationOptions(method=method, shared_focal=shared,
-                                                     subject_height_m=PARTICIPANT_HEIGHT_M))
+                                                     subject_height_m=PARTICIPANT_HEIGHT_M,
+                                                     **options))
     elapsed = time.perf_counter() - t0
     CALIBRATE_CPU_S.append(time.process_time() - c0)
     err = camera_errors(truth, res.cameras)
@@ -300,6 +323,66 @@ def refine_section(quick=False, frames=300, alone=False) -> None:
     print(format_table(rows, REFINE_HEADERS))
 
 
+# main's intrinsics: principal point at the image centre, no distortion, no bootstrap
+CENTRED = dict(principal_point=False, radial=0, bootstrap=0)
+
+
+def intrinsics_section(quick=False, frames=300) -> None:
+    """Print the unknown-intrinsics table (issue 12, item 2): principal point and k1 assumed
+    (centred, zero: "before") or estimated ("after", the defaults), on synthetic rigs with
+    centred principal points and no distortion, and with off-centre ones (up to 3% of the image)
+    and k1 in -0.35..0.1, 2 px noise; a lab-like rig (`synthetic_scene`'s "lab", 1 px noise);
+    then the real demo with unknown intrinsics."""
+    fmt = lambda v, p=2: None if v is None else round(float(v), p)  # noqa: E731
+    seeds = (0,) if quick else (0, 1, 2)
+    cases = [(clip, C) for clip in ("walk", "dance_a") for C in (4, 8)]
+    rows, summary = [], {}
+    for off in (False, True, "lab"):
+        for clip, C in ([("walk", 4)] if off == "lab" else cases[:1] if quick else cases):
+            for seed in (range(5) if off == "lab" and not quick else seeds):
+                for label, opts in (("before", CENTRED), ("after", {})):
+                    r = synthetic_row(clip, C, 1.0 if off == "lab" else 2.0, 0.0, "epicap",
+                                      focal_known=False,
+                                      frames=frames, seed=seed, off_centre=off, **opts)
+                    check = getattr(r.get("result"), "intrinsics_check", None)
+                    rows.append([RIG_NAMES[off], clip, C, seed,
+                                 label, fmt(r.get("rot"), 3), fmt(r.get("focal")),
+                                 fmt(r.get("pp"), 1), fmt(r.get("k1"), 3),
+                                 fmt(r.get("ratio"), 3), fmt(r["s"], 1),
+                                 "" if check is None else ("kept" if check.kept else "rejected")
+                                 + f" {check.free_px:.2f}/{check.fixed_px:.2f}, z "
+                                 f"{check.sign_z:.1f}"])
+                    summary.setdefault((off, label), []).append(
+                        [r.get(k, np.nan) for k in ("rot", "focal", "pp", "k1", "ratio")])
+                    print(format_table(rows[-1:], INTRINSICS_HEADERS), file=sys.stderr)
+    for label, opts in (("before", CENTRED), ("after", {})):
+        err, focal, elapsed, res = real_demo(False, **opts)
+        truth = demo_data()[0].select(res.cameras.names)
+        check = res.intrinsics_check
+        rows.append(["real Pose2Sim demo", "OpenPose", 4, None, label,
+                     fmt(err["rot_rel"].mean(), 3), fmt(np.abs(focal).mean()),
+                     fmt(np.linalg.norm(res.cameras.K[:, :2, 2] - truth.K[:, :2, 2],
+                                        axis=1).mean(), 1),
+                     fmt(np.abs(res.cameras.dist[:, 0] - truth.dist[:, 0]).mean(), 3), None,
+                     fmt(elapsed, 1), "" if check is None else
+                     ("kept" if check.kept else "rejected")
+                     + f" {check.free_px:.2f}/{check.fixed_px:.2f}, z {check.sign_z:.1f}"])
+        print(format_table(rows[-1:], INTRINSICS_HEADERS), file=sys.stderr)
+    print("\n## Unknown intrinsics: principal point and k1 assumed (before) or estimated "
+          "(after); 2 px noise\n")
+    print(format_table(rows, INTRINSICS_HEADERS))
+    means = [[RIG_NAMES[off], label,
+              *(fmt(v, 3) for v in np.nanmean(np.array(vals, dtype=float), axis=0))]
+             for (off, label), vals in summary.items()]
+    print("\n## Means over the synthetic rows above\n")
+    print(format_table(means, ["rig", "intrinsics", "rot deg", "focal %", "pp px", "k1 err",
+                               "MPJPE ratio"]))
+
+
+RIG_NAMES = {False: "centred, k1 = 0", True: "off-centre, k1", "lab": "lab corners, 1 px"}
+INTRINSICS_HEADERS = ["rig", "clip", "C", "seed", "pp, k1", "rot deg", "focal %", "pp err px",
+                      "k1 err", "MPJPE ratio", "s", "check (held-out px free/fixed, sign z)"]
+
 REFINE_HEADERS = ["data", "start", "start rel rot deg", "rel rot deg", "vs from nothing",
                   "kept", "centre cm (aligned)", "centre cm (no alignment)", "s",
                   "refine alone rel rot deg"]
@@ -312,10 +395,11 @@ def main(argv=None) -> int:
                         help="frames per synthetic session (default 300; the sweep's 200)")
     parser.add_argument("--speed-frames", type=int, default=10_000,
                         help="frames of the speed rows (default 10,000)")
-    parser.add_argument("--only", choices=("refine", "sweep"),
+    parser.add_argument("--only", choices=("refine", "sweep", "intrinsics"),
                         help="run one section alone: refine (calibrate --refine from perturbed "
                              "starts beside the solve from nothing), sweep (random realistic "
-                             "rigs, calibration_sweep.py)")
+                             "rigs, calibration_sweep.py) or intrinsics (principal point and k1 "
+                             "assumed or estimated, synthetic and real)")
     parser.add_argument("--rigs", type=int, default=100, help="sweep: how many seeded rigs")
     parser.add_argument("--seed0", type=int, default=0, help="sweep: the first rig's seed")
     parser.add_argument("--intrinsics", default="known",
@@ -347,6 +431,9 @@ def main(argv=None) -> int:
         return 0
     if args.only == "refine":
         refine_section(args.quick, args.frames, args.refine_alone)
+        return 0
+    if args.only == "intrinsics":
+        intrinsics_section(args.quick, args.frames)
         return 0
 
     if args.quick:

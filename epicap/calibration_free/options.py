@@ -45,6 +45,34 @@ class CalibrationOptions:
         0.805 -> 0.773 deg, MediaPipe 2.00 -> 1.93 deg; Geman-McClure 1.5: 0.760, 1.88) but
         costs synthetic clips (4 cams, 2 px: walk 0.061 -> 0.082/0.125 deg, getup 0.108 ->
         0.116/0.137, walk with 5 px bias 0.83 -> 0.96/1.20): tighten it for real detections.
+    principal_point: with unknown intrinsics, the last adjustment also estimates each camera's
+        principal point, held by a Gaussian prior about the image centre whose standard
+        deviation is `principal_point_prior` of the image width (cx) and height (cy).
+    radial: with unknown intrinsics, how many radial distortion coefficients (0, 1: k1, 2: k1
+        and k2) the last adjustment estimates per camera, held by a Gaussian prior about 0 with
+        standard deviation `radial_prior`.
+    intrinsics_prior_weight: how many observations' worth each of those priors weighs
+        (`BundleAdjustmentOptions.intrinsics_prior_weight`; 1: a plain Gaussian prior).
+    free_focal_prior: the focal prior (as `focal_prior`) of the adjustment that frees the
+        principal points and distortion; 0 (default): none. A focal length held near the one
+        found with the principal point centred and no distortion keeps them from moving to
+        their truth: measured on a synthetic walk (4 cameras, principal points up to 3% off,
+        k1 -0.35..0.1), 1.18 deg with `focal_prior`, 0.29 deg without.
+    free_focal_spread: that adjustment's prior on the spread of the focal lengths about their
+        mean (`BundleAdjustmentOptions.focal_spread_prior`, weighted like `focal_prior`).
+        Per-camera focal lengths, principal points and turns trade against each other when the
+        subject covers little of the image: measured on a lab-like rig (4 corner cameras,
+        1000x1000 px, 1145 px focal, principal points 9-20 px off, 1 px noise), 1.01 deg
+        without, 0.19 deg with 0.3 (0.12 with 0.1); with focal lengths 3-5% apart, 1.01, 0.68
+        (1.09 with 0.1).
+    intrinsics_check: keep the freed principal points and distortion only if they fit
+        held-out joints better (`intrinsics.free_intrinsics`): a sign test over the held-out
+        observations above `intrinsics_min_z` (a tie keeps the centred model: on a centred rig
+        both fit alike and the free one wandered, 0.02 -> 0.32 deg). The real Pose2Sim demo
+        (OpenPose) needs the check: freed anyway, 1.06 -> 2.8 deg, its detector bias taken up
+        by the principal points and k1.
+    bootstrap: with unknown intrinsics, how many bootstrap resamples of the frames measure the
+        spread of each estimated intrinsic (`intrinsics.bootstrap_spread`; 0: none).
     low_coverage: warn about a camera that sees the subject in fewer than this share of frames.
     """
 
@@ -63,6 +91,16 @@ class CalibrationOptions:
     robust_loss: str = "cauchy"
     robust_scale: float = 2.5
     low_coverage: float = 0.25
+    principal_point: bool = True
+    radial: int = 1
+    principal_point_prior: float = 0.025
+    radial_prior: float = 0.25
+    intrinsics_prior_weight: float = 1.0
+    intrinsics_check: bool = True
+    intrinsics_min_z: float = 3.0
+    free_focal_prior: float = 0.0
+    free_focal_spread: float = 0.3
+    bootstrap: int = 8
     seed: int = 0
 
     def __post_init__(self):
@@ -76,6 +114,15 @@ class CalibrationOptions:
                              f"valid: {', '.join(ROBUST_LOSSES)}")
         if not self.robust_scale > 0:
             raise InputError(f"robust loss scale {self.robust_scale} must be positive")
+        if self.radial not in (0, 1, 2):
+            raise InputError(f"radial coefficients to estimate {self.radial!r}; valid: 0, 1, 2")
+        if not (self.principal_point_prior > 0 and self.radial_prior > 0):
+            raise InputError("the principal point and radial priors must be positive, got "
+                             f"{self.principal_point_prior} and {self.radial_prior}")
+        if not self.intrinsics_min_z >= 0:
+            raise InputError(f"intrinsics_min_z {self.intrinsics_min_z} must be 0 or more")
+        if self.bootstrap < 0:
+            raise InputError(f"bootstrap resamples {self.bootstrap} must be 0 or more")
         if not (self.subject_height_m > 0.3 and self.subject_height_m < 3.0):
             raise InputError(f"subject height {self.subject_height_m} m is not a person's height "
                              "(give metres, e.g. 1.70)")

@@ -12,7 +12,9 @@ The stages, each in its own module:
    well it agreed with the other views in the first (view-dependent detector bias), optionally
    with a per-camera-and-joint detector offset (`epicap.geometry.bundle_adjustment`) and
    optionally weighing down the joints each camera sees on the far side of the body
-   (`visibility`);
+   (`visibility`); intrinsics unknown, a last adjustment frees each camera's principal point
+   and k1 (priors: image centre, zero), kept only if it fits held-out joints better, and
+   bootstrap resamples of the frames measure how well each intrinsic is fixed (`intrinsics`);
 6. world frame: Z up from the floor the feet touch (feet unseen: from upright trunks, the path
    and the standing heights of the lowest joints seen), metres from the subject's height
    (`world`, `upright`).
@@ -23,10 +25,14 @@ camera), `method="epipolarpose"` uses EpipolarPose's per-frame estimates instead
 """
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 
 from epicap.calibration_free.focal import estimate_focal
 from epicap.calibration_free.focal_search import search_focal
+from epicap.calibration_free.intrinsics import (IntrinsicsEstimate, bootstrap_spread,
+                                                estimated_intrinsics, free_intrinsics)
 from epicap.calibration_free.pairs import best_pair, estimate_pairs, per_frame_pairs
 from epicap.calibration_free.options import METHODS, CalibrationOptions
 from epicap.calibration_free.register import (Registration, register_cameras,
@@ -219,8 +225,9 @@ def _solve(keypoints, intrinsics, options, px, w, confidence, coverage, excluded
     inliers = np.zeros(C, dtype=np.int64)
     bar.phase("adjustment")
     if options.method == "epicap":
-        R, t, K, X, rms, inliers = _adjust(px, w, confidence, K, dist, R, t, X, used, options,
-                                           intrinsics, skeleton, bar)
+        R, t, K, dist, X, rms, inliers, estimate = _adjust(
+            px, w, confidence, K, dist, R, t, X, used, options, intrinsics, skeleton, bar,
+            keypoints.image_size)
         f = K[:, [0, 1], [0, 1]].mean(axis=1)
         xy = _normalize(px, K, dist)
     else:
@@ -230,13 +237,21 @@ def _solve(keypoints, intrinsics, options, px, w, confidence, coverage, excluded
     world = estimate_world_frame(X, skeleton, R[used], t[used], options.subject_height_m,
                                  options.seed)
     bar.phase("done")
+    if options.method != "epicap":
+        estimate = IntrinsicsEstimate(() if intrinsics is not None else ("focal",))
     return _result(keypoints, world, R, t, K, dist, X, rms, inliers, used, w, coverage, excluded,
-                   frames, warnings, options.method, pairs)
+                   frames, warnings, options.method, pairs, estimate)
 
 
 def _result(keypoints, world, R, t, K, dist, X, rms, inliers, used, w, coverage, excluded,
-            frames, warnings, method, pairs) -> CalibrationResult:
-    """The CalibrationResult of a solve: rig and joints moved into `world`, reports, warnings."""
+            frames, warnings, method, pairs, estimate=None) -> CalibrationResult:
+    """The CalibrationResult of a solve: rig and joints moved into `world`, reports, warnings.
+
+    estimate: what was estimated of the intrinsics, how well (an IntrinsicsEstimate; None: all
+    given).
+    """
+    estimate = IntrinsicsEstimate(()) if estimate is None else estimate
+    spread = estimate.spread
     names = keypoints.cameras
     C = len(names)
     Rw, tw, Xw = apply_world_frame(world, R[used], t[used], X)
@@ -247,12 +262,15 @@ def _result(keypoints, world, R, t, K, dist, X, rms, inliers, used, w, coverage,
         vis = w[c] > 0
         reports.append(CameraReport(
             names[c], int(vis.any(axis=1).sum()), int(vis.sum()), int(inliers[c]),
-            float(rms[c]), float(K[c, 0, 0]), float(coverage[c]), excluded.get(c)))
+            float(rms[c]), float(K[c, 0, 0]), float(coverage[c]), excluded.get(c),
+            estimate.estimated, K[c, :2, 2].copy(), dist[c].copy(),
+            None if spread is None else spread[c]))
     for c, reason in excluded.items():
         warnings.append(f"{names[c]} was not calibrated: it {reason}")
     return CalibrationResult(cameras, reports, {names[c]: r for c, r in excluded.items()},
                              warnings, cameras.error_px, world, Xw, frames, method,
-                             {(names[p.i], names[p.j]): p for p in pairs.values()})
+                             {(names[p.i], names[p.j]): p for p in pairs.values()},
+                             intrinsics_check=estimate.check)
 
 
 def _centred_K(size, focal_px):
@@ -328,11 +346,15 @@ def _occlusion(X, R, t, skeleton, options):
 
 
 def _adjust(px, w, confidence, K, dist, R, t, X, used, options, intrinsics, skeleton,
-            bar=None):
+            bar=None, image_size=None):
     """Two bundle adjustments: prior joint weights, then data weights (+ detector offsets).
 
     With `options.occlusion`, every adjustment's weights also carry the far-side factors of the
-    3D it starts from (the registration's, then the last adjustment's).
+    3D it starts from (the registration's, then the last adjustment's). Unknown intrinsics: the
+    last adjustment also frees the principal points and radial coefficients the options ask for
+    (priors about the image centre and zero; image_size (C, 2) pixels), and bootstrap resamples
+    of the frames say how well each intrinsic is determined (`intrinsics.bootstrap_spread`).
+    Returns R, t, K, dist, X (F, J, 3), rms (C,), inliers (C,) and an IntrinsicsEstimate.
     """
     C, F, J, _ = px.shape
     focal_mode = "fixed" if intrinsics is not None else (
@@ -353,31 +375,59 @@ def _adjust(px, w, confidence, K, dist, R, t, X, used, options, intrinsics, skel
                        BundleAdjustmentOptions(focal=first_mode, offsets=False, rounds=3))
     if not ba.success:
         raise GeometryError(f"bundle adjustment failed: {ba.message}")
+    free_pp = intrinsics is None and options.principal_point
+    radial = options.radial if intrinsics is None else 0
     again = (options.joint_weights == "data" or options.offsets or options.occlusion
-             or first_mode != focal_mode)
-    for k in range(options.weight_rounds if again else 0):
+             or first_mode != focal_mode or free_pp or radial)
+    rounds = max(options.weight_rounds, int(free_pp or radial > 0)) if again else 0
+    final = None
+    size = None if image_size is None else np.asarray(image_size, np.float64)[used]
+    for k in range(rounds):
         if bar is not None:
-            bar.phase(f"adjustment, reweighted {k + 1}/{options.weight_rounds}")
+            bar.phase(f"adjustment, reweighted {k + 1}/{rounds}")
         occ = _occlusion(ba.points3d.reshape(F, J, 3), ba.R, ba.t, skeleton, options)
         if options.joint_weights == "data":
             weights = _data_weights(ba.residuals_px, ba.inliers, groups, J,
                                     confidence[used].reshape(len(used), -1) * occ)
         else:
             weights = w[used].reshape(len(used), -1) * occ
-        ba = bundle_adjust(points2d, weights, ba.K, du, ba.R, ba.t, ba.points3d, groups,
-                           BundleAdjustmentOptions(focal=focal_mode, offsets=options.offsets,
-                                                   rounds=3, focal_prior=options.focal_prior,
-                                                   loss=options.robust_loss,
-                                                   cauchy_scale=options.robust_scale))
-    R, t, K = R.copy(), t.copy(), K.copy()
-    R[used], t[used], K[used] = ba.R, ba.t, ba.K
+        final = BundleAdjustmentOptions(
+            focal=focal_mode, offsets=options.offsets, rounds=3, focal_prior=options.focal_prior,
+            loss=options.robust_loss, cauchy_scale=options.robust_scale)
+        ba = bundle_adjust(points2d, weights, ba.K, du, ba.R, ba.t, ba.points3d, groups, final)
+    check, kept = None, False
+    if free_pp or radial:
+        # a shared focal length (kept from the search so far) is freed with them, still shared
+        free = dataclasses.replace(
+            final, focal="shared" if options.shared_focal else focal_mode,
+            principal_point=free_pp, radial=radial, focal_prior=options.free_focal_prior,
+            focal_spread_prior=options.free_focal_spread,
+            principal_point_prior=options.principal_point_prior,
+            radial_prior=options.radial_prior,
+            intrinsics_prior_weight=options.intrinsics_prior_weight)
+        held = ba
+        ba, check = free_intrinsics(points2d, weights, groups, held, final, free, size,
+                                    options.intrinsics_check, options.intrinsics_min_z)
+        kept = ba is not held
+        final = free if kept else final
+        du = ba.dist
+    spread = None
+    if intrinsics is None and options.bootstrap > 0 and again:
+        spread = np.full((C, 5), np.nan)
+        spread[used] = bootstrap_spread(points2d, weights, groups, ba, F, final, size,
+                                        options.bootstrap, options.seed)
+    R, t, K, dist = R.copy(), t.copy(), K.copy(), dist.copy()
+    R[used], t[used], K[used], dist[used] = ba.R, ba.t, ba.K, du
     rms = np.full(C, np.nan)
     inl = np.zeros(C, dtype=np.int64)
     for k, c in enumerate(used):
         e = ba.residuals_px[k][ba.inliers[k]]
         rms[c] = float(np.sqrt(np.mean(e ** 2))) if len(e) else np.nan
         inl[c] = int(ba.inliers[k].sum())
-    return R, t, K, ba.points3d.reshape(F, J, 3), rms, inl
+    estimated = () if intrinsics is not None else ("focal",) + (
+        estimated_intrinsics(options)[1:] if kept else ())
+    return (R, t, K, dist, ba.points3d.reshape(F, J, 3), rms, inl,
+            IntrinsicsEstimate(estimated, spread, check))
 
 
 def _data_weights(residuals, inliers, groups, J, confidence, shrink=5.0):

@@ -81,8 +81,8 @@ def _refine_from(keypoints, init, options, px, w, confidence, coverage, excluded
             raise GeometryError(f"only {int(np.isfinite(X).all(-1).sum())} joints triangulate "
                                 "with the calibration to refine (is it for these cameras and "
                                 "this session?)")
-        R, t, _, Xa, rms, inliers = _adjust(px, w, confidence, K, dist, R, t, X, used, options,
-                                            init, keypoints.skeleton)
+        R, t, _, _, Xa, rms, inliers, _ = _adjust(px, w, confidence, K, dist, R, t, X, used,
+                                                  options, init, keypoints.skeleton)
     s, Q, offset, _ = align_onto(R[used], t[used], init.R[used], init.t[used])
     world = WorldFrame(s, Q, offset, float("nan"), "initial", float("nan"))
     return _result(keypoints, world, R, t, K, dist, Xa, rms, inliers, used, w, coverage,

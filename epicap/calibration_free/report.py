@@ -18,6 +18,11 @@ class CameraReport:
     inliers: observations kept by the final robust round. rms_px: their RMS reprojection error.
     focal_px: its focal length. coverage: share of all frames in which it sees the subject.
     excluded: why it was not calibrated, or None.
+    estimated: the intrinsics the calibration estimated ("focal", "principal point", "k1",
+    "k2"); empty when they were given. The others were assumed: principal point at the image
+    centre, no distortion. principal_point: (2,) cx, cy pixels. dist: (5,) k1 k2 p1 p2 k3.
+    spread: (5,) bootstrap standard deviations of fx, cx, cy (pixels), k1, k2; NaN where not
+    estimated; None when not measured.
     """
 
     name: str
@@ -28,6 +33,29 @@ class CameraReport:
     focal_px: float
     coverage: float
     excluded: str | None = None
+    estimated: tuple = ()
+    principal_point: np.ndarray | None = None
+    dist: np.ndarray | None = None
+    spread: np.ndarray | None = None
+
+
+    def intrinsics_cells(self) -> list[str]:
+        """Table cells: focal, principal point, k1 (each "value ± bootstrap spread" when
+        estimated and measured), and which intrinsics were estimated or assumed."""
+        spread = np.full(5, np.nan) if self.spread is None else np.asarray(self.spread)
+        pm = lambda s, fmt: f" ± {s:{fmt}}" if np.isfinite(s) else ""  # noqa: E731
+        pp = self.principal_point
+        dist = np.zeros(5) if self.dist is None else self.dist
+        cells = [f"{self.focal_px:.1f}" + pm(spread[0], ".1f"),
+                 "" if pp is None else f"{pp[0]:.1f}{pm(spread[1], '.1f')}, "
+                                       f"{pp[1]:.1f}{pm(spread[2], '.1f')}",
+                 f"{dist[0]:+.3f}" + pm(spread[3], ".3f")]
+        if not self.estimated:
+            return cells + ["given"]
+        assumed = [name for name, what in (("centred pp", "principal point"), ("k1 = 0", "k1"))
+                   if what not in self.estimated]
+        text = "estimated: " + ", ".join(self.estimated)
+        return cells + [text + ("; assumed: " + ", ".join(assumed) if assumed else "")]
 
 
 @dataclass
@@ -42,6 +70,8 @@ class CalibrationResult:
     pairs: {(name_i, name_j): PairGeometry} of the pooled pair estimates.
     people_heights_m: with several people, {person id: height in metres measured from the limbs
     in the calibrated frame} (person 0's sets the scale); None for one person.
+    intrinsics_check: with unknown intrinsics, the held-out test that decided whether the
+    estimated principal points and distortion were kept (`intrinsics.IntrinsicsCheck`) or None.
     """
 
     cameras: Cameras
@@ -55,6 +85,7 @@ class CalibrationResult:
     method: str
     pairs: dict = field(default_factory=dict)
     people_heights_m: dict | None = None
+    intrinsics_check: object | None = None
 
     def table(self) -> str:
         """The per-camera table (Markdown) the command prints."""
@@ -64,10 +95,10 @@ class CalibrationResult:
         for r in self.reports:
             rows.append([r.name, r.frames, r.joints, r.inliers,
                          None if not np.isfinite(r.rms_px) else round(r.rms_px, 2),
-                         f"{r.focal_px:.1f}", f"{100 * r.coverage:.0f}%",
+                         *r.intrinsics_cells(), f"{100 * r.coverage:.0f}%",
                          "excluded" if r.excluded else "ok"])
         return format_table(rows, ["camera", "frames", "joints", "inliers", "rms px", "focal px",
-                                   "in view", "status"])
+                                   "cx, cy px", "k1", "intrinsics", "in view", "status"])
 
     def summary(self) -> str:
         """One paragraph: cameras calibrated, RMS error, scale and floor."""
@@ -80,7 +111,19 @@ class CalibrationResult:
                 f"RMS reprojection error {self.rms_px:.2f} px; subject height "
                 f"{w.height_solve * w.scale:.2f} m (measured from "
                 f"{getattr(w, 'height_from', 'limbs')}) sets the scale; {w.describe()}"
-                + self._people_text())
+                + self._people_text() + self._intrinsics_text())
+
+    def _intrinsics_text(self) -> str:
+        """With unknown intrinsics: whether the principal points and distortion were estimated."""
+        check = self.intrinsics_check
+        if check is None:
+            return ""
+        if check.kept:
+            return (f"; principal points and distortion estimated (held-out joints reproject "
+                    f"{check.free_px:.2f} px, {check.fixed_px:.2f} px with them assumed)")
+        return (f"; principal points at the image centres and no distortion assumed (estimating "
+                f"them fitted held-out joints no better: {check.free_px:.2f} px against "
+                f"{check.fixed_px:.2f} px, sign test z {check.sign_z:.1f})")
 
     def _people_text(self) -> str:
         """With several people: their heights as measured (the first one's sets the scale)."""

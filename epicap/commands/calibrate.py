@@ -21,7 +21,14 @@ format `epicap compare` reads: cameras.toml, Qualisys .qca.txt, OpenCV YAML/XML,
 that differs from the video's by codec padding (under 16 px in one dimension) is accepted.
 Without it, focal lengths are estimated with the principal point at the image centre and no
 distortion: one focal length for all cameras is searched first (the one at which a whole solve
-fits the joints best), then each camera's own is refined from it; --shared-focal keeps the shared one (steadier when the cameras are alike).
+fits the joints best), then each camera's own is refined from it; --shared-focal keeps the
+shared one (steadier when the cameras are alike). A last adjustment then frees each camera's
+principal point and radial distortion k1 (--radial 2: k1 and k2; priors toward the image
+centre and zero) and keeps them only if they fit held-out joints better than the centred,
+undistorted model (a detector's bias can pull them off); the table says per camera what was
+estimated and what assumed, with each estimate's spread over bootstrap resamples of the frames,
+and cameras.toml carries the estimated matrix and distortions. --centred keeps the principal
+point at the image centre and no distortion.
 
 Refining: --refine FILE starts from an existing calibration (any of those formats, with
 intrinsics and extrinsics, e.g. from a board, after a camera was nudged) and adjusts every
@@ -60,6 +67,13 @@ def add_arguments(parser) -> None:
                         help="the subject's height in metres, sets the scale (default 1.70)")
     parser.add_argument("--shared-focal", action="store_true",
                         help="without --intrinsics: one focal length shared by all cameras")
+    parser.add_argument("--centred", action="store_true",
+                        help="without --intrinsics: assume each principal point at the image "
+                             "centre and no distortion (default: estimate them where the "
+                             "joints fix them)")
+    parser.add_argument("--radial", type=int, default=1, metavar="N",
+                        help="without --intrinsics: radial distortion coefficients to estimate "
+                             "(0, 1: k1 (default), 2: k1 and k2)")
     parser.add_argument("--method", choices=("epicap", "pooled", "epipolarpose"),
                         default="epicap", help="the estimator (default epicap; the others are "
                                                "baselines)")
@@ -100,7 +114,9 @@ def run(args) -> int:
     options = CalibrationOptions(method=args.method, shared_focal=args.shared_focal,
                                  subject_height_m=args.subject_height,
                                  max_frames=args.max_frames, occlusion=not args.no_occlusion,
-                                 robust_loss=args.robust_loss, robust_scale=args.robust_scale)
+                                 robust_loss=args.robust_loss, robust_scale=args.robust_scale,
+                                 principal_point=not args.centred,
+                                 radial=0 if args.centred else args.radial)
     result = calibrate(keypoints, intrinsics, options, initial=initial)
     result.cameras.to_toml(out)
     print(result.table())

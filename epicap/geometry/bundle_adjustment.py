@@ -1,9 +1,12 @@
-"""Bundle adjustment of a rig's extrinsics (and focal lengths) with the 3D points it sees.
+"""Bundle adjustment of a rig's extrinsics (and intrinsics) with the 3D points it sees.
 
 Minimises the weighted pixel reprojection error over every camera's pose, optionally each
-camera's focal length (or one shared by all), every 3D point, and optionally a constant 2D offset
-per camera and point group (a detector's view-dependent bias for one joint, held by a Gaussian
-prior). Triggs et al., "Bundle Adjustment - A Modern Synthesis" (1999); H&Z sec. 18.1.
+camera's focal length (or one shared by all), principal point and radial distortion (k1, k2),
+every 3D point, and optionally a constant 2D offset per camera and point group (a detector's
+view-dependent bias for one joint, held by a Gaussian prior). Principal points and radial
+coefficients carry Gaussian priors about their start (the image centre, zero), so that what the
+data cannot fix stays put. Triggs et al., "Bundle Adjustment - A Modern Synthesis" (1999);
+H&Z sec. 18.1.
 
 The robust loss is an iteratively reweighted least-squares loop (Cauchy or Geman-McClure
 weights from the residuals of the current estimate at a scale from their median absolute value,
@@ -26,6 +29,7 @@ import numpy as np
 
 from epicap.errors import InputError, check_shape
 from epicap.geometry.camera import distort_normalized, pad_distortion, rotation_from_rodrigues
+from epicap.geometry.schur_solver import levenberg_marquardt
 
 __all__ = ["BundleAdjustmentOptions", "BundleAdjustmentResult", "ROBUST_LOSSES", "bundle_adjust",
            "robust_sigma"]
@@ -55,6 +59,21 @@ class BundleAdjustmentOptions:
         log focal length about its start (0.02: 2%), weighted as heavily as all of that camera's
         observations at the robust residual scale; 0 (default) for none. Detector bias trades
         against per-camera focal lengths on real data; the prior keeps them near a shared start.
+    focal_spread_prior: with per-camera focal lengths, the standard deviation of a Gaussian
+        prior on each log focal length about the mean of all cameras' (cameras alike: their
+        focal lengths differ little), weighted like `focal_prior`; 0 (default) for none. Per-
+        camera focal lengths, principal points and turns trade against each other when the
+        subject covers a small part of the image.
+    principal_point: also estimate each camera's principal point (cx, cy), pixels.
+    principal_point_prior: the standard deviation of its Gaussian prior about the start (the
+        image centre in `calibrate`), as a share of the image width (cx) and height (cy).
+    radial: how many radial distortion coefficients each camera estimates: 0 (distortion kept
+        as given), 1 (k1) or 2 (k1, k2); the others stay as given.
+    radial_prior: the standard deviation of the Gaussian prior on each free coefficient about
+        its start. Both priors are rows sigma * sqrt(prior_weight) * (value - start) /
+        prior_sigma beside pixel rows of weight about 1 at the round's robust residual scale
+        sigma: `intrinsics_prior_weight` observations' worth (1: a plain Gaussian prior if the
+        observations' errors were independent).
     solver: each round's least squares: "schur" (default; Levenberg-Marquardt whose normal
         equations eliminate the points' 3x3 blocks, the Schur complement, and solve the small
         dense camera system exactly: Triggs et al. sec. 6.1, H&Z A6.3) or "lsmr" (scipy's
@@ -72,9 +91,22 @@ class BundleAdjustmentOptions:
     outlier_sigmas: float = 5.0
     fixed_camera: int = 0
     focal_prior: float = 0.0
+    focal_spread_prior: float = 0.0
     solver: str = "schur"
+    principal_point: bool = False
+    principal_point_prior: float = 0.025
+    radial: int = 0
+    radial_prior: float = 0.25
+    intrinsics_prior_weight: float = 1.0
 
     def __post_init__(self):
+        if self.radial not in (0, 1, 2):
+            raise InputError(f"radial coefficients to estimate {self.radial!r}; valid: 0, 1, 2")
+        if not (self.principal_point_prior > 0 and self.radial_prior > 0
+                and self.intrinsics_prior_weight > 0):
+            raise InputError("the principal point and radial priors must be positive, got "
+                             f"{self.principal_point_prior}, {self.radial_prior} and weight "
+                             f"{self.intrinsics_prior_weight}")
         if self.focal not in FOCAL_MODES:
             raise InputError(f"focal mode {self.focal!r}; valid: {', '.join(FOCAL_MODES)}")
         if self.loss not in ROBUST_LOSSES:
@@ -89,7 +121,8 @@ class BundleAdjustmentOptions:
 class BundleAdjustmentResult:
     """Refined rig and points.
 
-    R: (C, 3, 3), t: (C, 3) `cam_from_world`. K: (C, 3, 3). points3d: (N, 3). offsets: (C, G, 2)
+    R: (C, 3, 3), t: (C, 3) `cam_from_world`. K: (C, 3, 3). dist: (C, 5) k1 k2 p1 p2 k3 (as
+    given unless radial coefficients were estimated). points3d: (N, 3). offsets: (C, G, 2)
     pixels (zeros when not estimated). residuals_px: (C, N) reprojection error norm with the
     offsets applied, NaN where unobserved. inliers: (C, N) bool, observations kept by the last
     round. rms_px: RMS over the inliers. sigma_px: robust residual scale of the last round.
@@ -109,6 +142,7 @@ class BundleAdjustmentResult:
     success: bool = True
     history: list = field(default_factory=list)
     message: str = ""
+    dist: np.ndarray | None = None
 
 
 def robust_sigma(residuals: np.ndarray) -> float:
@@ -121,7 +155,8 @@ def robust_sigma(residuals: np.ndarray) -> float:
 class _Problem:
     """Parameter packing, residuals and the Jacobian's sparsity pattern of one adjustment."""
 
-    def __init__(self, obs_xy, obs_c, obs_n, obs_g, K, dist, R0, t0, X0, G, options):
+    def __init__(self, obs_xy, obs_c, obs_n, obs_g, K, dist, R0, t0, X0, G, options,
+                 image_size=None):
         self.obs_xy, self.obs_c, self.obs_n, self.obs_g = obs_xy, obs_c, obs_n, obs_g
         self.K, self.dist, self.R0, self.t0 = K, dist, R0, t0
         self.C, self.N, self.G = len(K), len(X0), G
@@ -130,15 +165,30 @@ class _Problem:
         self.n_cam = 6 * len(self.free)
         self.n_focal = {"fixed": 0, "shared": 1, "per_camera": self.C}[options.focal]
         self.n_off = 2 * self.C * G if options.offsets else 0
-        self.has_distortion = bool(np.any(dist))
+        # per camera: (cx, cy) when free, then the free radial coefficients
+        self.n_pp = 2 if options.principal_point else 0
+        self.n_per = self.n_pp + options.radial
+        self.intr_start = self.n_cam + self.n_focal
+        self.point_start = self.intr_start + self.C * self.n_per
+        self.has_distortion = bool(np.any(dist)) or options.radial > 0
+        size = (2 * K[:, :2, 2] + 1 if image_size is None
+                else np.asarray(image_size, np.float64).reshape(self.C, 2))
+        sig = np.concatenate([np.broadcast_to(options.principal_point_prior * size,
+                                              (self.C, 2))[:, :self.n_pp],
+                              np.full((self.C, options.radial), options.radial_prior)], axis=1)
+        self.intr_sigma = sig.ravel()  # (C * n_per,) prior standard deviations
+        self.intr_rows = np.zeros(self.C * self.n_per)  # weights of the prior rows
+        self.dist_now = dist.copy()  # the distortion of the last `unpack`
         C0 = -np.einsum("cji,cj->ci", R0, t0)
         self.ref_center = C0[options.fixed_camera]
         self.d0 = max(float(np.linalg.norm(C0[self.free] - self.ref_center, axis=1).mean()), 1e-12)
-        self.x0 = np.concatenate([np.zeros(self.n_cam + self.n_focal), X0.ravel(),
+        self.x0 = np.concatenate([np.zeros(self.point_start), X0.ravel(),
                                   np.zeros(self.n_off)])
         self.sqrt_w = np.ones(len(obs_c))
         self.prior_scale = 1.0
         self.focal_rows = np.zeros(self.n_focal)  # weights of the focal prior rows
+        self.spread_rows = np.zeros(self.C if self.n_focal == self.C else 0)  # and spread's
+        self.log_f0 = np.log(K[:, 0, 0])
         if self.n_off:
             self.gauge_rows = self._offset_gauge(obs_xy, obs_c, obs_g)
 
@@ -181,19 +231,25 @@ class _Problem:
         K = self.K.copy()
         K[:, 0, 0] *= scale
         K[:, 1, 1] *= scale
-        start = self.n_cam + self.n_focal
+        intr = p[self.intr_start:self.point_start].reshape(self.C, self.n_per)
+        if self.n_pp:
+            K[:, :2, 2] += intr[:, :2]
+        self.dist_now = self.dist.copy()
+        self.dist_now[:, :self.options.radial] += intr[:, self.n_pp:]
+        start = self.point_start
         X = p[start:start + 3 * self.N].reshape(self.N, 3)
         off = (p[start + 3 * self.N:].reshape(self.C, self.G, 2) if self.n_off
                else np.zeros((self.C, self.G, 2)))
         return R, t, K, X, off
 
     def project(self, R, t, K, X, off):
+        """Pixels (M, 2) and depths (M,) of every observation; distortion of the last unpack."""
         c, n = self.obs_c, self.obs_n
         xc = np.einsum("mij,mj->mi", R[c], X[n]) + t[c]
         z = xc[:, 2:]
         xy = xc[:, :2] / np.where(np.abs(z) > 1e-12, z, 1e-12)
         if self.has_distortion:
-            xy = distort_normalized(xy[:, None, :], self.dist[c])[:, 0]
+            xy = distort_normalized(xy[:, None, :], self.dist_now[c])[:, 0]
         uv = np.einsum("mij,mj->mi", K[c, :2, :2], xy) + K[c, :2, 2]
         return uv + off[c, self.obs_g], z[:, 0]
 
@@ -206,6 +262,10 @@ class _Problem:
             parts.append(off.ravel() * self.prior_scale)
             parts.append(np.einsum("ckgd,cgd->ck", self.gauge_rows, off).ravel())
         parts.append(self.focal_rows * p[self.n_cam:self.n_cam + self.n_focal])
+        if len(self.spread_rows):
+            log_f = self.log_f0 + p[self.n_cam:self.n_cam + self.C]
+            parts.append(self.spread_rows * (log_f - log_f.mean()))
+        parts.append(self.intr_rows * p[self.intr_start:self.point_start])
         parts.append([self._gauge(p) if self.n_cam else 0.0])
         return np.concatenate(parts)
 
@@ -227,7 +287,7 @@ class _Problem:
         K2 = K[c, :2, :2]
         if self.has_distortion:
             eps = 1e-7
-            d = self.dist[c]
+            d = self.dist_now[c]
             base = distort_normalized(xy[:, None, :], d)[:, 0]
             Jd = np.stack([(distort_normalized((xy + [eps, 0])[:, None, :], d)[:, 0] - base) / eps,
                            (distort_normalized((xy + [0, eps])[:, None, :], d)[:, 0] - base) / eps],
@@ -255,7 +315,15 @@ class _Problem:
             cols = (np.full((M, 1), self.n_cam) if self.n_focal == 1
                     else self.n_cam + c[:, None])
             blocks.append((np.arange(M), Jf, cols))
-        start = self.n_cam + self.n_focal
+        if self.n_per:
+            r2 = (xy ** 2).sum(axis=1)
+            Ji = [np.broadcast_to(np.eye(2), (M, 2, 2))[:, :, :self.n_pp]]
+            for k in range(self.options.radial):  # d uv / d k_(k+1) = K2 @ xy r^(2k+2)
+                Ji.append(np.einsum("mij,mj->mi", K2, xy * r2[:, None] ** (k + 1))[:, :, None])
+            Ji = np.concatenate(Ji, axis=2) * self.sqrt_w[:, None, None]
+            blocks.append((np.arange(M), Ji,
+                           self.intr_start + self.n_per * c[:, None] + np.arange(self.n_per)))
+        start = self.point_start
         self.point_jac = A @ Rc  # (M, 2, 3), kept for the Schur solver
         blocks.append((np.arange(M), self.point_jac, start + 3 * n[:, None] + np.arange(3)))
         if self.n_off:
@@ -286,6 +354,17 @@ class _Problem:
             cols.append(self.n_cam + np.arange(self.n_focal))
             vals.append(self.focal_rows)
             n_rows += self.n_focal
+        if len(self.spread_rows):
+            C = self.C
+            rows.append(n_rows + np.repeat(np.arange(C), C))
+            cols.append(self.n_cam + np.tile(np.arange(C), C))
+            vals.append((self.spread_rows[:, None] * (np.eye(C) - 1.0 / C)).ravel())
+            n_rows += C
+        if self.n_per:
+            rows.append(n_rows + np.arange(len(self.intr_rows)))
+            cols.append(self.intr_start + np.arange(len(self.intr_rows)))
+            vals.append(self.intr_rows)
+            n_rows += len(self.intr_rows)
         if self.n_cam:  # gauge row: d mean distance of the free centres from the fixed one
             rows.append(np.full(self.n_cam, n_rows))
             cols.append(np.arange(self.n_cam))
@@ -342,17 +421,20 @@ def _right_jacobian(w):
 def bundle_adjust(points2d: np.ndarray, weights: np.ndarray, K: np.ndarray,
                   dist: np.ndarray | None, R: np.ndarray, t: np.ndarray, points3d: np.ndarray,
                   groups: np.ndarray | None = None,
-                  options: BundleAdjustmentOptions = BundleAdjustmentOptions()
-                  ) -> BundleAdjustmentResult:
-    """Refine the rig (R, t, optionally focal lengths) and the points, robustly.
+                  options: BundleAdjustmentOptions = BundleAdjustmentOptions(),
+                  image_size: np.ndarray | None = None) -> BundleAdjustmentResult:
+    """Refine the rig (R, t, optionally intrinsics) and the points, robustly.
 
     points2d: (C, N, 2) pixels of the original images, NaN where unseen.
     weights: (C, N) >= 0 per-observation weights (confidence times a per-joint weight); 0 drops
         an observation. The robust weights multiply these.
-    K: (C, 3, 3); dist: (C, 4 or 5) or None (kept fixed). R: (C, 3, 3), t: (C, 3) initial
+    K: (C, 3, 3); dist: (C, 4 or 5) or None (no distortion): the start of the free intrinsics
+        and the centre of their priors, the value of the others. R: (C, 3, 3), t: (C, 3) initial
         `cam_from_world`, metres or any unit. points3d: (N, 3) initial points, world frame; NaN
         points are left out (and stay NaN).
     groups: (N,) int in [0, G), the joint each point is (for per-joint offsets); None: one group.
+    image_size: (C, 2) width, height pixels, the scale of the principal point prior; None: twice
+        the starting principal point + 1 (a start at the image centre).
     Returns a BundleAdjustmentResult (`success=False` with a message if nothing could be adjusted).
     The first robust weights come from the residuals of the initial estimate.
     """
@@ -364,7 +446,12 @@ def bundle_adjust(points2d: np.ndarray, weights: np.ndarray, K: np.ndarray,
     check_shape(points3d, "N, 3", "points3d", {"N": N})
     if C < 2:
         raise InputError("bundle adjustment needs at least 2 cameras")
-    dist = np.zeros((C, 5)) if dist is None else pad_distortion(dist)
+    dist = np.zeros((C, 5)) if dist is None else pad_distortion(np.asarray(dist, np.float64))
+    check_shape(dist, "C, 5", "dist", {"C": C})
+    if image_size is not None:
+        check_shape(np.asarray(image_size), "C, 2", "image_size", {"C": C})
+        if not (np.asarray(image_size) > 0).all():
+            raise InputError(f"image sizes must be positive, got {np.asarray(image_size).tolist()}")
     groups = np.zeros(N, dtype=np.int64) if groups is None else np.asarray(groups, np.int64)
     G = int(groups.max()) + 1 if N else 1
     X0 = np.asarray(points3d, dtype=np.float64)
@@ -379,9 +466,9 @@ def bundle_adjust(points2d: np.ndarray, weights: np.ndarray, K: np.ndarray,
     t0 = np.asarray(t, np.float64)
     K = np.asarray(K, np.float64)
     if len(obs_c) < 6 * C:
-        return _failed(R0, t0, K, X0, C, G, N, "too few observations to adjust")
+        return _failed(R0, t0, K, X0, C, G, N, "too few observations to adjust", dist)
     prob = _Problem(xy[obs_c, obs_n], obs_c, remap[obs_n], groups[obs_n], K, dist, R0, t0,
-                    X0[keep], G, options)
+                    X0[keep], G, options, image_size)
     base_w = w[obs_c, obs_n]
     p = prob.x0.copy()
     history = []
@@ -401,8 +488,12 @@ def bundle_adjust(points2d: np.ndarray, weights: np.ndarray, K: np.ndarray,
             per = (np.bincount(obs_c, inlier, C) if prob.n_focal == C
                    else np.array([inlier.sum()]))
             prob.focal_rows = sigma * np.sqrt(per) / options.focal_prior
+        if len(prob.spread_rows) and options.focal_spread_prior > 0:
+            prob.spread_rows = (sigma * np.sqrt(np.bincount(obs_c, inlier, C))
+                                / options.focal_spread_prior)
+        prob.intr_rows = sigma * np.sqrt(options.intrinsics_prior_weight) / prob.intr_sigma
         if options.solver == "schur":
-            p, fun, nfev = _levenberg_marquardt(prob, p, options.max_nfev)
+            p, fun, nfev = levenberg_marquardt(prob, p, options.max_nfev)
         else:
             sol = least_squares(prob.residuals, p, jac=prob.jacobian, method="trf",
                                 loss="linear", tr_solver="lsmr", x_scale="jac",
@@ -425,75 +516,10 @@ def bundle_adjust(points2d: np.ndarray, weights: np.ndarray, K: np.ndarray,
     moved = float(np.linalg.norm(centers - centers0, axis=1).max() / prob.d0)
     rms = float(np.sqrt(np.mean(err[inlier & np.isfinite(err)] ** 2))) if inlier.any() else np.nan
     return BundleAdjustmentResult(Rn, tn, Kn, X, off, residuals, inl, rms, float(sigma), moved,
-                                  True, history)
+                                  True, history, dist=prob.dist_now.copy())
 
 
-def _levenberg_marquardt(prob, p, max_nfev, ftol=1e-8):
-    """(p, residuals, evaluations): Levenberg-Marquardt on `prob`, points eliminated (Schur).
-
-    Marquardt's damping (lambda times the diagonal of J^T J, i.e. scale-invariant like
-    x_scale="jac"). A residual row sees one point, so the points' columns (3 per point,
-    consecutive) form 3x3 diagonal blocks V of J^T J (from the Jacobian's per-observation point
-    blocks); the rest (cameras, focal lengths, offsets: n_side columns) a small dense block U,
-    W = J_side^T J_points couples them. The reduced system (U - W V^-1 W^T) is solved densely.
-    Stops after `max_nfev` residual evaluations or when a step lowers the cost by less than
-    `ftol` of it.
-    """
-    start = prob.n_cam + prob.n_focal
-    pts = slice(start, start + 3 * prob.N)
-    side = np.concatenate([np.arange(start), np.arange(start + 3 * prob.N, len(p))])
-    N, M, ns = prob.N, len(prob.obs_n), len(side)
-    r = prob.residuals(p)
-    cost = float(r @ r)
-    nfev, lam = 1, 1e-3
-    while nfev < max_nfev:
-        J = prob.jacobian(p)
-        B = prob.point_jac  # (M, 2, 3): d residual rows 2m, 2m+1 / d point obs_n[m]
-        Jc = J[:, side].toarray()
-        WT = np.asarray(J[:, pts].T @ Jc).reshape(N, 3, ns)
-        U = Jc.T @ Jc
-        gc = Jc.T @ r
-        BB = np.einsum("mki,mkj->mij", B, B).reshape(M, 9)
-        V = np.stack([np.bincount(prob.obs_n, BB[:, k], N) for k in range(9)], 1)
-        V = V.reshape(N, 3, 3)
-        Br = np.einsum("mki,mk->mi", B, r[:2 * M].reshape(M, 2))
-        gp = np.stack([np.bincount(prob.obs_n, Br[:, k], N) for k in range(3)], 1)
-        dU = np.maximum(np.diag(U), 1e-12 * max(np.diag(U).max(initial=0), 1.0))
-        dV = np.maximum(np.einsum("nii->ni", V), 1e-12)
-        improved = False
-        while nfev < max_nfev:
-            Vl = V.copy()
-            Vl[:, [0, 1, 2], [0, 1, 2]] += lam * dV
-            Vinv = np.linalg.inv(Vl)
-            Z = (Vinv @ WT).reshape(3 * N, ns)
-            dc = np.zeros(ns)
-            if ns:
-                S = U + np.diag(lam * dU) - WT.reshape(3 * N, ns).T @ Z
-                rhs = -gc + Z.T @ gp.ravel()
-                try:
-                    dc = np.linalg.solve(S, rhs)
-                except np.linalg.LinAlgError:
-                    dc = np.linalg.lstsq(S, rhs, rcond=None)[0]
-            dp = -np.einsum("nij,nj->ni", Vinv, gp + WT @ dc)
-            q = p.copy()
-            q[side] += dc
-            q[pts] += dp.ravel()
-            rq = prob.residuals(q)
-            nfev += 1
-            new = float(rq @ rq)
-            if np.isfinite(new) and new < cost:
-                improved = cost - new > ftol * cost
-                p, r, cost = q, rq, new
-                lam = max(lam / 3, 1e-9)
-                break
-            lam *= 4
-            if lam > 1e9:
-                return p, r, nfev
-        if not improved:
-            break
-    return p, r, nfev
-
-
-def _failed(R, t, K, X, C, G, N, message):
+def _failed(R, t, K, X, C, G, N, message, dist):
     return BundleAdjustmentResult(R, t, K, X, np.zeros((C, G, 2)), np.full((C, N), np.nan),
-                                  np.zeros((C, N), bool), np.nan, np.nan, 0.0, False, [], message)
+                                  np.zeros((C, N), bool), np.nan, np.nan, 0.0, False, [], message,
+                                  dist)

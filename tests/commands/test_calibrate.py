@@ -94,3 +94,14 @@ def test_calibrate_refine_with_intrinsics_takes_the_intrinsics_file(tmp_path, ca
                  str(tmp_path / "x.toml")]) == 2
     assert "intr.toml" in capsys.readouterr().err
     assert not (tmp_path / "x.toml").exists()
+
+
+def test_calibrate_centred_keeps_the_principal_point_and_no_distortion(tmp_path, capsys):
+    cams = _session(tmp_path)
+    assert main(["calibrate", str(tmp_path), "--centred", "--shared-focal"]) == 0
+    out = capsys.readouterr().out
+    assert "assumed: centred pp, k1 = 0" in out
+    est = Cameras.from_toml(tmp_path / "cameras.toml", require_extrinsics=True)
+    np.testing.assert_allclose(est.K[:, :2, 2], (cams.image_size - 1) / 2)
+    assert not est.dist.any()
+    assert main(["calibrate", str(tmp_path), "--radial", "3"]) == 2

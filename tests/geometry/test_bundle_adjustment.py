@@ -70,6 +70,7 @@ def test_analytic_jacobian_matches_finite_differences():
     prob = _Problem(uv[c, n], c, n, n % 17, cams.K, dist, R0, t0, X0, 17,
                     BundleAdjustmentOptions(focal="per_camera", offsets=True))
     prob.focal_rows = np.array([3.0, 5.0, 7.0])  # the focal prior's rows are in it too
+    prob.spread_rows = np.array([2.0, 4.0, 6.0])
     p = prob.x0 + rng.normal(0, 0.02, len(prob.x0))
     J = prob.jacobian(p).toarray()
     Jn = np.zeros_like(J)
