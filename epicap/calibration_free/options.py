@@ -58,6 +58,9 @@ class CalibrationOptions:
         found with the principal point centred and no distortion keeps them from moving to
         their truth: measured on a synthetic walk (4 cameras, principal points up to 3% off,
         k1 -0.35..0.1), 1.18 deg with `focal_prior`, 0.29 deg without.
+    own_focal: with unknown intrinsics (not `shared_focal`), each camera's focal length is
+        resected against the joints the others triangulate after the shared search, and kept
+        where it fits clearly better (`focal_resection`: rigs that mix lenses).
     free_focal_spread: that adjustment's prior on the spread of the focal lengths about their
         mean (`BundleAdjustmentOptions.focal_spread_prior`, weighted like `focal_prior`).
         Per-camera focal lengths, principal points and turns trade against each other when the
@@ -100,6 +103,7 @@ class CalibrationOptions:
     intrinsics_min_z: float = 3.0
     free_focal_prior: float = 0.0
     free_focal_spread: float = 0.3
+    own_focal: bool = True
     bootstrap: int = 8
     seed: int = 0
 

@@ -200,7 +200,13 @@ def _solve(keypoints, intrinsics, options, px, w, confidence, coverage, excluded
         if not search.success:
             raise GeometryError(f"cannot estimate the focal length: {search.message}; "
                                 "give the intrinsics (--intrinsics)")
-        K = _centred_K(size, np.full(C, search.focal_px))
+        focal = np.full(C, search.focal_px)
+        if not options.shared_focal and options.own_focal:
+            bar.phase("each camera's focal length")
+            focal = _own_focals(px, w, size, focal, options)
+            if not np.allclose(focal, focal[0]):  # lenses differ: no prior holding them alike
+                options = dataclasses.replace(options, free_focal_spread=0.0)
+        K = _centred_K(size, focal)
         dist = np.zeros((C, 5))
     xy = _normalize(px, K, dist)
     f = K[:, [0, 1], [0, 1]].mean(axis=1)
@@ -313,6 +319,42 @@ def _fixed_focal_cost(px, w, size, focal_px, options, max_frames=100):
         return np.inf
     e = ba.residuals_px[wu > 0]
     return float(np.median(np.where(np.isfinite(e), e, np.inf)))
+
+
+def _own_focals(px, w, size, focal_px, options, max_frames=100, passes=2):
+    """(C,) each camera's focal length, resected against the joints the others triangulate
+    (`focal_resection`), from quick solves on up to `max_frames` frames; `focal_px` (C,) where a
+    camera's own does not fit clearly better or fewer than 3 cameras register."""
+    from epicap.calibration_free.focal_resection import resect_focals
+    from epicap.calibration_free.register import triangulate_joints
+
+    C, F = px.shape[:2]
+    sub = np.linspace(0, F - 1, min(F, max_frames)).astype(int)
+    px, w = px[:, sub], w[:, sub]
+    f = np.asarray(focal_px, dtype=np.float64).copy()
+    for _ in range(passes):
+        xy = _normalize(px, _centred_K(size, f), np.zeros((C, 5)))
+        first = best_pair(estimate_pairs(xy, w, f, options.threshold_px,
+                                         min_points=options.min_points // 2))
+        if first is None:
+            break
+        reg = register_cameras(xy, w, f, first, options.threshold_px, options.min_points // 2,
+                               ransac_iterations=FOCAL_SEARCH_PNP_ITERATIONS)
+        used = [c for c in range(C) if np.isfinite(reg.R[c]).all()]
+        if len(used) < 3:
+            break
+        points, pixels = [], []
+        for c in range(C):
+            others = [k for k in used if k != c]
+            X = triangulate_joints(reg.R, reg.t, xy, w, others, f, 2 * options.threshold_px)
+            ok = np.isfinite(X).all(-1) & (w[c] > 0) & np.isfinite(px[c]).all(-1)
+            points.append(X[ok] if len(others) >= 2 else None)
+            pixels.append(px[c][ok])
+        new = resect_focals(points, pixels, size, f, options.threshold_px)
+        if np.allclose(new, f):
+            break
+        f = new
+    return f
 
 
 def _normalize(px, K, dist):

@@ -98,11 +98,12 @@ def predict_keypoints(model: torch.nn.Module, state: dict, keypoints: np.ndarray
 
 def infer(run: str | os.PathLike, source: str | os.PathLike, camera: str | None = None,
           detector_model: str | os.PathLike | None = None, device: str = "cpu",
-          checkpoint: str = "best") -> Inference:
+          checkpoint: str = "best", person: str | None = None) -> Inference:
     """Poses from RUN's student for one camera: `source` is a keypoints2d.npz or a video.
 
-    camera: which camera of a keypoints2d.npz (default: its only or first camera); of a file of
-        several people, the main subject's (person 0) keypoints are used.
+    camera: which camera of a keypoints2d.npz (default: its only or first camera).
+    person: of a keypoints2d.npz of several people, whose keypoints (an id of its `people`, e.g.
+        "p1"); default the main subject, p0. A video is read for its main subject.
     detector_model: a MediaPipe pose `.task` for videos (default: the one epicap installs).
     checkpoint: for a RUN folder, "best" (best.pt, the lowest validation error) or "last".
     """
@@ -115,7 +116,8 @@ def infer(run: str | os.PathLike, source: str | os.PathLike, camera: str | None 
     if source.suffix == ".npz":
         from epicap.session import Keypoints2D
 
-        kp2d = Keypoints2D.from_npz(source).person(0)  # several people: the main subject, p0
+        kp2d = Keypoints2D.from_npz(source)
+        kp2d = kp2d.person(_person_index(kp2d, person, source))
         name = camera or kp2d.cameras[0]
         kp = kp2d.keypoints[kp2d.camera_index(name)]
         keypoints = convert_joints(kp, kp2d.joint_set, target)
@@ -124,6 +126,9 @@ def infer(run: str | os.PathLike, source: str | os.PathLike, camera: str | None 
             raise InputError(f"{run}: the integral student reads images; give it a video, "
                              "not keypoints")
     else:
+        if person is not None:
+            raise InputError(f"--person {person}: a video is read for its main subject; give "
+                             "a keypoints2d.npz of several people to choose one")
         from epicap.keypoints.mediapipe_detector import detect_video
         from epicap.keypoints.models import pose_model_path
 
@@ -137,3 +142,13 @@ def infer(run: str | os.PathLike, source: str | os.PathLike, camera: str | None 
             crops, _ = read_crops(source, det.frames, np.nan_to_num(boxes, nan=1.0), size)
     poses = predict_keypoints(model, state, keypoints.astype(np.float32), crops, device=device)
     return Inference(poses, target, fps, name, str(source), state["path"])
+
+
+def _person_index(keypoints, person: str | None, source) -> int:
+    """The slot of `person` (an id of the file's `people`) in `keypoints`; 0 when None."""
+    if person is None:
+        return 0
+    ids = keypoints.people or ["p0"]
+    if person not in ids:
+        raise InputError(f"--person {person}: {source} has {', '.join(ids)}")
+    return ids.index(person)

@@ -66,3 +66,20 @@ def test_infer_from_several_people_uses_the_main_subject(trained, tmp_path):
                      str(tmp_path / out)]) == 0
     np.testing.assert_array_equal(np.load(tmp_path / "a.npz")["poses"],
                                   np.load(tmp_path / "b.npz")["poses"])
+    # --person picks another: p1 is p0 moved across the picture (the lifter normalizes the
+    # keypoints about their root, so the same pose comes out), and it is p1's keypoints read
+    assert main(["infer", str(trained / "run"), str(tmp_path / "people.npz"), "--camera", "cam2",
+                 "--person", "p1", "--out", str(tmp_path / "c.npz")]) == 0
+    p1 = np.load(tmp_path / "c.npz")["poses"]
+    np.testing.assert_allclose(p1, np.load(tmp_path / "b.npz")["poses"], atol=0.02)
+    gone = several.keypoints.copy()
+    gone[:, :20, 1] = (np.nan, np.nan, 0)  # p1 out of view for the first 20 frames
+    Keypoints2D(gone, one.cameras, one.joint_set, one.image_size, one.fps, None,
+                ["p0", "p1"]).save(tmp_path / "gone.npz")
+    assert main(["infer", str(trained / "run"), str(tmp_path / "gone.npz"), "--camera", "cam2",
+                 "--person", "p1", "--out", str(tmp_path / "d.npz")]) == 0
+    d = np.load(tmp_path / "d.npz")["poses"]
+    assert np.isnan(d[:20]).all() and np.isfinite(d[20:]).all()
+    assert main(["infer", str(trained / "run"), str(tmp_path / "people.npz"), "--person", "p7",
+                 "--out", str(tmp_path / "e.npz")]) == 2
+    assert not (tmp_path / "e.npz").exists()
