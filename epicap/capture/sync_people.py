@@ -64,7 +64,7 @@ def rematch_people(kp, detections, offsets_frames, min_cameras: int = 2,
     under half a frame, detections that do not belong to `kp`, nobody matched).
     """
     from epicap.people.assignment import gather
-    from epicap.people.calibrated import unswap
+    from epicap.people.per_frame import exchanged_back
     from epicap.people.timeline import frame_shifts, match_on_timeline
     from epicap.people.uncalibrated import UncalibratedOptions
     from epicap.session import Keypoints2D
@@ -83,7 +83,7 @@ def rematch_people(kp, detections, offsets_frames, min_cameras: int = 2,
     if P == 0:
         return None
     assignment = np.where(m.assignment < P, m.assignment, -1).astype(np.int32)
-    people = gather(unswap(detections.keypoints, m.swapped & (assignment >= 0), flip),
+    people = gather(exchanged_back(detections.keypoints, m.swapped & (assignment >= 0), flip),
                     assignment, P)
     singles = [Keypoints2D(people[:, :, p], kp.cameras, kp.joint_set, kp.image_size, kp.fps,
                            kp.joints) for p in range(P)]

@@ -102,7 +102,7 @@ def match_people(detections, choice: PeopleChoice) -> PeopleKeypoints | None:
     views' left and right exchanged back, are named in `notes`.
     """
     from epicap.people.assignment import gather
-    from epicap.people.calibrated import unswap
+    from epicap.people.per_frame import exchanged_back
     from epicap.people.uncalibrated import UncalibratedOptions, match_uncalibrated
 
     if len(detections.cameras) < 2 and choice.min_cameras > 1:
@@ -116,7 +116,7 @@ def match_people(detections, choice: PeopleChoice) -> PeopleKeypoints | None:
         return None
     assignment = np.where(result.assignment < P, result.assignment, -1).astype(np.int32)
     swapped = result.swapped & (assignment >= 0)
-    kp = gather(unswap(detections.keypoints, swapped, flip), assignment, P)
+    kp = gather(exchanged_back(detections.keypoints, swapped, flip), assignment, P)
     names = [f"p{p}" for p in range(P)]
     seen = result.cameras_seen[:P]
     notes = [f"person {names[p]} is seen by one camera only "
@@ -124,7 +124,7 @@ def match_people(detections, choice: PeopleChoice) -> PeopleKeypoints | None:
              "kept in 2D, it cannot be triangulated" for p in range(P) if seen[p] == 1]
     views = (assignment >= 0).sum((1, 2))
     notes += [f"camera {name}: {n} of {views[c]} views had left and right exchanged by the "
-              "detector; exchanged back" for c, (name, n) in
+              "detector; exchanged back, at a quarter of their confidence" for c, (name, n) in
               enumerate(zip(detections.cameras, swapped.sum((1, 2)).tolist())) if n > 0.05 * views[c]]
     return PeopleKeypoints(kp, names, seen, assignment, None, notes)
 

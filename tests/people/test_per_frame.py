@@ -55,3 +55,15 @@ def test_a_camera_swapped_for_thirty_frames_keeps_its_person_and_is_put_right():
     clean = gather(s.detections, np.where(s.slot_person >= 0, 0, -1), 1)[:, :, 0]
     ok = r.swapped[1, 40:70].any(-1)
     assert np.allclose(kp[1, 40:70][ok], clean[1, 40:70][ok], equal_nan=True)
+
+
+def test_views_exchanged_back_keep_a_quarter_of_their_confidence():
+    from epicap.people.per_frame import SWAPPED_CONFIDENCE, exchanged_back
+
+    s = _scene(1, 0.0, frames=20)
+    swapped = np.zeros(s.detections.shape[:3], dtype=bool)
+    swapped[2, 5] = True
+    out = exchanged_back(s.detections, swapped, FLIP)
+    np.testing.assert_array_equal(out[2, 5, ..., :2], s.detections[2, 5][:, FLIP, :2])
+    np.testing.assert_allclose(out[2, 5, ..., 2], SWAPPED_CONFIDENCE * s.detections[2, 5][:, FLIP, 2])
+    np.testing.assert_array_equal(out[~swapped], s.detections[~swapped])
