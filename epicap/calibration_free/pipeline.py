@@ -137,11 +137,11 @@ def calibrate(keypoints: Keypoints2D, intrinsics: Cameras | None = None,
     jw = {"data": skeleton.weights, "prior": skeleton.weights, "none": np.ones(J)}[
         options.joint_weights]
     confidence = np.where(seen[:, frames], conf[:, frames], 0.0)
-    if repeat_track is not None:
-        repeat_track = np.asarray(repeat_track)
-        if repeat_track.shape != (T,):
-            raise InputError(f"repeat_track must have shape ({T},), got {repeat_track.shape}")
-        repeat_track = repeat_track[frames]
+    track_all = None if repeat_track is None else np.asarray(repeat_track)
+    if track_all is not None:
+        if track_all.shape != (T,):
+            raise InputError(f"repeat_track must have shape ({T},), got {track_all.shape}")
+        repeat_track = track_all[frames]
     w = confidence * jw
     excluded: dict[int, str] = {}
     shared_obs = ((w > 0) & ((w > 0).sum(axis=0, keepdims=True) >= 2)).sum(axis=(1, 2))
@@ -158,7 +158,7 @@ def calibrate(keypoints: Keypoints2D, intrinsics: Cameras | None = None,
         from epicap.calibration_free.refine import refine
 
         return refine(keypoints, initial, intrinsics, options, px, w, confidence, coverage,
-                      excluded, frames, warnings)
+                      excluded, frames, warnings, track_all)
     with _Progress(intrinsics is None, options) as bar:
         return _solve(keypoints, intrinsics, options, px, w, confidence, coverage, excluded,
                       frames, warnings, skeleton, bar, repeat_track)
