@@ -76,6 +76,12 @@ class CalibrationOptions:
         by the principal points and k1.
     bootstrap: with unknown intrinsics, how many bootstrap resamples of the frames measure the
         spread of each estimated intrinsic (`intrinsics.bootstrap_spread`; 0: none).
+    repeat_scale: several people pooled: the reweighted adjustments weigh each person's joint
+        by what it adds over that person's other frames (`repeats`): frames that put it within
+        about this fraction of the person's 2D size of the same place count as one observation
+        as far as their errors repeat (measured), and each person by the precision of their
+        joints; a person standing still adds one pose's worth of detector bias, not a hundred
+        frames' worth. 0 turns it off (every person-frame weighs alike).
     low_coverage: warn about a camera that sees the subject in fewer than this share of frames.
     """
 
@@ -94,6 +100,7 @@ class CalibrationOptions:
     robust_loss: str = "cauchy"
     robust_scale: float = 2.5
     low_coverage: float = 0.25
+    repeat_scale: float = 0.05
     principal_point: bool = True
     radial: int = 1
     principal_point_prior: float = 0.025
@@ -125,6 +132,8 @@ class CalibrationOptions:
                              f"{self.principal_point_prior} and {self.radial_prior}")
         if not self.intrinsics_min_z >= 0:
             raise InputError(f"intrinsics_min_z {self.intrinsics_min_z} must be 0 or more")
+        if not self.repeat_scale >= 0:
+            raise InputError(f"repeat scale {self.repeat_scale} must be 0 or more")
         if self.bootstrap < 0:
             raise InputError(f"bootstrap resamples {self.bootstrap} must be 0 or more")
         if not (self.subject_height_m > 0.3 and self.subject_height_m < 3.0):

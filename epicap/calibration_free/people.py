@@ -48,7 +48,7 @@ def calibrate_people(keypoints: Keypoints2D, intrinsics, options, initial, calib
     if (person == 0).sum() == 0:
         raise GeometryError(f"person {keypoints.people[0]} (the main subject, who sets the "
                             "scale) is never seen by two cameras")
-    result = calibrate(pooled, intrinsics, options, initial)
+    result = calibrate(pooled, intrinsics, options, initial, repeat_track=person)
     skeleton = keypoints.skeleton
     frame_person = person[result.frames]
     cams = result.cameras

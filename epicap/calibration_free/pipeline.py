@@ -83,7 +83,8 @@ def _select_frames(seen: np.ndarray, max_frames: int) -> np.ndarray:
 
 def calibrate(keypoints: Keypoints2D, intrinsics: Cameras | None = None,
               options: CalibrationOptions = CalibrationOptions(),
-              initial: Cameras | None = None) -> CalibrationResult:
+              initial: Cameras | None = None,
+              repeat_track: np.ndarray | None = None) -> CalibrationResult:
     """Calibrate the cameras of `keypoints` from the people they see.
 
     keypoints: 2D joints of C >= 2 synchronized cameras. intrinsics: known intrinsics (and
@@ -96,6 +97,9 @@ def calibrate(keypoints: Keypoints2D, intrinsics: Cameras | None = None,
         its cameras). With `intrinsics` too, those win: `initial` gives only the starting poses.
         A solve from nothing runs alongside and is kept (method "refine: from nothing") when it
         explains the joints better (`refine`, `rival`).
+    repeat_track: (T,) the person each frame shows (pooled people: `people.pool_people`): the
+        reweighted adjustments weigh each joint by what it adds over that person's other frames,
+        as much as the errors of repeated joints agree (`repeats`); None: every frame alike.
     Returns a CalibrationResult: the calibrated cameras in the world frame (Z up, floor z = 0,
     metres; `initial`'s frame when refining), per-camera reports, excluded cameras with
     reasons, warnings.
@@ -133,6 +137,11 @@ def calibrate(keypoints: Keypoints2D, intrinsics: Cameras | None = None,
     jw = {"data": skeleton.weights, "prior": skeleton.weights, "none": np.ones(J)}[
         options.joint_weights]
     confidence = np.where(seen[:, frames], conf[:, frames], 0.0)
+    track_all = None if repeat_track is None else np.asarray(repeat_track)
+    if track_all is not None:
+        if track_all.shape != (T,):
+            raise InputError(f"repeat_track must have shape ({T},), got {track_all.shape}")
+        repeat_track = track_all[frames]
     w = confidence * jw
     excluded: dict[int, str] = {}
     shared_obs = ((w > 0) & ((w > 0).sum(axis=0, keepdims=True) >= 2)).sum(axis=(1, 2))
@@ -149,10 +158,10 @@ def calibrate(keypoints: Keypoints2D, intrinsics: Cameras | None = None,
         from epicap.calibration_free.refine import refine
 
         return refine(keypoints, initial, intrinsics, options, px, w, confidence, coverage,
-                      excluded, frames, warnings)
+                      excluded, frames, warnings, track_all)
     with _Progress(intrinsics is None, options) as bar:
         return _solve(keypoints, intrinsics, options, px, w, confidence, coverage, excluded,
-                      frames, warnings, skeleton, bar)
+                      frames, warnings, skeleton, bar, repeat_track)
 
 
 class _Progress:
@@ -178,7 +187,7 @@ class _Progress:
 
 
 def _solve(keypoints, intrinsics, options, px, w, confidence, coverage, excluded, frames,
-           warnings, skeleton, bar) -> CalibrationResult:
+           warnings, skeleton, bar, repeat_track=None) -> CalibrationResult:
     """Stages 2-6 of `calibrate` on the selected observations (see the module docstring)."""
     names = keypoints.cameras
     C = len(names)
@@ -233,7 +242,7 @@ def _solve(keypoints, intrinsics, options, px, w, confidence, coverage, excluded
     if options.method == "epicap":
         R, t, K, dist, X, rms, inliers, estimate = _adjust(
             px, w, confidence, K, dist, R, t, X, used, options, intrinsics, skeleton, bar,
-            keypoints.image_size)
+            keypoints.image_size, repeat_track)
         f = K[:, [0, 1], [0, 1]].mean(axis=1)
         xy = _normalize(px, K, dist)
     else:
@@ -388,7 +397,7 @@ def _occlusion(X, R, t, skeleton, options):
 
 
 def _adjust(px, w, confidence, K, dist, R, t, X, used, options, intrinsics, skeleton,
-            bar=None, image_size=None):
+            bar=None, image_size=None, repeat_track=None):
     """Two bundle adjustments: prior joint weights, then data weights (+ detector offsets).
 
     With `options.occlusion`, every adjustment's weights also carry the far-side factors of the
@@ -396,6 +405,8 @@ def _adjust(px, w, confidence, K, dist, R, t, X, used, options, intrinsics, skel
     last adjustment also frees the principal points and radial coefficients the options ask for
     (priors about the image centre and zero; image_size (C, 2) pixels), and bootstrap resamples
     of the frames say how well each intrinsic is determined (`intrinsics.bootstrap_spread`).
+    repeat_track: (F,) the person of each frame: the reweighted adjustments also weigh each
+    joint by what it adds over that person's other frames (`_repeat_factors`).
     Returns R, t, K, dist, X (F, J, 3), rms (C,), inliers (C,) and an IntrinsicsEstimate.
     """
     C, F, J, _ = px.shape
@@ -424,15 +435,19 @@ def _adjust(px, w, confidence, K, dist, R, t, X, used, options, intrinsics, skel
     rounds = max(options.weight_rounds, int(free_pp or radial > 0)) if again else 0
     final = None
     size = None if image_size is None else np.asarray(image_size, np.float64)[used]
+    repeats = (_repeat_factors(px[used], w[used], ba, repeat_track, options.repeat_scale)
+               if repeat_track is not None and options.repeat_scale > 0 and again else 1.0)
     for k in range(rounds):
         if bar is not None:
             bar.phase(f"adjustment, reweighted {k + 1}/{rounds}")
         occ = _occlusion(ba.points3d.reshape(F, J, 3), ba.R, ba.t, skeleton, options)
         if options.joint_weights == "data":
             weights = _data_weights(ba.residuals_px, ba.inliers, groups, J,
-                                    confidence[used].reshape(len(used), -1) * occ)
+                                    confidence[used].reshape(len(used), -1) * occ,
+                                    repeats=repeats)
         else:
             weights = w[used].reshape(len(used), -1) * occ
+        weights = weights * repeats
         final = BundleAdjustmentOptions(
             focal=focal_mode, offsets=options.offsets, rounds=3, focal_prior=options.focal_prior,
             loss=options.robust_loss, cauchy_scale=options.robust_scale)
@@ -472,7 +487,27 @@ def _adjust(px, w, confidence, K, dist, R, t, X, used, options, intrinsics, skel
             IntrinsicsEstimate(estimated, spread, check))
 
 
-def _data_weights(residuals, inliers, groups, J, confidence, shrink=5.0):
+def _repeat_factors(px, w, ba, track, scale):
+    """(1, F*J) weight factors of the joints a person repeats (`repeats`): px (C, F, J, 2) pixels
+    and w (C, F, J) weights of the adjusted cameras, ba their first adjustment, track (F,) the
+    person of each frame. How much repeated joints' errors agree, and each person's error
+    variance (median squared error), are measured on ba's signed residuals (inliers only)."""
+    from epicap.calibration_free.repeats import repeat_correlation, repeat_weights
+    from epicap.geometry.camera import project_points
+
+    C, F, J, _ = px.shape
+    uv = project_points(ba.points3d, ba.K, ba.R, ba.t, ba.dist)[0]               # (C, F*J, 2)
+    e = (uv - px.reshape(C, -1, 2)).reshape(C, F, J, 2)
+    e[~(ba.inliers.reshape(C, F, J) & (w > 0))] = np.nan
+    seen = w > 0
+    rho = repeat_correlation(px, seen, track, e, scale)
+    e2 = (e ** 2).sum(-1)                                                         # (C, F, J)
+    variance = {p.item(): float(np.median(e2[:, track == p][np.isfinite(e2[:, track == p])]))
+                for p in np.unique(track) if np.isfinite(e2[:, track == p]).any()}
+    return repeat_weights(px, seen, track, scale, rho, variance).reshape(1, F * J)
+
+
+def _data_weights(residuals, inliers, groups, J, confidence, shrink=5.0, repeats=1.0):
     """Observation weights: confidence / (the camera-and-joint's residual scale)^2, normalised.
 
     A detector's bias depends on the view: a hip seen from the side, an occluded shoulder, a face
@@ -483,7 +518,9 @@ def _data_weights(residuals, inliers, groups, J, confidence, shrink=5.0):
     spread with `shrink` pseudo-observations, so a camera-joint seen a few times keeps the
     joint's weight. Bias and spread that the camera poses cannot explain weigh less.
     residuals, inliers: (C, N) from a bundle adjustment; groups: (N,) joint of each point;
-    confidence: (C, N). Returns (C, N) weights.
+    confidence: (C, N). repeats: (1 or C, N) how much each observation counts in those means
+    (`_repeat_factors`: a joint a person repeats counts once, not once per frame), or 1.
+    Returns (C, N) weights.
     """
     sig = np.full(J, np.nan)
     for j in range(J):
@@ -493,10 +530,12 @@ def _data_weights(residuals, inliers, groups, J, confidence, shrink=5.0):
     ref = np.nanmedian(sig)
     sig = np.where(np.isfinite(sig), sig, ref)
     out = np.zeros_like(confidence)
+    count = np.broadcast_to(np.asarray(repeats, np.float64), confidence.shape)
     for j in range(J):
         m = groups == j
         e = np.where(inliers[:, m], np.minimum(np.nan_to_num(residuals[:, m]), 3 * sig[j]), 0.0)
-        n = inliers[:, m].sum(axis=1)
+        e = e * np.sqrt(count[:, m])
+        n = (inliers[:, m] * count[:, m]).sum(axis=1)
         # residual norms of 2D errors: E|e|^2 = 2 sigma^2 for a per-axis sigma
         ms = ((e ** 2).sum(axis=1) / 2 + shrink * sig[j] ** 2) / (n + shrink)
         jw = np.clip(ref ** 2 / np.maximum(ms, 1e-12), 0.05, 20.0)

@@ -48,12 +48,14 @@ def starting_rig(keypoints, initial: Cameras, intrinsics: Cameras | None) -> Cam
 
 
 def refine(keypoints, initial, intrinsics, options, px, w, confidence, coverage, excluded,
-           frames, warnings) -> CalibrationResult:
+           frames, warnings, repeat_track=None) -> CalibrationResult:
     """`calibrate(initial=...)`: the adjustment started from a given rig, kept in its frame.
 
     Called by `calibrate` with its prepared observations: px (C, F, J, 2) pixels, w and
     confidence (C, F, J), coverage (C,), excluded {camera: reason}, frames (F,) and warnings.
     intrinsics: None, or known intrinsics that win over `initial`'s (`starting_rig`).
+    repeat_track: (T,) the person of each frame of `keypoints` (pooled people), or None: as in
+    `calibrate`.
     The result's method is "refine", or "refine: from nothing" when the solve from nothing
     explained the joints better and was kept (aligned onto `initial`'s frame; a warning says so).
     """
@@ -61,13 +63,14 @@ def refine(keypoints, initial, intrinsics, options, px, w, confidence, coverage,
         raise InputError(f"refining a calibration adjusts it: method {options.method!r} "
                          "cannot refine (use epicap)")
     init = starting_rig(keypoints, initial, intrinsics)
+    track = None if repeat_track is None else repeat_track[frames]
     refined = _refine_from(keypoints, init, options, px, w, confidence, coverage, excluded,
-                           frames, list(warnings))
-    return keep_better(refined, keypoints, init, options, px, w, confidence)
+                           frames, list(warnings), track)
+    return keep_better(refined, keypoints, init, options, px, w, confidence, repeat_track)
 
 
 def _refine_from(keypoints, init, options, px, w, confidence, coverage, excluded, frames,
-                 warnings) -> CalibrationResult:
+                 warnings, repeat_track=None) -> CalibrationResult:
     """The refined rig: re-posing, then adjustments from a loose to the usual threshold."""
     K, dist, R, t = init.K.copy(), init.dist.copy(), init.R.copy(), init.t.copy()
     xy = _normalize(px, K, dist)
@@ -82,7 +85,8 @@ def _refine_from(keypoints, init, options, px, w, confidence, coverage, excluded
                                 "with the calibration to refine (is it for these cameras and "
                                 "this session?)")
         R, t, _, _, Xa, rms, inliers, _ = _adjust(px, w, confidence, K, dist, R, t, X, used,
-                                                  options, init, keypoints.skeleton)
+                                                  options, init, keypoints.skeleton,
+                                                  repeat_track=repeat_track)
     s, Q, offset, _ = align_onto(R[used], t[used], init.R[used], init.t[used])
     world = WorldFrame(s, Q, offset, float("nan"), "initial", float("nan"))
     return _result(keypoints, world, R, t, K, dist, Xa, rms, inliers, used, w, coverage,

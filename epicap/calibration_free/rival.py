@@ -87,21 +87,22 @@ def _misfit(R, t, R_to, t_to, cams) -> float:
 
 
 def keep_better(refined: CalibrationResult, keypoints, start: Cameras, options,
-                px: np.ndarray, w: np.ndarray, confidence: np.ndarray) -> CalibrationResult:
+                px: np.ndarray, w: np.ndarray, confidence: np.ndarray,
+                repeat_track: np.ndarray | None = None) -> CalibrationResult:
     """`refined`, or the solve from nothing on the same 2D when it explains the joints better.
 
     refined: the refinement of `start` (the cameras of `keypoints`, intrinsics and extrinsics),
     in start's frame. px (C, F, J, 2), w and confidence (C, F, J): `calibrate`'s observations.
     The solve from nothing uses start's intrinsics as known; it is kept only when it calibrates
     every camera the refinement did and its `robust_cost` (scale `options.threshold_px`, joints
-    weighed by confidence) is lower. A kept solve is moved into start's frame (`align_onto`),
+    weighed by confidence) is lower. repeat_track: (T,) as in `calibrate`, for the solve. A kept solve is moved into start's frame (`align_onto`),
     its method is FROM_NOTHING and a warning gives both costs.
     """
     from epicap.calibration_free.pipeline import calibrate
 
     intrinsics = Cameras(start.names, start.image_size, start.K, start.dist)
     try:
-        rival = calibrate(keypoints, intrinsics, options)
+        rival = calibrate(keypoints, intrinsics, options, repeat_track=repeat_track)
     except (GeometryError, InputError):
         return refined
     if not set(refined.cameras.names) <= set(rival.cameras.names):
