@@ -513,9 +513,10 @@ def baseline_solver():
     search on 100 frames, its grid too."""
     import dataclasses
 
+    import epicap.calibration_free.focal_choice as focal_choice
     import epicap.calibration_free.pipeline as pipeline
 
-    adjust, search = pipeline.bundle_adjust, pipeline.search_focal
+    adjust, search = pipeline.bundle_adjust, focal_choice.search_focal
 
     def lsmr(*args, **kwargs):
         args = list(args)
@@ -529,14 +530,16 @@ def baseline_solver():
     def full_grid(*args, coarse=None, **kwargs):
         return search(*args, **kwargs)
 
-    frames = pipeline.FOCAL_FRAMES
-    pipeline.bundle_adjust, pipeline.search_focal = lsmr, full_grid
-    pipeline.FOCAL_FRAMES = 100
+    frames = focal_choice.FOCAL_FRAMES
+    pipeline.bundle_adjust = focal_choice.bundle_adjust = lsmr
+    focal_choice.search_focal = full_grid
+    focal_choice.FOCAL_FRAMES = 100
     try:
         yield
     finally:
-        pipeline.bundle_adjust, pipeline.search_focal = adjust, search
-        pipeline.FOCAL_FRAMES = frames
+        pipeline.bundle_adjust = focal_choice.bundle_adjust = adjust
+        focal_choice.search_focal = search
+        focal_choice.FOCAL_FRAMES = frames
 
 
 def speed_table(speed_frames: int = 10_000) -> None:

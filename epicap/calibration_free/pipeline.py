@@ -2,9 +2,10 @@
 
 The stages, each in its own module:
 1. observations: confident joints, a spread-out subset of frames, per-camera coverage checks;
-2. intrinsics: given (`Cameras` with distortion) or one focal length shared by all cameras,
-   searched by how well a quick solve at that focal length fits the joints (`focal_search`,
-   seeded with the closed form of `focal`);
+2. intrinsics: given (`Cameras` with distortion) or every camera's focal length, from a
+   shared value searched by how well a quick solve fits the joints (`focal_search`) or from
+   the fundamental matrices' closed form (`focal`), each camera then resected on its own; the
+   start whose quick solve fits better is kept (`focal_choice`);
 3. pairs: pooled essential matrix of every camera pair, conditioning score (`pairs`);
 4. registration: best pair, then PnP camera by camera (`register`);
 5. bundle adjustment of every extrinsic (and per-camera focal length, pulled toward the shared
@@ -29,8 +30,7 @@ import dataclasses
 
 import numpy as np
 
-from epicap.calibration_free.focal import estimate_focal
-from epicap.calibration_free.focal_search import search_focal
+from epicap.calibration_free.focal_choice import ALIKE, centred_K, choose_focals, normalize
 from epicap.calibration_free.intrinsics import (IntrinsicsEstimate, bootstrap_spread,
                                                 estimated_intrinsics, free_intrinsics)
 from epicap.calibration_free.pairs import best_pair, estimate_pairs, per_frame_pairs
@@ -47,14 +47,7 @@ from epicap.session import Cameras, Keypoints2D
 
 __all__ = ["CalibrationOptions", "calibrate", "METHODS"]
 
-# frames (evenly spread) of each quick solve of the focal search: its Brent refinement's and
-# its grid's, which only brackets the minimum. Measured on the Pose2Sim demo (100 frames): 50
-# frames find the same focal length as 100 (-0.6..-1.1% off), 30 move the cost's minimum by
-# about 5%, well inside the grid's 26% steps.
-FOCAL_FRAMES, GRID_FRAMES = 50, 30
-# PnP RANSAC iterations of those quick solves (the final solve keeps register's 2000): with their
-# low inlier shares RANSAC always ran all 2000, 40% of an unknown-focal calibration's time.
-FOCAL_SEARCH_PNP_ITERATIONS = 300
+
 
 
 def _intrinsics_for(keypoints: Keypoints2D, intrinsics: Cameras) -> Cameras:
@@ -107,6 +100,9 @@ def calibrate(keypoints: Keypoints2D, intrinsics: Cameras | None = None,
     Several people (keypoints with `people`): all of them are pooled as extra frames, the world
     frame and scale come from person 0 (`epicap.calibration_free.people`).
     """
+    import cv2
+
+    cv2.setRNGSeed(options.seed)  # OpenCV's RANSACs: the same keypoints give the same rig
     if keypoints.people is not None:
         from epicap.calibration_free.people import calibrate_people
 
@@ -196,28 +192,13 @@ def _solve(keypoints, intrinsics, options, px, w, confidence, coverage, excluded
         K, dist = cams.K.copy(), cams.dist.copy()
     else:
         size = keypoints.image_size.astype(np.float64)
-        closed_form = estimate_focal(px, w, size, per_camera=False,
-                                     threshold_px=options.threshold_px)
-
-        def cost(f_px, max_frames=FOCAL_FRAMES):
-            bar.phase(f"focal search, {f_px:.0f} px")
-            return _fixed_focal_cost(px, w, size, f_px, options, max_frames)
-
-        search = search_focal(cost, float(np.linalg.norm(size, axis=1).mean()),
-                              extra=(closed_form.shared_px,) if closed_form.success else (),
-                              coarse=lambda f_px: cost(f_px, GRID_FRAMES))
-        if not search.success:
-            raise GeometryError(f"cannot estimate the focal length: {search.message}; "
-                                "give the intrinsics (--intrinsics)")
-        focal = np.full(C, search.focal_px)
-        if not options.shared_focal and options.own_focal:
-            bar.phase("each camera's focal length")
-            focal = _own_focals(px, w, size, focal, options)
-            if not np.allclose(focal, focal[0]):  # lenses differ: no prior holding them alike
-                options = dataclasses.replace(options, free_focal_spread=0.0)
-        K = _centred_K(size, focal)
+        choice = choose_focals(px, w, size, options, bar.phase)
+        focal = choice.focal_px
+        if focal.max() > ALIKE * focal.min():  # lenses differ: no prior holding them alike
+            options = dataclasses.replace(options, free_focal_spread=0.0)
+        K = centred_K(size, focal)
         dist = np.zeros((C, 5))
-    xy = _normalize(px, K, dist)
+    xy = normalize(px, K, dist)
     f = K[:, [0, 1], [0, 1]].mean(axis=1)
     bar.phase("pairs", 0)
     pairs = estimate_pairs(xy, w, f, options.threshold_px, min_points=options.min_points // 2)
@@ -235,6 +216,12 @@ def _solve(keypoints, intrinsics, options, px, w, confidence, coverage, excluded
     for c, reason in reg.excluded.items():
         excluded.setdefault(c, reason)
     used = [c for c in range(C) if c not in excluded and np.isfinite(reg.R[c]).all()]
+    if intrinsics is None and len(used) == 2:
+        warnings.append(
+            f"only two cameras ({names[used[0]]}, {names[used[1]]}) and unknown intrinsics: one "
+            "epipolar geometry cannot separate two focal lengths when the optical axes nearly "
+            "meet, as they do for cameras filming one person (random two-camera rigs: median "
+            "10 deg off); give the intrinsics (--intrinsics) or add a third camera")
     R, t, X = reg.R, reg.t, reg.points3d
     rms = np.full(C, np.nan)
     inliers = np.zeros(C, dtype=np.int64)
@@ -244,7 +231,7 @@ def _solve(keypoints, intrinsics, options, px, w, confidence, coverage, excluded
             px, w, confidence, K, dist, R, t, X, used, options, intrinsics, skeleton, bar,
             keypoints.image_size, repeat_track)
         f = K[:, [0, 1], [0, 1]].mean(axis=1)
-        xy = _normalize(px, K, dist)
+        xy = normalize(px, K, dist)
     else:
         X = triangulate_joints(R, t, xy, w, used, f, 2 * options.threshold_px)
         rms, inliers = _plain_errors(R, t, f, X, xy, w, used, options.threshold_px)
@@ -286,89 +273,6 @@ def _result(keypoints, world, R, t, K, dist, X, rms, inliers, used, w, coverage,
                              warnings, cameras.error_px, world, Xw, frames, method,
                              {(names[p.i], names[p.j]): p for p in pairs.values()},
                              intrinsics_check=estimate.check)
-
-
-def _centred_K(size, focal_px):
-    """(C, 3, 3) intrinsics: focal lengths (C,) pixels, principal point at the image centre."""
-    K = np.zeros((len(size), 3, 3))
-    K[:, 0, 0] = K[:, 1, 1] = focal_px
-    K[:, :2, 2] = (np.asarray(size, np.float64) - 1) / 2
-    K[:, 2, 2] = 1
-    return K
-
-
-def _fixed_focal_cost(px, w, size, focal_px, options, max_frames=100):
-    """Median reprojection error (pixels) of a quick solve with every focal length = focal_px.
-
-    px: (C, F, J, 2) pixels, w: (C, F, J) weights, size: (C, 2). Pooled pairs, registration and
-    a short bundle adjustment at fixed intrinsics on up to `max_frames` frames; joints that could
-    not be triangulated count as infinitely far. inf when a camera the data allows is lost.
-    """
-    C, F = px.shape[:2]
-    sub = np.linspace(0, F - 1, min(F, max_frames)).astype(int)
-    px, w = px[:, sub], w[:, sub]
-    K = _centred_K(size, np.full(C, focal_px))
-    dist = np.zeros((C, 5))
-    f = np.full(C, float(focal_px))
-    xy = _normalize(px, K, dist)
-    first = best_pair(estimate_pairs(xy, w, f, options.threshold_px,
-                                     min_points=options.min_points // 2))
-    if first is None:
-        return np.inf
-    reg = register_cameras(xy, w, f, first, options.threshold_px, options.min_points // 2,
-                           ransac_iterations=FOCAL_SEARCH_PNP_ITERATIONS)
-    used = [c for c in range(C) if np.isfinite(reg.R[c]).all()]
-    if len(used) < int((w > 0).any(axis=(1, 2)).sum()):
-        return np.inf
-    wu = w[used].reshape(len(used), -1)
-    ba = bundle_adjust(px[used].reshape(len(used), -1, 2), wu, K[used], dist[used], reg.R[used],
-                       reg.t[used], reg.points3d.reshape(-1, 3), None,
-                       BundleAdjustmentOptions(rounds=2))
-    if not ba.success:
-        return np.inf
-    e = ba.residuals_px[wu > 0]
-    return float(np.median(np.where(np.isfinite(e), e, np.inf)))
-
-
-def _own_focals(px, w, size, focal_px, options, max_frames=100, passes=2):
-    """(C,) each camera's focal length, resected against the joints the others triangulate
-    (`focal_resection`), from quick solves on up to `max_frames` frames; `focal_px` (C,) where a
-    camera's own does not fit clearly better or fewer than 3 cameras register."""
-    from epicap.calibration_free.focal_resection import resect_focals
-    from epicap.calibration_free.register import triangulate_joints
-
-    C, F = px.shape[:2]
-    sub = np.linspace(0, F - 1, min(F, max_frames)).astype(int)
-    px, w = px[:, sub], w[:, sub]
-    f = np.asarray(focal_px, dtype=np.float64).copy()
-    for _ in range(passes):
-        xy = _normalize(px, _centred_K(size, f), np.zeros((C, 5)))
-        first = best_pair(estimate_pairs(xy, w, f, options.threshold_px,
-                                         min_points=options.min_points // 2))
-        if first is None:
-            break
-        reg = register_cameras(xy, w, f, first, options.threshold_px, options.min_points // 2,
-                               ransac_iterations=FOCAL_SEARCH_PNP_ITERATIONS)
-        used = [c for c in range(C) if np.isfinite(reg.R[c]).all()]
-        if len(used) < 3:
-            break
-        points, pixels = [], []
-        for c in range(C):
-            others = [k for k in used if k != c]
-            X = triangulate_joints(reg.R, reg.t, xy, w, others, f, 2 * options.threshold_px)
-            ok = np.isfinite(X).all(-1) & (w[c] > 0) & np.isfinite(px[c]).all(-1)
-            points.append(X[ok] if len(others) >= 2 else None)
-            pixels.append(px[c][ok])
-        new = resect_focals(points, pixels, size, f, options.threshold_px)
-        if np.allclose(new, f):
-            break
-        f = new
-    return f
-
-
-def _normalize(px, K, dist):
-    C = px.shape[0]
-    return undistort_points(px.reshape(C, -1, 2), K, dist).reshape(px.shape)
 
 
 def _plain_errors(R, t, f, X, xy, w, used, threshold_px):

@@ -13,7 +13,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from epicap.calibration_free.pipeline import _adjust, _intrinsics_for, _normalize, _result
+from epicap.calibration_free.focal_choice import normalize
+from epicap.calibration_free.pipeline import _adjust, _intrinsics_for, _result
 from epicap.calibration_free.register import reprojection_px, triangulate_joints
 from epicap.calibration_free.report import CalibrationResult
 from epicap.calibration_free.rival import align_onto, keep_better
@@ -73,7 +74,7 @@ def _refine_from(keypoints, init, options, px, w, confidence, coverage, excluded
                  warnings, repeat_track=None) -> CalibrationResult:
     """The refined rig: re-posing, then adjustments from a loose to the usual threshold."""
     K, dist, R, t = init.K.copy(), init.dist.copy(), init.R.copy(), init.t.copy()
-    xy = _normalize(px, K, dist)
+    xy = normalize(px, K, dist)
     f = K[:, [0, 1], [0, 1]].mean(axis=1)
     used = [c for c in range(len(K)) if c not in excluded]
     tight = 2 * options.threshold_px

@@ -2,8 +2,8 @@ import numpy as np
 import pytest
 
 from epicap.calibration_free.focal_search import search_focal
-from epicap.calibration_free.pipeline import (CalibrationOptions, _data_weights,
-                                              _fixed_focal_cost)
+from epicap.calibration_free.focal_choice import quick_solve_cost
+from epicap.calibration_free.pipeline import CalibrationOptions, _data_weights
 from tests.calibration_free.scene import camera_ring, observe, person_motion
 
 
@@ -31,7 +31,7 @@ def test_fixed_focal_cost_is_lowest_near_the_true_focal():
     px = kp.points.astype(np.float64)
     w = np.where(np.isfinite(px).all(-1), kp.confidence, 0.0)
     size = kp.image_size.astype(np.float64)
-    costs = {s: _fixed_focal_cost(px, w, size, 1400.0 * s, CalibrationOptions())
+    costs = {s: quick_solve_cost(px, w, size, 1400.0 * s, CalibrationOptions())
              for s in (0.75, 1.0, 1.33)}
     assert costs[1.0] < 3.0  # about the noise: 2 px per axis -> 2.4 px median norm
     assert costs[0.75] > 1.5 * costs[1.0] and costs[1.33] > 1.5 * costs[1.0]
