@@ -37,7 +37,7 @@ def test_calibration_of_a_rig_that_mixes_lenses():
     cams = _mixed_rig()
     kp = observe(cams, person_motion(120, 1), noise_px=2.0, outliers=0.05, missing=0.05, seed=3)
     own = calibrate(kp, None, CalibrationOptions())
-    shared = calibrate(kp, None, CalibrationOptions(own_focal=False))
+    shared = calibrate(kp, None, CalibrationOptions(shared_focal=True))
     t = cams.select(own.cameras.names)
     rot = {k: compare_rigs(t.R, t.t, r.cameras.R, r.cameras.t).relative_rotation_deg.mean()
            for k, r in (("own", own), ("shared", shared))}
