@@ -406,8 +406,11 @@ def _repeat_factors(px, w, ba, track, scale):
     seen = w > 0
     rho = repeat_correlation(px, seen, track, e, scale)
     e2 = (e ** 2).sum(-1)                                                         # (C, F, J)
-    variance = {p.item(): float(np.median(e2[:, track == p][np.isfinite(e2[:, track == p])]))
-                for p in np.unique(track) if np.isfinite(e2[:, track == p]).any()}
+    variance = {}
+    for p in np.unique(track):
+        mine = e2[:, track == p]
+        if np.isfinite(mine).any():
+            variance[p.item()] = float(np.median(mine[np.isfinite(mine)]))
     return repeat_weights(px, seen, track, scale, rho, variance).reshape(1, F * J)
 
 

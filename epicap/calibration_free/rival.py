@@ -95,8 +95,9 @@ def keep_better(refined: CalibrationResult, keypoints, start: Cameras, options,
     in start's frame. px (C, F, J, 2), w and confidence (C, F, J): `calibrate`'s observations.
     The solve from nothing uses start's intrinsics as known; it is kept only when it calibrates
     every camera the refinement did and its `robust_cost` (scale `options.threshold_px`, joints
-    weighed by confidence) is lower. repeat_track: (T,) as in `calibrate`, for the solve. A kept solve is moved into start's frame (`align_onto`),
-    its method is FROM_NOTHING and a warning gives both costs.
+    weighed by confidence) is lower. A kept solve is moved into start's frame (`align_onto`),
+    its method is FROM_NOTHING and a warning gives both costs. repeat_track: (T,) the person of
+    each frame of `keypoints` (pooled people) or None, as in `calibrate`, for the solve.
     """
     from epicap.calibration_free.pipeline import calibrate
 
