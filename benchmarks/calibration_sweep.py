@@ -18,7 +18,9 @@ comes from the focal lengths differing between cameras (one focal length is sear
 (a spec sheet's intrinsics) on the rigs of "known": the gap to "known" is the lens's alone.
 
 Columns per rig (`scored_calibration` of calibration.py): rot = mean relative rotation error
-over camera pairs, deg; centre = centre error, % of the mean baseline, after the similarity
+over camera pairs, deg; rot bound = its Cramer-Rao bound (`rotation_bound`: what the clean
+joints the detector reports allow at 2 px, intrinsics known or estimated as calibrate does; the
+summary's median of it says how far a rotation target is within reach of any method); centre = centre error, % of the mean baseline, after the similarity
 that aligns the recovered joints onto the true ones (defined for lines and two cameras too);
 focal = mean |focal error| % (unknown); ratio = MPJPE with the recovered / with the true
 cameras, same 2D, same triangulator (MPJPE mm: both, after one similarity); s = wall seconds
@@ -58,7 +60,8 @@ SWEEP_CLIPS = (("walk", 28.0), ("dance_a", 40.0), ("crawl", 20.0), ("jump", 60.0
 MODES = ("known", "unknown", "ideal", "same", "focal")
 TARGET_RATIO, TARGET_SHARE = 1.05, 0.95
 TARGET_ROT = {"known": 0.2, "unknown": 0.3, "ideal": 0.3, "same": 0.3, "focal": 0.3}
-ROW_HEADERS = ["seed", "intrinsics", "layout", "cams", "clip", "rot deg", "centre %",
+ROW_HEADERS = ["seed", "intrinsics", "layout", "cams", "clip", "rot deg", "rot bound deg",
+               "centre %",
                "focal %", "ratio", "MPJPE mm (true cams)", "min seen %", "s", "status", "rig"]
 
 
@@ -79,6 +82,37 @@ def sweep_scene(seed: int, frames: int = 200, mode: str = "known"):
     return clip, rig, scene
 
 
+def rotation_bound(cams: Cameras, scene, known: bool) -> float:
+    """The Cramer-Rao bound of the mean relative rotation error (degrees) of a rig: what the
+    scene's clean joints, seen where the detector reports them (outliers out), allow a
+    calibration at the scene's noise, with the intrinsics known, or estimated as `calibrate`
+    estimates them (per-camera focal, principal point and k1) under Gaussian priors as wide as
+    the rig family draws them (`RigFamily()`: principal points uniform within 3%, standard
+    deviation 1.7%; k1 uniform in -0.35..0.1, 0.13): the Bayesian bound. 0.92 times the root
+    mean square over camera pairs of the bound on the angle error (`adjustment_spread` at the
+    true rig)."""
+    from epicap.geometry.bundle_adjustment import BundleAdjustmentOptions, adjustment_spread
+    from epicap.geometry.camera import project_points
+
+    from epicap.synthetic.rigs import RigFamily
+
+    family = RigFamily()
+    T, J = scene.poses3d.shape[:2]
+    X = scene.poses3d.reshape(-1, 3)
+    seen = (~scene.missing & ~scene.outlier).reshape(len(cams), -1)
+    seen &= seen.sum(axis=0, keepdims=True) >= 2
+    uv = np.where(seen[..., None], project_points(X, cams.K, cams.R, cams.t, cams.dist)[0],
+                  np.nan)
+    ba = (BundleAdjustmentOptions() if known else BundleAdjustmentOptions(
+        focal="per_camera", principal_point=True, radial=1,
+        principal_point_prior=family.pp_offset / np.sqrt(3),
+        radial_prior=(family.k1[1] - family.k1[0]) / np.sqrt(12)))
+    spread = adjustment_spread(uv, seen.astype(np.float64), cams.K, cams.dist, cams.R, cams.t,
+                               X, np.tile(np.arange(J), T), ba, cams.image_size,
+                               noise_px=scene.options.noise_px)
+    return float("nan") if spread is None else 0.921 * spread.pair_turn_deg
+
+
 def sweep_row(seed: int, mode: str, frames: int = 200) -> dict:
     """One rig calibrated with intrinsics `mode` (one of MODES): a JSON-able dict
     of the row's columns plus "reason" (a failure's message) and "kind" (ok, excluded, named,
@@ -88,7 +122,8 @@ def sweep_row(seed: int, mode: str, frames: int = 200) -> dict:
     reported = ~scene.missing  # (C, T, J) what each camera's detector reports
     seen = {n: float(reported[c].mean()) for c, n in enumerate(cams.names)}
     row = {"seed": seed, "mode": mode, "layout": rig.layout, "C": len(cams), "clip": clip.name,
-           "rig": rig.describe(), "min_seen": min(seen.values()), "seen": seen}
+           "rig": rig.describe(), "min_seen": min(seen.values()), "seen": seen,
+           "bound": rotation_bound(cams, scene, mode in ("known", "focal"))}
     intr = None
     if mode == "known":
         intr = Cameras(cams.names, cams.image_size, cams.K, cams.dist)
@@ -109,6 +144,7 @@ def sweep_row(seed: int, mode: str, frames: int = 200) -> dict:
     return {**row, "kind": "excluded" if excluded else "ok",
             "reason": "; ".join(f"{n} (sees {100 * seen[n]:.0f}%) {why}"
                                 for n, why in excluded.items()),
+            "turn_spread": r["result"].turn_spread_deg,
             **{k: r[k] for k in ("cams", "rot", "centre", "focal", "ratio", "mpjpe_mm",
                                  "mpjpe_true_mm", "s")}}
 
@@ -121,7 +157,8 @@ def row_cells(r: dict) -> list:
     """The per-rig table's cells of a `sweep_row` dict."""
     status = r["kind"] if r["kind"] == "ok" else f"{r['kind']}: {r['reason'][:90]}"
     return [r["seed"], r["mode"], r["layout"], r.get("cams", f"0/{r['C']}"), r["clip"],
-            _fmt(r.get("rot")), _fmt(r.get("centre"), 2), _fmt(r.get("focal"), 2),
+            _fmt(r.get("rot")), _fmt(r.get("bound")), _fmt(r.get("centre"), 2),
+            _fmt(r.get("focal"), 2),
             _fmt(r.get("ratio")), (f"{r['mpjpe_mm']:.1f} ({r['mpjpe_true_mm']:.1f})"
                                    if "mpjpe_mm" in r else None),
             round(100 * r["min_seen"]), _fmt(r["s"], 1), status,
@@ -159,7 +196,8 @@ def summary(rows: list[dict]) -> str:
             out.append([mode, label, len(rs), len(fails),
                         sum(r["kind"] == "excluded" for r in rs),
                         _stat(ratio, 50), _stat(ratio, 90),
-                        f"{100 * share:.0f}%", _stat(rot, 50), _stat(rot, 90), met,
+                        f"{100 * share:.0f}%", _stat(rot, 50), _stat(rot, 90),
+                        _fmt(np.nanmedian([r.get("bound", np.nan) for r in rs])), met,
                         _fmt(np.median(focal), 2) if focal else None,
                         _fmt(np.median([r["s"] for r in rs]), 1),
                         f"{worst['seed']} ({_fmt(worst.get('ratio')) or 'failed'}: "
@@ -167,7 +205,7 @@ def summary(rows: list[dict]) -> str:
     lines.append(format_table(out, ["intrinsics", "rigs", "n", "failed", "excluded cams",
                                     "ratio median", "ratio p90",
                                     f"ratio <= {TARGET_RATIO}", "rot median deg", "rot p90 deg",
-                                    "targets (ratio / rot)",
+                                    "rot bound median deg", "targets (ratio / rot)",
                                     "focal median %", "s median", "worst rig (seed)"],
                               floatfmt=".4g"))
     by_layout = []

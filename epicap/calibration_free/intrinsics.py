@@ -58,14 +58,20 @@ class IntrinsicsEstimate:
     """What a calibration estimated of the intrinsics and how well.
 
     estimated: the intrinsics estimated ("focal", "principal point", "k1", "k2"); empty when
-    they were given. spread: (C, 5) bootstrap standard deviations of fx, cx, cy (pixels), k1, k2;
-    NaN where not estimated; None when not measured. check: the held-out test that decided
-    whether the free principal points and distortion were kept, or None.
+    they were given. spread: (C, 5) standard deviations of fx, cx, cy (pixels), k1, k2: per
+    value the larger of the adjustment's covariance (`adjustment_spread`) and the bootstrap's
+    spread; NaN where not estimated; None when not measured. check: the held-out test that
+    decided whether the free principal points and distortion were kept, or None.
+    turn_deg: (C,) how well each camera's turn relative to the others is fixed (degrees, root
+    mean square over the others; `AdjustmentSpread.turn_deg`), NaN where not calibrated;
+    pair_turn_deg: the same over every pair of cameras; None / NaN when not measured.
     """
 
     estimated: tuple = ()
     spread: np.ndarray | None = None
     check: IntrinsicsCheck | None = None
+    turn_deg: np.ndarray | None = None
+    pair_turn_deg: float = float("nan")
 
 
 def free_intrinsics(points2d: np.ndarray, weights: np.ndarray, groups: np.ndarray,

@@ -41,7 +41,8 @@ from epicap.calibration_free.report import CalibrationResult, CameraReport
 from epicap.calibration_free.visibility import occlusion_weights
 from epicap.calibration_free.world import apply_world_frame, estimate_world_frame
 from epicap.errors import GeometryError, InputError
-from epicap.geometry.bundle_adjustment import BundleAdjustmentOptions, bundle_adjust, robust_sigma
+from epicap.geometry.bundle_adjustment import (BundleAdjustmentOptions, adjustment_spread,
+                                               bundle_adjust, robust_sigma)
 from epicap.geometry.camera import undistort_points
 from epicap.session import Cameras, Keypoints2D
 
@@ -266,13 +267,43 @@ def _result(keypoints, world, R, t, K, dist, X, rms, inliers, used, w, coverage,
             names[c], int(vis.any(axis=1).sum()), int(vis.sum()), int(inliers[c]),
             float(rms[c]), float(K[c, 0, 0]), float(coverage[c]), excluded.get(c),
             estimate.estimated, K[c, :2, 2].copy(), dist[c].copy(),
-            None if spread is None else spread[c]))
+            None if spread is None else spread[c],
+            float("nan") if estimate.turn_deg is None else float(estimate.turn_deg[c])))
     for c, reason in excluded.items():
         warnings.append(f"{names[c]} was not calibrated: it {reason}")
+    warnings += _spread_warnings(names, used, K, estimate)
     return CalibrationResult(cameras, reports, {names[c]: r for c, r in excluded.items()},
                              warnings, cameras.error_px, world, Xw, frames, method,
                              {(names[p.i], names[p.j]): p for p in pairs.values()},
-                             intrinsics_check=estimate.check)
+                             intrinsics_check=estimate.check,
+                             turn_spread_deg=estimate.pair_turn_deg)
+
+
+# warn when the data fix an estimated focal length worse than this (relative standard deviation)
+# or the cameras' relative turns worse than this (degrees, root mean square over pairs)
+LOOSE_FOCAL, LOOSE_TURN_DEG = 0.03, 1.0
+
+
+def _spread_warnings(names, used, K, estimate) -> list[str]:
+    """Warnings naming the estimates the data fix poorly (`IntrinsicsEstimate` spreads)."""
+    out = []
+    if estimate.spread is not None and "focal" in estimate.estimated:
+        rel = estimate.spread[used, 0] / K[used, 0, 0]
+        loose = [(names[c], r) for c, r in zip(used, rel) if r > LOOSE_FOCAL]
+        if loose:
+            out.append("the focal lengths are poorly fixed by this layout ("
+                       + ", ".join(f"{n} ± {100 * r:.0f}%" for n, r in loose)
+                       + "): cameras whose optical axes nearly share a plane (in a line at one "
+                       "height, all level) cannot fix them from the people alone; give the "
+                       "intrinsics (--intrinsics) or raise or lower a camera")
+    if estimate.pair_turn_deg > LOOSE_TURN_DEG:
+        why = ("an estimated principal point and a turn of its camera move the image almost "
+               "alike; give the intrinsics (--intrinsics) to fix them better"
+               if "principal point" in estimate.estimated else
+               "the people cover little of the images or the cameras share few joints")
+        out.append(f"the cameras' relative turns are fixed to ± {estimate.pair_turn_deg:.1f} deg "
+                   f"only (root mean square over pairs, from the adjustment's covariance): {why}")
+    return out
 
 
 def _plain_errors(R, t, f, X, xy, w, used, threshold_px):
@@ -377,6 +408,16 @@ def _adjust(px, w, confidence, K, dist, R, t, X, used, options, intrinsics, skel
         spread = np.full((C, 5), np.nan)
         spread[used] = bootstrap_spread(points2d, weights, groups, ba, F, final, size,
                                         options.bootstrap, options.seed)
+    # the covariance sees the flat directions (principal point against turn, focal lengths of
+    # cameras whose axes share a plane) that short bootstrap adjustments do not explore
+    laplace = adjustment_spread(points2d, weights, ba.K, ba.dist, ba.R, ba.t, ba.points3d, groups,
+                                final or BundleAdjustmentOptions(focal=first_mode), size)
+    turn = np.full(C, np.nan)
+    if laplace is not None:
+        turn[used] = laplace.turn_deg
+        if intrinsics is None:
+            spread = np.full((C, 5), np.nan) if spread is None else spread
+            spread[used] = np.fmax(spread[used], laplace.intrinsics)
     R, t, K, dist = R.copy(), t.copy(), K.copy(), dist.copy()
     R[used], t[used], K[used], dist[used] = ba.R, ba.t, ba.K, du
     rms = np.full(C, np.nan)
@@ -388,7 +429,8 @@ def _adjust(px, w, confidence, K, dist, R, t, X, used, options, intrinsics, skel
     estimated = () if intrinsics is not None else ("focal",) + (
         estimated_intrinsics(options)[1:] if kept else ())
     return (R, t, K, dist, ba.points3d.reshape(F, J, 3), rms, inl,
-            IntrinsicsEstimate(estimated, spread, check))
+            IntrinsicsEstimate(estimated, spread, check, turn,
+                               laplace.pair_turn_deg if laplace is not None else float("nan")))
 
 
 def _repeat_factors(px, w, ba, track, scale):

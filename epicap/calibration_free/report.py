@@ -21,8 +21,10 @@ class CameraReport:
     estimated: the intrinsics the calibration estimated ("focal", "principal point", "k1",
     "k2"); empty when they were given. The others were assumed: principal point at the image
     centre, no distortion. principal_point: (2,) cx, cy pixels. dist: (5,) k1 k2 p1 p2 k3.
-    spread: (5,) bootstrap standard deviations of fx, cx, cy (pixels), k1, k2; NaN where not
-    estimated; None when not measured.
+    spread: (5,) standard deviations of fx, cx, cy (pixels), k1, k2 (the larger of the
+    adjustment's covariance and a bootstrap's); NaN where not estimated; None when not measured.
+    turn_deg: how well its turn relative to the other cameras is fixed, degrees (root mean
+    square over them, from the adjustment's covariance); NaN when not measured.
     """
 
     name: str
@@ -37,11 +39,11 @@ class CameraReport:
     principal_point: np.ndarray | None = None
     dist: np.ndarray | None = None
     spread: np.ndarray | None = None
-
+    turn_deg: float = float("nan")
 
     def intrinsics_cells(self) -> list[str]:
-        """Table cells: focal, principal point, k1 (each "value ± bootstrap spread" when
-        estimated and measured), and which intrinsics were estimated or assumed."""
+        """Table cells: focal, principal point, k1 (each "value ± spread" when estimated and
+        measured), and which intrinsics were estimated or assumed."""
         spread = np.full(5, np.nan) if self.spread is None else np.asarray(self.spread)
         pm = lambda s, fmt: f" ± {s:{fmt}}" if np.isfinite(s) else ""  # noqa: E731
         pp = self.principal_point
@@ -72,6 +74,9 @@ class CalibrationResult:
     in the calibrated frame} (person 0's sets the scale); None for one person.
     intrinsics_check: with unknown intrinsics, the held-out test that decided whether the
     estimated principal points and distortion were kept (`intrinsics.IntrinsicsCheck`) or None.
+    turn_spread_deg: how well the data fix the cameras' relative turns: the root mean square
+    over camera pairs of the standard angle error, degrees, from the last adjustment's
+    covariance (`bundle_adjustment.adjustment_spread`); NaN when not measured.
     """
 
     cameras: Cameras
@@ -86,6 +91,7 @@ class CalibrationResult:
     pairs: dict = field(default_factory=dict)
     people_heights_m: dict | None = None
     intrinsics_check: object | None = None
+    turn_spread_deg: float = float("nan")
 
     def table(self) -> str:
         """The per-camera table (Markdown) the command prints."""
@@ -95,9 +101,11 @@ class CalibrationResult:
         for r in self.reports:
             rows.append([r.name, r.frames, r.joints, r.inliers,
                          None if not np.isfinite(r.rms_px) else round(r.rms_px, 2),
+                         None if not np.isfinite(r.turn_deg) else round(r.turn_deg, 2),
                          *r.intrinsics_cells(), f"{100 * r.coverage:.0f}%",
                          "excluded" if r.excluded else "ok"])
-        return format_table(rows, ["camera", "frames", "joints", "inliers", "rms px", "focal px",
+        return format_table(rows, ["camera", "frames", "joints", "inliers", "rms px",
+                                   "turn ± deg", "focal px",
                                    "cx, cy px", "k1", "intrinsics", "in view", "status"])
 
     def summary(self) -> str:
@@ -111,7 +119,15 @@ class CalibrationResult:
                 f"RMS reprojection error {self.rms_px:.2f} px; subject height "
                 f"{w.height_solve * w.scale:.2f} m (measured from "
                 f"{getattr(w, 'height_from', 'limbs')}) sets the scale; {w.describe()}"
-                + self._people_text() + self._intrinsics_text())
+                + self._turn_text() + self._people_text() + self._intrinsics_text())
+
+    def _turn_text(self) -> str:
+        """How well the data fix the cameras' relative turns, when measured."""
+        if not np.isfinite(self.turn_spread_deg):
+            return ""
+        return (f"; relative turns fixed to ± {self.turn_spread_deg:.2f} deg by the joints' noise "
+                "(root mean square over camera pairs, from the adjustment's covariance; a "
+                "detector's bias adds to it)")
 
     def _intrinsics_text(self) -> str:
         """With unknown intrinsics: whether the principal points and distortion were estimated."""

@@ -31,8 +31,8 @@ from epicap.errors import InputError, check_shape
 from epicap.geometry.camera import distort_normalized, pad_distortion, rotation_from_rodrigues
 from epicap.geometry.schur_solver import levenberg_marquardt
 
-__all__ = ["BundleAdjustmentOptions", "BundleAdjustmentResult", "ROBUST_LOSSES", "bundle_adjust",
-           "robust_sigma"]
+__all__ = ["AdjustmentSpread", "BundleAdjustmentOptions", "BundleAdjustmentResult", "ROBUST_LOSSES",
+           "adjustment_spread", "bundle_adjust", "robust_sigma"]
 
 FOCAL_MODES = ("fixed", "per_camera", "shared")
 ROBUST_LOSSES = ("cauchy", "geman_mcclure")
@@ -440,6 +440,47 @@ def bundle_adjust(points2d: np.ndarray, weights: np.ndarray, K: np.ndarray,
     """
     from scipy.optimize import least_squares
 
+    built = _build(points2d, weights, K, dist, R, t, points3d, groups, options, image_size)
+    if isinstance(built, BundleAdjustmentResult):
+        return built
+    prob, base_w, keep, C, N = built
+    obs_c, obs_n, R0, t0 = prob.obs_c, keep[prob.obs_n], prob.R0, prob.t0
+    p = prob.x0.copy()
+    history = []
+    inlier = np.ones(len(obs_c), bool)
+    sigma = np.nan
+    for _ in range(max(1, options.rounds)):
+        sigma, inlier = _robust_round(prob, p, base_w, options)
+        if options.solver == "schur":
+            p, fun, nfev = levenberg_marquardt(prob, p, options.max_nfev)
+        else:
+            sol = least_squares(prob.residuals, p, jac=prob.jacobian, method="trf",
+                                loss="linear", tr_solver="lsmr", x_scale="jac",
+                                max_nfev=options.max_nfev, xtol=1e-10, ftol=1e-8)
+            p, fun, nfev = sol.x, sol.fun, sol.nfev
+        history.append((float(sigma), float(np.sqrt(np.mean(fun[:2 * len(obs_c)] ** 2))),
+                        int(nfev)))
+    Rn, tn, Kn, Xk, off = prob.unpack(p)
+    uv, z = prob.project(Rn, tn, Kn, Xk, off)
+    err = np.linalg.norm(uv - prob.obs_xy, axis=1)
+    err[~(z > 0)] = np.inf
+    residuals = np.full((C, N), np.nan)
+    residuals[obs_c, obs_n] = err
+    inl = np.zeros((C, N), bool)
+    inl[obs_c, obs_n] = inlier & (z > 0)
+    X = np.full((N, 3), np.nan)
+    X[keep] = Xk
+    centers0 = -np.einsum("cji,cj->ci", R0, t0)
+    centers = -np.einsum("cji,cj->ci", Rn, tn)
+    moved = float(np.linalg.norm(centers - centers0, axis=1).max() / prob.d0)
+    rms = float(np.sqrt(np.mean(err[inlier & np.isfinite(err)] ** 2))) if inlier.any() else np.nan
+    return BundleAdjustmentResult(Rn, tn, Kn, X, off, residuals, inl, rms, float(sigma), moved,
+                                  True, history, dist=prob.dist_now.copy())
+
+
+def _build(points2d, weights, K, dist, R, t, points3d, groups, options, image_size):
+    """The `_Problem` of `bundle_adjust`'s arguments (checked): (problem, base weights (M,),
+    indices of the finite points, C, N), or a failed BundleAdjustmentResult."""
     C = check_shape(points2d, "C, N, 2", "points2d")["C"]
     N = points2d.shape[1]
     check_shape(weights, "C, N", "weights", {"C": C, "N": N})
@@ -470,56 +511,140 @@ def bundle_adjust(points2d: np.ndarray, weights: np.ndarray, K: np.ndarray,
     prob = _Problem(xy[obs_c, obs_n], obs_c, remap[obs_n], groups[obs_n], K, dist, R0, t0,
                     X0[keep], G, options, image_size)
     base_w = w[obs_c, obs_n]
-    p = prob.x0.copy()
-    history = []
-    inlier = np.ones(len(obs_c), bool)
-    sigma = np.nan
-    for _ in range(max(1, options.rounds)):
-        prob.sqrt_w[:] = 1.0
-        err = np.linalg.norm(prob.residuals(p)[:2 * len(obs_c)].reshape(-1, 2), axis=1)
-        sigma = max(robust_sigma(err[base_w > 0]), 1e-6)
-        inlier = err < options.outlier_sigmas * sigma
-        robust = 1.0 / (1.0 + (err / (options.cauchy_scale * sigma)) ** 2)
-        if options.loss == "geman_mcclure":
-            robust = robust ** 2
-        prob.sqrt_w[:] = np.sqrt(base_w * robust * inlier)
-        prob.prior_scale = sigma / options.offset_prior_px
-        if prob.n_focal and options.focal_prior > 0:
-            per = (np.bincount(obs_c, inlier, C) if prob.n_focal == C
-                   else np.array([inlier.sum()]))
-            prob.focal_rows = sigma * np.sqrt(per) / options.focal_prior
-        if len(prob.spread_rows) and options.focal_spread_prior > 0:
-            prob.spread_rows = (sigma * np.sqrt(np.bincount(obs_c, inlier, C))
-                                / options.focal_spread_prior)
-        prob.intr_rows = sigma * np.sqrt(options.intrinsics_prior_weight) / prob.intr_sigma
-        if options.solver == "schur":
-            p, fun, nfev = levenberg_marquardt(prob, p, options.max_nfev)
-        else:
-            sol = least_squares(prob.residuals, p, jac=prob.jacobian, method="trf",
-                                loss="linear", tr_solver="lsmr", x_scale="jac",
-                                max_nfev=options.max_nfev, xtol=1e-10, ftol=1e-8)
-            p, fun, nfev = sol.x, sol.fun, sol.nfev
-        history.append((float(sigma), float(np.sqrt(np.mean(fun[:2 * len(obs_c)] ** 2))),
-                        int(nfev)))
-    Rn, tn, Kn, Xk, off = prob.unpack(p)
-    uv, z = prob.project(Rn, tn, Kn, Xk, off)
-    err = np.linalg.norm(uv - prob.obs_xy, axis=1)
-    err[~(z > 0)] = np.inf
-    residuals = np.full((C, N), np.nan)
-    residuals[obs_c, obs_n] = err
-    inl = np.zeros((C, N), bool)
-    inl[obs_c, obs_n] = inlier & (z > 0)
-    X = np.full((N, 3), np.nan)
-    X[keep] = Xk
-    centers0 = -np.einsum("cji,cj->ci", R0, t0)
-    centers = -np.einsum("cji,cj->ci", Rn, tn)
-    moved = float(np.linalg.norm(centers - centers0, axis=1).max() / prob.d0)
-    rms = float(np.sqrt(np.mean(err[inlier & np.isfinite(err)] ** 2))) if inlier.any() else np.nan
-    return BundleAdjustmentResult(Rn, tn, Kn, X, off, residuals, inl, rms, float(sigma), moved,
-                                  True, history, dist=prob.dist_now.copy())
+    return prob, base_w, keep, C, N
+
+
+def _robust_round(prob, p, base_w, options) -> tuple[float, np.ndarray]:
+    """(sigma, inlier): set `prob`'s row weights for a round from the residuals at p.
+
+    sigma: the robust scale (pixels) of the error norms; inlier: (M,) observations under
+    `outlier_sigmas` sigma. Pixel rows weigh base_w times the robust loss's weight (0 for
+    outliers); the offset, focal, spread and intrinsics prior rows are scaled by sigma."""
+    C, obs_c = prob.C, prob.obs_c
+    prob.sqrt_w[:] = 1.0
+    err = np.linalg.norm(prob.residuals(p)[:2 * len(obs_c)].reshape(-1, 2), axis=1)
+    sigma = max(robust_sigma(err[base_w > 0]), 1e-6)
+    inlier = err < options.outlier_sigmas * sigma
+    robust = 1.0 / (1.0 + (err / (options.cauchy_scale * sigma)) ** 2)
+    if options.loss == "geman_mcclure":
+        robust = robust ** 2
+    prob.sqrt_w[:] = np.sqrt(base_w * robust * inlier)
+    prob.prior_scale = sigma / options.offset_prior_px
+    if prob.n_focal and options.focal_prior > 0:
+        per = (np.bincount(obs_c, inlier, C) if prob.n_focal == C
+               else np.array([inlier.sum()]))
+        prob.focal_rows = sigma * np.sqrt(per) / options.focal_prior
+    if len(prob.spread_rows) and options.focal_spread_prior > 0:
+        prob.spread_rows = (sigma * np.sqrt(np.bincount(obs_c, inlier, C))
+                            / options.focal_spread_prior)
+    prob.intr_rows = sigma * np.sqrt(options.intrinsics_prior_weight) / prob.intr_sigma
+    return sigma, inlier
 
 
 def _failed(R, t, K, X, C, G, N, message, dist):
     return BundleAdjustmentResult(R, t, K, X, np.zeros((C, G, 2)), np.full((C, N), np.nan),
                                   np.zeros((C, N), bool), np.nan, np.nan, 0.0, False, [], message,
                                   dist)
+
+
+@dataclass
+class AdjustmentSpread:
+    """How well an adjustment's data (and priors) fix its cameras: the Laplace approximation of
+    the posterior at a solution, or the Cramer-Rao bound when evaluated at the truth with the
+    true noise (Triggs et al. sec. 10).
+
+    intrinsics: (C, 5) standard deviations of fx, cx, cy (pixels), k1, k2; NaN where not free.
+    turn_deg: (C,) each camera's turn relative to the others: the root mean square, over the
+        other cameras, of the standard angle error (degrees) of its relative rotation with each.
+    pair_turn_deg: the root mean square over camera pairs of that angle error (degrees): the
+        spread of a mean relative rotation error (its expected value is about 0.92 of this).
+    noise_px: the standard deviation of a weight-1 pixel residual row (pixels) it assumed.
+    """
+
+    intrinsics: np.ndarray
+    turn_deg: np.ndarray
+    pair_turn_deg: float
+    noise_px: float
+
+
+def adjustment_spread(points2d: np.ndarray, weights: np.ndarray, K: np.ndarray,
+                      dist: np.ndarray | None, R: np.ndarray, t: np.ndarray,
+                      points3d: np.ndarray, groups: np.ndarray | None = None,
+                      options: BundleAdjustmentOptions = BundleAdjustmentOptions(),
+                      image_size: np.ndarray | None = None,
+                      noise_px: float | None = None) -> AdjustmentSpread | None:
+    """How well the cameras of an adjustment are fixed, at the parameters given.
+
+    Arguments as `bundle_adjust` (the same options: what they free is what the spread is of;
+    K, dist, R, t (`cam_from_world`), points3d: the solution, e.g. a BundleAdjustmentResult's).
+    The points are marginalised (Schur complement) and the covariance of the cameras and
+    intrinsics is the noise variance times the inverse information, priors included.
+    noise_px: the noise of a weight-1 residual row, pixels per axis, and the scale of the prior
+    rows (the Cramer-Rao bound: weights 1 at the true parameters); None: measured at the
+    solution, as the adjustment's last round weighs it (robust weights, outliers out), from the
+    weighted residuals over their degrees of freedom.
+    A principal point shift and a turn of the camera move the image nearly alike (they differ
+    only by perspective across the field of view), and cameras whose optical axes nearly share
+    a plane (a line at one height) hardly fix their focal lengths: both show here as large
+    spreads, where a bootstrap of short adjustments from the solution does not explore them.
+    Returns None when the adjustment could not be set up (too few observations).
+    """
+    from epicap.geometry.schur_solver import side_covariance, side_parameters
+
+    built = _build(points2d, weights, K, dist, R, t, points3d, groups, options, image_size)
+    if isinstance(built, BundleAdjustmentResult):
+        return None
+    prob, base_w, keep, C, N = built
+    p = prob.x0.copy()
+    if noise_px is None:
+        _robust_round(prob, p, base_w, options)
+        rows = prob.residuals(p)[:2 * len(prob.obs_c)]
+        dof = max(int((prob.sqrt_w > 0).sum()) * 2 - prob.point_start - 3 * prob.N, 1)
+        noise_var = float(rows @ rows) / dof
+    else:
+        prob.sqrt_w[:] = np.sqrt(base_w)
+        sigma = float(noise_px)
+        prob.prior_scale = sigma / options.offset_prior_px
+        if prob.n_focal and options.focal_prior > 0:
+            per = (np.bincount(prob.obs_c, None, C) if prob.n_focal == C
+                   else np.array([len(prob.obs_c)]))
+            prob.focal_rows = sigma * np.sqrt(per) / options.focal_prior
+        if len(prob.spread_rows) and options.focal_spread_prior > 0:
+            prob.spread_rows = (sigma * np.sqrt(np.bincount(prob.obs_c, None, C))
+                                / options.focal_spread_prior)
+        prob.intr_rows = sigma * np.sqrt(options.intrinsics_prior_weight) / prob.intr_sigma
+        noise_var = sigma ** 2
+    cov = side_covariance(prob, p, noise_var)
+    side = side_parameters(prob, p)
+    where = {int(k): i for i, k in enumerate(side)}
+    var = np.diag(cov)
+    intr = np.full((C, 5), np.nan)
+    if prob.n_focal:
+        fcol = prob.n_cam + (np.arange(C) if prob.n_focal == C else np.zeros(C, int))
+        intr[:, 0] = prob.K[:, 0, 0] * np.sqrt(var[[where[int(k)] for k in fcol]])
+    if prob.n_per:
+        cols = prob.intr_start + np.arange(C * prob.n_per)
+        per = np.sqrt(var[[where[int(k)] for k in cols]]).reshape(C, prob.n_per)
+        if prob.n_pp:
+            intr[:, 1:3] = per[:, :2]
+        intr[:, 3:3 + options.radial] = per[:, prob.n_pp:]
+    # relative turns: R = R0 exp(w) (right perturbations); the fixed camera has w = 0
+    slot = np.full(C, -1)
+    slot[prob.free] = np.arange(len(prob.free))
+    Sw = cov[:prob.n_cam, :prob.n_cam]
+    pair = np.zeros((C, C))
+    for i in range(C):
+        for j in range(i + 1, C):
+            A = np.zeros((3, prob.n_cam))
+            if slot[i] >= 0:
+                A[:, 6 * slot[i]:6 * slot[i] + 3] = np.eye(3)
+            if slot[j] >= 0:
+                A[:, 6 * slot[j]:6 * slot[j] + 3] = -(prob.R0[i].T @ prob.R0[j])
+            pair[i, j] = pair[j, i] = np.trace(A @ Sw @ A.T)
+    seen = np.bincount(prob.obs_c, minlength=C) > 0
+    iu = np.triu_indices(C, 1)
+    both = seen[iu[0]] & seen[iu[1]]
+    turn = np.degrees(np.sqrt(np.where(seen, (pair * seen[None]).sum(1) / max(seen.sum() - 1, 1),
+                                       np.nan)))
+    pair_rms = float(np.degrees(np.sqrt(pair[iu][both].mean()))) if both.any() else float("nan")
+    return AdjustmentSpread(intr, turn, pair_rms, float(np.sqrt(noise_var)))

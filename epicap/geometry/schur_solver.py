@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["levenberg_marquardt"]
+__all__ = ["levenberg_marquardt", "side_covariance", "side_parameters"]
 
 
 def levenberg_marquardt(prob, p: np.ndarray, max_nfev: int, ftol: float = 1e-8):
@@ -26,23 +26,14 @@ def levenberg_marquardt(prob, p: np.ndarray, max_nfev: int, ftol: float = 1e-8):
     """
     start = prob.point_start
     pts = slice(start, start + 3 * prob.N)
-    side = np.concatenate([np.arange(start), np.arange(start + 3 * prob.N, len(p))])
-    N, M, ns = prob.N, len(prob.obs_n), len(side)
+    side = side_parameters(prob, p)
+    N = prob.N
     r = prob.residuals(p)
     cost = float(r @ r)
     nfev, lam = 1, 1e-3
     while nfev < max_nfev:
-        J = prob.jacobian(p)
-        B = prob.point_jac  # (M, 2, 3): d residual rows 2m, 2m+1 / d point obs_n[m]
-        Jc = J[:, side].toarray()
-        WT = np.asarray(J[:, pts].T @ Jc).reshape(N, 3, ns)
-        U = Jc.T @ Jc
-        gc = Jc.T @ r
-        BB = np.einsum("mki,mkj->mij", B, B).reshape(M, 9)
-        V = np.stack([np.bincount(prob.obs_n, BB[:, k], N) for k in range(9)], 1)
-        V = V.reshape(N, 3, 3)
-        Br = np.einsum("mki,mk->mi", B, r[:2 * M].reshape(M, 2))
-        gp = np.stack([np.bincount(prob.obs_n, Br[:, k], N) for k in range(3)], 1)
+        U, gc, WT, V, gp = _normal_blocks(prob, p, r, side)
+        ns = len(side)
         dU = np.maximum(np.diag(U), 1e-12 * max(np.diag(U).max(initial=0), 1.0))
         dV = np.maximum(np.einsum("nii->ni", V), 1e-12)
         improved = False
@@ -77,3 +68,47 @@ def levenberg_marquardt(prob, p: np.ndarray, max_nfev: int, ftol: float = 1e-8):
         if not improved:
             break
     return p, r, nfev
+
+
+def side_parameters(prob, p) -> np.ndarray:
+    """Indices of the parameters that are not points (cameras, intrinsics, offsets)."""
+    start = prob.point_start
+    return np.concatenate([np.arange(start), np.arange(start + 3 * prob.N, len(p))])
+
+
+def _normal_blocks(prob, p, r, side):
+    """The blocks of the normal equations J^T J, J^T r at p (residuals r): U (ns, ns) and gc
+    (ns,) of the side parameters, WT (N, 3, ns) their coupling with the points, V (N, 3, 3) the
+    points' diagonal blocks, gp (N, 3) the points' gradient."""
+    start = prob.point_start
+    pts = slice(start, start + 3 * prob.N)
+    N, M, ns = prob.N, len(prob.obs_n), len(side)
+    J = prob.jacobian(p)
+    B = prob.point_jac  # (M, 2, 3): d residual rows 2m, 2m+1 / d point obs_n[m]
+    Jc = J[:, side].toarray()
+    WT = np.asarray(J[:, pts].T @ Jc).reshape(N, 3, ns)
+    U = Jc.T @ Jc
+    gc = Jc.T @ r
+    BB = np.einsum("mki,mkj->mij", B, B).reshape(M, 9)
+    V = np.stack([np.bincount(prob.obs_n, BB[:, k], N) for k in range(9)], 1).reshape(N, 3, 3)
+    Br = np.einsum("mki,mk->mi", B, r[:2 * M].reshape(M, 2))
+    gp = np.stack([np.bincount(prob.obs_n, Br[:, k], N) for k in range(3)], 1)
+    return U, gc, WT, V, gp
+
+
+def side_covariance(prob, p: np.ndarray, noise_var: float) -> np.ndarray:
+    """(ns, ns) covariance of the side parameters (cameras, intrinsics, offsets, in the order of
+    `side_parameters`) at p, the points marginalised: noise_var times the inverse of the Schur complement
+    U - W V^-1 W^T of J^T J (the Laplace approximation, or the Cramer-Rao bound at the truth;
+    Triggs et al. sec. 10; H&Z sec. 5.2). noise_var: the variance of a residual row of weight 1
+    (pixels^2). A point seen once has a singular block, damped by 1e-9 of its diagonal; a
+    direction the data and priors do not fix gets the pseudo-inverse's 0 (check the gauge)."""
+    side = side_parameters(prob, p)
+    r = prob.residuals(p)
+    U, _, WT, V, _ = _normal_blocks(prob, p, r, side)
+    dV = np.maximum(np.einsum("nii->ni", V), 1e-12)
+    V = V.copy()
+    V[:, [0, 1, 2], [0, 1, 2]] += 1e-9 * dV
+    Z = (np.linalg.inv(V) @ WT).reshape(3 * prob.N, len(side))
+    S = U - WT.reshape(3 * prob.N, len(side)).T @ Z
+    return noise_var * np.linalg.pinv((S + S.T) / 2, rcond=1e-12, hermitian=True)
