@@ -77,7 +77,7 @@ class IntrinsicsEstimate:
 def free_intrinsics(points2d: np.ndarray, weights: np.ndarray, groups: np.ndarray,
                     solution: BundleAdjustmentResult, fixed: BundleAdjustmentOptions,
                     free: BundleAdjustmentOptions, image_size: np.ndarray | None,
-                    check: bool = True, min_z: float = 3.0, check_rounds: int = 2
+                    check: bool = True, min_z: float = 2.0, check_rounds: int = 2
                     ) -> tuple[BundleAdjustmentResult, IntrinsicsCheck | None]:
     """(result, check): the adjustment from `solution` with free intrinsics, if it pays off.
 
