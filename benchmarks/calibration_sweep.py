@@ -17,18 +17,18 @@ comes from the focal lengths differing between cameras (one focal length is sear
 "focal" gives the true focal lengths with the principal point at the centre and no distortion
 (a spec sheet's intrinsics) on the rigs of "known": the gap to "known" is the lens's alone.
 
-Columns per rig (`scored_calibration` of calibration.py): rot = mean relative rotation error
-over camera pairs, deg; rot bound = its Cramer-Rao bound (`rotation_bound`: what the clean
-joints the detector reports allow at 2 px, intrinsics known or estimated as calibrate does; the
-summary's median of it says how far a rotation target is within reach of any method); centre = centre error, % of the mean baseline, after the similarity
-that aligns the recovered joints onto the true ones (defined for lines and two cameras too);
-focal = mean |focal error| % (unknown); ratio = MPJPE with the recovered / with the true
-cameras, same 2D, same triangulator (MPJPE mm: both, after one similarity); s = wall seconds
-of `calibrate`; status = ok, "excluded" (cameras the result names as not calibrated, with
-their reasons), "named" (calibrate raised InputError/GeometryError: its message) or
-"UNEXPLAINED" (any other exception: a bug). "seen"
-is the least share of the motion's joint-frames a camera reports (in view, not lost, not
-dropped): below 10% the data cannot place that camera, and the output says so.
+Columns per rig (`scored_calibration` of calibration.py): rot = mean relative rotation error over
+camera pairs, deg; rot bound = its Cramer-Rao bound (`rotation_bound`: what the clean joints the
+detector reports allow at 2 px, intrinsics known or estimated as calibrate does; the summary's
+median of it says how far a rotation target is within reach of any method); centre = centre error,
+% of the mean baseline, after the similarity that aligns the recovered joints onto the true ones
+(defined for lines and two cameras too); focal = mean |focal error| % (unknown); ratio = MPJPE
+with the recovered / with the true cameras, same 2D, same triangulator (MPJPE mm: both, after one
+similarity); s = wall seconds of `calibrate`; status = ok, "excluded" (cameras the result names as
+not calibrated, with their reasons), "named" (calibrate raised InputError/GeometryError: its
+message) or "UNEXPLAINED" (any other exception: a bug). "seen" is the least share of the motion's
+joint-frames a camera reports (in view, not lost, not dropped): below 10% the data cannot place
+that camera, and the output says so.
 Summary per intrinsics: rigs of 4+ cameras (the targets: ratio <= 1.05 on >= 95% of rigs; rot
 median <= 0.2 deg known, <= 0.3 unknown) and 2-3-camera rigs apart; median, p90, the worst rig
 (seed and description), whether the targets are met, every failure with its reason, and the

@@ -520,7 +520,7 @@ def _robust_round(prob, p, base_w, options) -> tuple[float, np.ndarray]:
     sigma: the robust scale (pixels) of the error norms; inlier: (M,) observations under
     `outlier_sigmas` sigma. Pixel rows weigh base_w times the robust loss's weight (0 for
     outliers); the offset, focal, spread and intrinsics prior rows are scaled by sigma."""
-    C, obs_c = prob.C, prob.obs_c
+    obs_c = prob.obs_c
     prob.sqrt_w[:] = 1.0
     err = np.linalg.norm(prob.residuals(p)[:2 * len(obs_c)].reshape(-1, 2), axis=1)
     sigma = max(robust_sigma(err[base_w > 0]), 1e-6)
@@ -529,6 +529,14 @@ def _robust_round(prob, p, base_w, options) -> tuple[float, np.ndarray]:
     if options.loss == "geman_mcclure":
         robust = robust ** 2
     prob.sqrt_w[:] = np.sqrt(base_w * robust * inlier)
+    _scale_priors(prob, options, sigma, inlier)
+    return sigma, inlier
+
+
+def _scale_priors(prob, options, sigma: float, inlier: np.ndarray) -> None:
+    """Weigh `prob`'s offset, focal, spread and intrinsics prior rows for a pixel scale sigma;
+    the focal and spread rows as heavy as each camera's `inlier` (M,) observations."""
+    C, obs_c = prob.C, prob.obs_c
     prob.prior_scale = sigma / options.offset_prior_px
     if prob.n_focal and options.focal_prior > 0:
         per = (np.bincount(obs_c, inlier, C) if prob.n_focal == C
@@ -538,7 +546,6 @@ def _robust_round(prob, p, base_w, options) -> tuple[float, np.ndarray]:
         prob.spread_rows = (sigma * np.sqrt(np.bincount(obs_c, inlier, C))
                             / options.focal_spread_prior)
     prob.intr_rows = sigma * np.sqrt(options.intrinsics_prior_weight) / prob.intr_sigma
-    return sigma, inlier
 
 
 def _failed(R, t, K, X, C, G, N, message, dist):
@@ -589,12 +596,12 @@ def adjustment_spread(points2d: np.ndarray, weights: np.ndarray, K: np.ndarray,
     spreads, where a bootstrap of short adjustments from the solution does not explore them.
     Returns None when the adjustment could not be set up (too few observations).
     """
-    from epicap.geometry.schur_solver import side_covariance, side_parameters
+    from epicap.geometry.schur_solver import side_covariance
 
     built = _build(points2d, weights, K, dist, R, t, points3d, groups, options, image_size)
     if isinstance(built, BundleAdjustmentResult):
         return None
-    prob, base_w, keep, C, N = built
+    prob, base_w, _, C, _ = built
     p = prob.x0.copy()
     if noise_px is None:
         _robust_round(prob, p, base_w, options)
@@ -603,44 +610,31 @@ def adjustment_spread(points2d: np.ndarray, weights: np.ndarray, K: np.ndarray,
         noise_var = float(rows @ rows) / dof
     else:
         prob.sqrt_w[:] = np.sqrt(base_w)
-        sigma = float(noise_px)
-        prob.prior_scale = sigma / options.offset_prior_px
-        if prob.n_focal and options.focal_prior > 0:
-            per = (np.bincount(prob.obs_c, None, C) if prob.n_focal == C
-                   else np.array([len(prob.obs_c)]))
-            prob.focal_rows = sigma * np.sqrt(per) / options.focal_prior
-        if len(prob.spread_rows) and options.focal_spread_prior > 0:
-            prob.spread_rows = (sigma * np.sqrt(np.bincount(prob.obs_c, None, C))
-                                / options.focal_spread_prior)
-        prob.intr_rows = sigma * np.sqrt(options.intrinsics_prior_weight) / prob.intr_sigma
-        noise_var = sigma ** 2
+        _scale_priors(prob, options, float(noise_px), np.ones(len(prob.obs_c), bool))
+        noise_var = float(noise_px) ** 2
+    # the side parameters start with the cameras' (6 per free camera), focal and intrinsics'
+    # columns in the problem's order: their indices are their places in the covariance
     cov = side_covariance(prob, p, noise_var)
-    side = side_parameters(prob, p)
-    where = {int(k): i for i, k in enumerate(side)}
     var = np.diag(cov)
     intr = np.full((C, 5), np.nan)
     if prob.n_focal:
         fcol = prob.n_cam + (np.arange(C) if prob.n_focal == C else np.zeros(C, int))
-        intr[:, 0] = prob.K[:, 0, 0] * np.sqrt(var[[where[int(k)] for k in fcol]])
+        intr[:, 0] = prob.K[:, 0, 0] * np.sqrt(var[fcol])
     if prob.n_per:
-        cols = prob.intr_start + np.arange(C * prob.n_per)
-        per = np.sqrt(var[[where[int(k)] for k in cols]]).reshape(C, prob.n_per)
+        per = np.sqrt(var[prob.intr_start:prob.point_start]).reshape(C, prob.n_per)
         if prob.n_pp:
             intr[:, 1:3] = per[:, :2]
         intr[:, 3:3 + options.radial] = per[:, prob.n_pp:]
-    # relative turns: R = R0 exp(w) (right perturbations); the fixed camera has w = 0
-    slot = np.full(C, -1)
-    slot[prob.free] = np.arange(len(prob.free))
-    Sw = cov[:prob.n_cam, :prob.n_cam]
-    pair = np.zeros((C, C))
-    for i in range(C):
-        for j in range(i + 1, C):
-            A = np.zeros((3, prob.n_cam))
-            if slot[i] >= 0:
-                A[:, 6 * slot[i]:6 * slot[i] + 3] = np.eye(3)
-            if slot[j] >= 0:
-                A[:, 6 * slot[j]:6 * slot[j] + 3] = -(prob.R0[i].T @ prob.R0[j])
-            pair[i, j] = pair[j, i] = np.trace(A @ Sw @ A.T)
+    # relative turns: R = R0 exp(w) (right perturbations), the fixed camera's w = 0. The error of
+    # R_i R_j^T is w_i - M w_j with M = R_i^T R_j, of variance tr S_ii + tr S_jj - 2 tr(M S_ji)
+    S = np.zeros((C, 3, C, 3))
+    rot = (6 * np.arange(len(prob.free))[:, None] + np.arange(3)).ravel()
+    S[np.ix_(prob.free, range(3), prob.free, range(3))] = (
+        cov[np.ix_(rot, rot)].reshape(len(prob.free), 3, len(prob.free), 3))
+    M = np.einsum("iba,jbc->ijac", prob.R0, prob.R0)
+    d = np.einsum("iaia->i", S)
+    pair = np.maximum(d[:, None] + d[None, :] - 2 * np.einsum("ijac,jcia->ij", M, S), 0.0)
+    np.fill_diagonal(pair, 0.0)
     seen = np.bincount(prob.obs_c, minlength=C) > 0
     iu = np.triu_indices(C, 1)
     both = seen[iu[0]] & seen[iu[1]]

@@ -97,12 +97,13 @@ def _normal_blocks(prob, p, r, side):
 
 
 def side_covariance(prob, p: np.ndarray, noise_var: float) -> np.ndarray:
-    """(ns, ns) covariance of the side parameters (cameras, intrinsics, offsets, in the order of
-    `side_parameters`) at p, the points marginalised: noise_var times the inverse of the Schur complement
-    U - W V^-1 W^T of J^T J (the Laplace approximation, or the Cramer-Rao bound at the truth;
-    Triggs et al. sec. 10; H&Z sec. 5.2). noise_var: the variance of a residual row of weight 1
-    (pixels^2). A point seen once has a singular block, damped by 1e-9 of its diagonal; a
-    direction the data and priors do not fix gets the pseudo-inverse's 0 (check the gauge)."""
+    """(ns, ns) covariance of the side parameters (cameras, intrinsics, offsets, in the order
+    of `side_parameters`) at p, the points marginalised: noise_var times the inverse of the
+    Schur complement U - W V^-1 W^T of J^T J (the Laplace approximation, or the Cramer-Rao
+    bound at the truth; Triggs et al. sec. 10; H&Z sec. 5.2). noise_var: the variance of a
+    residual row of weight 1 (pixels^2). A point seen once has a singular block, damped by 1e-9
+    of its diagonal; a direction the data and priors do not fix gets the pseudo-inverse's 0
+    (check the gauge)."""
     side = side_parameters(prob, p)
     r = prob.residuals(p)
     U, _, WT, V, _ = _normal_blocks(prob, p, r, side)
