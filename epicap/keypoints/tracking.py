@@ -32,8 +32,8 @@ import numpy as np
 
 from epicap.errors import InputError, check_shape
 
-__all__ = ["TrackingOptions", "SubjectTrack", "track_main_subject", "select_main_subject",
-           "select_main_subjects", "link_slots"]
+__all__ = ["TrackingOptions", "SubjectTrack", "track_main_subject", "track_people",
+           "select_main_subject", "select_main_subjects", "link_slots"]
 
 
 @dataclass(frozen=True)
@@ -249,17 +249,10 @@ def link_slots(slots: np.ndarray, options: TrackingOptions | None = None) -> np.
     return ids
 
 
-def track_main_subject(candidates: Sequence[np.ndarray | None],
-                       options: TrackingOptions | None = None) -> SubjectTrack:
-    """Link the people of every frame into tracks and return the most prominent track.
-
-    candidates: T entries, one per frame: an array (P, J, 3) of the P people found in that frame
-        (x, y in pixels, confidence in [0, 1]; NaN or confidence 0 where a joint is unseen), or
-        None / an array with P = 0 when nobody was found. J must be the same in every frame.
-    options: TrackingOptions (defaults when None).
-    Returns a SubjectTrack; its keypoints are all missing when nobody was ever found.
-    """
-    opt = options or TrackingOptions()
+def _frames(candidates: Sequence[np.ndarray | None], opt: TrackingOptions
+            ) -> tuple[list[np.ndarray], int | None]:
+    """The cleaned people of every frame ((P, J, 3) each, P = 0 for nobody) and J (None when
+    nobody was ever found); InputError for a frame whose joints differ from the others'."""
     J = None
     frames: list[np.ndarray] = []
     for t, c in enumerate(candidates):
@@ -271,23 +264,73 @@ def track_main_subject(candidates: Sequence[np.ndarray | None],
             raise InputError(f"frame {t}: expected people as (P, {J or 'J'}, 3), got {c.shape}")
         J = c.shape[1]
         frames.append(_clean(c, opt.min_confidence))
+    return [f if f.shape[1] == (J or 0) else np.zeros((0, J or 0, 3)) for f in frames], J
+
+
+def _keypoints(track: _Track, T: int, J: int) -> np.ndarray:
+    """(T, J, 3) a track's poses, (NaN, NaN, 0) in the frames it misses."""
+    keypoints = np.full((T, J, 3), np.nan)
+    keypoints[..., 2] = 0.0
+    if track.frames:
+        keypoints[track.frames] = track.poses
+    return keypoints
+
+
+def track_main_subject(candidates: Sequence[np.ndarray | None],
+                       options: TrackingOptions | None = None) -> SubjectTrack:
+    """Link the people of every frame into tracks and return the most prominent track.
+
+    candidates: T entries, one per frame: an array (P, J, 3) of the P people found in that frame
+        (x, y in pixels, confidence in [0, 1]; NaN or confidence 0 where a joint is unseen), or
+        None / an array with P = 0 when nobody was found. J must be the same in every frame.
+    options: TrackingOptions (defaults when None).
+    Returns a SubjectTrack; its keypoints are all missing when nobody was ever found.
+    """
+    opt = options or TrackingOptions()
+    frames, J = _frames(candidates, opt)
     T = len(frames)
     if J is None:
         return SubjectTrack(np.zeros((T, 0, 3)), np.full(T, -1), 0, 0.0)
-
     tracks = _link(frames, J, opt)
-
-    keypoints = np.full((T, J, 3), np.nan)
-    keypoints[..., 2] = 0.0
     person = np.full(T, -1, dtype=np.int64)
     if not tracks:
-        return SubjectTrack(keypoints, person, 0, 0.0)
+        return SubjectTrack(_keypoints(_Track(), T, J), person, 0, 0.0)
     best = max(tracks, key=lambda tr: tr.score)
-    for t, i, pose in zip(best.frames, best.indices, best.poses):
-        keypoints[t] = pose
-        person[t] = i
-    return SubjectTrack(keypoints, person, len(tracks), len(best.frames) / max(T, 1),
+    person[best.frames] = best.indices
+    return SubjectTrack(_keypoints(best, T, J), person, len(tracks), len(best.frames) / max(T, 1),
                         sorted((tr.score for tr in tracks), reverse=True))
+
+
+def track_people(candidates: Sequence[np.ndarray | None],
+                 options: TrackingOptions | None = None) -> np.ndarray:
+    """(P, T, J, 3) every person one camera's detector found, followed over time.
+
+    candidates: as `track_main_subject`'s. Person 0 is the main subject (the track
+    `track_main_subject` returns), the others follow by frames seen, most first; each row holds
+    x, y pixels and confidence, (NaN, NaN, 0) where that person is not seen. One camera alone
+    cannot tell a person who comes back after more than `max_gap` frames from someone new: such
+    a person gets a second row. P = 0 when nobody was ever found.
+
+    Example:
+        >>> import numpy as np
+        >>> walker = np.array([[100.0, 100, 0.9], [100, 200, 0.9], [140, 200, 0.9]])
+        >>> people = [np.stack([walker + t, walker + (300, 0, 0)]) for t in range(4)]
+        >>> people[3] = people[3][:1]  # the second person leaves
+        >>> track_people(people).shape
+        (2, 4, 3, 3)
+    """
+    opt = options or TrackingOptions()
+    frames, J = _frames(candidates, opt)
+    T = len(frames)
+    if J is None:
+        return np.zeros((0, T, 0, 3))
+    tracks = _link(frames, J, opt)
+    if not tracks:
+        return np.zeros((0, T, J, 3))
+    best = max(range(len(tracks)), key=lambda k: tracks[k].score)
+    order = [best] + sorted((k for k in range(len(tracks)) if k != best),
+                            key=lambda k: (-len(tracks[k].frames), k))
+    return np.stack([_keypoints(tracks[k], T, J) for k in order])
 
 
 def select_main_subject(candidates: Sequence[np.ndarray | None],

@@ -3,7 +3,10 @@
 infer writes root-relative poses in the camera's frame (OpenCV axes: x right, y down, z forward;
 metres). To show them in the 3D scene they are turned upright into a Z-up display frame,
 X = x, Y = z, Z = -y (the camera looks along +Y, as the "front" view does), and each frame is
-lifted so that its lowest joint stands on the floor (z = 0). When the poses came from a video
+lifted so that its lowest joint stands on the floor (z = 0). Several people (poses (P, T, J, 3))
+stand side by side, `PERSON_SPACING_M` apart along X, left to right as they stood in the picture
+(the median of `root_px`; id order without it): the poses are root-relative, so where each stood
+in depth is unknown. Each has its colour and its id. When the poses came from a video
 that is still there, each picture shows the video frame on the left and the 3D view on the right.
 
     render_inferred("clip_poses.npz", "clip_3d.mp4", view="front")
@@ -11,6 +14,7 @@ that is still there, each picture shows the video frame on the left and the 3D v
 from __future__ import annotations
 
 import os
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator
@@ -22,6 +26,8 @@ from epicap.session import Poses3D
 from epicap.viz.media import put_label, write_mp4, write_png
 
 __all__ = ["InferredPoses", "load_inferred", "display_from_camera", "render_inferred"]
+
+PERSON_SPACING_M = 1.0  # several people: each stands this far beside the one before
 
 
 @dataclass
@@ -35,13 +41,15 @@ class InferredPoses:
 
 
 def display_from_camera(poses_cam: np.ndarray) -> np.ndarray:
-    """(T, J, 3) camera-frame poses (x right, y down, z forward) -> Z-up display frame
-    (X = x, Y = z, Z = -y), each frame lifted so its lowest joint is at Z = 0. NaN stays NaN."""
+    """(..., T, J, 3) camera-frame poses (x right, y down, z forward) -> Z-up display frame
+    (X = x, Y = z, Z = -y), each frame (of each person) lifted so its lowest joint is at Z = 0.
+    NaN stays NaN."""
     P = np.asarray(poses_cam, dtype=np.float64)
     out = np.stack([P[..., 0], P[..., 2], -P[..., 1]], axis=-1)
-    with np.errstate(all="ignore"):
-        low = np.nanmin(out[..., 2], axis=1)
-    return out - np.nan_to_num(low)[:, None, None] * np.array([0, 0, 1.0])
+    with warnings.catch_warnings():  # an empty frame's minimum is NaN: nothing to lift
+        warnings.simplefilter("ignore", RuntimeWarning)
+        low = np.nanmin(out[..., 2], axis=-1)
+    return out - np.nan_to_num(low)[..., None, None] * np.array([0, 0, 1.0])
 
 
 def load_inferred(path: str | os.PathLike) -> InferredPoses:
@@ -52,13 +60,25 @@ def load_inferred(path: str | os.PathLike) -> InferredPoses:
     if str(z.get("frame", np.array("camera"))) != "camera":
         raise InputError(f"{path}: not an `epicap infer` output (poses not in a camera frame)")
     poses = np.asarray(z["poses"])
-    if poses.ndim != 3 or poses.shape[-1] != 3:
-        raise InputError(f"{path}: poses must be (T, J, 3), got {poses.shape}")
-    T, J, _ = poses.shape
-    shown = display_from_camera(poses).astype(np.float32)
+    people = [str(p) for p in z["people"]] if "people" in z else None
+    if poses.shape[-1:] != (3,) or poses.ndim != (3 if people is None else 4) or (
+            people is not None and len(people) != len(poses)):
+        raise InputError(f"{path}: poses must be (T, J, 3), or (P, T, J, 3) with P people, got "
+                         f"{poses.shape}" + ("" if people is None else f" for {len(people)}"))
+    shown = display_from_camera(poses)
+    if people is not None:  # side by side as in the picture, centred on the middle one
+        order = np.arange(len(people))
+        if "root_px" in z and np.shape(z["root_px"]) == poses.shape[:2] + (2,):
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", RuntimeWarning)
+                x = np.nanmedian(np.asarray(z["root_px"], np.float64)[..., 0], axis=1)
+            order = np.argsort(np.argsort(np.nan_to_num(x, nan=np.inf), kind="stable"))
+        side = (order - (len(people) - 1) / 2) * PERSON_SPACING_M
+        shown[..., 0] += side[:, None, None]
+    shown = shown.astype(np.float32)
     ok = np.isfinite(shown).all(-1)
     p3 = Poses3D(shown, np.where(ok, 0.0, np.nan).astype(np.float32),
-                 ok.astype(np.uint8), str(z["joint_set"]), float(z["fps"]))
+                 ok.astype(np.uint8), str(z["joint_set"]), float(z["fps"]), people=people)
     source = Path(str(z["source"])) if "source" in z else None
     video = source if source is not None and source.is_file() and source.suffix != ".npz" \
         else None
@@ -87,16 +107,17 @@ def render_inferred(path: str | os.PathLike, out: str | os.PathLike, view: str =
         raise InputError(f"{path}: no frame with a pose to show")
     scene = OffscreenScene(None, poses, size)
     look = view_camera(view, None, poses, size)
+    T = poses.poses.shape[-3]
     if kind == "png":
         t = scene.frame if frame is None else frame
-        if not 0 <= t < len(poses.poses):
-            raise InputError(f"--frame {t}: the poses have {len(poses.poses)} frames")
+        if not 0 <= t < T:
+            raise InputError(f"--frame {t}: the poses have {T} frames")
         scene.set_frame(t)
         write_png(out, next(_pictures(scene, look, data, [t])))
         return 1
     if step < 1:
         raise InputError(f"--step must be at least 1, got {step}")
-    frames = range(0, len(poses.poses), step)
+    frames = range(0, T, step)
     return write_mp4(out, _pictures(scene, look, data, frames), poses.fps / step)
 
 

@@ -4,7 +4,7 @@ import pytest
 
 from epicap.errors import InputError
 from epicap.keypoints.tracking import (TrackingOptions, select_main_subject, select_main_subjects,
-                                       track_main_subject)
+                                       track_main_subject, track_people)
 
 # a coco17-like stick figure, unit height, origin at the hips' midpoint, y down
 _TEMPLATE = np.array([
@@ -122,3 +122,27 @@ def test_a_person_split_in_two_detections_is_merged():
     res = track_main_subject(frames)
     np.testing.assert_allclose(res.keypoints[10], whole)
     assert res.num_tracks == 2  # the subject and the bystander, no track for the fragment
+
+
+def test_track_people_follows_everyone_main_subject_first():
+    rng = np.random.default_rng(3)
+    T = 40
+    frames = []
+    for t in range(T):
+        ppl = [person(300 + 3 * t, 400, 300, 0.8, rng),                    # the main subject
+               person(700 - 2 * t, 380, 200, 0.7, rng)]                    # another, smaller
+        if 10 <= t < 16:
+            ppl.append(person(60, 300, 120, 0.5, rng))                     # a passer-by
+        frames.append(np.stack(ppl)[rng.permutation(len(ppl))])
+    people = track_people(frames)
+    assert people.shape == (3, T, 17, 3)
+    np.testing.assert_array_equal(people[0], track_main_subject(frames).keypoints)
+    # each row is one person throughout: the hips' x follows that person's own path
+    hips = people[..., 11:13, 0].mean(-1)                                   # (3, T)
+    np.testing.assert_allclose(hips[0], 300 + 3 * np.arange(T), atol=3)
+    np.testing.assert_allclose(hips[1], 700 - 2 * np.arange(T), atol=3)
+    seen = people[..., 2].max(-1) > 0
+    assert seen[:2].all() and seen[2].tolist() == [10 <= t < 16 for t in range(T)]
+    assert np.isnan(people[2, :10, :, :2]).all() and (people[2, :10, :, 2] == 0).all()
+    # nobody at all: no rows
+    assert track_people([None, np.zeros((0, 17, 3))]).shape == (0, 2, 0, 3)

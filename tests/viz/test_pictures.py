@@ -1,6 +1,7 @@
 """Pictures a user looks at: a portrait camera at its own aspect, camera labels that never overlap,
 a trained student's poses in 3D."""
 import numpy as np
+import pytest
 
 from epicap.session import Cameras
 from epicap.viz.media import label_size
@@ -123,3 +124,28 @@ def test_view_poses_renders_infer_output_beside_its_video(tmp_path):
     assert main(["view", "--poses", str(path), "--offscreen", str(tmp_path / "c.png"),
                  "--view", "camera", "cam01"]) == 2
     assert main(["view"]) == 2
+
+
+def test_view_poses_stands_several_people_side_by_side_as_in_the_picture(tmp_path):
+    from epicap.cli import main
+    from epicap.training.infer import Inference
+    from epicap.viz.inferred import PERSON_SPACING_M, load_inferred
+
+    _, X = _inferred_file(tmp_path)
+    root_px = np.stack([np.full((5, 2), 900.0), np.full((5, 2), 200.0)])  # p0 on the right
+    path = tmp_path / "two.npz"
+    Inference(np.stack([X, X]).astype(np.float32), "h36m17", 30.0, "cam01", "kp.npz",
+              people=["p0", "p1"], root_px=root_px).save(path)
+    data = load_inferred(path)
+    assert data.poses.people == ["p0", "p1"] and data.poses.poses.shape[:2] == (2, 5)
+    x = np.nanmean(data.poses.poses[..., 0], axis=(1, 2))
+    assert x[1] < x[0] and x[0] - x[1] == pytest.approx(PERSON_SPACING_M, abs=1e-5)
+    out = tmp_path / "two.png"
+    assert main(["view", "--poses", str(path), "--offscreen", str(out), "--size", "320x240"]) == 0
+    assert out.stat().st_size > 2_000
+    # people and poses that disagree: one line, status 2
+    z = dict(np.load(path))
+    z["people"] = np.array(["p0", "p1", "p2"])
+    np.savez(tmp_path / "bad.npz", **z)
+    assert main(["view", "--poses", str(tmp_path / "bad.npz"), "--offscreen",
+                 str(tmp_path / "bad.png")]) == 2
