@@ -10,9 +10,17 @@ length and image width/height); per camera pair: the relative rotation error (de
 alignment); and the similarity's scale (1 when both are metric). A calibration with intrinsics
 only is compared on its intrinsics. --json prints one JSON object instead.
 
+--keypoints FILE (a keypoints2d.npz of a recording by these cameras) also checks both against
+the images: per camera, the median distance between its joints and their reprojection from the
+other cameras' triangulation ("held-out", pixels), and the median signed offset. An offset that
+points one way by much more than the rest says that camera turned or moved since it was
+calibrated, or that its video is shifted against its calibration. A calibration found from
+these same joints was fitted to them: to judge it fairly, use another recording.
+
 Example:
   epicap compare lab/Calib.qca.txt trial1/cameras.toml
   epicap compare board.yml trial1/cameras.toml --json
+  epicap compare lab/Calib.qca.txt trial1/cameras.toml --keypoints trial2/keypoints2d.npz
 """
 from __future__ import annotations
 
@@ -23,6 +31,9 @@ import json
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("a", metavar="A", help="the reference calibration (file or COLMAP folder)")
     parser.add_argument("b", metavar="B", help="the calibration to check against it")
+    parser.add_argument("--keypoints", metavar="FILE",
+                        help="a keypoints2d.npz of these cameras: check both calibrations "
+                             "against its joints (held-out reprojection per camera)")
     parser.add_argument("--json", action="store_true", help="one JSON object on stdout")
 
 
@@ -30,7 +41,12 @@ def run(args: argparse.Namespace) -> int:
     from epicap.session.calibration_compare import compare_calibrations
     from epicap.session.calibration_formats import load_calibration
 
-    result = compare_calibrations(load_calibration(args.a), load_calibration(args.b))
+    keypoints = None
+    if args.keypoints:
+        from epicap.session import Keypoints2D
+
+        keypoints = Keypoints2D.from_npz(args.keypoints)
+    result = compare_calibrations(load_calibration(args.a), load_calibration(args.b), keypoints)
     if args.json:
         print(json.dumps({"a": args.a, "b": args.b, **result.to_dict()}))
     else:

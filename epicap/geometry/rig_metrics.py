@@ -7,6 +7,9 @@ the comparison first finds the best similarity between the two worlds:
 - relative-rotation error of every camera pair (needs no alignment at all),
 - camera-centre error after a similarity alignment of the centres (Umeyama), in metres and as a
   percentage of the mean distance between true camera centres.
+
+Without a true rig, `held_out_fit` says how well a rig explains a recording's 2D joints: each
+camera's joints against their reprojection from the other cameras.
 """
 from __future__ import annotations
 
@@ -18,7 +21,8 @@ from epicap.errors import InputError, check_shape
 from epicap.geometry.alignment import umeyama
 from epicap.geometry.camera import camera_centers
 
-__all__ = ["RigComparison", "compare_rigs", "rotation_angle_deg"]
+__all__ = ["RigComparison", "compare_rigs", "rotation_angle_deg", "HeldOutFit",
+           "held_out_fit"]
 
 
 def rotation_angle_deg(R: np.ndarray) -> np.ndarray:
@@ -92,3 +96,55 @@ def compare_rigs(R_true: np.ndarray, t_true: np.ndarray, R_est: np.ndarray,
     baseline = float(np.mean([np.linalg.norm(c_true[a] - c_true[b]) for a, b in pairs]))
     return RigComparison(rotation, relative, pairs, np.linalg.norm(aligned - c_true, axis=1),
                          baseline, float(s))
+
+
+@dataclass
+class HeldOutFit:
+    """How well a rig explains 2D joints no camera was fitted to alone: each camera's joints
+    against their reprojection from the other cameras' triangulation.
+
+    median_px: (C,) median distance, pixels (NaN where too few joints). offset_px: (C, 2) the
+    median of the signed differences (observed - reprojected, x and y pixels): near 0 for a
+    camera that agrees with the others, a shift in one direction for one turned or moved since
+    it was calibrated (or whose image is offset from its calibration). count: (C,) joints used.
+    """
+
+    median_px: np.ndarray
+    offset_px: np.ndarray
+    count: np.ndarray
+
+
+def held_out_fit(points2d: np.ndarray, confidence: np.ndarray, K: np.ndarray, R: np.ndarray,
+                 t: np.ndarray, dist: np.ndarray | None = None, min_confidence: float = 0.3,
+                 min_count: int = 20) -> HeldOutFit:
+    """Leave-one-camera-out reprojection of 2D joints through a calibrated rig (`HeldOutFit`).
+
+    points2d: (C, N, 2) pixels of the original images, NaN where unseen; confidence: (C, N).
+    K: (C, 3, 3), R: (C, 3, 3), t: (C, 3) `cam_from_world`, dist: (C, 4 or 5) or None.
+    For each camera c, the joints are triangulated from the other cameras (robustly, those seen
+    by 2 or more of them with confidence `min_confidence` or more) and projected into c. Needs 3 cameras or more (InputError otherwise).
+    A camera with fewer than `min_count` such joints gets NaN.
+    """
+    from epicap.geometry.camera import project_points
+    from epicap.geometry.triangulation import TriangulationOptions, triangulate
+
+    C = check_shape(points2d, "C, N, 2", "points2d")["C"]
+    check_shape(confidence, "C, N", "confidence", {"C": C})
+    if C < 3:
+        raise InputError(f"a held-out check needs 3 cameras or more, got {C}")
+    px = np.asarray(points2d, np.float64)
+    conf = np.asarray(confidence, np.float64)
+    dist = np.zeros((C, 5)) if dist is None else np.asarray(dist, np.float64)
+    median, offset, count = np.full(C, np.nan), np.full((C, 2), np.nan), np.zeros(C, np.int64)
+    for c in range(C):
+        rest = np.array([i for i in range(C) if i != c])
+        tri = triangulate(px[rest], K[rest], R[rest], t[rest], dist[rest], conf[rest],
+                          TriangulationOptions(min_confidence=min_confidence))
+        uv = project_points(tri.points3d, K[c:c + 1], R[c:c + 1], t[c:c + 1], dist[c:c + 1])[0][0]
+        d = px[c] - uv
+        ok = (tri.views >= 2) & (conf[c] >= min_confidence) & np.isfinite(d).all(-1)
+        count[c] = int(ok.sum())
+        if count[c] >= min_count:
+            median[c] = float(np.median(np.linalg.norm(d[ok], axis=-1)))
+            offset[c] = np.median(d[ok], axis=0)
+    return HeldOutFit(median, offset, count)

@@ -11,6 +11,14 @@ For the cameras both hold (matched by name, in a's order):
 - focal length and principal point differences b - a in pixels, and in % of a's focal length
   and of a's image width / height.
 a is the reference (e.g. a board or mocap calibration), b the one checked (e.g. epicap's).
+
+Given 2D joints of a recording by these cameras (a keypoints2d.npz), both calibrations are also
+checked against the images themselves: each camera's joints against their reprojection from the
+other cameras' triangulation (`geometry.rig_metrics.held_out_fit`). The median distance says how
+well a calibration explains the recording; the median signed offset, when it points one way by
+much more than the detector's bias between views, says a camera turned or moved since it was
+calibrated (or its video is shifted against its calibration). A calibration found from these
+same joints (epicap's from this recording) was fitted to them: a fair check uses another one.
 """
 from __future__ import annotations
 
@@ -21,7 +29,7 @@ import numpy as np
 from epicap.errors import GeometryError, InputError
 from epicap.geometry.alignment import umeyama
 from epicap.geometry.camera import camera_centers
-from epicap.geometry.rig_metrics import rotation_angle_deg
+from epicap.geometry.rig_metrics import HeldOutFit, rotation_angle_deg
 from epicap.session.cameras import Cameras
 
 __all__ = ["CalibrationComparison", "compare_calibrations"]
@@ -35,7 +43,8 @@ class CalibrationComparison:
     pairs (names); relative_rotation_deg: (P,). rotation_deg, centre_error_m: (C,) after the
     alignment. scale: of the similarity mapping b's world onto a's. alignment: how the centres
     were aligned. All extrinsic fields are None when either calibration lacks extrinsics or
-    fewer than 2 cameras are shared. notes: what could not be compared, and why."""
+    fewer than 2 cameras are shared. notes: what could not be compared, and why. fit_a, fit_b:
+    how well each explains a recording's 2D joints (`held_out_fit`), None without one."""
 
     cameras: list[str]
     only_a: list[str]
@@ -51,6 +60,8 @@ class CalibrationComparison:
     scale: float | None = None
     alignment: str | None = None
     notes: list[str] = field(default_factory=list)
+    fit_a: HeldOutFit | None = None
+    fit_b: HeldOutFit | None = None
 
     def table(self) -> str:
         """The per-camera table, the per-pair table and a summary, as Markdown text."""
@@ -73,6 +84,12 @@ class CalibrationComparison:
                 [(f"{a}-{b}", round(float(v), 3))
                  for (a, b), v in zip(self.pairs, self.relative_rotation_deg)],
                 ["pair", "relative rotation (deg)"]))
+        if self.fit_a is not None:
+            out.append(format_table(
+                [(name, int(self.fit_a.count[c]), *_fit_cells(self.fit_a, c),
+                  *_fit_cells(self.fit_b, c)) for c, name in enumerate(self.cameras)],
+                ["camera", "joints", "A held-out (px)", "A offset x, y (px)",
+                 "B held-out (px)", "B offset x, y (px)"]))
         out.append("\n".join(f"{k}: {v}" for k, v in self.summary().items()))
         return "\n\n".join(out)
 
@@ -86,6 +103,10 @@ class CalibrationComparison:
                 f"{100 * self.centre_error_m.mean():.2f} / {100 * self.centre_error_m.max():.2f}")
             s["scale (b to a)"] = f"{self.scale:.6g}"
             s["alignment"] = self.alignment
+        if self.fit_a is not None:
+            s["held-out reprojection, median over cameras A / B (px)"] = (
+                f"{np.nanmedian(self.fit_a.median_px):.1f} / "
+                f"{np.nanmedian(self.fit_b.median_px):.1f}")
         s["focal, max |difference| (%)"] = f"{np.abs(self.focal_pct).max():.3f}"
         s["principal point, max |difference| (px)"] = f"{np.abs(self.principal_px).max():.2f}"
         for i, note in enumerate(self.notes):
@@ -101,7 +122,12 @@ class CalibrationComparison:
             "centre_error_m": float(self.centre_error_m[c]) if ext else None,
             "focal_px": self.focal_px[c].tolist(), "focal_pct": self.focal_pct[c].tolist(),
             "principal_point_px": self.principal_px[c].tolist(),
-            "principal_point_pct": self.principal_pct[c].tolist()}
+            "principal_point_pct": self.principal_pct[c].tolist(),
+            **({} if self.fit_a is None else {
+                f"held_out_{k}": {"median_px": _finite(f.median_px[c]),
+                                  "offset_px": [_finite(v) for v in f.offset_px[c]],
+                                  "joints": int(f.count[c])}
+                for k, f in (("a", self.fit_a), ("b", self.fit_b))})}
             for c, name in enumerate(self.cameras)]
         pairs = [{"cameras": list(p), "relative_rotation_deg": float(v)}
                  for p, v in zip(self.pairs, self.relative_rotation_deg)] if ext else []
@@ -110,13 +136,15 @@ class CalibrationComparison:
                 "notes": self.notes}
 
 
-def compare_calibrations(a: Cameras, b: Cameras) -> CalibrationComparison:
+def compare_calibrations(a: Cameras, b: Cameras, keypoints=None) -> CalibrationComparison:
     """Compare calibration b with the reference a on the cameras both hold (by name).
 
     a, b: calibrations of any format (`load_calibration`); extrinsics (`cam_from_world`, a in
     metres, b in any unit) are compared when both have them and share 2 or more cameras,
-    intrinsics always. Returns a CalibrationComparison. Raises InputError when no camera name
-    is shared.
+    intrinsics always. keypoints: a Keypoints2D of a recording by these cameras (any number of
+    people): both are also checked against its joints (module doc; needs extrinsics and 3 of
+    its cameras in both). Returns a CalibrationComparison. Raises InputError when no camera name
+    is shared, or when the keypoints name no shared camera or cannot be checked.
 
     Example:
         >>> R = np.stack([np.eye(3)] * 3); t = np.array([[0, 0, 4.0], [1, 0, 4], [0, 1, 4]])
@@ -151,7 +179,49 @@ def compare_calibrations(a: Cameras, b: Cameras) -> CalibrationComparison:
         result.notes.append("only one shared camera: rotations and centres not compared")
         return result
     _compare_extrinsics(result, a_, b_)
+    if keypoints is not None:
+        _fit_keypoints(result, a_, b_, keypoints)
     return result
+
+
+def _fit_keypoints(result: CalibrationComparison, a: Cameras, b: Cameras, keypoints) -> None:
+    """Fill result.fit_a, fit_b from `keypoints`, on the cameras it shares with both."""
+    from epicap.geometry.rig_metrics import held_out_fit
+
+    shared = [n for n in result.cameras if n in keypoints.cameras]
+    if len(shared) < 3:
+        raise InputError(f"the keypoints' cameras ({', '.join(keypoints.cameras)}) share "
+                         f"{len(shared)} with both calibrations; a held-out check needs 3")
+    kp = keypoints.keypoints[[keypoints.camera_index(n) for n in shared]]
+    kp = kp.reshape(len(shared), -1, 3)
+    fits = [held_out_fit(kp[..., :2], kp[..., 2], c.K, c.R, c.t, c.dist)
+            for c in (a.select(shared), b.select(shared))]
+    index = [shared.index(n) if n in shared else None for n in result.cameras]
+    result.fit_a, result.fit_b = (_spread(f, index) for f in fits)
+    if len(shared) < len(result.cameras):
+        result.notes.append("the keypoints lack " + ", ".join(
+            n for n in result.cameras if n not in shared) + ": not checked against them")
+
+
+def _spread(fit: HeldOutFit, index: list) -> HeldOutFit:
+    """`fit` over the shared cameras laid out over all compared ones (NaN, 0 where absent)."""
+    C = len(index)
+    median, offset, count = np.full(C, np.nan), np.full((C, 2), np.nan), np.zeros(C, np.int64)
+    for c, i in enumerate(index):
+        if i is not None:
+            median[c], offset[c], count[c] = fit.median_px[i], fit.offset_px[i], fit.count[i]
+    return HeldOutFit(median, offset, count)
+
+
+def _fit_cells(fit: HeldOutFit, c: int) -> tuple:
+    if not np.isfinite(fit.median_px[c]):
+        return (None, None)
+    return (round(float(fit.median_px[c]), 1),
+            f"{fit.offset_px[c, 0]:+.1f}, {fit.offset_px[c, 1]:+.1f}")
+
+
+def _finite(v) -> float | None:
+    return float(v) if np.isfinite(v) else None
 
 
 def _compare_extrinsics(result: CalibrationComparison, a: Cameras, b: Cameras) -> None:

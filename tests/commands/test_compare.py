@@ -45,3 +45,39 @@ def test_compare_bad_input(tmp_path, capsys):
         assert main(["compare", str(tmp_path / "a.toml"), str(tmp_path / b)]) == 2
         err = capsys.readouterr().err
         assert err.count("\n") == 1 and needle in err, err
+
+
+def test_compare_against_a_recordings_joints(tmp_path, capsys):
+    """--keypoints: the rig that fits the images has no offset; a camera turned since (as if
+    bumped after its calibration) shows it, in the direction of the turn."""
+    from epicap.session import Keypoints2D
+    from tests.geometry.test_rig_metrics import _observed
+
+    truth = ring_rig(4, focal_px=1000.0, seed=2)
+    px, conf = _observed(truth, N=300)
+    kp = np.concatenate([px, conf[..., None]], -1).reshape(4, 300, 1, 3)  # 300 frames, 1 joint
+    Keypoints2D(np.repeat(kp, 17, axis=2).astype(np.float32), truth.names, "coco17",
+                truth.image_size, 30.0).save(tmp_path / "kp.npz")
+    truth.to_toml(tmp_path / "truth.toml")
+    R = truth.R.copy()
+    R[2] = cv2.Rodrigues(np.radians([0.0, 1.0, 0.0]))[0] @ R[2]   # cam03 panned 1 degree
+    replace(truth, R=R, t=-np.einsum("cij,cj->ci", R, truth.centers)).to_toml(tmp_path / "old.toml")
+    assert main(["compare", str(tmp_path / "old.toml"), str(tmp_path / "truth.toml"),
+                 "--keypoints", str(tmp_path / "kp.npz"), "--json"]) == 0
+    doc = {c["camera"]: c for c in json.loads(capsys.readouterr().out)["cameras"]}
+    # turned +1 degree about its y axis, the old calibration puts what the camera sees straight
+    # ahead at +tan(1 deg) f in x: the joints sit 17.5 px to the left of its reprojection
+    dx, dy = doc["cam03"]["held_out_a"]["offset_px"]
+    assert abs(dx + 1000 * np.tan(np.radians(1))) < 2 and abs(dy) < 2, (dx, dy)
+    assert max(abs(v) for c in doc.values() for v in c["held_out_b"]["offset_px"]) < 0.5
+    assert doc["cam03"]["held_out_b"]["median_px"] < 3 < doc["cam03"]["held_out_a"]["median_px"]
+    assert main(["compare", str(tmp_path / "old.toml"), str(tmp_path / "truth.toml"),
+                 "--keypoints", str(tmp_path / "kp.npz")]) == 0
+    assert "A offset x, y (px)" in capsys.readouterr().out
+    # keypoints of other cameras: one line, status 2
+    Keypoints2D(np.repeat(kp, 17, axis=2).astype(np.float32), ["a", "b", "cam01", "cam02"],
+                "coco17", truth.image_size, 30.0).save(tmp_path / "other.npz")
+    assert main(["compare", str(tmp_path / "old.toml"), str(tmp_path / "truth.toml"),
+                 "--keypoints", str(tmp_path / "other.npz")]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "needs 3" in err, err
