@@ -93,10 +93,8 @@ class CalibrationResult:
     intrinsics_check: object | None = None
     turn_spread_deg: float = float("nan")
 
-    def table(self) -> str:
-        """The per-camera table (Markdown) the command prints."""
-        from epicap.console import format_table
-
+    def table_rows(self) -> tuple[list[str], list[list]]:
+        """(header, rows) of the per-camera table: one row per camera, None for an empty cell."""
         rows = []
         for r in self.reports:
             rows.append([r.name, r.frames, r.joints, r.inliers,
@@ -104,9 +102,27 @@ class CalibrationResult:
                          None if not np.isfinite(r.turn_deg) else round(r.turn_deg, 2),
                          *r.intrinsics_cells(), f"{100 * r.coverage:.0f}%",
                          "excluded" if r.excluded else "ok"])
-        return format_table(rows, ["camera", "frames", "joints", "inliers", "rms px",
-                                   "turn ± deg", "focal px",
-                                   "cx, cy px", "k1", "intrinsics", "in view", "status"])
+        return (["camera", "frames", "joints", "inliers", "rms px", "turn ± deg", "focal px",
+                 "cx, cy px", "k1", "intrinsics", "in view", "status"], rows)
+
+    def table(self) -> str:
+        """The per-camera table (Markdown) the command prints."""
+        from epicap.console import format_table
+
+        header, rows = self.table_rows()
+        return format_table(rows, header)
+
+    def save_record(self, session, cameras_file) -> None:
+        """Write `calibration.toml` into `session`: this table and summary, for the cameras
+        just written to `cameras_file` (`epicap.session.calibration_record`)."""
+        from pathlib import Path
+
+        from epicap.session.calibration_record import (CALIBRATION_RECORD_FILE,
+                                                       write_calibration_record)
+
+        header, rows = self.table_rows()
+        write_calibration_record(Path(session) / CALIBRATION_RECORD_FILE, cameras_file, header,
+                                 rows, self.summary())
 
     def summary(self) -> str:
         """One paragraph: cameras calibrated, RMS error, scale and floor."""

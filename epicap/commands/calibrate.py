@@ -12,9 +12,10 @@ and metres from --subject-height. When no feet are seen (cropped views, upper bo
 comes from upright trunks and thighs and the subject's path, the floor from the lowest joints
 seen and standard body proportions; the summary says which was used.
 
-Prints a table per camera (frames and joints used, inliers, RMS reprojection error, focal
-length, share of frames with the subject in view) and warnings to act on. A camera that sees
-too little is left out of cameras.toml and named with the reason.
+Prints a table per camera (frames and joints used, inliers, RMS reprojection error, how well
+its turn is fixed, focal length, share of frames with the subject in view) and warnings to act
+on. A camera that sees too little is left out of cameras.toml and named with the reason. The
+table and summary are kept in SESSION/calibration.toml, which `epicap report` shows.
 
 Intrinsics: --intrinsics FILE holds each camera's intrinsics and distortion (honoured), in any
 format `epicap compare` reads: cameras.toml, Qualisys .qca.txt, OpenCV YAML/XML, COLMAP; a size
@@ -119,6 +120,8 @@ def run(args) -> int:
                                  radial=0 if args.centred else args.radial)
     result = calibrate(keypoints, intrinsics, options, initial=initial)
     result.cameras.to_toml(out)
+    if out == session / CAMERAS_FILE:  # how well each camera is fixed, for `epicap report`
+        result.save_record(session, out)
     print(result.table())
     print(result.summary())
     print(f"wrote {out}")

@@ -272,6 +272,7 @@ def _run_calibrate(ctx: Context, plan: Plan, previous):
         method=p["method"], shared_focal=p["shared_focal"],
         subject_height_m=p["subject_height_m"], max_frames=p["max_frames"]))
     result.cameras.to_toml(ctx.session / CAMERAS_FILE)
+    result.save_record(ctx.session, ctx.session / CAMERAS_FILE)  # for the report
     ctx.details += [result.table(), result.summary()]
     ctx.warnings += [*result.warnings, *recording_advice(keypoints)]
     return (f"{len(result.cameras)} of {len(keypoints.cameras)} cameras, RMS "

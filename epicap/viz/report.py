@@ -20,7 +20,8 @@ import numpy as np
 
 from epicap.console import warn
 from epicap.errors import InputError
-from epicap.session import KEYPOINTS_FILE
+from epicap.session import CAMERAS_FILE, KEYPOINTS_FILE
+from epicap.session.calibration_record import read_calibration_record
 from epicap.session.io import atomic_write
 from epicap.viz import plots
 
@@ -188,6 +189,11 @@ def build_report(session_dir: str | os.PathLike, run_dir: str | os.PathLike | No
                       "Z (m)", "median error (px)"], rows),
               '<p class="note">Camera centres in the world frame (Z up, metres); errors are '
               "detections against reprojected 3D joints.</p>"]
+    record = read_calibration_record(data.root, data.root / CAMERAS_FILE)
+    if record is not None:
+        parts += ["<h3>How the joints fix each camera</h3>",
+                  _table(record["header"], record["rows"]),
+                  f'<p class="note">{html.escape(record["summary"])}.</p>']
 
     parts.append("<h2>Reprojection error</h2>")
     if residuals is not None:

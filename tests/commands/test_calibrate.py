@@ -105,3 +105,36 @@ def test_calibrate_centred_keeps_the_principal_point_and_no_distortion(tmp_path,
     np.testing.assert_allclose(est.K[:, :2, 2], (cams.image_size - 1) / 2)
     assert not est.dist.any()
     assert main(["calibrate", str(tmp_path), "--radial", "3"]) == 2
+
+
+def test_calibrate_keeps_its_table_for_the_report(tmp_path, capsys):
+    """calibration.toml: the table and summary printed, tied to the cameras.toml written; the
+    report shows them, and not once the cameras have changed."""
+    from epicap.session.calibration_record import read_calibration_record
+    from epicap.viz.report import build_report
+
+    cams = _session(tmp_path)
+    assert main(["calibrate", str(tmp_path), "--intrinsics", str(tmp_path / "intr.toml"),
+                 "--subject-height", "1.8"]) == 0
+    printed = capsys.readouterr().out
+    record = read_calibration_record(tmp_path, tmp_path / "cameras.toml")
+    assert record["header"][:6] == ["camera", "frames", "joints", "inliers", "rms px",
+                                    "turn ± deg"]
+    assert [r[0] for r in record["rows"]] == cams.names and record["summary"] in printed
+    lines = [line.replace(" ", "") for line in printed.splitlines()]
+    for row in record["rows"]:  # the printed table's rows, cell for cell
+        assert "|" + "|".join(cell.replace(" ", "") for cell in row) + "|" in lines, row
+    assert main(["triangulate", str(tmp_path)]) == 0  # poses3d.npz, for the report
+    html = build_report(tmp_path, snapshots=False)
+    assert "How the joints fix each camera" in html and record["rows"][0][5] in html
+    # --out elsewhere: the session's record stays as it was, for its own cameras.toml
+    assert main(["calibrate", str(tmp_path), "--intrinsics", str(tmp_path / "intr.toml"),
+                 "--out", str(tmp_path / "other.toml")]) == 0
+    assert read_calibration_record(tmp_path, tmp_path / "cameras.toml") == record
+    # cameras.toml replaced by another calibration: the record no longer describes it
+    Cameras.from_toml(tmp_path / "other.toml").to_toml(tmp_path / "cameras.toml")
+    (tmp_path / "cameras.toml").write_text((tmp_path / "cameras.toml").read_text() + "\n")
+    assert read_calibration_record(tmp_path, tmp_path / "cameras.toml") is None
+    assert "How the joints fix each camera" not in build_report(tmp_path, snapshots=False)
+    (tmp_path / "calibration.toml").write_text("rows = [[")  # unreadable: no record either
+    assert read_calibration_record(tmp_path, tmp_path / "cameras.toml") is None

@@ -39,8 +39,10 @@ def test_first_run_runs_every_stage_and_the_second_none(session, tmp_path):
     intrinsics = str(session / "truth" / CAMERAS_FILE)
     for verb in (["sync"], ["calibrate", "--intrinsics", intrinsics], ["triangulate"]):
         assert main([verb[0], str(by_hand), *verb[1:], "--quiet"]) == 0
-    for name in (KEYPOINTS_FILE, "keypoints2d_raw.npz", CAMERAS_FILE, POSES_FILE):
+    for name in (KEYPOINTS_FILE, "keypoints2d_raw.npz", CAMERAS_FILE, POSES_FILE,
+                 "calibration.toml"):
         assert fingerprint(session / name) == fingerprint(by_hand / name), name
+    assert "How the joints fix each camera" in (session / "report.html").read_text()
     assert Poses3D.from_npz(session / POSES_FILE).valid.mean() > 0.9
     before = {p: fingerprint(session / p) for p in (KEYPOINTS_FILE, CAMERAS_FILE, POSES_FILE)}
     second = _run(session)
