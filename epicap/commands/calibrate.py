@@ -120,7 +120,7 @@ def run(args) -> int:
                                  radial=0 if args.centred else args.radial)
     result = calibrate(keypoints, intrinsics, options, initial=initial)
     result.cameras.to_toml(out)
-    if out == session / CAMERAS_FILE:  # how well each camera is fixed, for `epicap report`
+    if out.resolve() == (session / CAMERAS_FILE).resolve():  # for `epicap report`
         result.save_record(session, out)
     print(result.table())
     print(result.summary())

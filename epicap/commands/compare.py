@@ -15,7 +15,9 @@ the images: per camera, the median distance between its joints and their reproje
 other cameras' triangulation ("held-out", pixels), and the median signed offset. An offset that
 points one way by much more than the rest says that camera turned or moved since it was
 calibrated, or that its video is shifted against its calibration. A calibration found from
-these same joints was fitted to them: to judge it fairly, use another recording.
+these same joints was fitted to them: to judge it fairly, use another recording. Both need
+extrinsics, 3 cameras named as the keypoints' and the keypoints' image sizes (codec padding
+under 16 px in one dimension is accepted with a warning).
 
 Example:
   epicap compare lab/Calib.qca.txt trial1/cameras.toml
@@ -42,11 +44,21 @@ def run(args: argparse.Namespace) -> int:
     from epicap.session.calibration_formats import load_calibration
 
     keypoints = None
+    a, b = load_calibration(args.a), load_calibration(args.b)
     if args.keypoints:
+        from epicap.console import warn
         from epicap.session import Keypoints2D
+        from epicap.session.calibration_formats import fit_to_session
 
         keypoints = Keypoints2D.from_npz(args.keypoints)
-    result = compare_calibrations(load_calibration(args.a), load_calibration(args.b), keypoints)
+        fitted = []  # the keypoints' image sizes where they differ by codec padding, else refused
+        for path, cams in ((args.a, a), (args.b, b)):
+            cams, messages = fit_to_session(cams, keypoints.cameras, keypoints.image_size, path)
+            fitted.append(cams)
+            for message in messages:
+                warn(message)
+        a, b = fitted
+    result = compare_calibrations(a, b, keypoints)
     if args.json:
         print(json.dumps({"a": args.a, "b": args.b, **result.to_dict()}))
     else:

@@ -264,6 +264,7 @@ def _frames(candidates: Sequence[np.ndarray | None], opt: TrackingOptions
             raise InputError(f"frame {t}: expected people as (P, {J or 'J'}, 3), got {c.shape}")
         J = c.shape[1]
         frames.append(_clean(c, opt.min_confidence))
+    # frames with nobody before the first person was seen were made (0, 0, 3): give them J
     return [f if f.shape[1] == (J or 0) else np.zeros((0, J or 0, 3)) for f in frames], J
 
 

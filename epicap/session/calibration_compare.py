@@ -173,14 +173,17 @@ def compare_calibrations(a: Cameras, b: Cameras, keypoints=None) -> CalibrationC
                             "compared as given)")
     if not (a.has_extrinsics and b.has_extrinsics):
         which = " and ".join(x for x, c in (("a", a), ("b", b)) if not c.has_extrinsics)
+        if keypoints is not None:
+            raise InputError(f"{which} holds intrinsics only: checking it against keypoints "
+                             "needs each camera's rotation and translation")
         result.notes.append(f"{which} holds intrinsics only: rotations and centres not compared")
         return result
-    if len(common) < 2:
+    if len(common) < 2 and keypoints is None:
         result.notes.append("only one shared camera: rotations and centres not compared")
         return result
-    _compare_extrinsics(result, a_, b_)
     if keypoints is not None:
-        _fit_keypoints(result, a_, b_, keypoints)
+        _fit_keypoints(result, a_, b_, keypoints)  # refuses fewer than 3 shared cameras
+    _compare_extrinsics(result, a_, b_)
     return result
 
 
@@ -196,20 +199,18 @@ def _fit_keypoints(result: CalibrationComparison, a: Cameras, b: Cameras, keypoi
     kp = kp.reshape(len(shared), -1, 3)
     fits = [held_out_fit(kp[..., :2], kp[..., 2], c.K, c.R, c.t, c.dist)
             for c in (a.select(shared), b.select(shared))]
-    index = [shared.index(n) if n in shared else None for n in result.cameras]
-    result.fit_a, result.fit_b = (_spread(f, index) for f in fits)
-    if len(shared) < len(result.cameras):
+    has = np.isin(result.cameras, shared)  # shared keeps result.cameras' order
+    result.fit_a, result.fit_b = (_spread(f, has) for f in fits)
+    if not has.all():
         result.notes.append("the keypoints lack " + ", ".join(
             n for n in result.cameras if n not in shared) + ": not checked against them")
 
 
-def _spread(fit: HeldOutFit, index: list) -> HeldOutFit:
-    """`fit` over the shared cameras laid out over all compared ones (NaN, 0 where absent)."""
-    C = len(index)
+def _spread(fit: HeldOutFit, has: np.ndarray) -> HeldOutFit:
+    """`fit` of the cameras where `has` (C,) is True laid out over all C (NaN, 0 elsewhere)."""
+    C = len(has)
     median, offset, count = np.full(C, np.nan), np.full((C, 2), np.nan), np.zeros(C, np.int64)
-    for c, i in enumerate(index):
-        if i is not None:
-            median[c], offset[c], count[c] = fit.median_px[i], fit.offset_px[i], fit.count[i]
+    median[has], offset[has], count[has] = fit.median_px, fit.offset_px, fit.count
     return HeldOutFit(median, offset, count)
 
 

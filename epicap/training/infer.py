@@ -45,7 +45,6 @@ class Inference:
     people: list[str] | None = None
     root_px: np.ndarray | None = None  # (T, 2) or (P, T, 2): the root's pixels in the input
 
-
     def save(self, path: str | os.PathLike) -> None:
         """Write an .npz: poses, joints, joint_set, fps, camera, frame="camera", root_relative,
         source (the video or keypoints file read), checkpoint (the student's file), `root_px`

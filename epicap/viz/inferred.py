@@ -64,7 +64,7 @@ def load_inferred(path: str | os.PathLike) -> InferredPoses:
     if poses.shape[-1:] != (3,) or poses.ndim != (3 if people is None else 4) or (
             people is not None and len(people) != len(poses)):
         raise InputError(f"{path}: poses must be (T, J, 3), or (P, T, J, 3) with P people, got "
-                         f"{poses.shape}" + ("" if people is None else f" for {len(people)}"))
+                         f"{poses.shape}" + ("" if people is None else f" for {len(people)} people"))
     shown = display_from_camera(poses)
     if people is not None:  # side by side as in the picture, centred on the middle one
         order = np.arange(len(people))

@@ -81,3 +81,24 @@ def test_compare_against_a_recordings_joints(tmp_path, capsys):
                  "--keypoints", str(tmp_path / "other.npz")]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "needs 3" in err, err
+    # keypoints of three of the four cameras: those three checked, the fourth named
+    Keypoints2D(np.repeat(kp[:3], 17, axis=2).astype(np.float32), truth.names[:3], "coco17",
+                truth.image_size[:3], 30.0).save(tmp_path / "three.npz")
+    assert main(["compare", str(tmp_path / "old.toml"), str(tmp_path / "truth.toml"),
+                 "--keypoints", str(tmp_path / "three.npz"), "--json"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    last = doc["cameras"][3]["held_out_a"]
+    assert last == {"median_px": None, "offset_px": [None, None], "joints": 0}
+    assert doc["cameras"][2]["held_out_a"]["median_px"] > 3
+    assert any("lack cam04" in note for note in doc["notes"])
+    # a calibration without extrinsics, or keypoints of other image sizes: one line, status 2
+    replace(truth, R=None, t=None).to_toml(tmp_path / "intrinsics.toml")
+    half = Keypoints2D(np.repeat(kp, 17, axis=2).astype(np.float32), truth.names, "coco17",
+                       truth.image_size // 2, 30.0)
+    half.save(tmp_path / "half.npz")
+    for a, keypoints, needle in (("intrinsics.toml", "kp.npz", "intrinsics only"),
+                                 ("old.toml", "half.npz", "more than codec padding")):
+        assert main(["compare", str(tmp_path / a), str(tmp_path / "truth.toml"),
+                     "--keypoints", str(tmp_path / keypoints)]) == 2
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1 and needle in err, err
