@@ -8,8 +8,9 @@ jump, kick, get-up), and the benchmark's noise model: 2 px Gaussian noise, 10% o
 missing, each camera losing the subject for 10% of the frames (`SceneOptions`, as the ring rows).
 
 Intrinsics: "known" passes the true K and distortion; "unknown" calibrates with
-`intrinsics=None` (today: one focal search, per-camera focal in the adjustment, principal point
-at the image centre, no distortion); "ideal" is "unknown" on the same rigs with the principal
+`intrinsics=None` (each camera's focal length searched with the principal point centred and no
+distortion; the last adjustment then frees principal points and k1 when the held-out check keeps
+them, `calibration_free.intrinsics.free_intrinsics`); "ideal" is "unknown" on the same rigs with the principal
 point centred and k1 = 0 in the truth: the gap between the two is what the lens model costs;
 "same" is "ideal" with every camera of a rig one model (the first camera's image size and
 focal length; other rigs, as the focal lengths change the distances): what is left of the gap
