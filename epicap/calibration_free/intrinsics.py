@@ -78,7 +78,7 @@ def free_intrinsics(points2d: np.ndarray, weights: np.ndarray, groups: np.ndarra
                     solution: BundleAdjustmentResult, fixed: BundleAdjustmentOptions,
                     free: BundleAdjustmentOptions, image_size: np.ndarray | None,
                     check: bool = True, min_z: float = 2.0, check_rounds: int = 2,
-                    max_nfev: int = 100
+                    max_nfev: int = 100, tie: float = 0.0
                     ) -> tuple[BundleAdjustmentResult, IntrinsicsCheck | None]:
     """(result, check): the adjustment from `solution` with free intrinsics, if it pays off.
 
@@ -93,17 +93,20 @@ def free_intrinsics(points2d: np.ndarray, weights: np.ndarray, groups: np.ndarra
     each, says which generalises: the free intrinsics are kept when they reproject the held-out
     observations closer, by the sign test (paired, robust to outliers: `IntrinsicsCheck.sign_z`
     above `min_z`) and by the median. Bias belongs to one joint and does not carry over to the
-    others; true intrinsics do. A tie keeps the simpler, centred model: on centred synthetic
-    rigs the free one fitted the held-out joints as well (medians within 0.4%, sign_z -5.8..0.2)
-    but wandered along the principal point / turn valley (dance_a 0.13 -> 0.78 deg); rigs with
-    off-centre principal points gave sign_z 4.9-98, the real demo (OpenPose) -9.4. The half
-    adjustments run `check_rounds` robust rounds; the adjustment with free intrinsics on every
-    joint runs only when the check keeps them, with up to `max_nfev` residual evaluations per
-    robust round (the check's halves keep `free`'s): the focal lengths of cameras whose optical
-    axes nearly share a plane (a line at one height) move slowly along their weak direction, and
-    an adjustment stopped at 30 left them near where the centred principal points had put them
-    (random-rig sweep, unknown intrinsics, seed 17, a level line of 6 cameras: focal 16.8% off
-    and MPJPE ratio 1.39 at 30; 3.2% and 1.006 with room to converge).
+    others; true intrinsics do. A tie (medians within `tie` of each other, z above -min_z)
+    keeps the free model when `tie` > 0 (`CalibrationOptions.intrinsics_tie` says what it
+    measured), the centred one when 0: on centred synthetic rigs the free one fitted the
+    held-out joints as well (medians within 0.4%, sign_z -5.8..0.2) and could wander along the
+    principal point / turn valley (dance_a 0.13 -> 0.78 deg); rigs with off-centre principal
+    points gave sign_z 4.9-98 but also ties (sweep rig 90, a k1 of -0.19: z 0.8); the real demo
+    (OpenPose) -9.4. The half adjustments run `check_rounds` robust rounds; the adjustment with
+    free intrinsics on every joint runs only when the check keeps them, with up to `max_nfev`
+    residual evaluations per robust round (the check's halves keep `free`'s): the focal
+    lengths of cameras whose optical axes nearly share a plane (a line at one height) move
+    slowly along their weak direction, and an adjustment stopped at 30 left them near where the
+    centred principal points had put them (random-rig sweep, unknown intrinsics, seed 17, a
+    level line of 6 cameras: focal 16.8% off and MPJPE ratio 1.39 at 30; 3.2% and 1.006 with
+    room to converge).
     Returns `solution` itself when the check refuses or the adjustment fails.
     """
     check_result = None
@@ -123,7 +126,9 @@ def free_intrinsics(points2d: np.ndarray, weights: np.ndarray, groups: np.ndarra
         better = int((free_e[both] < fixed_e[both]).sum())
         worse = int((free_e[both] > fixed_e[both]).sum())
         z = (better - worse) / np.sqrt(max(better + worse, 1))
-        check_result = IntrinsicsCheck(fixed_px, free_px, bool(z > min_z and free_px < fixed_px),
+        better_fit = z > min_z and free_px < fixed_px
+        tied = z > -min_z and free_px < (1 + tie) * fixed_px
+        check_result = IntrinsicsCheck(fixed_px, free_px, bool(better_fit or (tie > 0 and tied)),
                                        float(z))
         if not check_result.kept:
             return solution, check_result

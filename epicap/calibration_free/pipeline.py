@@ -399,7 +399,8 @@ def _adjust(px, w, confidence, K, dist, R, t, X, used, options, intrinsics, skel
             intrinsics_prior_weight=options.intrinsics_prior_weight)
         held = ba
         ba, check = free_intrinsics(points2d, weights, groups, held, final, free, size,
-                                    options.intrinsics_check, options.intrinsics_min_z)
+                                    options.intrinsics_check, options.intrinsics_min_z,
+                                    tie=options.intrinsics_tie)
         kept = ba is not held
         final = free if kept else final
         du = ba.dist

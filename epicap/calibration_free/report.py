@@ -150,6 +150,11 @@ class CalibrationResult:
         check = self.intrinsics_check
         if check is None:
             return ""
+        if check.kept and check.free_px >= check.fixed_px:
+            return (f"; principal points and distortion estimated (held-out joints cannot tell: "
+                    f"{check.free_px:.2f} px, {check.fixed_px:.2f} px with them assumed, sign "
+                    f"test z {check.sign_z:.1f}; the centred model would carry the lens in its "
+                    "focal lengths and turns)")
         if check.kept:
             return (f"; principal points and distortion estimated (held-out joints reproject "
                     f"{check.free_px:.2f} px, {check.fixed_px:.2f} px with them assumed)")
