@@ -10,11 +10,11 @@ missing, each camera losing the subject for 10% of the frames (`SceneOptions`, a
 Intrinsics: "known" passes the true K and distortion; "unknown" calibrates with
 `intrinsics=None` (each camera's focal length searched with the principal point centred and no
 distortion; the last adjustment then frees principal points and k1 when the held-out check keeps
-them, `calibration_free.intrinsics.free_intrinsics`); "ideal" is "unknown" on the same rigs with the principal
-point centred and k1 = 0 in the truth: the gap between the two is what the lens model costs;
-"same" is "ideal" with every camera of a rig one model (the first camera's image size and
-focal length; other rigs, as the focal lengths change the distances): what is left of the gap
-comes from the focal lengths differing between cameras (one focal length is searched);
+them, `calibration_free.intrinsics.free_intrinsics`); "ideal" is "unknown" on the same rigs with
+the principal point centred and k1 = 0 in the truth: the gap between the two is what the lens
+model costs; "same" is "ideal" with every camera of a rig one model (the first camera's image
+size and focal length; other rigs, as the focal lengths change the distances): what is left of
+the gap comes from the focal lengths differing between cameras (one focal length is searched);
 "focal" gives the true focal lengths with the principal point at the centre and no distortion
 (a spec sheet's intrinsics) on the rigs of "known": the gap to "known" is the lens's alone.
 

@@ -100,3 +100,19 @@ def perturbed(cams: Cameras, turn_deg: float, move_m: float, seed: int = 0,
         centers[c] = centers[c] + move_m * step / np.linalg.norm(step)
     return Cameras(cams.names, cams.image_size, cams.K, cams.dist, R,
                    -np.einsum("cij,cj->ci", R, centers))
+
+
+def sweep_scene(seed: int, clip_name: str, turn_deg_per_s: float = 0.0, frames: int = 200):
+    """(rig, clip, scene) of a rig of `benchmarks/calibration_sweep.py`: the rig drawn with
+    `seed` from `RigFamily()` around the clip, and the sweep's noise model (2 px, 10% outliers,
+    missing and lost). rig.cameras is the truth (metres, `cam_from_world`, pixels)."""
+    from epicap.synthetic import SceneOptions, load_clip, make_scene
+    from epicap.synthetic.rigs import RigFamily, random_rig
+
+    clip = load_clip(clip_name, "coco17", fps=30, num_frames=frames,
+                     turn_deg_per_s=turn_deg_per_s)
+    rig = random_rig(seed, clip.positions, RigFamily())
+    scene = make_scene(clip, rig.cameras, SceneOptions(
+        noise_px=2.0, outlier_fraction=0.1, missing_fraction=0.1, lose_fraction=0.1,
+        lose_subject=rig.lose_subject, seed=seed))
+    return rig, clip, scene

@@ -7,7 +7,7 @@ from epicap.calibration_free.focal_choice import (ALIKE, choose_focals, quick_so
 from epicap.calibration_free.pipeline import CalibrationOptions, calibrate
 from epicap.geometry.rig_metrics import compare_rigs
 from epicap.session import Cameras
-from tests.calibration_free.scene import camera_ring, observe, person_motion
+from tests.calibration_free.scene import camera_ring, observe, person_motion, sweep_scene
 
 MIXED = np.array([800.0, 1400.0, 2400.0, 1000.0, 1400.0])  # 3x apart: a phone to a zoom
 
@@ -63,14 +63,7 @@ def test_a_random_wall_rig_whose_lenses_differ_2x():
     lengths 1264-2560 px, principal points off-centre, k1 -0.34..0.07, two portrait, two framing
     the upper body. A shared start resected camera by camera settled at 2684 px for all, and
     the rig came out 3-5 deg off (MPJPE 3.5-20x that of the true cameras)."""
-    from epicap.synthetic import SceneOptions, load_clip, make_scene
-    from epicap.synthetic.rigs import RigFamily, random_rig
-
-    clip = load_clip("jump", "coco17", fps=30, num_frames=200, turn_deg_per_s=60.0)
-    rig = random_rig(45, clip.positions, RigFamily())
-    scene = make_scene(clip, rig.cameras, SceneOptions(
-        noise_px=2.0, outlier_fraction=0.1, missing_fraction=0.1, lose_fraction=0.1,
-        lose_subject=rig.lose_subject, seed=45))
+    rig, clip, scene = sweep_scene(45, "jump", 60.0)
     res = calibrate(scene.keypoints, None, CalibrationOptions(
         subject_height_m=clip.subject_height_m))
     t = rig.cameras.select(res.cameras.names)

@@ -8,7 +8,7 @@ from epicap.calibration_free.pipeline import CalibrationOptions, calibrate
 from epicap.errors import InputError
 from epicap.geometry.bundle_adjustment import BundleAdjustmentOptions, bundle_adjust
 from epicap.session import Cameras
-from tests.calibration_free.scene import camera_ring, observe, person_motion
+from tests.calibration_free.scene import camera_ring, observe, person_motion, sweep_scene
 from tests.calibration_free.test_pipeline import _rel_rot
 
 CENTRED = CalibrationOptions(principal_point=False, radial=0, bootstrap=0)
@@ -110,6 +110,8 @@ def test_options_and_names():
         CalibrationOptions(radial_prior=-1.0)
     with pytest.raises(InputError, match="bootstrap"):
         CalibrationOptions(bootstrap=-1)
+    with pytest.raises(InputError, match="intrinsics_tie"):
+        CalibrationOptions(intrinsics_tie=-0.01)
 
 
 def test_a_level_line_of_cameras_is_named_for_its_loose_focal_lengths():
@@ -142,18 +144,9 @@ def test_a_level_line_of_cameras_is_named_for_its_loose_focal_lengths():
     assert max(ring_spread) < 0.5 * spread.min(), (ring_spread, spread)
 
 
-
 def _sweep_rig(seed: int, clip_name: str, turn_deg_per_s: float = 0.0):
-    """(rig, clip, calibrate's result) of a rig of `benchmarks/calibration_sweep.py` (its seed,
-    clip and noise: 2 px, 10% outliers, missing and lost), intrinsics unknown."""
-    from epicap.synthetic import SceneOptions, load_clip, make_scene
-    from epicap.synthetic.rigs import RigFamily, random_rig
-
-    clip = load_clip(clip_name, "coco17", fps=30, num_frames=200, turn_deg_per_s=turn_deg_per_s)
-    rig = random_rig(seed, clip.positions, RigFamily())
-    scene = make_scene(clip, rig.cameras, SceneOptions(
-        noise_px=2.0, outlier_fraction=0.1, missing_fraction=0.1, lose_fraction=0.1,
-        lose_subject=rig.lose_subject, seed=seed))
+    """(rig, calibrate's result with intrinsics unknown) of a sweep rig (`scene.sweep_scene`)."""
+    rig, clip, scene = sweep_scene(seed, clip_name, turn_deg_per_s)
     return rig, calibrate(scene.keypoints, None, CalibrationOptions(
         subject_height_m=clip.subject_height_m, bootstrap=0))
 
