@@ -10,6 +10,7 @@ cameras_sha256 = "..."          # the cameras.toml this describes; report ignore
 summary = "4 of 4 cameras calibrated (epicap), RMS reprojection error 11.50 px; ..."
 header = ["camera", "frames", ...]
 rows = [["cam01", "198", ...], ...]
+warnings = ["the recording is 1.7 s long ...", ...]   # absent in older records: none
 ```
 """
 from __future__ import annotations
@@ -30,11 +31,12 @@ def _cell(value) -> str:
 
 
 def write_calibration_record(path: str | os.PathLike, cameras_file: str | os.PathLike,
-                             header: list[str], rows: list[list], summary: str) -> None:
+                             header: list[str], rows: list[list], summary: str,
+                             warnings: list[str] = ()) -> None:
     """Write the record of the calibration in `cameras_file` (atomically) to `path`.
 
     header: the table's column names; rows: one list of cells per camera (None: empty);
-    summary: the paragraph the command printed.
+    summary: the paragraph the command printed; warnings: the warnings it printed.
     """
     from epicap.assets import sha256_of
 
@@ -44,14 +46,16 @@ def write_calibration_record(path: str | os.PathLike, cameras_file: str | os.Pat
              "header = [" + ", ".join(toml_string(h) for h in header) + "]", "rows = ["]
     lines += ["  [" + ", ".join(toml_string(_cell(v)) for v in row) + "]," for row in rows]
     lines.append("]")
+    lines.append("warnings = [" + ", ".join(toml_string(w) for w in warnings) + "]")
     with atomic_write(path, "w") as f:
         f.write("\n".join(lines) + "\n")
 
 
 def read_calibration_record(session: str | os.PathLike, cameras_file: str | os.PathLike
                             ) -> dict | None:
-    """The record of `session` ({"summary", "header", "rows"}) when it describes `cameras_file`
-    as it is now; None when there is none, it is unreadable, or the cameras changed since."""
+    """The record of `session` ({"summary", "header", "rows", "warnings"}) when it describes
+    `cameras_file` as it is now; None when there is none, it is unreadable, or the cameras
+    changed since."""
     from epicap.assets import sha256_of
 
     path = Path(session) / CALIBRATION_RECORD_FILE
@@ -60,7 +64,8 @@ def read_calibration_record(session: str | os.PathLike, cameras_file: str | os.P
         if doc.get("cameras_sha256") != sha256_of(cameras_file):
             return None
         header, rows = [str(h) for h in doc["header"]], [[str(v) for v in r] for r in doc["rows"]]
-        return {"summary": str(doc["summary"]), "header": header, "rows": rows} \
-            if all(len(r) == len(header) for r in rows) else None
+        warnings = [str(w) for w in doc.get("warnings", [])]
+        return {"summary": str(doc["summary"]), "header": header, "rows": rows,
+                "warnings": warnings} if all(len(r) == len(header) for r in rows) else None
     except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError, KeyError, TypeError):
         return None

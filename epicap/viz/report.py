@@ -194,6 +194,10 @@ def build_report(session_dir: str | os.PathLike, run_dir: str | os.PathLike | No
         parts += ["<h3>How the joints fix each camera</h3>",
                   _table(record["header"], record["rows"]),
                   f'<p class="note">{html.escape(record["summary"])}.</p>']
+        if record["warnings"]:
+            parts += ['<p class="note">What calibrate warned about:</p><ul class="note">'
+                      + "".join(f"<li>{html.escape(w)}</li>" for w in record["warnings"])
+                      + "</ul>"]
 
     parts.append("<h2>Reprojection error</h2>")
     if residuals is not None:

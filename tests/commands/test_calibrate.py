@@ -127,6 +127,18 @@ def test_calibrate_keeps_its_table_for_the_report(tmp_path, capsys):
     assert main(["triangulate", str(tmp_path)]) == 0  # poses3d.npz, for the report
     html = build_report(tmp_path, snapshots=False)
     assert "How the joints fix each camera" in html and record["rows"][0][5] in html
+    assert "What calibrate warned about" not in html  # this calibration warned of nothing
+    # calibrate's warnings, kept in the record, are shown under its table
+    from epicap.session.calibration_record import write_calibration_record
+    write_calibration_record(tmp_path / "calibration.toml", tmp_path / "cameras.toml",
+                             record["header"], record["rows"], record["summary"],
+                             ["cam01 sees the subject in only 5% of frames & <more>"])
+    html = build_report(tmp_path, snapshots=False)
+    assert "What calibrate warned about" in html
+    assert "only 5% of frames &amp; &lt;more&gt;" in html
+    write_calibration_record(tmp_path / "calibration.toml", tmp_path / "cameras.toml",
+                             record["header"], record["rows"], record["summary"],
+                             record["warnings"])
     # --out elsewhere: the session's record stays as it was, for its own cameras.toml
     assert main(["calibrate", str(tmp_path), "--intrinsics", str(tmp_path / "intr.toml"),
                  "--out", str(tmp_path / "other.toml")]) == 0
@@ -138,3 +150,19 @@ def test_calibrate_keeps_its_table_for_the_report(tmp_path, capsys):
     assert "How the joints fix each camera" not in build_report(tmp_path, snapshots=False)
     (tmp_path / "calibration.toml").write_text("rows = [[")  # unreadable: no record either
     assert read_calibration_record(tmp_path, tmp_path / "cameras.toml") is None
+
+
+def test_a_calibration_record_keeps_the_warnings_and_reads_older_ones(tmp_path):
+    from epicap.session.calibration_record import (read_calibration_record,
+                                                   write_calibration_record)
+
+    cams = tmp_path / "cameras.toml"
+    cams.write_text("[cam01]\n")
+    write_calibration_record(tmp_path / "calibration.toml", cams, ["camera"], [["cam01"]],
+                             "1 camera", ["cam01 sees the subject in only 5% of frames"])
+    record = read_calibration_record(tmp_path, cams)
+    assert record["warnings"] == ["cam01 sees the subject in only 5% of frames"]
+    older = "\n".join(line for line in (tmp_path / "calibration.toml").read_text().splitlines()
+                      if not line.startswith("warnings"))
+    (tmp_path / "calibration.toml").write_text(older)
+    assert read_calibration_record(tmp_path, cams) == {**record, "warnings": []}
