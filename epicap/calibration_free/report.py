@@ -112,9 +112,10 @@ class CalibrationResult:
         header, rows = self.table_rows()
         return format_table(rows, header)
 
-    def save_record(self, session, cameras_file) -> None:
-        """Write `calibration.toml` into `session`: this table, summary and warnings, for the
-        cameras just written to `cameras_file` (`epicap.session.calibration_record`)."""
+    def save_record(self, session, cameras_file, advice: list[str] = ()) -> None:
+        """Write `calibration.toml` into `session`: this table, summary and warnings (then the
+        `advice` printed beside them, e.g. on the recording's length), for the cameras just
+        written to `cameras_file` (`epicap.session.calibration_record`)."""
         from pathlib import Path
 
         from epicap.session.calibration_record import (CALIBRATION_RECORD_FILE,
@@ -122,7 +123,7 @@ class CalibrationResult:
 
         header, rows = self.table_rows()
         write_calibration_record(Path(session) / CALIBRATION_RECORD_FILE, cameras_file, header,
-                                 rows, self.summary(), self.warnings)
+                                 rows, self.summary(), [*self.warnings, *advice])
 
     def summary(self) -> str:
         """One paragraph: cameras calibrated, RMS error, scale and floor."""

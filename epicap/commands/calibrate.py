@@ -119,13 +119,14 @@ def run(args) -> int:
                                  principal_point=not args.centred,
                                  radial=0 if args.centred else args.radial)
     result = calibrate(keypoints, intrinsics, options, initial=initial)
+    advice = recording_advice(keypoints)
     result.cameras.to_toml(out)
     if out.resolve() == (session / CAMERAS_FILE).resolve():  # for `epicap report`
-        result.save_record(session, out)
+        result.save_record(session, out, advice)
     print(result.table())
     print(result.summary())
     print(f"wrote {out}")
-    for message in [*result.warnings, *recording_advice(keypoints)]:
+    for message in [*result.warnings, *advice]:
         warn(message)
     return 0
 

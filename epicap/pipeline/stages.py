@@ -271,10 +271,11 @@ def _run_calibrate(ctx: Context, plan: Plan, previous):
     result = calibrate(keypoints, intrinsics, CalibrationOptions(
         method=p["method"], shared_focal=p["shared_focal"],
         subject_height_m=p["subject_height_m"], max_frames=p["max_frames"]))
+    advice = recording_advice(keypoints)
     result.cameras.to_toml(ctx.session / CAMERAS_FILE)
-    result.save_record(ctx.session, ctx.session / CAMERAS_FILE)  # for the report
+    result.save_record(ctx.session, ctx.session / CAMERAS_FILE, advice)  # for the report
     ctx.details += [result.table(), result.summary()]
-    ctx.warnings += [*result.warnings, *recording_advice(keypoints)]
+    ctx.warnings += [*result.warnings, *advice]
     return (f"{len(result.cameras)} of {len(keypoints.cameras)} cameras, RMS "
             f"{result.rms_px:.2f} px", None)
 

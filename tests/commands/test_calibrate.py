@@ -116,8 +116,12 @@ def test_calibrate_keeps_its_table_for_the_report(tmp_path, capsys):
     cams = _session(tmp_path)
     assert main(["calibrate", str(tmp_path), "--intrinsics", str(tmp_path / "intr.toml"),
                  "--subject-height", "1.8"]) == 0
-    printed = capsys.readouterr().out
+    out = capsys.readouterr()
+    printed = out.out
     record = read_calibration_record(tmp_path, tmp_path / "cameras.toml")
+    # the warnings printed (here: the 2.7 s recording's advice) are kept for the report
+    assert any("calibration wants" in w for w in record["warnings"]), record["warnings"]
+    assert all(w in out.err for w in record["warnings"])
     assert record["header"][:6] == ["camera", "frames", "joints", "inliers", "rms px",
                                     "turn ± deg"]
     assert [r[0] for r in record["rows"]] == cams.names and record["summary"] in printed
@@ -127,7 +131,8 @@ def test_calibrate_keeps_its_table_for_the_report(tmp_path, capsys):
     assert main(["triangulate", str(tmp_path)]) == 0  # poses3d.npz, for the report
     html = build_report(tmp_path, snapshots=False)
     assert "How the joints fix each camera" in html and record["rows"][0][5] in html
-    assert "What calibrate warned about" not in html  # this calibration warned of nothing
+    assert "What calibrate warned about" in html
+    assert all(w in html for w in record["warnings"])  # plain text: nothing to escape
     # calibrate's warnings, kept in the record, are shown under its table
     from epicap.session.calibration_record import write_calibration_record
     write_calibration_record(tmp_path / "calibration.toml", tmp_path / "cameras.toml",

@@ -42,7 +42,10 @@ def test_first_run_runs_every_stage_and_the_second_none(session, tmp_path):
     for name in (KEYPOINTS_FILE, "keypoints2d_raw.npz", CAMERAS_FILE, POSES_FILE,
                  "calibration.toml"):
         assert fingerprint(session / name) == fingerprint(by_hand / name), name
-    assert "How the joints fix each camera" in (session / "report.html").read_text()
+    report = (session / "report.html").read_text()
+    assert "How the joints fix each camera" in report
+    # the recording's advice, printed beside calibrate's table, is in the report too
+    assert "What calibrate warned about" in report and "calibration wants" in report
     assert Poses3D.from_npz(session / POSES_FILE).valid.mean() > 0.9
     before = {p: fingerprint(session / p) for p in (KEYPOINTS_FILE, CAMERAS_FILE, POSES_FILE)}
     second = _run(session)
