@@ -18,7 +18,9 @@ Before triangulating, the people are re-checked with the cameras: a camera's vie
 and right are exchanged are exchanged back, views that belong to another person move to that
 person, views that fit nobody are dropped. The keypoints as they were stay in
 SESSION/keypoints2d_unmatched.npz and SESSION/keypoints2d.npz gets the corrected ones (only when
-something changed; the table says what, per camera). --no-match skips this step.
+something changed; the table says what, per camera). Triangulating again re-checks the keypoints
+as they were, with the cameras of now. --no-match skips this step and triangulates
+keypoints2d.npz as it is.
 
 Prints frames, the share of joints triangulated, reprojection error percentiles, mean views and
 the share of each camera's detections kept; refuses to overwrite poses3d.npz without --force.

@@ -84,13 +84,14 @@ class Context:
     def matched_from(self) -> Path:
         """The keypoints as they were before the triangulate stage re-checked the people with the
         cameras: keypoints2d.npz, or keypoints2d_unmatched.npz once that stage rewrote
-        keypoints2d.npz (also after a kill in the middle of it)."""
-        from epicap.pipeline.rematch import UNMATCHED_FILE
+        keypoints2d.npz (also after a kill in the middle of it, or after the triangulate verb
+        rewrote it: `rematch.keypoints_before_recheck`)."""
+        from epicap.pipeline.rematch import UNMATCHED_FILE, keypoints_before_recheck
 
         kp, unmatched = self.session / KEYPOINTS_FILE, self.session / UNMATCHED_FILE
         rec = self.record.stages.get("triangulate")
         if rec is None or not unmatched.is_file():
-            return kp
+            return keypoints_before_recheck(self.session)
         current, before = fingerprint(kp), fingerprint(unmatched)
         for r in (rec, rec.success):
             if r is not None and r.status in ("ran", "running") and \
@@ -98,7 +99,7 @@ class Context:
                         current == r.outputs.get(KEYPOINTS_FILE)
                         or (r.status == "running" and current != before)):
                 return unmatched
-        return kp
+        return keypoints_before_recheck(self.session)
 
 
 # ---- the stages: each a plan (what it reads, writes, depends on) and an execution --------------

@@ -227,9 +227,11 @@ def triangulate_session(session_dir: str | os.PathLike,
     match_people: first re-check the people with the cameras (`epicap.pipeline.rematch`): the
         keypoints as read are kept in `keypoints2d_unmatched.npz` and the corrected ones written
         to `keypoints2d.npz` (both atomically, only when a view changed), then triangulated;
-        the summary's `matching` says what changed.
-    keypoints_path: read the keypoints from this file instead of the session's `keypoints2d.npz`
-        (`epicap run` passes the unmatched copy when it triangulates again).
+        the summary's `matching` says what changed. The keypoints are read as they were before
+        an earlier re-check (`rematch.keypoints_before_recheck`), so triangulating again with
+        new cameras starts from the detector's views.
+    keypoints_path: read the keypoints from this file instead (`epicap run` passes the
+        unmatched copy when it triangulates again).
     Returns the poses written and a summary.
     """
     session = Path(session_dir)
@@ -237,8 +239,16 @@ def triangulate_session(session_dir: str | os.PathLike,
         raise InputError(f"{session}: no such session folder")
     output = session / POSES_FILE
     refuse_overwrite(output, force, "3D poses file")
-    source = Path(keypoints_path) if keypoints_path is not None else \
-        require_session_file(session, KEYPOINTS_FILE)
+    if keypoints_path is not None:
+        source = Path(keypoints_path)
+    elif match_people:  # the detector's views, not those an earlier re-check moved
+        from epicap.pipeline.rematch import keypoints_before_recheck
+
+        source = keypoints_before_recheck(session)
+        if source.name == KEYPOINTS_FILE:
+            source = require_session_file(session, KEYPOINTS_FILE)
+    else:
+        source = require_session_file(session, KEYPOINTS_FILE)
     keypoints = Keypoints2D.from_npz(source)
     calib_path = Path(cameras_path) if cameras_path is not None else \
         require_session_file(session, CAMERAS_FILE, "pass --cameras FILE")
@@ -246,7 +256,7 @@ def triangulate_session(session_dir: str | os.PathLike,
                                        require_extrinsics=True)  # any lab format
     matching = None
     if match_people:
-        from epicap.pipeline.rematch import UNMATCHED_FILE, rematch_keypoints
+        from epicap.pipeline.rematch import UNMATCHED_FILE, record_recheck, rematch_keypoints
 
         keypoints, matching = rematch_keypoints(keypoints, cameras)
     poses, summary = triangulate_keypoints(keypoints, cameras, options, smoothing,
@@ -256,8 +266,10 @@ def triangulate_session(session_dir: str | os.PathLike,
         unmatched = session / UNMATCHED_FILE
         if matching.changed and source.resolve() != unmatched.resolve():
             copy_atomic(source, unmatched)
+        from_unmatched = source.resolve() == unmatched.resolve()
         if matching.changed or source.resolve() != (session / KEYPOINTS_FILE).resolve():
             keypoints.save(session / KEYPOINTS_FILE)
+        record_recheck(session, matching.changed or from_unmatched)
         summary.matching = matching
         summary.warnings += matching.warnings()
     poses.save(output)

@@ -62,3 +62,35 @@ def test_detector_slots_follow_detect():
 
     assert detector_slots(parse_people("1")) == 2 and detector_slots(parse_people(None)) == 4
     assert detector_slots(parse_people("6")) == 6 and detector_slots(parse_people("all"), 3) == 3
+
+
+def test_calibrate_and_triangulate_after_run_read_the_keypoints_as_detected(session, detect_runs,
+                                                                             capsys):
+    """After `run` re-checked the people, the verbs read keypoints2d_unmatched.npz: calibrate
+    gives run's rig byte for byte, and triangulating again neither re-checks corrected views nor
+    overwrites the detector's copy."""
+    from epicap.cli import main
+    from epicap.pipeline.rematch import RECHECK_FILE, keypoints_before_recheck
+    from epicap.session import CAMERAS_FILE, POSES_FILE
+
+    _plant_swaps(session)
+    _run(session)
+    assert keypoints_before_recheck(session) == session / UNMATCHED_FILE
+    rig, detected = (session / CAMERAS_FILE).read_bytes(), (session / UNMATCHED_FILE).read_bytes()
+    fixed = (session / KEYPOINTS_FILE).read_bytes()
+    truth = str(session / "truth" / CAMERAS_FILE)
+    assert main(["calibrate", str(session), "--intrinsics", truth, "--force"]) == 0
+    assert f"reading {UNMATCHED_FILE}" in capsys.readouterr().out
+    assert (session / CAMERAS_FILE).read_bytes() == rig
+    for _ in range(2):
+        assert main(["triangulate", str(session), "--force"]) == 0
+        assert (session / UNMATCHED_FILE).read_bytes() == detected
+        assert (session / KEYPOINTS_FILE).read_bytes() == fixed
+        assert keypoints_before_recheck(session) == session / UNMATCHED_FILE
+    # keypoints written anew (detected or imported again) are read as they are
+    Keypoints2D.from_npz(session / UNMATCHED_FILE).save(session / KEYPOINTS_FILE)
+    assert keypoints_before_recheck(session) == session / KEYPOINTS_FILE
+    assert main(["calibrate", str(session), "--intrinsics", truth, "--force"]) == 0
+    assert "reading" not in capsys.readouterr().out.splitlines()[0]
+    assert main(["triangulate", str(session), "--force", "--no-match"]) == 0
+    assert (session / RECHECK_FILE).is_file() and (session / POSES_FILE).is_file()
