@@ -101,8 +101,8 @@ def sync_session(session, method: str = "auto", reference: str | None = None,
     method: "auto" (timestamps when every camera has them, else keypoints), "timestamps" or
         "keypoints". reference: the camera with offset 0 (default: the first).
     The keypoints as detected are kept as `keypoints2d_raw.npz` and are the input of every rerun
-    (as long as `keypoints2d.npz` is the one sync wrote; a newer one, e.g. from a new detect,
-    becomes the raw input). Returns None, writing nothing, when the session has one camera.
+    (as long as `keypoints2d.npz` is the one sync wrote, or triangulate's re-check of it:
+    `session.recheck`; a newer one, e.g. from a new detect, becomes the raw input). Returns None, writing nothing, when the session has one camera.
     rematch, min_cameras, max_people: with several people and offsets of a frame or more, match
     the people again from `detections2d.npz` on the common timeline (`sync_people.rematch_people`;
     min_cameras and max_people as `--people` chose them at detection), unless an offset is
@@ -115,6 +115,7 @@ def sync_session(session, method: str = "auto", reference: str | None = None,
     from epicap.session import KEYPOINTS_FILE, Keypoints2D
     from epicap.session.io import atomic_write
     from epicap.session.manifest import MANIFEST_FILE, SessionManifest
+    from epicap.session.recheck import keypoints_before_recheck
 
     if method not in ("auto", "timestamps", "keypoints"):
         raise InputError(f"unknown sync method {method!r}; valid: auto, timestamps, keypoints")
@@ -122,9 +123,11 @@ def sync_session(session, method: str = "auto", reference: str | None = None,
     current, raw_path = session / KEYPOINTS_FILE, session / RAW_KEYPOINTS_FILE
     pending = session / f".{KEYPOINTS_FILE}.sync.tmp"  # the synced file before its rename
     pending.unlink(missing_ok=True)  # left by a sync that was killed: redone below
-    source = current
+    # after triangulate re-checked the people, keypoints2d.npz holds corrected views: what sync
+    # wrote is the file they were re-checked from
+    source = keypoints_before_recheck(session)
     previous = read_sync(session / SYNC_FILE)
-    if raw_path.is_file() and current.is_file() and sha256_of(current) in (
+    if raw_path.is_file() and source.is_file() and sha256_of(source) in (
             previous.get("synced_sha256"), sha256_of(raw_path)):
         source = raw_path  # keypoints2d.npz is sync's output (or the raw one): start from raw
     kp = Keypoints2D.from_npz(source)
@@ -165,7 +168,7 @@ def sync_session(session, method: str = "auto", reference: str | None = None,
     # a temporary name, then sync.toml naming both by hash, then the rename into place. A rerun
     # finds keypoints2d.npz equal to the raw file or to the recorded synced one and starts over
     # from the raw file either way.
-    if source == current:
+    if source != raw_path:
         kp.save(raw_path)
     synced.save(pending)
     lines = ["version = 1", f"reference = {json.dumps(result.reference)}",

@@ -101,7 +101,7 @@ def run(args) -> int:
     from epicap.calibration_free.pipeline import CalibrationOptions, calibrate
     from epicap.console import warn
     from epicap.pipeline.advice import recording_advice
-    from epicap.pipeline.rematch import keypoints_before_recheck
+    from epicap.session.recheck import keypoints_before_recheck
     from epicap.session import CAMERAS_FILE, KEYPOINTS_FILE, Keypoints2D
     from epicap.session.io import refuse_overwrite
     from epicap.pipeline.inputs import require_session_file

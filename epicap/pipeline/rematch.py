@@ -17,72 +17,21 @@ person whose views it holds most (Hungarian matching on the overlap; fragments o
 join it). Cameras missing from the calibration are left as they are. With one person the file
 keeps the single-person shapes.
 
-The keypoints as they were before the re-check stay in `keypoints2d_unmatched.npz`, and
-`keypoints2d_recheck.json` ties the rewritten keypoints2d.npz to them by fingerprint. Every later
-`calibrate` and `triangulate` reads the keypoints as they were (`keypoints_before_recheck`): a
-calibration then never depends on the one it replaces (`calibrate` after `run` gives `run`'s
-rig), and triangulating again re-checks the detector's views with the new cameras, not views
-an earlier calibration already moved.
+The keypoints as they were before the re-check stay in `keypoints2d_unmatched.npz`, tied to the
+rewritten keypoints2d.npz (`epicap.session.recheck`): later stages read the keypoints as they
+were.
 """
 from __future__ import annotations
 
-import json
-import os
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 from scipy.optimize import linear_sum_assignment
 
 from epicap.session import Cameras, Keypoints2D
+from epicap.session.recheck import UNMATCHED_FILE
 
-__all__ = ["RematchSummary", "rematch_keypoints", "UNMATCHED_FILE", "RECHECK_FILE",
-           "keypoints_before_recheck", "record_recheck"]
-
-UNMATCHED_FILE = "keypoints2d_unmatched.npz"  # keypoints2d.npz as it was before the re-check
-RECHECK_FILE = "keypoints2d_recheck.json"  # ties keypoints2d.npz to the file it was re-checked from
-
-
-def keypoints_before_recheck(session: str | os.PathLike) -> Path:
-    """The session's keypoints as the detector, importer or sync left them.
-
-    SESSION/keypoints2d_unmatched.npz while SESSION/keypoints2d.npz is the re-check's output from
-    it (both fingerprints as `record_recheck` wrote them), else SESSION/keypoints2d.npz: a file
-    detected, imported or synced again after a re-check is read as it is.
-    """
-    from epicap.pipeline.record import fingerprint
-    from epicap.session import KEYPOINTS_FILE
-
-    session = Path(session)
-    kp, unmatched = session / KEYPOINTS_FILE, session / UNMATCHED_FILE
-    try:
-        link = json.loads((session / RECHECK_FILE).read_text())
-    except (OSError, ValueError):
-        return kp
-    before = fingerprint(unmatched)
-    if before is not None and isinstance(link, dict) and \
-            link.get(UNMATCHED_FILE) == before and link.get(KEYPOINTS_FILE) == fingerprint(kp):
-        return unmatched
-    return kp
-
-
-def record_recheck(session: str | os.PathLike, linked: bool) -> None:
-    """Write SESSION/keypoints2d_recheck.json (atomically) with the fingerprints of
-    keypoints2d.npz and keypoints2d_unmatched.npz when `linked` (the first is the re-check of the
-    second); otherwise remove it."""
-    from epicap.pipeline.record import fingerprint
-    from epicap.session import KEYPOINTS_FILE
-    from epicap.session.io import atomic_write
-
-    session = Path(session)
-    path = session / RECHECK_FILE
-    if not linked:
-        path.unlink(missing_ok=True)
-        return
-    link = {KEYPOINTS_FILE: fingerprint(session / KEYPOINTS_FILE),
-            UNMATCHED_FILE: fingerprint(session / UNMATCHED_FILE)}
-    with atomic_write(path, "w") as f:
-        json.dump(link, f, indent=1)
+__all__ = ["RematchSummary", "rematch_keypoints", "UNMATCHED_FILE"]
 
 
 @dataclass

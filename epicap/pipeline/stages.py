@@ -85,8 +85,8 @@ class Context:
         """The keypoints as they were before the triangulate stage re-checked the people with the
         cameras: keypoints2d.npz, or keypoints2d_unmatched.npz once that stage rewrote
         keypoints2d.npz (also after a kill in the middle of it, or after the triangulate verb
-        rewrote it: `rematch.keypoints_before_recheck`)."""
-        from epicap.pipeline.rematch import UNMATCHED_FILE, keypoints_before_recheck
+        rewrote it: `session.recheck.keypoints_before_recheck`)."""
+        from epicap.session.recheck import UNMATCHED_FILE, keypoints_before_recheck
 
         kp, unmatched = self.session / KEYPOINTS_FILE, self.session / UNMATCHED_FILE
         rec = self.record.stages.get("triangulate")

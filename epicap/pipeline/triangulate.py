@@ -228,7 +228,7 @@ def triangulate_session(session_dir: str | os.PathLike,
         keypoints as read are kept in `keypoints2d_unmatched.npz` and the corrected ones written
         to `keypoints2d.npz` (both atomically, only when a view changed), then triangulated;
         the summary's `matching` says what changed. The keypoints are read as they were before
-        an earlier re-check (`rematch.keypoints_before_recheck`), so triangulating again with
+        an earlier re-check (`session.recheck.keypoints_before_recheck`), so triangulating again with
         new cameras starts from the detector's views.
     keypoints_path: read the keypoints from this file instead (`epicap run` passes the
         unmatched copy when it triangulates again).
@@ -242,7 +242,7 @@ def triangulate_session(session_dir: str | os.PathLike,
     if keypoints_path is not None:
         source = Path(keypoints_path)
     elif match_people:  # the detector's views, not those an earlier re-check moved
-        from epicap.pipeline.rematch import keypoints_before_recheck
+        from epicap.session.recheck import keypoints_before_recheck
 
         source = keypoints_before_recheck(session)
         if source.name == KEYPOINTS_FILE:
@@ -256,7 +256,8 @@ def triangulate_session(session_dir: str | os.PathLike,
                                        require_extrinsics=True)  # any lab format
     matching = None
     if match_people:
-        from epicap.pipeline.rematch import UNMATCHED_FILE, record_recheck, rematch_keypoints
+        from epicap.pipeline.rematch import rematch_keypoints
+        from epicap.session.recheck import UNMATCHED_FILE, record_recheck
 
         keypoints, matching = rematch_keypoints(keypoints, cameras)
     poses, summary = triangulate_keypoints(keypoints, cameras, options, smoothing,

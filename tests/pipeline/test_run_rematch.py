@@ -67,10 +67,11 @@ def test_detector_slots_follow_detect():
 def test_calibrate_and_triangulate_after_run_read_the_keypoints_as_detected(session, detect_runs,
                                                                              capsys):
     """After `run` re-checked the people, the verbs read keypoints2d_unmatched.npz: calibrate
-    gives run's rig byte for byte, and triangulating again neither re-checks corrected views nor
-    overwrites the detector's copy."""
+    gives run's rig byte for byte, triangulating again neither re-checks corrected views nor
+    overwrites the detector's copy, and sync again starts from (and keeps) its raw keypoints."""
+    from epicap.capture.sync import RAW_KEYPOINTS_FILE
     from epicap.cli import main
-    from epicap.pipeline.rematch import RECHECK_FILE, keypoints_before_recheck
+    from epicap.session.recheck import RECHECK_FILE, keypoints_before_recheck
     from epicap.session import CAMERAS_FILE, POSES_FILE
 
     _plant_swaps(session)
@@ -87,6 +88,12 @@ def test_calibrate_and_triangulate_after_run_read_the_keypoints_as_detected(sess
         assert (session / UNMATCHED_FILE).read_bytes() == detected
         assert (session / KEYPOINTS_FILE).read_bytes() == fixed
         assert keypoints_before_recheck(session) == session / UNMATCHED_FILE
+    # sync again starts from its raw keypoints, keeps them, and writes what run's sync wrote
+    raw = (session / RAW_KEYPOINTS_FILE).read_bytes()
+    assert main(["sync", str(session), "--quiet"]) == 0
+    assert (session / RAW_KEYPOINTS_FILE).read_bytes() == raw
+    assert (session / KEYPOINTS_FILE).read_bytes() == detected
+    assert keypoints_before_recheck(session) == session / KEYPOINTS_FILE
     # keypoints written anew (detected or imported again) are read as they are
     Keypoints2D.from_npz(session / UNMATCHED_FILE).save(session / KEYPOINTS_FILE)
     assert keypoints_before_recheck(session) == session / KEYPOINTS_FILE
