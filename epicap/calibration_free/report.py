@@ -164,10 +164,12 @@ class CalibrationResult:
                 f"{check.fixed_px:.2f} px, sign test z {check.sign_z:.1f})")
 
     def _people_text(self) -> str:
-        """With several people: their heights as measured (the first one's sets the scale)."""
+        """With several people: their heights measured from the limbs in the calibrated frame
+        (the first one's given height set the scale; the limbs put it a little off that)."""
         if not self.people_heights_m:
             return ""
-        names = list(self.people_heights_m)
-        return ("; calibrated from " + f"{len(names)} people, heights measured "
-                + ", ".join(f"{n} {h:.2f} m" for n, h in self.people_heights_m.items())
-                + f" ({names[0]}'s given)")
+        heights = [f"{n} {h:.2f} m" for n, h in self.people_heights_m.items()]
+        given = self.world.height_solve * self.world.scale
+        heights[0] += f" (the {given:.2f} m given set the scale)"
+        return f"; calibrated from {len(heights)} people, heights from the limbs " + \
+            ", ".join(heights)
