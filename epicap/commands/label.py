@@ -3,7 +3,9 @@
 One sample per (camera, frame), as EpipolarPose: the triangulated pose expressed in that
 camera's frame (metres), the camera's 2D keypoints, per-joint weights from triangulation quality
 (views used, reprojection error) and, when the session has videos, the person crop read from the
-video. Samples whose root is missing, that lie behind the camera or have too few good joints are
+video. A camera's 2D joint farther from the label's projection than a tenth of the person's size
+in that view (a detector's gross mistake that triangulation outvoted: another person's joint,
+left for right) is given to the student as unseen, and counted. Samples whose root is missing, that lie behind the camera or have too few good joints are
 dropped, and the counts are reported. Sessions without videos give a dataset without crops: it
 trains the `lifter` student only.
 
@@ -69,4 +71,8 @@ def run(args: argparse.Namespace) -> int:
     print(f"{report.samples} samples of {report.candidates} (camera, frame) pairs into {args.out}; "
           f"crops: {'yes' if report.has_crops else 'no (lifter only)'}; "
           f"true 3D: {'yes' if report.has_truth else 'no'}")
+    if report.stray_2d:
+        print(f"{report.stray_2d} 2D joints lay farther than a tenth of the person's size from "
+              "their label's projection (a detector's mistake that triangulation outvoted): "
+              "given to the student as unseen")
     return 0

@@ -7,7 +7,12 @@ are. Each sample carries:
 
 - the 3D label `R_c X + t_c` (metres, camera c's frame), NaN where the joint was not triangulated;
 - the 2D keypoints of camera c (from keypoints2d.npz; the label's projection when a session has
-  none);
+  none); a joint of camera c that lies farther from the label's projection into camera c than
+  `stray_fraction` of the person's size there is given as unseen (NaN, confidence 0): a
+  detector's gross mistake in that view (another person's joint during an occlusion, left for
+  right) that triangulation outvoted, which a student would otherwise learn as its input for a
+  pose it does not show. The detector's ordinary error, which the student meets again at
+  inference, stays;
 - per-joint weights from triangulation quality: 0 below `min_views` views or above
   `max_error_px` reprojection error, else 1 / (1 + (error / error_scale_px)^2);
 - the person crop from camera c's video when the session has videos (else the dataset has no
@@ -24,6 +29,7 @@ is cut round that person's own keypoints.
 from __future__ import annotations
 
 import os
+import warnings
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
@@ -46,6 +52,9 @@ class LabelOptions:
 
     min_views: a joint triangulated from fewer views gets weight 0.
     max_error_px: a joint whose mean reprojection error exceeds this gets weight 0.
+    stray_fraction: a camera's 2D joint farther from the label's projection than this fraction
+        of the person's size there (the diagonal of the projected joints' bounding box) is given
+        as unseen; 0 keeps every 2D joint.
     error_scale_px: weight = 1 / (1 + (error / error_scale_px)^2) for the other joints.
     min_joint_fraction: a sample is kept when at least this fraction of its joints has a
         non-zero weight and at least this fraction is seen in its 2D keypoints.
@@ -57,6 +66,7 @@ class LabelOptions:
 
     min_views: int = 2
     max_error_px: float = 20.0
+    stray_fraction: float = 0.1
     error_scale_px: float = 8.0
     min_joint_fraction: float = 0.5
     crops: bool = True
@@ -76,6 +86,7 @@ class LabelReport:
     has_crops: bool
     has_truth: bool
     notes: list[str] = field(default_factory=list)
+    stray_2d: int = 0  # 2D joints of the samples given as unseen: off their label's projection
 
 
 @dataclass
@@ -131,9 +142,10 @@ def label_sessions(sessions: list[str | os.PathLike], out: str | os.PathLike,
     sources, candidates = [], 0
     bar = progress(total=sum(len(s.names) for s in loaded), desc="label", unit="camera")
     for si, s in enumerate(loaded):
-        kept_here, drop_here = 0, {r: 0 for r in DROP_REASONS}
+        kept_here, drop_here, stray_here = 0, {r: 0 for r in DROP_REASONS}, 0
         for ci, name in enumerate(s.names):
-            samples, reasons = _camera_samples(s, name, options, has_truth, has_crops)
+            samples, reasons, stray = _camera_samples(s, name, options, has_truth, has_crops)
+            stray_here += stray
             candidates += s.poses.poses.shape[0] if s.person is None else int(
                 s.poses.valid.any(axis=1).sum())  # a person's frames: those they are seen in
             for r, n in reasons.items():
@@ -149,16 +161,18 @@ def label_sessions(sessions: list[str | os.PathLike], out: str | os.PathLike,
         sources.append({"session": str(s.path.resolve()),
                         **({} if s.person is None else {"person": s.person}), "cameras": s.names,
                         "frames": int(s.poses.poses.shape[0]), "samples": kept_here,
-                        "dropped": drop_here, "keypoints2d": s.keypoints is not None,
+                        "dropped": drop_here, "stray_2d": stray_here,
+                        "keypoints2d": s.keypoints is not None,
                         "videos": bool(s.videos), "truth": s.truth_poses is not None})
     bar.close()
     total = sum(src["samples"] for src in sources)
     if total == 0:
         raise InputError(f"no sample passed the quality filters (dropped: {_fmt(dropped)}); "
                          "relax --min-views / --max-error-px")
+    stray = sum(src["stray_2d"] for src in sources)
     writer.close(sources, asdict(options), {"candidates": candidates, "samples": total,
-                                            "dropped": dropped})
-    return LabelReport(total, candidates, dropped, sources, has_crops, has_truth, notes)
+                                            "dropped": dropped, "stray_2d": stray})
+    return LabelReport(total, candidates, dropped, sources, has_crops, has_truth, notes, stray)
 
 
 def _fmt(d: dict) -> str:
@@ -230,18 +244,27 @@ def _videos(path: Path, names: list[str]) -> dict[str, Path]:
 
 
 def _camera_samples(s: _Session, name: str, opt: LabelOptions, has_truth: bool,
-                    has_crops: bool) -> tuple[dict[str, np.ndarray], dict[str, int]]:
-    """The kept samples of one camera (arrays with leading dim N, plus `frame`) and drop counts."""
+                    has_crops: bool) -> tuple[dict[str, np.ndarray], dict[str, int], int]:
+    """The kept samples of one camera (arrays with leading dim N, plus `frame`), drop counts and
+    how many of the kept samples' 2D joints were given as unseen (off the label's projection)."""
     cam = s.cameras.select([name])
     R, t = cam.R[0], cam.t[0]
     X = s.poses.poses.astype(np.float64)  # (T, J, 3) world
     label = np.einsum("ij,tkj->tki", R, X) + t  # camera frame
     skel = s.poses.skeleton
     T, J = X.shape[:2]
+    pix = cam.project(X.reshape(-1, 3))[0].reshape(T, J, 2)  # the label's projection, pixels
+    stray = np.zeros((T, J), bool)
     if s.keypoints is not None:
         kp = s.keypoints.keypoints[s.keypoints.camera_index(name)].astype(np.float64)
+        if opt.stray_fraction > 0:
+            with np.errstate(invalid="ignore"), warnings.catch_warnings():
+                warnings.simplefilter("ignore", RuntimeWarning)  # frames without a label
+                size = np.linalg.norm(np.nanmax(pix, 1) - np.nanmin(pix, 1), axis=-1)  # (T,)
+                stray = np.linalg.norm(kp[..., :2] - pix, axis=-1) > \
+                    opt.stray_fraction * size[:, None]
+            kp[stray] = (np.nan, np.nan, 0.0)
     else:
-        pix = cam.project(X.reshape(-1, 3))[0].reshape(T, J, 2)
         kp = np.concatenate([pix, np.isfinite(pix).all(-1, keepdims=True).astype(float)], -1)
     err = s.poses.reprojection_error.astype(np.float64)
     valid = np.isfinite(label).all(-1)
@@ -272,4 +295,4 @@ def _camera_samples(s: _Session, name: str, opt: LabelOptions, has_truth: bool,
         samples = {k: v[ok] for k, v in samples.items()}
         samples["crop"], samples["crop_box"] = crops[ok], boxes[ok]
     counts = {r: int((reason == r).sum()) for r in DROP_REASONS}
-    return samples, counts
+    return samples, counts, int(stray[samples["frame"]].sum())

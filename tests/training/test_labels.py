@@ -140,3 +140,32 @@ def test_without_keypoints_the_2d_is_the_labels_projection(tmp_path):
     np.testing.assert_allclose(label[..., :2] / label[..., 2:] * K[0, 0] + K[:2, 2], kp[..., :2],
                                atol=1e-3)
     assert (kp[..., 2] == 1).all()
+
+
+def test_2d_joints_off_their_label_are_given_as_unseen(tmp_path, capsys):
+    """A camera's 2D joints that triangulation outvoted (here: a quarter of the person's size
+    off in camera 1, frames 2-4, joints 5-9) reach the student as unseen and are counted; the
+    others, and a detector's ordinary error (a twentieth of the size elsewhere), are kept."""
+    from epicap.cli import main
+    from epicap.session import Keypoints2D
+
+    s = make_session(tmp_path / "s", T=8, C=3)
+    kp = Keypoints2D.from_npz(s / "keypoints2d.npz")
+    kept = kp.keypoints.copy()
+    xy = kp.keypoints[..., :2]
+    size = np.linalg.norm(np.nanmax(xy, 2) - np.nanmin(xy, 2), axis=-1)           # (C, T)
+    kp.keypoints[1, 2:5, 5:10, 0] += 0.25 * size[1, 2:5, None]
+    kp.keypoints[2, :, 3, 1] += 0.05 * size[2]
+    kept = kp.keypoints.copy()
+    kept[1, 2:5, 5:10] = (np.nan, np.nan, 0.0)
+    kp.save(s / "keypoints2d.npz")
+    report = label_sessions([s], tmp_path / "ds", LabelOptions(crops=False))
+    assert report.stray_2d == 3 * 5 and report.samples == 3 * 8
+    ds = PoseDataset.open(tmp_path / "ds")
+    src, out = ds.all("source"), ds.all("keypoints")
+    off = (src[:, 1] == 1) & np.isin(src[:, 2], [2, 3, 4])
+    assert np.isnan(out[off][:, 5:10, :2]).all() and (out[off][:, 5:10, 2] == 0).all()
+    np.testing.assert_allclose(out, kept[src[:, 1], src[:, 2]], atol=1e-4)
+    assert ds.manifest["counts"]["stray_2d"] == 15 and ds.manifest["sources"][0]["stray_2d"] == 15
+    assert main(["label", str(s), "--out", str(tmp_path / "ds2"), "--no-crops", "--quiet"]) == 0
+    assert "15 2D joints lay farther than a tenth" in capsys.readouterr().out
