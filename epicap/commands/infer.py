@@ -9,8 +9,10 @@ person was not seen well enough; plus `joints`, `joint_set`, `fps`, `camera` and
 Several people: poses are (P, T, J, 3) and `people` names them (p0 the main subject, as in
 poses3d.npz). From a video, everyone followed in a quarter of the frames or more is kept;
 --people all keeps everyone found, --people 1 the main subject alone, --person p1 that person
-alone (single-person shapes). One camera cannot recognise a person who comes back after a long
-occlusion: they get a new id.
+alone (single-person shapes). A person who leaves the view, or stays hidden behind someone, for
+longer than the tracker bridges (15 frames) and comes back keeps their id when the colours of
+their clothes (torso and thighs) match their earlier track and nobody else in view matches as
+well; otherwise they get a new id.
 
 The student is RUN's best.pt (the lowest validation error) unless --checkpoint last; the output
 line names the file used. Look at the result with `epicap view --poses FILE --offscreen
