@@ -114,11 +114,9 @@ def _torso_boxes(keypoints: np.ndarray, idx: dict[str, int], min_confidence: flo
     pts = keypoints[:, :, t]                                                 # (P, T, 4, 3)
     ok = (pts[..., 2] >= min_confidence).all(-1) & np.isfinite(pts[..., :2]).all((-1, -2))
     xy = np.where(ok[..., None, None], pts[..., :2], np.nan)
-    with np.errstate(invalid="ignore"):
-        box = np.concatenate([xy.min(axis=2), xy.max(axis=2)], axis=-1)
-        mid = lambda a, b: (xy[..., a, :] + xy[..., b, :]) / 2  # noqa: E731
-        size = np.linalg.norm(mid(0, 1) - mid(2, 3), axis=-1)
-    return box, size
+    box = np.concatenate([xy.min(axis=2), xy.max(axis=2)], axis=-1)
+    shoulders, hips = xy[..., :2, :].mean(axis=2), xy[..., 2:, :].mean(axis=2)
+    return box, np.linalg.norm(shoulders - hips, axis=-1)
 
 
 def clothing_histograms(video: str | os.PathLike, keypoints: np.ndarray, joint_set: str,
@@ -210,8 +208,7 @@ def join_returning(keypoints: np.ndarray, histograms: np.ndarray, joint_set: str
     P = keypoints.shape[0]
     present = (keypoints[..., 2] > 0).any(-1)                                # (P, T)
     _, size = _torso_boxes(keypoints, _joints(joint_set), options.min_confidence)
-    with np.errstate(invalid="ignore"), _no_warnings():
-        sizes = np.nanmedian(size, axis=1)                                    # (P,)
+    sizes = np.array([_median(s) for s in size])                               # (P,)
     groups = [[p] for p in range(P) if present[p].any()]
     hist = {g[0]: histograms[g[0]] for g in groups}  # a group's key: its first track
     refused = set()
@@ -252,14 +249,17 @@ def join_returning(keypoints: np.ndarray, histograms: np.ndarray, joint_set: str
 
 
 def _median(values: np.ndarray) -> float:
-    with _no_warnings():
-        return float(np.nanmedian(values)) if np.isfinite(values).any() else float("nan")
+    """The median of the finite values, NaN when there are none."""
+    finite = values[np.isfinite(values)]
+    return float(np.median(finite)) if len(finite) else float("nan")
 
 
 def _merged_histogram(h: np.ndarray) -> np.ndarray:
     """The mean of several tracks' (2, BINS) histograms over those that show each part."""
-    with _no_warnings():
-        return np.nanmean(h, axis=0)
+    shown = np.isfinite(h).all(-1, keepdims=True)                             # (K, 2, 1)
+    n = shown.sum(0)
+    with np.errstate(invalid="ignore"):
+        return np.where(n > 0, np.where(shown, h, 0.0).sum(0) / n, np.nan)
 
 
 def _rivalled(d: float, a: int, b: int, seen: dict, hist: dict, size_of: dict,
@@ -279,15 +279,3 @@ def _rivalled(d: float, a: int, b: int, seen: dict, hist: dict, size_of: dict,
             if ratio <= options.max_size_ratio and other < d + options.margin:
                 return True
     return False
-
-
-class _no_warnings:
-    def __enter__(self):
-        import warnings
-
-        self._ctx = warnings.catch_warnings()
-        self._ctx.__enter__()
-        warnings.simplefilter("ignore", RuntimeWarning)
-
-    def __exit__(self, *exc):
-        return self._ctx.__exit__(*exc)
