@@ -81,3 +81,30 @@ def test_two_cameras_with_unknown_intrinsics_are_named_as_such():
     known = calibrate(kp, Cameras(cams.names, cams.image_size, cams.K, cams.dist),
                       CalibrationOptions())
     assert not any("only two cameras" in w for w in known.warnings)
+
+
+def test_a_resection_that_fits_worse_keeps_its_start(monkeypatch):
+    """Resection decides each camera by a margin that noise can tip; when what it moved makes
+    the quick solve fit worse than the start itself, the start is kept (one camera model here:
+    a camera resected 12% off would have been kept as it is, within ALIKE)."""
+    import epicap.calibration_free.focal_choice as focal_choice
+
+    cams = camera_ring(5, seed=2)  # every camera 1400 px
+    _, px, w = _observations(cams)
+    size = cams.image_size.astype(np.float64)
+    honest = choose_focals(px, w, size, CalibrationOptions())
+    own = focal_choice.own_focals
+
+    def tipped(*args, **kwargs):
+        f = own(*args, **kwargs).copy()
+        f[0] *= 1.12
+        return f
+
+    monkeypatch.setattr(focal_choice, "own_focals", tipped)
+    choice = choose_focals(px, w, size, CalibrationOptions())
+    assert choice.start == honest.start == "shared search"
+    np.testing.assert_allclose(choice.focal_px, honest.focal_px)
+    assert choice.cost == honest.cost
+    tipped_cost = quick_solve_cost(px, w, size, honest.focal_px * [1.12, 1, 1, 1, 1],
+                                   CalibrationOptions(), 50)
+    assert tipped_cost > choice.cost  # what the guard saw
