@@ -102,7 +102,8 @@ def sync_session(session, method: str = "auto", reference: str | None = None,
         "keypoints". reference: the camera with offset 0 (default: the first).
     The keypoints as detected are kept as `keypoints2d_raw.npz` and are the input of every rerun
     (as long as `keypoints2d.npz` is the one sync wrote, or triangulate's re-check of it:
-    `session.recheck`; a newer one, e.g. from a new detect, becomes the raw input). Returns None, writing nothing, when the session has one camera.
+    `session.recheck`; a newer one, e.g. from a new detect, becomes the raw input). Returns
+    None, writing nothing, when the session has one camera.
     rematch, min_cameras, max_people: with several people and offsets of a frame or more, match
     the people again from `detections2d.npz` on the common timeline (`sync_people.rematch_people`;
     min_cameras and max_people as `--people` chose them at detection), unless an offset is

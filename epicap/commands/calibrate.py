@@ -4,8 +4,8 @@ Reads SESSION/keypoints2d.npz and recovers every camera's pose (and its focal le
 intrinsics are given) from the body joints alone: no board, no extrinsics. Once triangulate has
 re-checked the people with the cameras, it reads the keypoints as they were before that
 (SESSION/keypoints2d_unmatched.npz), as `epicap run` does: calibrating again gives the same rig
-and never depends on the calibration it replaces. All frames' joints
-are pooled per camera pair (robust essential matrices), the cameras are registered one by one
+and never depends on the calibration it replaces. All frames' joints are pooled per camera pair
+(robust essential matrices), the cameras are registered one by one
 from the best-conditioned pair, then one robust bundle adjustment refines every camera and joint
 together (each camera's each joint weighted by how consistently the detector places it with
 the other views: a detector's bias depends on the view). With several people matched in
@@ -101,10 +101,9 @@ def run(args) -> int:
     from epicap.calibration_free.pipeline import CalibrationOptions, calibrate
     from epicap.console import warn
     from epicap.pipeline.advice import recording_advice
-    from epicap.session.recheck import keypoints_before_recheck
+    from epicap.pipeline.inputs import detected_keypoints
     from epicap.session import CAMERAS_FILE, KEYPOINTS_FILE, Keypoints2D
     from epicap.session.io import refuse_overwrite
-    from epicap.pipeline.inputs import require_session_file
 
     session = Path(args.session)
     if not session.is_dir():
@@ -113,10 +112,8 @@ def run(args) -> int:
     refuse_overwrite(out, args.force, "calibration")
     if args.max_frames < 5:
         raise InputError(f"--max-frames must be at least 5, got {args.max_frames}")
-    source = keypoints_before_recheck(session)
-    if source.name == KEYPOINTS_FILE:
-        source = require_session_file(session, KEYPOINTS_FILE)
-    else:  # the calibration must not depend on the one it replaces
+    source = detected_keypoints(session)
+    if source.name != KEYPOINTS_FILE:  # the calibration must not depend on the one it replaces
         print(f"reading {source.name}: the keypoints as they were before triangulate re-checked "
               "the people with the cameras (as `epicap run` calibrates)")
     keypoints = Keypoints2D.from_npz(source)

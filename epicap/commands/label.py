@@ -5,8 +5,9 @@ camera's frame (metres), the camera's 2D keypoints, per-joint weights from trian
 (views used, reprojection error) and, when the session has videos, the person crop read from the
 video. A camera's 2D joint farther from the label's projection than a tenth of the person's size
 in that view (a detector's gross mistake that triangulation outvoted: another person's joint,
-left for right) is given to the student as unseen, and counted. Samples whose root is missing, that lie behind the camera or have too few good joints are
-dropped, and the counts are reported. Sessions without videos give a dataset without crops: it
+left for right) is given to the student as unseen, and counted. Samples whose root is missing,
+that lie behind the camera or have too few good joints are dropped, and the counts are
+reported. Sessions without videos give a dataset without crops: it
 trains the `lifter` student only.
 
 Each SESSION needs cameras.toml (with extrinsics, from `epicap calibrate`) and poses3d.npz (from

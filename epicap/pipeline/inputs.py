@@ -23,6 +23,18 @@ MAKERS = {
 }
 
 
+def detected_keypoints(session: str | os.PathLike) -> Path:
+    """SESSION's keypoints as the detector, importer or sync left them: keypoints2d_unmatched.npz
+    while keypoints2d.npz is triangulate's re-check of it (`session.recheck`), else
+    keypoints2d.npz; InputError naming the verb that makes it when there is none."""
+    from epicap.session import KEYPOINTS_FILE
+    from epicap.session.recheck import keypoints_before_recheck
+
+    source = keypoints_before_recheck(session)
+    return require_session_file(session, KEYPOINTS_FILE) if source.name == KEYPOINTS_FILE \
+        else source
+
+
 def require_session_file(session: str | os.PathLike, name: str, otherwise: str = "") -> Path:
     """SESSION/name when it is a file; else InputError naming the verb that makes it.
 

@@ -12,7 +12,7 @@ from epicap.geometry.filtering import SmoothingOptions, far_joints, smooth_poses
 from epicap.geometry.pose_triangulation import ConsistencyOptions, triangulate_poses
 from epicap.geometry.triangulation import TriangulationOptions, triangulate
 from epicap.joint_sets import JOINT_SETS
-from epicap.pipeline.inputs import require_session_file
+from epicap.pipeline.inputs import detected_keypoints, require_session_file
 from epicap.session import CAMERAS_FILE, KEYPOINTS_FILE, POSES_FILE, Cameras, Keypoints2D, Poses3D
 from epicap.session.calibration_formats import load_for_session
 from epicap.session.io import refuse_overwrite
@@ -228,8 +228,8 @@ def triangulate_session(session_dir: str | os.PathLike,
         keypoints as read are kept in `keypoints2d_unmatched.npz` and the corrected ones written
         to `keypoints2d.npz` (both atomically, only when a view changed), then triangulated;
         the summary's `matching` says what changed. The keypoints are read as they were before
-        an earlier re-check (`session.recheck.keypoints_before_recheck`), so triangulating again with
-        new cameras starts from the detector's views.
+        an earlier re-check (`pipeline.inputs.detected_keypoints`), so triangulating again
+        with new cameras starts from the detector's views.
     keypoints_path: read the keypoints from this file instead (`epicap run` passes the
         unmatched copy when it triangulates again).
     Returns the poses written and a summary.
@@ -242,11 +242,7 @@ def triangulate_session(session_dir: str | os.PathLike,
     if keypoints_path is not None:
         source = Path(keypoints_path)
     elif match_people:  # the detector's views, not those an earlier re-check moved
-        from epicap.session.recheck import keypoints_before_recheck
-
-        source = keypoints_before_recheck(session)
-        if source.name == KEYPOINTS_FILE:
-            source = require_session_file(session, KEYPOINTS_FILE)
+        source = detected_keypoints(session)
     else:
         source = require_session_file(session, KEYPOINTS_FILE)
     keypoints = Keypoints2D.from_npz(source)

@@ -5,10 +5,11 @@ joint at the origin, NaN in frames where the person is not seen well enough (few
 the joints in 2D). Metric size comes from the training data's typical pose scale (`scale_m`).
 
 Everyone in view: a video's people are found by the detector (with its re-detection passes) and
-followed over time in that one camera (`keypoints.tracking.track_people`); a person who comes
-back after a gap longer than the tracker's is joined to their earlier track by the colours of
-their clothes (`people.appearance`); a keypoints2d.npz of several people has them already. With several people the poses are (P, T, J, 3) and `people`
-names them (p0 the main subject), as in `poses3d.npz`; one person keeps the shapes above.
+followed over time in that one camera (`keypoints.tracking.track_people`); a person who comes back
+after a gap longer than the tracker's is joined to their earlier track by the colours of their
+clothes (`people.appearance`); a keypoints2d.npz of several people has them already. With several
+people the poses are (P, T, J, 3) and `people` names them (p0 the main subject), as in
+`poses3d.npz`; one person keeps the shapes above.
 """
 from __future__ import annotations
 
