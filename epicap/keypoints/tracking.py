@@ -12,7 +12,10 @@ away or seen briefly. The procedure, per camera:
    tracking-by-detection, e.g. Bewley et al., "Simple Online and Realtime Tracking", ICIP 2016,
    with a pose distance in place of box overlap).
 2. Score each track by the sum over its frames of body size x mean confidence x the fraction of
-   joints seen: the track with the largest score is the main subject.
+   joints seen: the track with the largest score is the main subject. A track never in view
+   together with the subject's, of alike body size and prominence, is the subject back after a
+   gap longer than `max_gap` (one camera alone cannot tell better; `epicap.people` matches people
+   across cameras, and `people.appearance` by their clothes).
 
 Example:
     >>> import numpy as np
@@ -279,7 +282,9 @@ def _keypoints(track: _Track, T: int, J: int) -> np.ndarray:
 
 def track_main_subject(candidates: Sequence[np.ndarray | None],
                        options: TrackingOptions | None = None) -> SubjectTrack:
-    """Link the people of every frame into tracks and return the most prominent track.
+    """Link the people of every frame into tracks and return the main subject: the most
+    prominent track, with the subject's later (or earlier) tracks after gaps longer than
+    `max_gap` (`_main_chain`).
 
     candidates: T entries, one per frame: an array (P, J, 3) of the P people found in that frame
         (x, y in pixels, confidence in [0, 1]; NaN or confidence 0 where a joint is unseen), or
@@ -296,18 +301,55 @@ def track_main_subject(candidates: Sequence[np.ndarray | None],
     person = np.full(T, -1, dtype=np.int64)
     if not tracks:
         return SubjectTrack(_keypoints(_Track(), T, J), person, 0, 0.0)
-    best = max(tracks, key=lambda tr: tr.score)
-    person[best.frames] = best.indices
-    return SubjectTrack(_keypoints(best, T, J), person, len(tracks), len(best.frames) / max(T, 1),
+    main = _Track()
+    for tr in _main_chain(tracks, opt):
+        main.frames += tr.frames
+        main.indices += tr.indices
+        main.poses += tr.poses
+    person[main.frames] = main.indices
+    return SubjectTrack(_keypoints(main, T, J), person, len(tracks), len(main.frames) / max(T, 1),
                         sorted((tr.score for tr in tracks), reverse=True))
+
+
+def _main_chain(tracks: list[_Track], opt: TrackingOptions) -> list[_Track]:
+    """The main subject's tracks. A chain grows from one track (the most prominent, or one at
+    least `_MIN_RETURN` frames long) by each track never in view
+    together with those chosen, of alike body size (median, within `max_size_ratio`), at least
+    `_MIN_RETURN` frames long and at least half as prominent per frame as the first (someone back
+    after a gap longer than `max_gap`), most prominent first; the chain with the largest summed
+    score is the subject's, so that a subject seen in pieces still outweighs a bystander who
+    stands in view throughout (and overlaps every piece of the subject)."""
+    order = sorted(tracks, key=lambda tr: -tr.score)
+    size = [float(np.median(_body_size(np.stack(tr.poses)[..., :2]))) for tr in order]
+    best, best_score = [], -np.inf
+    for k, seed in enumerate(order):
+        if k and len(seed.frames) < _MIN_RETURN:
+            continue
+        chain, taken = [k], set(seed.frames)
+        prominence = seed.score / len(seed.frames)
+        for i, tr in enumerate(order):
+            if i == k or len(tr.frames) < _MIN_RETURN or \
+                    tr.score / len(tr.frames) < 0.5 * prominence or \
+                    max(size[i], size[k]) > opt.max_size_ratio * max(min(size[i], size[k]), 1e-9) \
+                    or taken.intersection(tr.frames):
+                continue
+            chain.append(i)
+            taken.update(tr.frames)
+        score = sum(order[i].score for i in chain)
+        if score > best_score:
+            best, best_score = chain, score
+    return [order[i] for i in best]
+
+
+_MIN_RETURN = 5  # frames: a shorter track (a false detection now and then) is no return
 
 
 def track_people(candidates: Sequence[np.ndarray | None],
                  options: TrackingOptions | None = None) -> np.ndarray:
     """(P, T, J, 3) every person one camera's detector found, followed over time.
 
-    candidates: as `track_main_subject`'s. Person 0 is the main subject (the track
-    `track_main_subject` returns), the others follow by frames seen, most first; each row holds
+    candidates: as `track_main_subject`'s. Person 0 is the main subject's most prominent track,
+    the others follow by frames seen, most first; each row holds
     x, y pixels and confidence, (NaN, NaN, 0) where that person is not seen. One camera alone
     cannot tell a person who comes back after more than `max_gap` frames from someone new: such
     a person gets a second row. P = 0 when nobody was ever found.

@@ -19,6 +19,10 @@ re-identification by symmetry-driven accumulation of local features", CVPR 2010)
    either of whom could be the one who came back: clothes alike do not tell). The best join is
    made first; a joined pair is one track for the next.
 
+The same cue undoes the tracker's other mistake (`split_changed_clothes`): someone else who
+steps in where a person was just lost, within the tracker's gap and gate, continues that person's
+track; the track is cut where the clothes across a gap clearly differ.
+
 Clothes of the same colours make tracks of different people look alike: such joins are refused
 when both people are in view at once (rivals); a person who leaves and another who arrives
 later in the same colours are joined.
@@ -34,12 +38,14 @@ import numpy as np
 from epicap.errors import InputError
 from epicap.joint_sets import get_joint_set
 
-__all__ = ["AppearanceOptions", "clothing_histograms", "join_returning", "histogram_distance"]
+__all__ = ["AppearanceOptions", "clothing_histograms", "join_returning", "histogram_distance",
+           "split_changed_clothes"]
 
 HUE_BINS, SAT_BINS, GREY_BINS = 12, 3, 4
 BINS = HUE_BINS * SAT_BINS + GREY_BINS
 PARTS = ("torso", "thighs")
 _MIN_PIXELS = 30  # a part with fewer pixels in a frame is not counted there
+MIN_CLEAR = 3  # frames with the torso clearly seen for a piece of a track to be told apart
 
 
 @dataclass(frozen=True)
@@ -119,16 +125,33 @@ def _torso_boxes(keypoints: np.ndarray, idx: dict[str, int], min_confidence: flo
     return box, np.linalg.norm(shoulders - hips, axis=-1)
 
 
+def _clear_torsos(keypoints: np.ndarray, idx: dict[str, int], min_confidence: float
+                  ) -> np.ndarray:
+    """(P, T) bool: each track's torso seen confidently, its box overlapping no other track's
+    (a box that overlaps another shows both people)."""
+    P = keypoints.shape[0]
+    box, _ = _torso_boxes(keypoints, idx, min_confidence)
+    seen = np.isfinite(box).all(-1)                                          # (P, T)
+    x0, y0, x1, y1 = (box[..., k] for k in range(4))
+    with np.errstate(invalid="ignore"):
+        inter = (np.minimum(x1[:, None], x1[None]) > np.maximum(x0[:, None], x0[None])) & \
+            (np.minimum(y1[:, None], y1[None]) > np.maximum(y0[:, None], y0[None]))   # (P, P, T)
+    inter &= ~np.eye(P, dtype=bool)[..., None]
+    return seen & ~inter.any(axis=1)
+
+
 def clothing_histograms(video: str | os.PathLike, keypoints: np.ndarray, joint_set: str,
                         frames: np.ndarray | None = None,
-                        options: AppearanceOptions = AppearanceOptions()) -> np.ndarray:
+                        options: AppearanceOptions = AppearanceOptions(),
+                        pieces: np.ndarray | None = None) -> np.ndarray:
     """(P, 2, BINS) colour histograms of each person's torso and thighs, each summing to 1;
     NaN where the part was never seen clearly.
 
     video: the camera's video. keypoints: (P, T, J, 3) x, y pixels and confidence of P tracks
     (NaN, NaN, 0 unseen), in `joint_set`. frames: (T,) the video frame of each keypoint frame
-    (default 0..T-1). Sampling, parts and bins: module doc. The video is read once, front to
-    back, as far as the last frame sampled.
+    (default 0..T-1). pieces: (P, T) int, when given, a histogram per piece id (0..Q-1; -1 in
+    frames left out) instead of per track: (Q, 2, BINS). Sampling, parts and bins: module doc.
+    The video is read once, front to back, as far as the last frame sampled.
     """
     import cv2
 
@@ -136,24 +159,22 @@ def clothing_histograms(video: str | os.PathLike, keypoints: np.ndarray, joint_s
     frames = np.arange(T) if frames is None else np.asarray(frames, dtype=np.int64)
     if frames.shape != (T,):
         raise InputError(f"frames must have shape ({T},), got {frames.shape}")
+    if pieces is None:
+        pieces = np.broadcast_to(np.arange(P)[:, None], (P, T))
+    elif pieces.shape != (P, T):
+        raise InputError(f"pieces must have shape ({P}, {T}), got {pieces.shape}")
+    Q = int(pieces.max(initial=-1)) + 1
     idx = _joints(joint_set)
-    box, _ = _torso_boxes(keypoints, idx, options.min_confidence)
-    seen = np.isfinite(box).all(-1)                                          # (P, T)
-    # a torso box that overlaps another track's in the same frame shows both people: not used
-    x0, y0, x1, y1 = (box[..., k] for k in range(4))
-    with np.errstate(invalid="ignore"):
-        inter = (np.minimum(x1[:, None], x1[None]) > np.maximum(x0[:, None], x0[None])) & \
-            (np.minimum(y1[:, None], y1[None]) > np.maximum(y0[:, None], y0[None]))   # (P, P, T)
-    inter &= ~np.eye(P, dtype=bool)[..., None]
-    clear = seen & ~inter.any(axis=1)
-    picks = {}                                                # video frame -> [(person, t)]
-    for p in range(P):
-        ts = np.flatnonzero(clear[p])
+    clear = _clear_torsos(keypoints, idx, options.min_confidence)
+    picks = {}                                           # video frame -> [(piece, track, t)]
+    for q in range(Q):
+        ps, ts = np.nonzero(clear & (pieces == q))
         if len(ts) > options.samples:
-            ts = ts[np.linspace(0, len(ts) - 1, options.samples).round().astype(int)]
-        for t in ts:
-            picks.setdefault(int(frames[t]), []).append((p, int(t)))
-    counts = np.zeros((P, len(PARTS), BINS))
+            pick = np.linspace(0, len(ts) - 1, options.samples).round().astype(int)
+            ps, ts = ps[pick], ts[pick]
+        for p, t in zip(ps, ts):
+            picks.setdefault(int(frames[t]), []).append((q, int(p), int(t)))
+    counts = np.zeros((Q, len(PARTS), BINS))
     if picks:
         cap = cv2.VideoCapture(str(video))
         if not cap.isOpened():
@@ -168,7 +189,7 @@ def clothing_histograms(video: str | os.PathLike, keypoints: np.ndarray, joint_s
                 if frame_no not in picks:
                     continue
                 hsv = cv2.cvtColor(image, cv2.COLOR_BGR2HSV)
-                for p, t in picks[frame_no]:
+                for q, p, t in picks[frame_no]:
                     xy = np.where(keypoints[p, t, :, 2:] > 0, keypoints[p, t, :, :2], np.nan)
                     for k, polygons in enumerate(_part_polygons(xy, idx)):
                         if not polygons:
@@ -177,12 +198,74 @@ def clothing_histograms(video: str | os.PathLike, keypoints: np.ndarray, joint_s
                         cv2.fillPoly(mask, [np.round(q).astype(np.int32) for q in polygons], 1)
                         pixels = hsv[mask.astype(bool)]
                         if len(pixels) >= _MIN_PIXELS:
-                            counts[p, k] += _bin_pixels(pixels) / len(pixels)
+                            counts[q, k] += _bin_pixels(pixels) / len(pixels)
         finally:
             cap.release()
     total = counts.sum(-1, keepdims=True)
     with np.errstate(invalid="ignore", divide="ignore"):
         return np.where(total > 0, counts / total, np.nan)
+
+
+def split_changed_clothes(video: str | os.PathLike, keypoints: np.ndarray, joint_set: str,
+                          frames: np.ndarray | None = None,
+                          options: AppearanceOptions = AppearanceOptions()
+                          ) -> tuple[np.ndarray, np.ndarray]:
+    """(keypoints (P', T, J, 3), histograms (P', 2, BINS)): tracks cut where the clothes change.
+
+    One camera's tracker lets a track resume up to `max_gap` frames after it was last seen, near
+    where it was: someone else who steps in there within that time continues it (one person
+    leaves behind a pillar as another comes out). Each track is cut at its gaps into pieces; a
+    piece whose clothes are clearly unlike those of its track so far (Bhattacharyya distance
+    over `max_distance + margin`, the join's threshold with the margin on top, so that a cut
+    piece and its track are never joined again) starts a new track, appended after the input's
+    tracks. Pieces whose torso is clearly seen in fewer than `MIN_CLEAR` frames are not told
+    apart: they stay with the piece before them.
+
+    keypoints: (P, T, J, 3) tracks (x, y pixels, confidence; NaN, NaN, 0 unseen) in
+    `joint_set`; frames: as `clothing_histograms`'. histograms: every output track's, for
+    `join_returning`. The video is read once, and not at all when there is one piece in all.
+    """
+    P, T = keypoints.shape[:2]
+    present = (keypoints[..., 2] > 0).any(-1)                                # (P, T)
+    clear = _clear_torsos(keypoints, _joints(joint_set), options.min_confidence)
+    pieces = np.full((P, T), -1, dtype=np.int64)
+    owner = []                                                  # piece id -> its track
+    for p in range(P):
+        ts = np.flatnonzero(present[p])
+        if not len(ts):
+            continue
+        runs = np.split(ts, np.flatnonzero(np.diff(ts) > 1) + 1)
+        merged = [runs[0]]
+        for run in runs[1:]:
+            if clear[p, run].sum() >= MIN_CLEAR and clear[p, merged[-1]].sum() >= MIN_CLEAR:
+                merged.append(run)
+            else:  # too little seen on one side to tell: one piece
+                merged[-1] = np.concatenate([merged[-1], run])
+        for run in merged:
+            pieces[p, run] = len(owner)
+            owner.append(p)
+    if len(owner) <= 1:  # nothing to tell apart or join: the video is not read
+        return keypoints.copy(), np.full((P, len(PARTS), BINS), np.nan)
+    hist = clothing_histograms(video, keypoints, joint_set, frames, options, pieces)
+    groups: list[list[int]] = [[] for _ in range(P)]  # track p's first group stays at p
+    current: dict[int, int] = {}                           # track -> its group now
+    for q, p in enumerate(owner):                          # each track's pieces in time order
+        k = current.setdefault(p, p)
+        if groups[k] and histogram_distance(_merged_histogram(hist[groups[k]]), hist[q]) > \
+                options.max_distance + options.margin:  # NaN (a torso unseen): not told apart
+            groups.append([])
+            k = current[p] = len(groups) - 1
+        groups[k].append(q)
+    out = np.full((len(groups),) + keypoints.shape[1:], np.nan, dtype=keypoints.dtype)
+    out[..., 2] = 0
+    out_hist = np.full((len(groups), len(PARTS), BINS), np.nan)
+    for k, g in enumerate(groups):
+        for q in g:
+            mine = pieces[owner[q]] == q
+            out[k, mine] = keypoints[owner[q], mine]
+        if g:
+            out_hist[k] = _merged_histogram(hist[g])
+    return out, out_hist
 
 
 def histogram_distance(a: np.ndarray, b: np.ndarray) -> float:

@@ -5,11 +5,12 @@ joint at the origin, NaN in frames where the person is not seen well enough (few
 the joints in 2D). Metric size comes from the training data's typical pose scale (`scale_m`).
 
 Everyone in view: a video's people are found by the detector (with its re-detection passes) and
-followed over time in that one camera (`keypoints.tracking.track_people`); a person who comes back
-after a gap longer than the tracker's is joined to their earlier track by the colours of their
-clothes (`people.appearance`); a keypoints2d.npz of several people has them already. With several
-people the poses are (P, T, J, 3) and `people` names them (p0 the main subject), as in
-`poses3d.npz`; one person keeps the shapes above.
+followed over time in that one camera (`keypoints.tracking.track_people`); by the colours of their
+clothes (`people.appearance`), a track that someone else continued after a short gap is cut, and a
+person who comes back after a gap longer than the tracker's is joined to their earlier track; a
+keypoints2d.npz of several people has them already. With several people the poses are
+(P, T, J, 3) and `people` names them (p0 the main subject), as in `poses3d.npz`; one person keeps
+the shapes above.
 """
 from __future__ import annotations
 
@@ -194,7 +195,7 @@ def _video_people(source: Path, camera: str | None, model, choice, picked: bool)
     from epicap.keypoints.mediapipe_detector import DetectorOptions, detect_video
     from epicap.keypoints.models import pose_model_path
     from epicap.keypoints.tracking import track_people
-    from epicap.people.appearance import clothing_histograms, join_returning
+    from epicap.people.appearance import join_returning, split_changed_clothes
 
     alone = choice.main_subject_only and not picked
     options = DetectorOptions(num_poses=detector_slots(choice),
@@ -209,9 +210,10 @@ def _video_people(source: Path, camera: str | None, model, choice, picked: bool)
         keypoints = track_people(found)
         if len(keypoints) == 0:
             keypoints = det.keypoints[None]
-        elif len(keypoints) > 1:  # who came back after a gap: the colours of their clothes
-            hist = clothing_histograms(source, keypoints, "mediapipe33", det.frames)
-            keypoints, _ = join_returning(keypoints, hist, "mediapipe33")
+        else:  # someone else who continued a track, and who came back: their clothes
+            keypoints, hist = split_changed_clothes(source, keypoints, "mediapipe33", det.frames)
+            if len(keypoints) > 1:
+                keypoints, _ = join_returning(keypoints, hist, "mediapipe33")
     return (keypoints, "mediapipe33", [f"p{p}" for p in range(len(keypoints))], det.fps,
             camera or source.stem, det.frames)
 

@@ -50,13 +50,43 @@ def test_gap_resumes_the_same_track_and_leaves_missing_frames():
     assert res.coverage == pytest.approx(32 / 40)
 
 
-def test_longer_gap_than_allowed_starts_a_new_track():
+def test_longer_gap_than_allowed_starts_a_new_track_and_the_subject_comes_back():
     frames = [person(200, 300, 250)[None] for _ in range(40)]
     for t in range(10, 30):
         frames[t] = None
     res = track_main_subject(frames, TrackingOptions(max_gap=5))
     assert res.num_tracks == 2
-    assert res.coverage == pytest.approx(10 / 40)  # equal scores: the first track wins
+    assert res.coverage == pytest.approx(20 / 40)  # both tracks are the subject's
+    assert len(track_people(frames, TrackingOptions(max_gap=5))) == 2
+
+
+def test_the_subject_back_after_a_long_gap_with_a_bystander_in_view():
+    """The subject walks out of view for 40 frames and comes back elsewhere; a smaller bystander
+    stands in view throughout, and a passer-by much smaller than the subject crosses while the
+    subject is away, as does a false detection of 3 frames: only the subject's tracks are kept."""
+    rng = np.random.default_rng(5)
+    T = 120
+    frames, truth = [], []
+    for t in range(T):
+        here = [person(120, 300, 170, 0.6, rng)]                          # bystander
+        subject = None
+        if t < 40:
+            subject = person(300 + 4 * t, 400, 320, 0.85, rng)
+        elif t >= 80:
+            subject = person(900 - 4 * (t - 80), 420, 330, 0.85, rng)
+        elif 50 <= t < 70:
+            here.append(person(400 + 6 * (t - 50), 250, 120, 0.8, rng))  # passer-by, far away
+        elif t in (45, 46, 47):
+            here.append(person(1100, 100, 300, 0.85, rng))              # a false detection
+        if subject is not None:
+            here.append(subject)
+        order = rng.permutation(len(here))
+        frames.append(np.stack(here)[order])
+        truth.append(int(np.flatnonzero(order == len(here) - 1)[0]) if subject is not None
+                     else -1)
+    res = track_main_subject(frames)
+    np.testing.assert_array_equal(res.person_index, truth)
+    assert res.coverage == pytest.approx(80 / T)
 
 
 def test_no_identity_switch_when_a_smaller_person_crosses():

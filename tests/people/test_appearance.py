@@ -7,7 +7,7 @@ import pytest
 from epicap.joint_sets import get_joint_set
 from epicap.keypoints.tracking import track_people
 from epicap.people.appearance import (BINS, AppearanceOptions, clothing_histograms,
-                                      histogram_distance, join_returning)
+                                      histogram_distance, join_returning, split_changed_clothes)
 
 SIZE = (320, 240)
 T = 100
@@ -167,3 +167,28 @@ def test_join_rules_on_given_histograms():
     assert [0, 2] in groups and [1] in groups
     with pytest.raises(Exception, match="appearance options"):
         AppearanceOptions(max_distance=0)
+
+
+def test_someone_else_stepping_in_where_a_person_left_is_cut_from_their_track(tmp_path):
+    """A walks off behind something at frame 40; B, in other clothes, steps out there 4 frames
+    later and walks on: within the tracker's gap and gate, one track holds both, and the clothes
+    cut it. A walking on after the same gap in the same clothes stays one track, and C, who
+    stands in view throughout, is left alone."""
+    for other, cut in (("B", True), ("A", False)):
+        video, candidates, who = _scene(tmp_path, {
+            "A": ("A", _walk(range(0, 40), 40, 120)),
+            "B": (other, _walk(range(44, T), 124, 200)),
+            "C": ("C", _walk(range(T), 270, 260)),
+        })
+        tracks = track_people(candidates)
+        before = sorted(map(sorted, _tracks_by_name(tracks, candidates, who)))
+        assert before == [["A", "B"], ["C"]]  # the tracker linked them
+        split, hist = split_changed_clothes(video, tracks, "coco17")
+        after = sorted(map(sorted, _tracks_by_name(split, candidates, who)))
+        assert after == ([["A"], ["B"], ["C"]] if cut else before), other
+        assert hist.shape == (len(split), 2, BINS) and np.isfinite(hist).all()
+        present = (split[..., 2] > 0).any(-1)
+        assert present.sum() == (tracks[..., 2] > 0).any(-1).sum()  # nothing lost or doubled
+        np.testing.assert_array_equal(split[0][present[0]], tracks[0][present[0]])  # track 0 first
+        joined, _ = join_returning(split, hist, "coco17")
+        assert len(joined) == len(split)  # a cut piece is not joined back
