@@ -7,8 +7,8 @@ people found are painted over and two more landmarkers look again (about 2x the 
 --people 1). Confidence is the landmark's visibility x presence; a joint not found is
 (NaN, NaN, 0). Every person found is kept in SESSION/detections2d.npz; keypoints2d.npz holds the
 people matched across cameras (--people: default everyone seen in at least two cameras, `all`
-also those seen by one, N at most N, 1 only each camera's main subject followed over time, as
-before).
+also those seen by one, N at most N, 1 only the main subject, the same person in every camera;
+each camera's own main subject where nobody is matched across cameras).
 
 The model is FILE.task when given (e.g. Google's pose_landmarker_full.task), otherwise the one
 epicap builds from the mediapipe==0.10.21 wheel on PyPI (see `epicap models install`), cached and
@@ -60,7 +60,7 @@ def parse_frames(text: str | None) -> range | None:
 
 def run(args: argparse.Namespace) -> int:
     from epicap.keypoints.everyone import (detector_slots, parse_people, people_table,
-                                           redetect_passes, write_detected)
+                                           redetect_passes, who_was_kept, write_detected)
     from epicap.keypoints.mediapipe_detector import DetectorOptions, detect_session
     from epicap.keypoints.models import check_task_file, pose_model_path
     from epicap.session import KEYPOINTS_FILE
@@ -87,6 +87,6 @@ def run(args: argparse.Namespace) -> int:
         print(format_table(rows, ["camera", "frames", "subject found", "people seen"]))
         if people is not None and len(people.people) > 1:
             print(people_table(people, result.detections.cameras))
-        who = "the main subject" if people is None else f"{len(people.people)} people"
+        who = who_was_kept(people)
         print(f"wrote {out} ({who}) and {session / DETECTIONS_FILE}")
     return 0

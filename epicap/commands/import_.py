@@ -6,7 +6,8 @@ none, a session.toml.
 
 --people: by default everyone matched in at least two cameras (person 0 the main subject, seen
 longest by most cameras); `all` keeps people seen by one camera too; N at most N people; 1 only
-the main subject of every camera, chosen and followed through the frames as before.
+the main subject, the same person in every camera (each camera's own, chosen and followed through
+the frames, where nobody is matched across cameras).
 
 Formats:
   openpose  one folder of per-frame JSON files per camera (OpenPose --write_json, Pose2Sim).
@@ -99,7 +100,7 @@ def run(args) -> int:
         from epicap.keypoints.coco_json import read_coco_json
 
         kp = read_coco_json(args.inputs, **common)
-    from epicap.keypoints.everyone import keep_people, people_table
+    from epicap.keypoints.everyone import keep_people, people_table, who_was_kept
     from epicap.session.detections2d import DETECTIONS_FILE
 
     made = [p for p in (target, out / DETECTIONS_FILE) if not p.exists()]
@@ -117,7 +118,7 @@ def run(args) -> int:
                               "subject seen"]))
     if people is not None and len(people.people) > 1:
         print(people_table(people, kp.cameras))
-    who = "the main subject" if people is None else f"{len(people.people)} people"
+    who = who_was_kept(people)
     print(f"{target}: {len(kp.cameras)} cameras, {kp.num_frames} frames at {kp.fps:g} fps, "
           f"{kp.joint_set}, {who}")
     return 0

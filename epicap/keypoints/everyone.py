@@ -8,11 +8,15 @@
 | (default) | everyone matched in at least two cameras (`epicap.people.uncalibrated`) |
 | `all` | everyone matched, people seen by one camera too (kept in 2D, reported) |
 | N > 1 | the N people seen most (person 0 the main subject) |
-| 1 | each camera's main subject, followed over time as before (`keypoints.tracking`) |
+| 1 | the main subject: the person matched in the most camera-frames, the same person in every camera |
 
 With one person the file keeps the single-person shapes; with several it has the person axis and
 the `people` key of PRODUCT.md "Several people". When matching finds nobody in two cameras (one
-camera, or people too briefly seen) the main subject of each camera is kept, with a warning.
+camera, or people too briefly seen) the main subject of each camera is kept
+(`keypoints.tracking`), with a warning. Each camera's own main subject is not enough for `--people
+1` where several people are in view: the tracker follows whoever is most prominent in that view,
+the woman in one camera and the man in the others on the Pose2Sim two-person videos, and sync and
+calibration then fail on views of different people.
 """
 from __future__ import annotations
 
@@ -25,13 +29,14 @@ from epicap.errors import InputError
 
 __all__ = ["PeopleChoice", "parse_people", "detector_slots", "redetect_passes", "PeopleKeypoints", "match_people",
            "keep_people", "save_people_keypoints", "write_detected", "people_table",
-           "slots_warning"]
+           "slots_warning", "who_was_kept"]
 
 
 @dataclass(frozen=True)
 class PeopleChoice:
     """Who to keep. count: at most this many people (None: no limit). min_cameras: a person must
-    be matched in this many cameras. main_subject_only: `--people 1`, the tracker of old."""
+    be matched in this many cameras. main_subject_only: `--people 1`, one person (detected with
+    fewer slots and no re-detection, not matched again after sync)."""
 
     count: int | None = None
     min_cameras: int = 2
@@ -189,8 +194,6 @@ def keep_people(detections, choice: PeopleChoice, out: str | os.PathLike):
     for c, name in enumerate(detections.cameras):
         if not detections.occupied[c].any():
             warn(f"camera {name}: nobody was ever detected; it has no keypoints")
-    if choice.main_subject_only:
-        return None
     people = match_people(detections, choice)
     if people is None:
         if (detections.people_per_frame() > 1).any():  # with one person at a time, no news
@@ -200,6 +203,14 @@ def keep_people(detections, choice: PeopleChoice, out: str | os.PathLike):
     for note in people.notes:
         warn(note)
     return people
+
+
+def who_was_kept(people: PeopleKeypoints | None) -> str:
+    """"the main subject of each camera" (nobody matched), "1 person" or "N people"."""
+    if people is None:
+        return "the main subject of each camera"
+    n = len(people.people)
+    return "1 person, matched across cameras" if n == 1 else f"{n} people"
 
 
 def people_table(people, cameras: list[str]) -> str:

@@ -90,15 +90,31 @@ def test_import_keeps_everyone_and_matches_them(tmp_path, capsys):
         assert len(found) == 1, (p, found)
 
 
-def test_people_1_keeps_the_main_subject_as_before(tmp_path):
-    scene = make_people_scene(2, 2, num_frames=60)
+def test_people_1_keeps_one_person_the_same_in_every_camera(tmp_path, capsys):
+    """Each camera's most prominent person differs (people nearer a camera look larger): the
+    main subject is the person matched across cameras, one person in the single-person file."""
+    scene = make_people_scene(2, 4, num_frames=60)
     paths = _write_coco(tmp_path, scene)
     out = tmp_path / "s"
     assert main(["import", "coco", "--out", str(out), *paths, "--image-size", "1920", "1080",
                  "--fps", "30", "--people", "1"]) == 0
+    assert "1 person, matched across cameras" in capsys.readouterr().out
     kp = Keypoints2D.from_npz(out / "keypoints2d.npz")
-    assert kp.keypoints.shape == (2, 60, 17, 3)
-    assert Detections2D.from_npz(out / "detections2d.npz").keypoints.shape == (2, 60, 2, 17, 3)
+    det = Detections2D.from_npz(out / "detections2d.npz")
+    assert kp.keypoints.shape == (4, 60, 17, 3) and kp.people is None
+    assert det.keypoints.shape == (4, 60, 2, 17, 3)
+    who = set()
+    for c in range(4):
+        for t in range(60):
+            pose = kp.keypoints[c, t]
+            if not pose[:, 2].max() > 0:
+                continue
+            same = np.isclose(det.keypoints[c, t, :, :, :2], pose[:, :2],
+                              equal_nan=True).all((-1, -2))
+            k = int(np.flatnonzero(same)[0])
+            occupied = np.flatnonzero(scene.truth[c, t] >= 0)
+            who.add(int(scene.truth[c, t, occupied[k]]))
+    assert len(who) == 1, who
 
 
 @pytest.mark.parametrize("value", ["0", "many", "-1"])
