@@ -44,13 +44,26 @@ class IntrinsicsCheck:
     the rig adjusted on the other joints with the intrinsics held (centred principal point, no
     distortion) and freed. sign_z: the sign test's statistic over the held-out observations,
     (better - worse) / sqrt(better + worse), where "better" counts those the free intrinsics
-    reproject closer. kept: the free intrinsics were kept.
+    reproject closer. kept: the free intrinsics were kept. implausible: why they were refused
+    although they fitted better (a principal point moved off the image centre by more than
+    `MAX_CENTRE_SHIFT`), "" otherwise.
     """
 
     fixed_px: float
     free_px: float
     kept: bool
     sign_z: float = float("nan")
+    implausible: str = ""
+
+
+# a freed principal point further than this share of the image width (x) or height (y) from the
+# centre is refused: four times the prior's spread (`CalibrationOptions.principal_point_prior`),
+# twice what lenses and sensors are built to (within 1-3%, up to 5% on phones). The Pose2Sim
+# two-person trial's OpenPose JSON, intrinsics unknown, moved every camera's by 15-23% of the
+# height (one person there has confidence 1 and fits to 0.45 px, outweighing the priors); its
+# held-out joints fitted 1.26 px against 1.37 with them centred, and the rig was 22 deg off
+# (1.6 deg with them centred).
+MAX_CENTRE_SHIFT = 0.1
 
 
 @dataclass
@@ -136,7 +149,30 @@ def free_intrinsics(points2d: np.ndarray, weights: np.ndarray, groups: np.ndarra
                            solution.points3d, groups,
                            dataclasses.replace(free, max_nfev=max(free.max_nfev, max_nfev)),
                            image_size)
-    return (result, check_result) if result.success else (solution, check_result)
+    if not result.success:
+        return solution, check_result
+    why = _implausible(result.K, image_size)
+    if why:
+        if check_result is None:
+            check_result = IntrinsicsCheck(float("nan"), float("nan"), False)
+        return solution, dataclasses.replace(check_result, kept=False, implausible=why)
+    return result, check_result
+
+
+def _implausible(K: np.ndarray, image_size: np.ndarray | None) -> str:
+    """Why the principal points of K (C, 3, 3) cannot be a lens's (the one furthest off the
+    centre, when more than `MAX_CENTRE_SHIFT` of its image size), "" when they can."""
+    if image_size is None:
+        return ""
+    size = np.asarray(image_size, np.float64)
+    shift = np.abs(K[:, :2, 2] - (size - 1) / 2) / size                     # (C, 2)
+    worst = int(np.argmax(shift.max(axis=1)))
+    if not shift[worst].max() > MAX_CENTRE_SHIFT:
+        return ""
+    axis = int(np.argmax(shift[worst]))
+    return (f"a principal point moved {100 * shift[worst, axis]:.0f}% of the image "
+            f"{'width' if axis == 0 else 'height'} off its centre (more than "
+            f"{100 * MAX_CENTRE_SHIFT:.0f}%: the joints' bias, not a lens)")
 
 
 def _held_out_errors(points2d, weights, ba) -> np.ndarray:

@@ -97,7 +97,9 @@ class CalibrationOptions:
         about this fraction of the person's 2D size of the same place count as one observation
         as far as their errors repeat (measured), and each person by the precision of their
         joints; a person standing still adds one pose's worth of detector bias, not a hundred
-        frames' worth. 0 turns it off (every person-frame weighs alike).
+        frames' worth. The search for unknown focal lengths counts each joint by the distinct
+        poses it adds alone (no adjustment has measured anything yet). 0 turns both off (every
+        person-frame weighs alike).
     low_coverage: warn about a camera that sees the subject in fewer than this share of frames.
     """
 

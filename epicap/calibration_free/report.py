@@ -151,6 +151,10 @@ class CalibrationResult:
         check = self.intrinsics_check
         if check is None:
             return ""
+        if check.implausible:
+            return (f"; principal points at the image centres and no distortion assumed "
+                    f"(estimating them fitted held-out joints better, {check.free_px:.2f} px "
+                    f"against {check.fixed_px:.2f} px, but {check.implausible})")
         if check.kept and check.free_px >= check.fixed_px:
             return (f"; principal points and distortion estimated (held-out joints cannot tell: "
                     f"{check.free_px:.2f} px, {check.fixed_px:.2f} px with them assumed, sign "

@@ -181,3 +181,36 @@ def test_a_tie_on_held_out_joints_keeps_the_freed_lens():
     focal = np.abs(res.cameras.K[:, 0, 0] / t.K[:, 0, 0] - 1)
     assert focal.max() < 0.04, focal
     assert _rel_rot(t, res.cameras) < 1.0
+
+
+def test_a_principal_point_far_off_the_centre_is_named_implausible():
+    from epicap.calibration_free.intrinsics import MAX_CENTRE_SHIFT, _implausible
+
+    size = np.array([[1088, 1920], [1920, 1080]])
+    K = np.tile(np.eye(3), (2, 1, 1))
+    K[:, :2, 2] = (size - 1) / 2 + 0.05 * size                 # 5% off: a lens can be
+    assert _implausible(K, size) == ""
+    K[0, 1, 2] = (1920 - 1) / 2 + 0.17 * 1920                   # 17% of the height
+    assert _implausible(K, size).startswith("a principal point moved 17% of the image height")
+    assert _implausible(K, None) == "" and MAX_CENTRE_SHIFT == 0.1
+
+
+@pytest.mark.slow
+def test_real_two_person_trial_refuses_principal_points_off_the_image(tmp_path):
+    """The Pose2Sim two-person trial's OpenPose JSON, intrinsics unknown: one person's joints
+    (confidence 1, 0.45 px) outweigh the priors and the freed principal points move 15-23% of
+    the image height; they are refused (the rig: 22 deg off freed, 1.6 deg centred)."""
+    import sys
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).parents[2] / "benchmarks"))
+    import people as bench
+    from epicap.geometry.rig_metrics import compare_rigs
+
+    det, truth = bench._trial(tmp_path)
+    m, r, *_ = bench._unknown_pipeline(det.keypoints, det.image_size, None, det.cameras,
+                                       det.joint_set, det.fps)
+    assert "off its centre" in r.summary()
+    np.testing.assert_allclose(r.cameras.K[:, :2, 2], (r.cameras.image_size - 1) / 2)
+    t = truth.select(r.cameras.names)
+    assert compare_rigs(t.R, t.t, r.cameras.R, r.cameras.t).relative_rotation_deg.mean() < 2.5

@@ -166,3 +166,35 @@ def test_a_still_person_without_bias_keeps_her_weight(biased_still_scene):
     plain = _rig_error(cams, clean, dataclasses.replace(options, repeat_scale=0.0))
     weighed = _rig_error(cams, clean, options)
     assert weighed == pytest.approx(plain, abs=0.02)      # measured 0.029 and 0.031 deg
+
+
+def test_the_focal_search_counts_a_still_person_by_distinct_poses(biased_still_scene,
+                                                                   monkeypatch):
+    """Unknown focal lengths: the search sees each pooled joint weighed by the poses it adds,
+    the bystander standing still at about one pose's worth; with repeat_scale 0, as given."""
+    import epicap.calibration_free.pipeline as pipeline
+    from epicap.calibration_free.people import pool_people
+
+    cams, keypoints = biased_still_scene
+    _, person, _ = pool_people(keypoints)
+    seen = {}
+
+    class Stop(Exception):
+        pass
+
+    def capture(px, w, size, options, phase):
+        seen["w"] = w
+        raise Stop
+
+    monkeypatch.setattr(pipeline, "choose_focals", capture)
+    for scale in (0.05, 0.0):
+        with pytest.raises(Stop):
+            calibrate(keypoints, None, CalibrationOptions(repeat_scale=scale))
+        w = seen["w"]
+        assert w.shape[1] == len(person)                      # every pooled frame, in order
+        still, moving = w[:, person == 2], w[:, person < 2]
+        still, moving = still[still > 0], moving[moving > 0]
+        if scale:
+            assert still.mean() < 0.2 * moving.mean()        # 60 frames of one pose
+        else:
+            assert still.mean() == pytest.approx(moving.mean(), rel=0.5)
