@@ -7,8 +7,8 @@
 |---|---|
 | (default) | everyone matched in at least two cameras (`epicap.people.uncalibrated`) |
 | `all` | everyone matched, people seen by one camera too (kept in 2D, reported) |
-| N > 1 | the N people seen most (person 0 the main subject) |
-| 1 | the main subject: the person matched in the most camera-frames, the same person in every camera |
+| N > 1 | the N most prominent people (`epicap.people.order_people`), person 0 the main subject |
+| 1 | the main subject: the most prominent person matched, the same person in every camera |
 
 With one person the file keeps the single-person shapes; with several it has the person axis and
 the `people` key of PRODUCT.md "Several people". When matching finds nobody in two cameras (one

@@ -10,7 +10,8 @@ detection slot of each camera and frame, -1 where unassigned.
   `track3d`: the 3D tracking it uses; `attach`: leftover detections and swaps over time;
 - `assignment`: `gather` of detections into per-person keypoints, and assignment checks.
 """
-from epicap.people.assignment import check_assignment, gather, order_people, person_frames
+from epicap.people.assignment import (check_assignment, gather, order_people, person_frames,
+                                      prominence)
 from epicap.people.calibrated import (CalibratedMatch, MatchOptions, match_calibrated,
                                       unswap)
 from epicap.people.track3d import TrackOptions, track_clusters
@@ -18,6 +19,7 @@ from epicap.people.tracklets import link_tracklets
 from epicap.people.uncalibrated import (UncalibratedMatch, UncalibratedOptions,
                                         match_uncalibrated)
 
-__all__ = ["check_assignment", "gather", "order_people", "person_frames", "CalibratedMatch",
-           "MatchOptions", "match_calibrated", "unswap", "TrackOptions", "track_clusters",
-           "link_tracklets", "UncalibratedMatch", "UncalibratedOptions", "match_uncalibrated"]
+__all__ = ["check_assignment", "gather", "order_people", "person_frames", "prominence",
+           "CalibratedMatch", "MatchOptions", "match_calibrated", "unswap", "TrackOptions",
+           "track_clusters", "link_tracklets", "UncalibratedMatch", "UncalibratedOptions",
+           "match_uncalibrated"]

@@ -11,7 +11,8 @@ import numpy as np
 
 from epicap.errors import InputError, check_shape
 
-__all__ = ["gather", "check_assignment", "order_people", "person_frames", "assign_small"]
+__all__ = ["gather", "check_assignment", "order_people", "person_frames", "prominence",
+           "assign_small"]
 
 
 def check_assignment(assignment: np.ndarray, shape: tuple[int, int, int], num_people: int,
@@ -78,16 +79,52 @@ def person_frames(assignment: np.ndarray, num_people: int) -> np.ndarray:
     return seen
 
 
-def order_people(assignment: np.ndarray, num_people: int) -> tuple[np.ndarray, int]:
+def prominence(detections: np.ndarray, image_size: np.ndarray) -> np.ndarray:
+    """(C, T, S) how prominent each detection is: body size x mean confidence x share of joints
+    seen, 0 for an empty slot.
+
+    detections: (C, T, S, J, 3) pixels and confidence, missing joints (NaN, NaN, 0).
+    image_size: (C, 2) width, height pixels. The body size is the bounding-box diagonal of the
+    seen joints as a share of the image diagonal, so cameras of different resolutions count
+    alike; size x summed confidence / J is the single-camera tracker's score per frame
+    (`epicap.keypoints.tracking`). Large, complete, confident people score high; a bystander
+    at the back (small), a figure seen from the waist up (part of the joints, a small box) or a
+    false detection (low confidence) score low.
+    """
+    d = np.asarray(detections, dtype=np.float64)
+    conf = np.nan_to_num(d[..., 2])
+    xy = np.where((conf > 0)[..., None], d[..., :2], np.nan)
+    extent = np.fmax.reduce(xy, axis=3) - np.fmin.reduce(xy, axis=3)        # (C, T, S, 2)
+    size = np.nan_to_num(np.hypot(extent[..., 0], extent[..., 1]))
+    diagonal = np.hypot(*np.asarray(image_size, np.float64).reshape(-1, 2).T)  # (C,)
+    return size / diagonal[:, None, None] * conf.sum(-1) / max(d.shape[3], 1)
+
+
+def order_people(assignment: np.ndarray, num_people: int,
+                 weight: np.ndarray | None = None) -> tuple[np.ndarray, int]:
     """(assignment, P) with people renumbered by how much they are seen, unseen ones dropped.
 
-    Person 0 is the main subject: the most (camera, frame) pairs with a detection, i.e. seen
-    longest by most cameras; ties keep the earlier index. assignment: (C, T, S) int.
+    Person 0 is the main subject, whose height sets a calibration's scale. assignment:
+    (C, T, S) int. weight: (C, T, S) `prominence` of each detection: a person scores the sum
+    over the (camera, frame) pairs that see them of their most prominent slot there, i.e. seen
+    longest by most cameras, large and complete. On the Pose2Sim two-person trial (OpenPose) a
+    still figure seen from the waist up in every frame of every camera would otherwise come
+    first and set the scale, 1.5 times too large. None: the number of (camera, frame) pairs.
+    Ties keep the earlier index.
     """
     a = np.asarray(assignment, dtype=np.int32)
-    seen = person_frames(a, num_people).sum((0, 1))
+    P = int(num_people)
+    if weight is None:
+        seen = person_frames(a, P).sum((0, 1)).astype(np.float64)
+    else:
+        C, T, _ = a.shape
+        best = np.zeros((C, T, P + 1))                    # column P: unassigned slots
+        np.maximum.at(best, (*np.indices(a.shape)[:2], np.where(a >= 0, a, P)),
+                      np.asarray(weight, np.float64))
+        seen = best[..., :P].sum((0, 1))
+        seen = np.where(person_frames(a, P).any((0, 1)), np.maximum(seen, 1e-12), 0.0)
     order = [p for p in np.argsort(-seen, kind="stable") if seen[p] > 0]
-    new = np.full(int(num_people) + 1, -1, dtype=np.int32)  # index -1 -> last entry -> -1
+    new = np.full(P + 1, -1, dtype=np.int32)  # index -1 -> last entry -> -1
     new[order] = np.arange(len(order), dtype=np.int32)
     return new[a], len(order)
 

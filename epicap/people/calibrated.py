@@ -36,6 +36,7 @@ from scipy.sparse import csr_matrix
 from epicap.errors import InputError, check_shape
 from epicap.geometry.camera import undistort_points
 from epicap.geometry.linear_triangulation import solve_sym3
+from epicap.people.assignment import order_people, prominence
 from epicap.people.attach import attach_leftovers, swaps_over_time
 from epicap.people.track3d import TrackOptions, track_clusters
 from epicap.session.cameras import Cameras
@@ -78,7 +79,7 @@ class CalibratedMatch:
     """The result of `match_calibrated`.
 
     assignment: (C, T, S) int32 person index of each detection slot, -1 unassigned.
-    num_people: P. Person 0 is the main subject (the most camera-frames).
+    num_people: P. Person 0 is the main subject, the most prominent (`order_people`).
     swapped: (C, T, S) bool: detections whose left and right were exchanged (fix with `unswap`).
     points3d: (P, T, J, 3) the people's 3D from the matched rays (midpoint method), world metres,
         NaN where not seen by two views: a check, not the final triangulation.
@@ -267,7 +268,12 @@ def match_calibrated(detections: np.ndarray, cameras: Cameras, flip_index: np.nd
         swapped_cts |= swaps_over_time(detections, cameras, assignment, points3d, flip_index,
                                        candidates=~swapped_cts,
                                        min_confidence=options.min_confidence)
-    return CalibratedMatch(assignment.astype(np.int32), P, swapped_cts, points3d)
+    ordered, P_seen = order_people(assignment, P, prominence(detections, cameras.image_size))
+    order = np.full(P_seen, -1)
+    seen_as = assignment >= 0
+    order[ordered[seen_as]] = assignment[seen_as]            # new person -> old person
+    swapped_cts &= ordered >= 0
+    return CalibratedMatch(ordered.astype(np.int32), P_seen, swapped_cts, points3d[order])
 
 
 def _associate(detections: np.ndarray, cameras: Cameras, flip_index: np.ndarray,

@@ -13,8 +13,8 @@ Input: per frame, candidate 3D people (clusters of matched views, `epicap.people
    `max_size_ratio`; otherwise they start a new person.
    A tracklet of fewer than `min_new_frames` frames that continues no one is dropped (a ghost).
 4. People seen in fewer than `min_person_frames` frames are dropped (spurious matches); the rest
-   are ordered by how many camera-frames they were seen in, most first (person 0, the main
-   subject, seen longest by most cameras).
+   are ordered by how many views they were seen in, most first (`match_calibrated` then puts the
+   most prominent first: `epicap.people.assignment.order_people`).
 """
 from __future__ import annotations
 

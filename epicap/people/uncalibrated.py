@@ -26,7 +26,9 @@ people, people who never share a camera-frame but whose views fit the cameras' F
 (`merge_people`: one person clustered as two, each seen by some cameras), and every detection
 is re-matched frame by frame (`epicap.people.per_frame`; all frames of a camera in one batched
 assignment), straight or with its left and right exchanged (a detector's swap, found and undone
-here, before any calibration, when the joint set's left/right map is given). Person 0 is seen in the most (camera, frame) pairs.
+here, before any calibration, when the joint set's left/right map is given). Person 0, the main
+subject, is the most prominent: seen longest by most cameras, large and complete
+(`assignment.order_people`).
 
 Cameras must share one timeline (synchronized to within a few frames); they need no calibration.
 """
@@ -38,7 +40,7 @@ import numpy as np
 
 from epicap.errors import check_shape
 from epicap.geometry.epipolar import sampson_error
-from epicap.people.assignment import gather, order_people
+from epicap.people.assignment import gather, order_people, prominence
 from epicap.people.per_frame import merge_people, refine_per_frame
 from epicap.people.tracklets import link_tracklets
 
@@ -397,7 +399,7 @@ def match_uncalibrated(detections: np.ndarray, image_size: np.ndarray,
         detections whose left and right are exchanged are found (`swapped`; exchange them back
         with `epicap.people.unswap` before `gather`); None: no swap test.
     People seen by fewer than `min_cameras` cameras or in fewer than `min_person_frames`
-    (camera, frame) pairs are dropped (-1). Person 0 is seen in the most (camera, frame) pairs.
+    (camera, frame) pairs are dropped (-1). Person 0 is the most prominent (`order_people`).
     """
     opt = options or UncalibratedOptions()
     d = np.asarray(detections, dtype=np.float32)
@@ -439,7 +441,8 @@ def match_uncalibrated(detections: np.ndarray, image_size: np.ndarray,
         person = lut[[index[r] for r in labels[c]]]
         valid = ids[c] >= 0
         assignment[c][valid] = person[ids[c][valid]]
-    assignment, P = order_people(assignment, int(keep.sum()))
+    weight = prominence(d, size)                 # person 0: the most prominent (main subject)
+    assignment, P = order_people(assignment, int(keep.sum()), weight)
     swapped = np.zeros(assignment.shape, dtype=bool)
     work = d  # the detections with the swaps found so far exchanged back
     for _ in range(opt.refine):
@@ -451,7 +454,7 @@ def match_uncalibrated(detections: np.ndarray, image_size: np.ndarray,
             if found.any():
                 work = np.where(found[..., None, None], work[..., flip_index, :], work)
                 swapped ^= found
-            assignment, P = order_people(assignment, P)
+            assignment, P = order_people(assignment, P, weight)
     if P:
         from epicap.people.assignment import person_frames
 

@@ -3,7 +3,7 @@ import pytest
 
 from epicap.errors import InputError
 from epicap.people.assignment import (assign_small, check_assignment, gather, order_people,
-                                      person_frames)
+                                      person_frames, prominence)
 
 
 def _dets(C=2, T=3, S=3, J=4, seed=0):
@@ -41,6 +41,42 @@ def test_order_people_puts_the_most_seen_first_and_drops_unseen():
     assert P == 2
     assert (new[a == 2] == 0).all() and (new[a == 0] == 1).all() and (new[a == -1] == -1).all()
     assert person_frames(new, P).sum((0, 1)).tolist() == [4, 2]
+
+
+def test_prominence_is_body_size_times_mean_confidence_times_share_seen():
+    d = _dets(C=2, T=2, S=3, J=4, seed=4)
+    d[0, 0, 1, 2:] = (np.nan, np.nan, 0)        # two joints unseen
+    d[1, 1, 2] = (np.nan, np.nan, 0)            # an empty slot
+    size = np.array([[640, 480], [1920, 1080]])
+    w = prominence(d, size)
+    assert w.shape == (2, 2, 3) and w[1, 1, 2] == 0
+    for c, t, s in np.ndindex(2, 2, 3):        # against the definition, one detection at a time
+        seen = d[c, t, s, :, 2] > 0
+        if not seen.any():
+            continue
+        xy = d[c, t, s, seen, :2]
+        box = np.hypot(*(xy.max(0) - xy.min(0))) / np.hypot(*size[c])
+        expected = box * d[c, t, s, seen, 2].mean() * seen.mean()
+        assert w[c, t, s] == pytest.approx(expected, rel=1e-6)
+
+
+def test_the_main_subject_is_the_most_prominent_not_the_most_seen():
+    """A still figure seen from the waist up in every frame of both cameras (small box, half
+    the joints, confidence 1: the Pose2Sim two-person trial's OpenPose JSON has one) against a
+    participant walking out of one camera for a few frames, seen whole and large."""
+    C, T, J = 2, 20, 8
+    d = np.full((C, T, 2, J, 3), np.nan, np.float32)
+    d[..., 2] = 0
+    d[:, :, 0, :4] = np.stack([np.full(4, 300.0), np.linspace(200, 300, 4), np.ones(4)], -1)
+    walker = np.stack([np.full(J, 600.0), np.linspace(100, 700, J), np.full(J, 0.6)], -1)
+    d[:, :, 1] = walker
+    d[1, 15:, 1] = (np.nan, np.nan, 0)          # out of camera 2's view at the end
+    a = np.where(d[..., 2].max(-1) > 0, np.array([0, 1])[None, None], -1).astype(np.int32)
+    size = np.array([[1280, 720], [1280, 720]])
+    # counted by camera-frames, the figure (40) comes before the participant (35)
+    assert (order_people(a, 2)[0][a >= 0] == a[a >= 0]).all()
+    new, P = order_people(a, 2, prominence(d, size))
+    assert P == 2 and (new[:, :, 1][a[:, :, 1] >= 0] == 0).all() and (new[:, :, 0] == 1).all()
 
 
 @pytest.mark.parametrize("a, message", [
