@@ -19,7 +19,9 @@ session; "run/straight" is the DeepMimic run straight through the ring (in view 
 Real rows: the Pose2Sim demo (OpenPose BODY_25B, 4 cameras, Qualisys calibration as truth),
 intrinsics given or not: per-camera rotation error (after the best rotation alignment) and
 centre error (cm, after similarity alignment), scale error % with the participant's height from
-the demo's Config.toml (1.72 m). The "refine" row starts the adjustment from the Qualisys
+the demo's Config.toml (1.72 m), up = the angle between the recovered world's Z and the lab's
+vertical (Qualisys Z, after the similarity alignment), and where the floor came from. The
+"refine" row starts the adjustment from the Qualisys
 calibration itself: how far these 2D joints pull the true rig, a floor for any method fitting
 them. A last table: the scale error over clips and joint sets.
 
@@ -32,6 +34,7 @@ on the same 2D; the target is a mean relative rotation no worse than the solve f
     python benchmarks/calibration.py                # the full table (about 30 minutes)
     python benchmarks/calibration.py --quick        # a few rows and the real demo
     python benchmarks/calibration.py --only refine  # the refine rows alone (about 15 minutes)
+    python benchmarks/calibration.py --only real    # the real demo rows alone (about 1 minute)
     python benchmarks/calibration.py --only sweep --rigs 20 --intrinsics both  # random rigs
         (calibration_sweep.py: its docstring says what is drawn and measured; 200 frames)
     python benchmarks/calibration.py --speed        # only the speed table, baseline and current
@@ -66,12 +69,15 @@ CALIBRATE_CPU_S: list[float] = []  # CPU seconds of each calibrate() call timed 
 
 
 def camera_errors(truth: Cameras, est: Cameras) -> dict:
-    """Rotation (per camera, deg, after the best common rotation) and centre errors (metres)."""
+    """Rotation (per camera, deg, after the best common rotation) and centre errors (metres);
+    "up": the angle (deg) between the world's Z axes once the centres are aligned (both Z up)."""
     t = truth.select(est.names)
     cmp = compare_rigs(t.R, t.t, est.R, est.t)
-    s = umeyama(est.centers, t.centers)[0]
+    s, Q, _ = umeyama(est.centers, t.centers)
+    up = float(np.degrees(np.arccos(np.clip(Q[2, 2], -1.0, 1.0))))
     return {"rot_cam": cmp.rotation_deg, "rot_rel": cmp.relative_rotation_deg,
-            "centre": cmp.centre_error_m, "baseline": cmp.baseline_m, "scale": 100 * (1 / s - 1)}
+            "centre": cmp.centre_error_m, "baseline": cmp.baseline_m, "scale": 100 * (1 / s - 1),
+            "up": up}
 
 
 def joint_aligned_errors(truth: Cameras, est: Cameras, X_est: np.ndarray,
@@ -388,6 +394,28 @@ REFINE_HEADERS = ["data", "start", "start rel rot deg", "rel rot deg", "vs from 
                   "refine alone rel rot deg"]
 
 
+def real_section() -> None:
+    """The Pose2Sim demo rows (module doc): intrinsics known, per camera or shared, by method."""
+    fmt = lambda v, p=2: None if v is None else round(float(v), p)  # noqa: E731
+    print("\n## Real: Pose2Sim demo (OpenPose BODY_25B, Qualisys calibration as truth)\n")
+    real_rows = []
+    cases = [("known", "epipolarpose"), ("known", "pooled"), ("known", "epicap"),
+             ("per-camera", "epicap"), ("shared", "epicap"), ("known", "refine")]
+    for focal_mode, method in cases:
+        err, focal, elapsed, res = real_demo(focal_mode == "known", focal_mode == "shared",
+                                             method)
+        real_rows.append([focal_mode, method, fmt(err["rot_rel"].mean(), 3),
+                          " ".join(f"{v:.2f}" for v in err["rot_cam"]),
+                          " ".join(f"{100 * v:.1f}" for v in err["centre"]),
+                          None if focal is None else " ".join(f"{v:+.1f}" for v in focal),
+                          fmt(err["scale"]), fmt(err["up"], 1),
+                          getattr(res.world, "floor_from", "-"), fmt(res.rms_px), fmt(elapsed, 1)])
+    print(format_table(real_rows, ["focal", "method", "rel rot deg (mean)",
+                                   "rot deg per camera", "centre cm per camera",
+                                   "focal err %", "scale %", "up deg", "floor from", "rms px",
+                                   "s"]))
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="a few rows only")
@@ -395,8 +423,9 @@ def main(argv=None) -> int:
                         help="frames per synthetic session (default 300; the sweep's 200)")
     parser.add_argument("--speed-frames", type=int, default=10_000,
                         help="frames of the speed rows (default 10,000)")
-    parser.add_argument("--only", choices=("refine", "sweep", "intrinsics"),
-                        help="run one section alone: refine (calibrate --refine from perturbed "
+    parser.add_argument("--only", choices=("real", "refine", "sweep", "intrinsics"),
+                        help="run one section alone: real (the Pose2Sim demo rows), refine "
+                             "(calibrate --refine from perturbed "
                              "starts beside the solve from nothing), sweep (random realistic "
                              "rigs, calibration_sweep.py) or intrinsics (principal point and k1 "
                              "assumed or estimated, synthetic and real)")
@@ -428,6 +457,9 @@ def main(argv=None) -> int:
             args.intrinsics, (args.intrinsics,))
         run_sweep(args.rigs, modes, sweep_frames or 200, args.seed0,
                   args.jsonl)
+        return 0
+    if args.only == "real":
+        real_section()
         return 0
     if args.only == "refine":
         refine_section(args.quick, args.frames, args.refine_alone)
@@ -472,21 +504,7 @@ def main(argv=None) -> int:
     print("## Synthetic (DeepMimic mocap, ring rigs; 10% outliers, 10% missing, 10% lost)\n")
     print(format_table(rows, HEADERS, floatfmt=".4g"))
 
-    print("\n## Real: Pose2Sim demo (OpenPose BODY_25B, Qualisys calibration as truth)\n")
-    real_rows = []
-    cases = [("known", "epipolarpose"), ("known", "pooled"), ("known", "epicap"),
-             ("per-camera", "epicap"), ("shared", "epicap"), ("known", "refine")]
-    for focal_mode, method in cases:
-        err, focal, elapsed, res = real_demo(focal_mode == "known", focal_mode == "shared",
-                                             method)
-        real_rows.append([focal_mode, method, fmt(err["rot_rel"].mean(), 3),
-                          " ".join(f"{v:.2f}" for v in err["rot_cam"]),
-                          " ".join(f"{100 * v:.1f}" for v in err["centre"]),
-                          None if focal is None else " ".join(f"{v:+.1f}" for v in focal),
-                          fmt(err["scale"]), fmt(res.rms_px), fmt(elapsed, 1)])
-    print(format_table(real_rows, ["focal", "method", "rel rot deg (mean)",
-                                   "rot deg per camera", "centre cm per camera",
-                                   "focal err %", "scale %", "rms px", "s"]))
+    real_section()
 
     refine_section(args.quick, args.frames, args.refine_alone)
 

@@ -14,8 +14,10 @@
 - Up and floor: the lowest foot joint of each foot in each frame, lifted by its height above the
   sole (ankle 0.039 H, Winter), is a floor contact candidate; a RANSAC plane through the lowest
   candidates with its normal within 30 degrees of the cameras' mean "up" (image -y axis) is the
-  floor. When the contacts are too concentrated to fix a plane (standing still), the normal is
-  the cameras' up, made perpendicular to the direction the contacts do spread along.
+  floor. When the contacts are too concentrated to fix its tilt (`MAX_FLOOR_TILT_SD_DEG`: a
+  subject standing or walking in place, a straight walk), the up across them comes from the
+  people's upright trunks and thighs (as without feet, below), else from the cameras' up, made
+  perpendicular to the direction the contacts do spread along.
 - Without feet (ankles cropped or hidden in every camera; `floor_from` says which case held):
   up is the robust mean direction of the upright trunks (mid-hip to mid-shoulder) and thighs
   (knee to hip) over the frames, started from the cameras' up and kept only where it finds at
@@ -69,6 +71,18 @@ BODY_HEIGHTS = {"knee": 0.285, "hip": 0.530, "shoulder": SHOULDER_HEIGHT}
 # segment lengths, fraction of H (Winter 2009, fig. 4.1): the limbs' segments, the trunk (hip to
 # shoulder joint height, 0.818 - 0.530) and the shoulder width (biacromial, 0.259 H)
 SEGMENT_RATIOS = {**HEIGHT_RATIOS, "trunk": 0.288, "shoulder_width": 0.259}
+# the floor's tilt from the foot contacts is trusted about an axis when its standard deviation
+# is at most this: the contacts' scatter off the plane over their spread across the axis times
+# the square root of the footprints (contacts within half the tolerance of each other count once:
+# a foot at rest gives one contact a frame, all with one error). The singular values used before
+# grow with the number of contacts and trusted every plane: on the Pose2Sim demo (a subject
+# balancing in place, contacts spread 3 cm across) the floor came out 22 deg off the lab's
+# vertical, on its two-person trial 28 deg; both are 2.6-3.1 deg here, and their people's up
+# 2-5 deg off it. Synthetic clips (1 cm noise, `tests/calibration_free/test_world.py`): a straight
+# run 2.4 (plane 11 deg off, the people's up 0.6); kicks, jumps, getting up 0.7-1.7 (the plane
+# kept, 0.1-3.9 deg off); one of two dances over it (a leaning dancer: 2.1 deg off with the
+# plane, 10 with the people's up), the other 1.2.
+MAX_FLOOR_TILT_SD_DEG = 2.0
 # height of a foot joint above the floor when standing, fraction of body height
 _SOLE_HEIGHT = {"ankle": 0.039, "heel": 0.01, "big_toe": 0.01, "small_toe": 0.01,
                 "foot_index": 0.01}
@@ -80,14 +94,15 @@ class WorldFrame:
 
     scale: metres per solve unit. Q: (3, 3) rotation. offset: (3,) metres. height_solve: the
     subject's height in solve units. floor_from: "feet" (a plane fitted to the foot contacts),
-    "feet+cameras" (contacts along a line, up from the cameras across it), "cameras" (the
-    cameras' mean up, contacts too concentrated), or without feet "<joints> + proportions" (the
-    lowest joints seen lowered by their standing heights: knees, hips, shoulders or head) or
-    "unknown" (no upright frame: z = 0 at the lowest joint seen). floor_rms_m: RMS distance of
-    the contact inliers from the floor (without feet: the robust spread of the per-frame floor
-    estimates). height_from: "standing" (head above the floor in upright frames), "limbs" (arm
+    "feet+people" (contacts along a line, up across it from the people's upright trunks and
+    thighs), "people" (up from them, contacts too concentrated), "feet+cameras" / "cameras"
+    (the same from the cameras' mean up, too few upright frames), or without feet
+    "<joints> + proportions" (the lowest joints seen lowered by their standing heights: knees,
+    hips, shoulders or head) or "unknown" (no upright frame: z = 0 at the lowest joint seen).
+    floor_rms_m: RMS distance of the contact inliers from the floor (without feet: the robust
+    spread of the per-frame floor estimates). height_from: "standing" (head above the floor in upright frames), "limbs" (arm
     and leg lengths) or "segments" (the segments seen, no whole limb). upright_frames: how many
-    frames were upright. up_from: "feet" (the floor plane), "feet+cameras", or without feet
+    frames were upright. up_from: as floor_from with the feet seen, or without feet
     "people" (upright trunks and thighs) or "cameras", + " + path" where the subject's path over
     the floor corrected it (`upright.people_up`).
     """
@@ -105,7 +120,7 @@ class WorldFrame:
     def describe(self) -> str:
         """One line for the summary: where the up direction, the floor and the scale came from."""
         up = self.up_from or self.floor_from
-        if self.floor_from.startswith("feet") or self.floor_from == "cameras":
+        if self.floor_from.startswith("feet") or self.floor_from in ("cameras", "people"):
             floor = (f"floor: {self.floor_from} (contacts within {100 * self.floor_rms_m:.1f} cm "
                      "RMS)")
         elif self.floor_from == "unknown":
@@ -221,11 +236,23 @@ def _foot_contacts(points3d, skeleton, up, height):
 
 
 def _floor(points3d, skeleton, cam_up, height, seed):
-    """(up, floor offset, source, contacts, inliers) of the floor for a subject `height` tall."""
+    """(up, floor offset, source, contacts, inliers) of the floor for a subject `height` tall.
+
+    Where the contacts do not fix the floor's tilt, the up across them comes from the people's
+    upright trunks and thighs (`upright.people_up`, started from the cameras' up `cam_up`):
+    source "feet+people" or "people" ("feet+cameras" / "cameras" when too few were upright).
+    """
+    from epicap.calibration_free.upright import people_up
+
     contacts = _foot_contacts(points3d, skeleton, cam_up, height)
     if len(contacts) < 3:
         raise GeometryError("cannot find the floor: the feet (ankles) were not triangulated")
-    up, floor_from, inl = _fit_floor(contacts, cam_up, 0.03 * height, seed)
+
+    def prior():
+        up, source = people_up(points3d, skeleton, cam_up, height)
+        return (up, "people") if source.startswith("people") else None
+
+    up, floor_from, inl = _fit_floor(contacts, cam_up, 0.03 * height, seed, prior)
     return up, float(np.median(contacts[inl] @ up)), floor_from, contacts, inl
 
 
@@ -289,8 +316,15 @@ def estimate_world_frame(points3d: np.ndarray, skeleton: JointSet, R: np.ndarray
                       upright, up_from)
 
 
-def _fit_floor(contacts, cam_up, tol, seed):
-    """RANSAC plane through the lowest contacts, normal near cam_up; (normal, source, inliers)."""
+def _fit_floor(contacts, cam_up, tol, seed, prior=None):
+    """RANSAC plane through the lowest contacts, normal near cam_up; (normal, source, inliers).
+
+    The plane's tilt about each of its axes is trusted when fixed to within
+    `MAX_FLOOR_TILT_SD_DEG` (source "feet"). Otherwise the up across the contacts comes from
+    `prior()`, a callable giving (up, name) or None (then the cameras' up `cam_up`): made
+    perpendicular to the line the contacts spread along ("feet+<name>"), or as it is when they
+    do not spread ("<name>").
+    """
     h = contacts @ cam_up
     low = h <= np.quantile(h, 0.5)
     P = contacts[low]
@@ -308,23 +342,31 @@ def _fit_floor(contacts, cam_up, tol, seed):
         count = int((np.abs((P - a) @ n) < tol).sum())
         if count > best_count:
             best_n, best_count = n, count
+    line = None
     if best_n is not None:
         d = np.median(P @ best_n)
         inl = np.abs(P @ best_n - d) < tol
         Q = P[inl] - P[inl].mean(axis=0)
         s, V = np.linalg.svd(Q, full_matrices=False)[1:]
-        if inl.sum() >= 10 and s[1] > 4 * tol:  # contacts spread in two directions: a plane
+        s = s / np.sqrt(inl.sum())  # standard deviations along V's axes; s[2]: off the plane
+        prints = len(np.unique(np.round(Q @ V[:2].T / (tol / 2)), axis=0))  # footprints
+        tilt_sd = np.degrees(np.arctan2(s[2], s[:2] * np.sqrt(prints)))
+        fixed = (s[:2] > tol / 4) & (tilt_sd <= MAX_FLOOR_TILT_SD_DEG)
+        if inl.sum() >= 10 and fixed[1]:  # contacts spread in two directions: a plane
             n = V[2] if V[2] @ cam_up > 0 else -V[2]
             full = np.abs(contacts @ n - np.median(P[inl] @ n)) < tol
             return n, "feet", full
-        if inl.sum() >= 2 and s[0] > 4 * tol:  # spread along one line: up is perpendicular to it
+        if inl.sum() >= 2 and fixed[0]:  # spread along one line: up is perpendicular to it
             line = V[0]
-            n = cam_up - (cam_up @ line) * line
-            n /= np.linalg.norm(n)
-            full = np.abs(contacts @ n - np.median(P[inl] @ n)) < tol
-            return n, "feet+cameras", full
+    up, name = (prior() if prior is not None else None) or (cam_up, "cameras")
+    if line is not None and abs(up @ line) < 0.99:
+        n = up - (up @ line) * line
+        n /= np.linalg.norm(n)
+        full = np.abs(contacts @ n - np.median(P[inl] @ n)) < tol
+        return n, "feet+" + name, full
+    h = contacts @ up
     full = np.abs(h - np.quantile(h, 0.1)) < tol
-    return cam_up, "cameras", full if full.any() else np.ones(len(h), bool)
+    return up, name, full if full.any() else np.ones(len(h), bool)
 
 
 def apply_world_frame(frame: WorldFrame, R: np.ndarray, t: np.ndarray,
