@@ -18,6 +18,8 @@ class CalibrationOptions:
     method: "epicap" (full), "pooled" (pooled pairs only) or "epipolarpose" (per-frame baseline).
     shared_focal: with unknown intrinsics, one focal length for every camera.
     subject_height_m: the subject's height, sets the metric scale.
+    subject: with several people, the id of the person `subject_height_m` is the height of
+        ("" = p0, the main subject: the most prominent, `epicap.people.order_people`).
     min_confidence: joints below this detector confidence are ignored.
     threshold_px: robust thresholds (MAGSAC, PnP) in pixels.
     max_frames: at most this many frames (evenly spread over the useful ones) are adjusted.
@@ -106,6 +108,7 @@ class CalibrationOptions:
     method: str = "epicap"
     shared_focal: bool = False
     subject_height_m: float = 1.70
+    subject: str = ""
     min_confidence: float = 0.2
     threshold_px: float = 8.0
     max_frames: int = 400

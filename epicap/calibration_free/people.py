@@ -6,9 +6,9 @@ along time: person p's frames become frames p*T .. (p+1)*T - 1 of one long singl
 sequence (person-frames seen by fewer than two cameras are left out). The usual solve runs on it:
 more people spread over the room give better-conditioned geometry.
 
-The world frame and the metric scale then come from person 0 alone (the main subject, whose
-height `--subject-height` gives): the floor and scale are estimated again on person 0's adjusted
-joints and the rig moved once more. The other people's heights are measured in that frame and
+The world frame and the metric scale then come from one person alone, whose height
+`--subject-height` gives: person 0, the main subject, or the one `--subject` names. The floor and
+scale are estimated again on that person's adjusted joints and the rig moved once more. The other people's heights are measured in that frame and
 reported (`CalibrationResult.people_heights_m`), a check on the scale.
 """
 from __future__ import annotations
@@ -18,7 +18,7 @@ from dataclasses import replace
 import numpy as np
 
 from epicap.calibration_free.world import apply_world_frame, estimate_world_frame, subject_height
-from epicap.errors import GeometryError
+from epicap.errors import GeometryError, InputError
 from epicap.session import Cameras, Keypoints2D
 
 __all__ = ["pool_people", "calibrate_people"]
@@ -41,13 +41,30 @@ def pool_people(keypoints: Keypoints2D, min_confidence: float = 0.0
                         keypoints.fps, keypoints.joints), p_idx, t_idx)
 
 
+def _subject_first(keypoints: Keypoints2D, subject: str) -> Keypoints2D:
+    """`keypoints` with person `subject` (an id; "" = the first) moved to the front."""
+    if not subject or subject == keypoints.people[0]:
+        return keypoints
+    if subject not in keypoints.people:
+        raise InputError(f"--subject {subject}: no such person in the keypoints (people: "
+                         f"{', '.join(keypoints.people)})")
+    p = keypoints.people.index(subject)
+    order = [p] + [q for q in range(len(keypoints.people)) if q != p]
+    return replace(keypoints, keypoints=keypoints.keypoints[:, :, order],
+                   people=[keypoints.people[q] for q in order])
+
+
 def calibrate_people(keypoints: Keypoints2D, intrinsics, options, initial, calibrate):
     """`calibrate` for keypoints with several people (module doc). Same arguments and result,
-    plus `people_heights_m` {person id: standing height in metres, from the limbs}."""
+    plus `people_heights_m` {person id: standing height in metres, from the limbs}, the person
+    whose height was given (`options.subject`, default p0) first.
+    Raises InputError when `options.subject` names no person of the keypoints."""
+    keypoints = _subject_first(keypoints, options.subject)
     pooled, person, session_frame = pool_people(keypoints, options.min_confidence)
     if (person == 0).sum() == 0:
-        raise GeometryError(f"person {keypoints.people[0]} (the main subject, who sets the "
-                            "scale) is never seen by two cameras")
+        raise GeometryError(f"person {keypoints.people[0]} (whose height sets the scale) is "
+                            "never seen by two cameras")
+    options = replace(options, subject="")  # the pooled frames are one sequence, subject first
     result = calibrate(pooled, intrinsics, options, initial, repeat_track=person)
     skeleton = keypoints.skeleton
     frame_person = person[result.frames]
@@ -59,8 +76,8 @@ def calibrate_people(keypoints: Keypoints2D, intrinsics, options, initial, calib
             again = estimate_world_frame(main, skeleton, cams.R, cams.t,
                                          options.subject_height_m, options.seed)
         except GeometryError as e:
-            raise GeometryError(f"person {keypoints.people[0]} (the main subject) sets the "
-                                f"scale: {e}") from None
+            raise GeometryError(f"person {keypoints.people[0]} (whose height sets the scale): "
+                                f"{e}") from None
         R, t, X = apply_world_frame(again, cams.R, cams.t, result.points3d)
         w = result.world
         world = replace(again, scale=w.scale * again.scale, Q=again.Q @ w.Q,

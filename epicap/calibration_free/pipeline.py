@@ -99,11 +99,13 @@ def calibrate(keypoints: Keypoints2D, intrinsics: Cameras | None = None,
     reasons, warnings.
     Raises InputError / GeometryError when the data cannot fix the geometry.
     Several people (keypoints with `people`): all of them are pooled as extra frames, the world
-    frame and scale come from person 0 (`epicap.calibration_free.people`).
+    frame and scale come from person 0 or `options.subject` (`epicap.calibration_free.people`).
     """
     import cv2
 
     cv2.setRNGSeed(options.seed)  # OpenCV's RANSACs: the same keypoints give the same rig
+    if keypoints.people is None and options.subject not in ("", "p0"):
+        raise InputError(f"--subject {options.subject}: the keypoints hold one person")
     if keypoints.people is not None:
         from epicap.calibration_free.people import calibrate_people
 

@@ -9,11 +9,15 @@ and never depends on the calibration it replaces. All frames' joints are pooled 
 from the best-conditioned pair, then one robust bundle adjustment refines every camera and joint
 together (each camera's each joint weighted by how consistently the detector places it with
 the other views: a detector's bias depends on the view). With several people matched in
-keypoints2d.npz, every person's joints count; the main subject (person 0) sets the scale.
+keypoints2d.npz, every person's joints count; the main subject (person 0, the most prominent:
+seen longest by most cameras, large and complete) sets the scale, or the person --subject names
+(the ids `epicap report` and `epicap view` show); the summary gives everyone's height.
 The world frame is Z up with the floor the feet touch at z = 0, the origin under the subject,
-and metres from --subject-height. When no feet are seen (cropped views, upper body only), up
-comes from upright trunks and thighs and the subject's path, the floor from the lowest joints
-seen and standard body proportions; the summary says which was used.
+and metres from --subject-height. Where the feet stay in a small patch (someone standing or
+walking in place), up across it comes from upright trunks and thighs. When no feet are seen
+(cropped views, upper body only), up comes from upright trunks and thighs and the subject's
+path, the floor from the lowest joints seen and standard body proportions; the summary says
+which was used.
 
 Prints a table per camera (frames and joints used, inliers, RMS reprojection error, how well
 its turn is fixed, focal length, share of frames with the subject in view) and warnings to act
@@ -48,6 +52,7 @@ adjustment) and epipolarpose (EpipolarPose's per-frame estimate, the published b
 Example:
   epicap calibrate trial1 --intrinsics intrinsics.toml --subject-height 1.78
   epicap calibrate trial1 --shared-focal --force
+  epicap calibrate trial1 --subject p1 --subject-height 1.64 --force   # p1's height is known
   epicap calibrate trial2 --refine board_cameras.toml --out trial2/refined.toml
   epicap calibrate trial3 --refine rough_guess.toml --intrinsics board_intrinsics.toml
 """
@@ -69,6 +74,10 @@ def add_arguments(parser) -> None:
                              "intrinsics unless --intrinsics is given too)")
     parser.add_argument("--subject-height", type=float, default=1.70, metavar="M",
                         help="the subject's height in metres, sets the scale (default 1.70)")
+    parser.add_argument("--subject", metavar="ID", default="",
+                        help="with several people: whose height --subject-height is, by the id "
+                             "the report and `epicap view` show (default p0, the most "
+                             "prominent person)")
     parser.add_argument("--shared-focal", action="store_true",
                         help="without --intrinsics: one focal length shared by all cameras")
     parser.add_argument("--centred", action="store_true",
@@ -120,7 +129,7 @@ def run(args) -> int:
     intrinsics = _load(args.intrinsics, keypoints) if args.intrinsics else None
     initial = _load(args.refine, keypoints, require_extrinsics=True) if args.refine else None
     options = CalibrationOptions(method=args.method, shared_focal=args.shared_focal,
-                                 subject_height_m=args.subject_height,
+                                 subject_height_m=args.subject_height, subject=args.subject,
                                  max_frames=args.max_frames, occlusion=not args.no_occlusion,
                                  robust_loss=args.robust_loss, robust_scale=args.robust_scale,
                                  principal_point=not args.centred,

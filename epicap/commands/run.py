@@ -61,6 +61,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                              "--people 1, else 4 or the --people count)")
     parser.add_argument("--subject-height", type=float, default=1.70, metavar="M",
                         help="calibrate: the subject's height in metres, sets the scale (1.70)")
+    parser.add_argument("--subject", metavar="ID", default="",
+                        help="calibrate, with several people: whose height --subject-height is "
+                             "(an id the report shows; default p0, the most prominent person)")
     parser.add_argument("--intrinsics", metavar="FILE",
                         help="calibrate: cameras.toml with each camera's intrinsics")
     parser.add_argument("--shared-focal", action="store_true",
@@ -91,7 +94,7 @@ def run(args: argparse.Namespace) -> int:
         train=args.train, until=args.until, start=args.start, force=args.force,
         sync=not args.no_sync, model=args.model, people=args.people,
         max_people=args.max_people,
-        subject_height_m=args.subject_height, intrinsics=args.intrinsics,
+        subject_height_m=args.subject_height, subject=args.subject, intrinsics=args.intrinsics,
         shared_focal=args.shared_focal, student=args.student, epochs=args.epochs,
         device=args.device, train_settings=tuple(settings), snapshots=not args.no_snapshots)
     rows = []

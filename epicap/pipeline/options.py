@@ -28,7 +28,8 @@ class RunOptions:
     sync: False keeps the keypoints' timeline as it is (data known to be synchronized).
     model, people, max_people: detect (`--people` as `epicap detect` reads it: None everyone seen
     by two cameras, "1" the main subject only, "N", "all"; max_people None: `detector_slots`).
-    subject_height_m, intrinsics, shared_focal: calibrate.
+    subject_height_m, subject, intrinsics, shared_focal: calibrate (subject: the person id whose
+    height subject_height_m is, "" = p0).
     student, epochs, device: train (and evaluate). train_settings: other TrainConfig fields as
     (name, text) pairs (`--set checkpoint_every=20`). snapshots: 3D pictures in the report.
     """
@@ -42,6 +43,7 @@ class RunOptions:
     people: str | None = None
     max_people: int | None = None
     subject_height_m: float = 1.70
+    subject: str = ""
     intrinsics: str | None = None
     shared_focal: bool = False
     student: str = "lifter"

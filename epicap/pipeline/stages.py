@@ -253,7 +253,7 @@ def _plan_calibrate(ctx: Context):
     return Plan(inputs, {CAMERAS_FILE: cams}, {
         "subject_height_m": o.subject_height_m, "shared_focal": o.shared_focal,
         "intrinsics": ctx.key(Path(o.intrinsics)) if o.intrinsics else "", "method": "epicap",
-        "max_frames": 400})
+        "max_frames": 400, **({"subject": o.subject} if o.subject else {})})
 
 
 def _run_calibrate(ctx: Context, plan: Plan, previous):
@@ -271,7 +271,8 @@ def _run_calibrate(ctx: Context, plan: Plan, previous):
         ctx.warnings += fitted
     result = calibrate(keypoints, intrinsics, CalibrationOptions(
         method=p["method"], shared_focal=p["shared_focal"],
-        subject_height_m=p["subject_height_m"], max_frames=p["max_frames"]))
+        subject_height_m=p["subject_height_m"], subject=p.get("subject", ""),
+        max_frames=p["max_frames"]))
     advice = recording_advice(keypoints)
     result.cameras.to_toml(ctx.session / CAMERAS_FILE)
     result.save_record(ctx.session, ctx.session / CAMERAS_FILE, advice)  # for the report

@@ -38,6 +38,9 @@ def test_calibrate_bad_input(tmp_path, capsys):
     assert main(["calibrate", str(tmp_path), "--subject-height", "170"]) == 2
     assert main(["calibrate", str(tmp_path), "--robust-scale", "0"]) == 2
     assert "robust loss scale" in capsys.readouterr().err
+    assert main(["calibrate", str(tmp_path), "--subject", "p1"]) == 2
+    err = capsys.readouterr().err
+    assert "--subject p1: the keypoints hold one person" in err and "Traceback" not in err
     assert not (tmp_path / "cameras.toml").exists()
 
 

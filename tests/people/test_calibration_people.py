@@ -4,7 +4,7 @@ import pytest
 
 from epicap.calibration_free.people import pool_people
 from epicap.calibration_free.pipeline import CalibrationOptions, calibrate
-from epicap.errors import GeometryError
+from epicap.errors import GeometryError, InputError
 from epicap.geometry.rig_metrics import compare_rigs
 from epicap.session import Cameras, Keypoints2D
 from epicap.synthetic import ring_rig
@@ -33,7 +33,7 @@ def test_the_main_subject_must_be_seen(scene):
     kp[1:, :, 0] = (np.nan, np.nan, 0.0)
     k = Keypoints2D(kp, scene.cameras.names, "coco17", scene.cameras.image_size, 30.0, None,
                     scene.people)
-    with pytest.raises(GeometryError, match="p0.*main subject"):
+    with pytest.raises(GeometryError, match="p0 .whose height sets the scale"):
         calibrate(k, Cameras(scene.cameras.names, scene.cameras.image_size, scene.cameras.K,
                              scene.cameras.dist))
 
@@ -53,3 +53,25 @@ def test_calibration_from_everyone_scales_from_person_0(scene):
         assert heights[f"p{p}"] / scene.heights_m[p] == pytest.approx(ratio, rel=0.04)
     assert "heights from the limbs p0" in result.summary()
     assert len(result.frames) == len(result.points3d)
+
+
+def test_subject_names_whose_height_sets_the_scale(scene):
+    cams = scene.cameras
+    intrinsics = Cameras(cams.names, cams.image_size, cams.K, cams.dist)
+    h1 = float(scene.heights_m[1])
+    assert abs(h1 / scene.heights_m[0] - 1) > 0.05    # another height than person 0's
+    result = calibrate(scene.keypoints, intrinsics,
+                       CalibrationOptions(subject_height_m=h1, subject="p1"))
+    cmp = compare_rigs(cams.R, cams.t, result.cameras.R, result.cameras.t)
+    assert abs(cmp.scale - 1) < 0.05          # metres from p1's height
+    assert list(result.people_heights_m)[0] == "p1"
+    assert f"p1 {result.people_heights_m['p1']:.2f} m (the" in result.summary()
+
+
+def test_subject_must_be_someone_in_the_keypoints(scene):
+    with pytest.raises(InputError, match="--subject p7: no such person .*p0, p1, p2"):
+        calibrate(scene.keypoints, None, CalibrationOptions(subject="p7"))
+    one = Keypoints2D(scene.keypoints.keypoints[:, :, 0], scene.cameras.names, "coco17",
+                      scene.cameras.image_size, 30.0)
+    with pytest.raises(InputError, match="--subject p1: the keypoints hold one person"):
+        calibrate(one, None, CalibrationOptions(subject="p1"))
