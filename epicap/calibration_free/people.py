@@ -17,7 +17,7 @@ from dataclasses import replace
 
 import numpy as np
 
-from epicap.calibration_free.world import apply_world_frame, estimate_world_frame, subject_height
+from epicap.calibration_free.world import apply_world_frame, estimate_world_frame, person_height
 from epicap.errors import GeometryError, InputError
 from epicap.session import Cameras, Keypoints2D
 
@@ -56,7 +56,7 @@ def _subject_first(keypoints: Keypoints2D, subject: str) -> Keypoints2D:
 
 def calibrate_people(keypoints: Keypoints2D, intrinsics, options, initial, calibrate):
     """`calibrate` for keypoints with several people (module doc). Same arguments and result,
-    plus `people_heights_m` {person id: standing height in metres, from the limbs}, the person
+    plus `people_heights_m` {person id: height in metres, `world.person_height`}, the person
     whose height was given (`options.subject`, default p0) first.
     Raises InputError when `options.subject` names no person of the keypoints."""
     keypoints = _subject_first(keypoints, options.subject)
@@ -89,6 +89,6 @@ def calibrate_people(keypoints: Keypoints2D, intrinsics, options, initial, calib
     heights = {}
     for p, name in enumerate(keypoints.people):
         own = result.points3d[frame_person == p]
-        heights[name] = float(subject_height(own, skeleton)) if len(own) else float("nan")
+        heights[name] = person_height(own, skeleton)[0] if len(own) else float("nan")
     # frames: session frame numbers again (a frame appears once per person adjusted in it)
     return replace(result, people_heights_m=heights, frames=session_frame[result.frames])

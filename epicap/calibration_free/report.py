@@ -70,8 +70,9 @@ class CalibrationResult:
     world: the WorldFrame (scale, floor). points3d: (F, J, 3) joints of the adjusted frames,
     world frame. frames: (F,) their indices in the session. method: the method used.
     pairs: {(name_i, name_j): PairGeometry} of the pooled pair estimates.
-    people_heights_m: with several people, {person id: height in metres measured from the limbs
-    in the calibrated frame} (person 0's sets the scale); None for one person.
+    people_heights_m: with several people, {person id: height in metres measured in the
+    calibrated frame, standing or from the limbs (`world.person_height`)}, the one whose given
+    height set the scale first; None for one person.
     intrinsics_check: with unknown intrinsics, the held-out test that decided whether the
     estimated principal points and distortion were kept (`intrinsics.IntrinsicsCheck`) or None.
     turn_spread_deg: how well the data fix the cameras' relative turns: the root mean square
@@ -168,12 +169,12 @@ class CalibrationResult:
                 f"{check.fixed_px:.2f} px, sign test z {check.sign_z:.1f})")
 
     def _people_text(self) -> str:
-        """With several people: their heights measured from the limbs in the calibrated frame
-        (the first one's given height set the scale; the limbs put it a little off that)."""
+        """With several people: their heights measured in the calibrated frame (the first one's
+        given height set the scale; measured again, it comes out a little off that)."""
         if not self.people_heights_m:
             return ""
         heights = [f"{n} {h:.2f} m" for n, h in self.people_heights_m.items()]
         given = self.world.height_solve * self.world.scale
         heights[0] += f" (the {given:.2f} m given set the scale)"
-        return f"; calibrated from {len(heights)} people, heights from the limbs " + \
-            ", ".join(heights)
+        return (f"; calibrated from {len(heights)} people, heights (standing, else from the "
+                "limbs) " + ", ".join(heights))

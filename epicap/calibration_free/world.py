@@ -42,6 +42,7 @@ from epicap.errors import GeometryError
 from epicap.joint_sets import JointSet
 
 __all__ = ["WorldFrame", "estimate_world_frame", "apply_world_frame", "subject_height",
+           "person_height",
            "standing_height", "HEIGHT_RATIOS", "HEAD_HEIGHTS", "BODY_HEIGHTS",
            "SEGMENT_RATIOS"]
 
@@ -214,6 +215,25 @@ shoulders' (0.818 H, Winter) say: a bowed head drops the eyes by 5% of H). Each 
     if n < MIN_UPRIGHT_FRAMES:
         return float("nan"), n
     return float(np.quantile(per_frame[upright], quantile)), n
+
+
+def person_height(points3d: np.ndarray, skeleton: JointSet) -> tuple[float, str]:
+    """(height, how) of a person from their joints (T, J, 3) in a world frame: Z up, the floor at
+    z = 0 (any unit; metres in, metres out). "standing": the head's height above the floor in
+    the frames where they stand upright (`standing_height`, at least MIN_UPRIGHT_FRAMES frames,
+    within 0.7-1.4 times the limbs' estimate, as `estimate_world_frame` takes it); "limbs":
+    from the arms and legs (`subject_height`: sitting, crouching, or a frame without that
+    floor); (NaN, "") when neither is seen. A detector puts the elbows, knees and ankles of
+    some people off their joint centres, so their limbs say little of their height; standing
+    upright says it directly.
+    """
+    limbs = subject_height(points3d, skeleton)
+    if not np.isfinite(limbs) or limbs <= 0:
+        return float("nan"), ""
+    standing, _ = standing_height(points3d, skeleton, np.array([0.0, 0.0, 1.0]), 0.0, limbs)
+    if np.isfinite(standing) and 0.7 * limbs < standing < 1.4 * limbs:
+        return float(standing), "standing"
+    return float(limbs), "limbs"
 
 
 def _foot_contacts(points3d, skeleton, up, height):

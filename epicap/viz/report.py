@@ -286,8 +286,10 @@ def _people_section(poses, kp) -> list[str]:
 
     share, strips = presence(poses, kp)
     return ["<h2>People</h2>", _table(PEOPLE_HEADERS, people_rows(poses)),
-            '<p class="note">Person p0 is the main subject. Frames triangulated: frames with at '
-            "least one joint in 3D; height from the arm and leg lengths.</p>",
+            '<p class="note">Person p0 is the main subject (the most prominent; `epicap '
+            "calibrate --subject` names whose height sets the scale). Frames triangulated: "
+            "frames with at least one joint in 3D; height: the head above the floor where the "
+            "person stands upright, else from the arm and leg lengths.</p>",
             _img(timeline_png(share, strips, poses.people, poses.fps), "who is seen when")]
 
 

@@ -2,9 +2,9 @@
 
 - Table, one row per person: frames triangulated (at least one joint; count and share of the
   session), the median number of views per triangulated joint, the median reprojection error
-  (the triangulation's mean over the views used) and the height from the limbs' lengths
-  (`epicap.calibration_free.world.subject_height`: arm and leg segments over their shares of
-  height), in metres.
+  (the triangulation's mean over the views used) and the height in metres
+  (`epicap.calibration_free.world.person_height`: the head above the floor where the person
+  stands upright, else arm and leg segments over their shares of height).
 - Timeline (a PNG): one strip per camera and one for the 3D, people in rows and frames in
   columns; a cell is the person's colour, as strong as the share of the person's joints detected
   there (triangulated, for the 3D strip), white where the person is not seen at all.
@@ -28,7 +28,7 @@ PEOPLE_HEADERS = ["person", "frames triangulated", "share of frames", "median vi
 def people_rows(poses: Poses3D) -> list[list]:
     """One row per person of PEOPLE_HEADERS: id, frames with a triangulated joint, their share
     of all frames, median views and reprojection error over triangulated joints, height (m)."""
-    from epicap.calibration_free.world import subject_height
+    from epicap.calibration_free.world import person_height
 
     rows = []
     for p, pid in enumerate(poses.people or ["subject"]):
@@ -38,7 +38,7 @@ def people_rows(poses: Poses3D) -> list[list]:
         views = one.views[valid]
         err = one.reprojection_error[valid]
         err = err[np.isfinite(err)]
-        height = subject_height(one.poses.astype(np.float64), one.skeleton) if frames else None
+        height = person_height(one.poses.astype(np.float64), one.skeleton)[0] if frames else None
         rows.append([pid, frames, f"{frames / max(valid.shape[0], 1):.1%}",
                      float(np.median(views)) if views.size else None,
                      float(np.median(err)) if err.size else None,

@@ -3,8 +3,8 @@ import numpy as np
 import pytest
 
 from epicap.calibration_free.world import (HEAD_HEIGHTS, apply_world_frame,
-                                           estimate_world_frame, standing_height,
-                                           subject_height)
+                                           estimate_world_frame, person_height,
+                                           standing_height, subject_height)
 from epicap.geometry.camera import rotation_from_rodrigues
 from epicap.joint_sets import get_joint_set
 from epicap.synthetic import load_clip, ring_rig
@@ -83,3 +83,20 @@ def test_crawl_falls_back_to_whole_limbs():
     assert frame.height_from == "limbs" and frame.upright_frames < 5
     # the DeepMimic humanoid's legs are 4.5% longer than Winter's, its arms 0.6% shorter
     assert abs(error) < 0.03
+
+
+def test_a_persons_height_standing_where_upright_else_from_the_limbs():
+    walk = load_clip("walk", "coco17", fps=30, num_frames=150, turn_deg_per_s=28.0)
+    skel = get_joint_set("coco17")
+    height, how = person_height(walk.positions, skel)
+    limbs = subject_height(walk.positions, skel)
+    # the humanoid's legs are 4.5% longer than Winter's: its limbs say 2-3% too tall
+    assert how == "standing" and abs(height / walk.subject_height_m - 1) < 0.015
+    assert abs(limbs / walk.subject_height_m - 1) > abs(height / walk.subject_height_m - 1)
+    crawl = load_clip("crawl", "coco17", fps=30, num_frames=150)
+    assert person_height(crawl.positions, skel)[1] == "limbs"
+    # a frame whose up is not Z (a lab's Y up) has no upright frame: the limbs
+    y_up = walk.positions[..., [0, 2, 1]] * [1, 1, -1]
+    assert person_height(y_up, skel) == (pytest.approx(limbs), "limbs")
+    nothing = np.full((5, len(skel), 3), np.nan)
+    assert np.isnan(person_height(nothing, skel)[0]) and person_height(nothing, skel)[1] == ""

@@ -51,7 +51,7 @@ def test_calibration_from_everyone_scales_from_person_0(scene):
     ratio = heights["p0"] / 1.70
     for p in (1, 2):                          # measured like person 0, same bias
         assert heights[f"p{p}"] / scene.heights_m[p] == pytest.approx(ratio, rel=0.04)
-    assert "heights from the limbs p0" in result.summary()
+    assert "heights (standing, else from the limbs) p0" in result.summary()
     assert len(result.frames) == len(result.points3d)
 
 
