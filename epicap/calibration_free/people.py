@@ -41,43 +41,41 @@ def pool_people(keypoints: Keypoints2D, min_confidence: float = 0.0
                         keypoints.fps, keypoints.joints), p_idx, t_idx)
 
 
-def _subject_first(keypoints: Keypoints2D, subject: str) -> Keypoints2D:
-    """`keypoints` with person `subject` (an id; "" = the first) moved to the front."""
-    if not subject or subject == keypoints.people[0]:
-        return keypoints
+def _subject_index(keypoints: Keypoints2D, subject: str) -> int:
+    """The index of person `subject` (an id; "" = 0, the main subject) in `keypoints.people`."""
+    if not subject:
+        return 0
     if subject not in keypoints.people:
         raise InputError(f"--subject {subject}: no such person in the keypoints (people: "
                          f"{', '.join(keypoints.people)})")
-    p = keypoints.people.index(subject)
-    order = [p] + [q for q in range(len(keypoints.people)) if q != p]
-    return replace(keypoints, keypoints=keypoints.keypoints[:, :, order],
-                   people=[keypoints.people[q] for q in order])
+    return keypoints.people.index(subject)
 
 
 def calibrate_people(keypoints: Keypoints2D, intrinsics, options, initial, calibrate):
     """`calibrate` for keypoints with several people (module doc). Same arguments and result,
     plus `people_heights_m` {person id: height in metres, `world.person_height`}, the person
-    whose height was given (`options.subject`, default p0) first.
+    whose height was given (`options.subject`, default p0) first. The rig is the same whoever
+    that is; only the world frame and scale come from them.
     Raises InputError when `options.subject` names no person of the keypoints."""
-    keypoints = _subject_first(keypoints, options.subject)
+    main = _subject_index(keypoints, options.subject)
+    who = keypoints.people[main]
     pooled, person, session_frame = pool_people(keypoints, options.min_confidence)
-    if (person == 0).sum() == 0:
-        raise GeometryError(f"person {keypoints.people[0]} (whose height sets the scale) is "
-                            "never seen by two cameras")
-    options = replace(options, subject="")  # the pooled frames are one sequence, subject first
+    if (person == main).sum() == 0:
+        raise GeometryError(f"person {who} (whose height sets the scale) is never seen by two "
+                            "cameras")
+    # the rig does not depend on whose height is given: only the world frame and scale below
+    options = replace(options, subject="")
     result = calibrate(pooled, intrinsics, options, initial, repeat_track=person)
     skeleton = keypoints.skeleton
     frame_person = person[result.frames]
     cams = result.cameras
     if initial is None:
-        main = np.where((frame_person == 0)[:, None, None], result.points3d, np.nan)
-        main = main[frame_person == 0]
+        mine = result.points3d[frame_person == main]
         try:
-            again = estimate_world_frame(main, skeleton, cams.R, cams.t,
+            again = estimate_world_frame(mine, skeleton, cams.R, cams.t,
                                          options.subject_height_m, options.seed)
         except GeometryError as e:
-            raise GeometryError(f"person {keypoints.people[0]} (whose height sets the scale): "
-                                f"{e}") from None
+            raise GeometryError(f"person {who} (whose height sets the scale): {e}") from None
         R, t, X = apply_world_frame(again, cams.R, cams.t, result.points3d)
         w = result.world
         world = replace(again, scale=w.scale * again.scale, Q=again.Q @ w.Q,
@@ -87,8 +85,9 @@ def calibrate_people(keypoints: Keypoints2D, intrinsics, options, initial, calib
                        cams.adjusted)
         result = replace(result, cameras=cams, world=world, points3d=X)
     heights = {}
-    for p, name in enumerate(keypoints.people):
+    for p in [main] + [q for q in range(len(keypoints.people)) if q != main]:
         own = result.points3d[frame_person == p]
-        heights[name] = person_height(own, skeleton)[0] if len(own) else float("nan")
+        heights[keypoints.people[p]] = person_height(own, skeleton)[0] if len(own) else \
+            float("nan")
     # frames: session frame numbers again (a frame appears once per person adjusted in it)
     return replace(result, people_heights_m=heights, frames=session_frame[result.frames])

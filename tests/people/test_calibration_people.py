@@ -66,6 +66,10 @@ def test_subject_names_whose_height_sets_the_scale(scene):
     assert abs(cmp.scale - 1) < 0.05          # metres from p1's height
     assert list(result.people_heights_m)[0] == "p1"
     assert f"p1 {result.people_heights_m['p1']:.2f} m (the" in result.summary()
+    # the rig is the one p0's height gives, moved and scaled: only the world frame differs
+    p0 = calibrate(scene.keypoints, intrinsics, CalibrationOptions(subject_height_m=1.70))
+    same = compare_rigs(p0.cameras.R, p0.cameras.t, result.cameras.R, result.cameras.t)
+    assert same.relative_rotation_deg.max() < 1e-6 and same.centre_error_m.max() < 1e-6
 
 
 def test_subject_must_be_someone_in_the_keypoints(scene):
