@@ -41,6 +41,12 @@ def pool_people(keypoints: Keypoints2D, min_confidence: float = 0.0
                         keypoints.fps, keypoints.joints), p_idx, t_idx)
 
 
+# taller than nearly every adult (the 99.99th percentile is about 2.05 m): someone measured
+# taller with the given height says that height belongs to someone else (the Pose2Sim
+# two-person trial, scaled from a seated person: 2.49 and 2.25 m)
+MAX_PLAUSIBLE_HEIGHT_M = 2.10
+
+
 def _subject_index(keypoints: Keypoints2D, subject: str) -> int:
     """The index of person `subject` (an id; "" = 0, the main subject) in `keypoints.people`."""
     if not subject:
@@ -89,5 +95,13 @@ def calibrate_people(keypoints: Keypoints2D, intrinsics, options, initial, calib
         own = result.points3d[frame_person == p]
         heights[keypoints.people[p]] = person_height(own, skeleton)[0] if len(own) else \
             float("nan")
+    warnings = list(result.warnings)
+    tall = {n: h for n, h in heights.items() if n != who and h > MAX_PLAUSIBLE_HEIGHT_M}
+    if tall and initial is None:
+        warnings.append(
+            f"{', '.join(f'{n} measures {h:.2f} m' for n, h in tall.items())} with {who}'s "
+            f"{options.subject_height_m:.2f} m setting the scale: is {who} the person whose "
+            "height was given? --subject names another (ids as `epicap report` shows them)")
     # frames: session frame numbers again (a frame appears once per person adjusted in it)
-    return replace(result, people_heights_m=heights, frames=session_frame[result.frames])
+    return replace(result, people_heights_m=heights, frames=session_frame[result.frames],
+                   warnings=warnings)

@@ -79,3 +79,14 @@ def test_subject_must_be_someone_in_the_keypoints(scene):
                       scene.cameras.image_size, 30.0)
     with pytest.raises(InputError, match="--subject p1: the keypoints hold one person"):
         calibrate(one, None, CalibrationOptions(subject="p1"))
+
+
+def test_someone_taller_than_anyone_says_the_height_is_not_p0s(scene):
+    cams = scene.cameras
+    intrinsics = Cameras(cams.names, cams.image_size, cams.K, cams.dist)
+    fine = calibrate(scene.keypoints, intrinsics, CalibrationOptions(subject_height_m=1.70))
+    assert not any("--subject" in w for w in fine.warnings)
+    # a 2.5 m height given for p0 (1.70 m): the others measure 2.3-2.4 m
+    wrong = calibrate(scene.keypoints, intrinsics, CalibrationOptions(subject_height_m=2.5))
+    said = [w for w in wrong.warnings if "--subject names another" in w]
+    assert len(said) == 1 and "p1 measures 2." in said[0] and "p0's 2.50 m" in said[0]
