@@ -21,7 +21,7 @@ from epicap.calibration_free.world import (BODY_HEIGHTS, HEAD_HEIGHTS, HEIGHT_RA
                                            MIN_UPRIGHT_FRAMES, SEGMENT_RATIOS, _median_length)
 from epicap.joint_sets import JointSet
 
-__all__ = ["segment_height", "people_up", "floor_from_body"]
+__all__ = ["segment_height", "people_up", "upright_share", "floor_from_body"]
 
 
 def segment_height(points3d, skeleton) -> float:
@@ -64,6 +64,20 @@ def _trunks(points3d, skeleton, neck=False):
             if np.isfinite(v).all(1).sum() >= MIN_UPRIGHT_FRAMES:
                 return v
     return None
+
+
+def upright_share(points3d: np.ndarray, skeleton: JointSet, up: np.ndarray,
+                  max_angle_deg: float = 10.0) -> float:
+    """The share of the frames with a trunk (mid-hip to mid-shoulder) whose trunk is within
+    `max_angle_deg` of `up` (3,): near 1 for someone standing or walking upright all along,
+    0.1-0.6 for dancing, kicking, jumping or getting up. points3d: (T, J, 3); 0 without hips
+    or shoulders."""
+    trunk = _trunks(points3d, skeleton)
+    if trunk is None:
+        return 0.0
+    trunk = trunk[np.isfinite(trunk).all(1)]
+    cos = trunk @ np.asarray(up, np.float64) / np.linalg.norm(trunk, axis=1)
+    return float(np.mean(cos > np.cos(np.radians(max_angle_deg))))
 
 
 def people_up(points3d: np.ndarray, skeleton: JointSet, cam_up: np.ndarray, height: float,

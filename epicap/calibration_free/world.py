@@ -17,7 +17,9 @@
   floor. When the contacts are too concentrated to fix its tilt (`MAX_FLOOR_TILT_SD_DEG`: a
   subject standing or walking in place, a straight walk), the up across them comes from the
   people's upright trunks and thighs (as without feet, below), else from the cameras' up, made
-  perpendicular to the direction the contacts do spread along.
+  perpendicular to the direction the contacts do spread along. A plane more than 5 degrees off
+  the up of someone upright all along (`MIN_UPRIGHT_SHARE`) is the detector's bias at the feet:
+  that up is taken.
 - Without feet (ankles cropped or hidden in every camera; `floor_from` says which case held):
   up is the robust mean direction of the upright trunks (mid-hip to mid-shoulder) and thighs
   (knee to hip) over the frames, started from the cameras' up and kept only where it finds at
@@ -84,6 +86,14 @@ SEGMENT_RATIOS = {**HEIGHT_RATIOS, "trunk": 0.288, "shoulder_width": 0.259}
 # kept, 0.1-3.9 deg off); one of two dances over it (a leaning dancer: 2.1 deg off with the
 # plane, 10 with the people's up), the other 1.2.
 MAX_FLOOR_TILT_SD_DEG = 2.0
+# someone whose trunk is within 10 deg of the people's up in this share of the frames stands or
+# walks upright all along: a floor plane more than MAX_PLANE_LEAN_DEG off that up comes from the
+# detector's bias at the feet, and the people's up is taken. The Pose2Sim two-person videos with
+# the woman, who stands still, as the scale person (share 1.0): her feet's plane is 16 deg off
+# the lab's vertical, 17 deg off her trunks. Synthetic walks: share 1.0, plane and people within
+# 0.1-0.4 deg; kicks, jumps, dances, getting up: share 0.08-0.34.
+MIN_UPRIGHT_SHARE = 0.8
+MAX_PLANE_LEAN_DEG = 5.0
 # height of a foot joint above the floor when standing, fraction of body height
 _SOLE_HEIGHT = {"ankle": 0.039, "heel": 0.01, "big_toe": 0.01, "small_toe": 0.01,
                 "foot_index": 0.01}
@@ -96,7 +106,8 @@ class WorldFrame:
     scale: metres per solve unit. Q: (3, 3) rotation. offset: (3,) metres. height_solve: the
     subject's height in solve units. floor_from: "feet" (a plane fitted to the foot contacts),
     "feet+people" (contacts along a line, up across it from the people's upright trunks and
-    thighs), "people" (up from them, contacts too concentrated), "feet+cameras" / "cameras"
+    thighs), "people" (up from them: contacts too concentrated, or their plane more than
+    MAX_PLANE_LEAN_DEG off someone upright all along), "feet+cameras" / "cameras"
     (the same from the cameras' mean up, too few upright frames), or without feet
     "<joints> + proportions" (the lowest joints seen lowered by their standing heights: knees,
     hips, shoulders or head) or "unknown" (no upright frame: z = 0 at the lowest joint seen).
@@ -262,7 +273,7 @@ def _floor(points3d, skeleton, cam_up, height, seed):
     upright trunks and thighs (`upright.people_up`, started from the cameras' up `cam_up`):
     source "feet+people" or "people" ("feet+cameras" / "cameras" when too few were upright).
     """
-    from epicap.calibration_free.upright import people_up
+    from epicap.calibration_free.upright import people_up, upright_share
 
     contacts = _foot_contacts(points3d, skeleton, cam_up, height)
     if len(contacts) < 3:
@@ -272,7 +283,16 @@ def _floor(points3d, skeleton, cam_up, height, seed):
         up, source = people_up(points3d, skeleton, cam_up, height)
         return (up, "people") if source.startswith("people") else None
 
-    up, floor_from, inl = _fit_floor(contacts, cam_up, 0.03 * height, seed, prior)
+    tol = 0.03 * height
+    up, floor_from, inl = _fit_floor(contacts, cam_up, tol, seed, prior)
+    if floor_from == "feet":  # a plane tipped away from someone upright all along: their bias
+        people, source = people_up(points3d, skeleton, cam_up, height)
+        if source.startswith("people") and \
+                upright_share(points3d, skeleton, people) >= MIN_UPRIGHT_SHARE and \
+                np.degrees(np.arccos(np.clip(up @ people, -1, 1))) > MAX_PLANE_LEAN_DEG:
+            h = contacts @ people
+            inl = np.abs(h - np.quantile(h, 0.1)) < tol
+            up, floor_from = people, "people"
     return up, float(np.median(contacts[inl] @ up)), floor_from, contacts, inl
 
 

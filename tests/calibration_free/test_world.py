@@ -100,3 +100,32 @@ def test_a_persons_height_standing_where_upright_else_from_the_limbs():
     assert person_height(y_up, skel) == (pytest.approx(limbs), "limbs")
     nothing = np.full((5, len(skel), 3), np.nan)
     assert np.isnan(person_height(nothing, skel)[0]) and person_height(nothing, skel)[1] == ""
+
+
+def test_feet_tipped_by_a_detectors_bias_give_way_to_someone_standing_upright():
+    """Someone standing still, feet apart, whose foot joints the detector places on a plane 11
+    deg off the floor, tipped the way the cameras' mean up is (so every contact is as low as
+    the others along it): the plane through them passes its tilt test. The trunk and thighs,
+    upright in every frame, give the floor's up instead."""
+    H, T = 1.70, 120
+    skel = get_joint_set("body25b")
+    X = _winter_figure("body25b", H, frames=T)
+    feet = []
+    for side, y in (("left_", 0.12), ("right_", -0.12)):
+        for part, x in (("heel", -0.06), ("big_toe", 0.16), ("small_toe", 0.13)):
+            X[:, skel.index(side + part)] = (x, y + (0.03 if part == "small_toe" else 0), 0.01 * H)
+            feet.append(skel.index(side + part))
+        feet.append(skel.index(side + "ankle"))
+    cams = ring_rig(4, radius_m=4.0, height_m=1.8, focal_px=1100.0, image_size=(1280, 720),
+                    seed=1, look_at=(0, 0, 0.9))
+    R = cams.R @ rotation_from_rodrigues(np.array([[0.2, 0.0, 0.0]]))[0]   # up 11 deg off
+    cam_up = -R[:, 1, :].mean(axis=0)
+    cam_up /= np.linalg.norm(cam_up)
+    X += np.random.default_rng(0).normal(0, 0.005, X.shape)
+    xy = X[:, feet, :2]
+    X[:, feet, 2] -= (xy @ cam_up[:2]) / cam_up[2]       # the feet on the plane across cam_up
+    tipped = np.degrees(np.arccos(cam_up[2]))
+    assert tipped > 8
+    frame = estimate_world_frame(X, skel, R, cams.t, H)
+    up_err = np.degrees(np.arccos(np.clip(frame.Q[2, 2], -1, 1)))
+    assert frame.floor_from == "people" and up_err < 1.0
