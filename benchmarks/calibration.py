@@ -73,11 +73,9 @@ def camera_errors(truth: Cameras, est: Cameras) -> dict:
     "up": the angle (deg) between the world's Z axes once the centres are aligned (both Z up)."""
     t = truth.select(est.names)
     cmp = compare_rigs(t.R, t.t, est.R, est.t)
-    s, Q, _ = umeyama(est.centers, t.centers)
-    up = float(np.degrees(np.arccos(np.clip(Q[2, 2], -1.0, 1.0))))
     return {"rot_cam": cmp.rotation_deg, "rot_rel": cmp.relative_rotation_deg,
-            "centre": cmp.centre_error_m, "baseline": cmp.baseline_m, "scale": 100 * (1 / s - 1),
-            "up": up}
+            "centre": cmp.centre_error_m, "baseline": cmp.baseline_m,
+            "scale": 100 * (1 / cmp.scale - 1), "up": cmp.up_deg}
 
 
 def joint_aligned_errors(truth: Cameras, est: Cameras, X_est: np.ndarray,

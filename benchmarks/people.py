@@ -329,7 +329,6 @@ def _trial_rig(folder: Path):
 def real_rows(folder: Path) -> tuple[list, list]:
     """The Pose2Sim two-person trial (OpenPose BODY_25B JSON of pose2sim==0.8.4), intrinsics from
     its Qualisys calibration, rig and people checked against that calibration."""
-    from epicap.geometry.alignment import umeyama
     from epicap.geometry.rig_metrics import compare_rigs
 
     det, truth, m, r, fixed, summary, poses, secs = _trial_rig(folder)
@@ -345,12 +344,10 @@ def real_rows(folder: Path) -> tuple[list, list]:
         people.append([f"p{p}", f"{100 * (n > 0).mean():.0f}%",
                        f"{100 * (n >= J / 2).mean():.0f}%", f"{100 * (n_ref >= J / 2).mean():.0f}%",
                        f"{1000 * np.nanmedian(gap):.0f}"])
-    Q = umeyama(r.cameras.centers, t.centers)[1]
-    up = np.degrees(np.arccos(np.clip(Q[2, 2], -1, 1)))  # the world's Z against Qualisys' Z
     rig = [[f"{len(r.cameras)}/4", m.num_people, f"{cmp.rotation_deg.mean():.2f}",
             f"{cmp.relative_rotation_deg.mean():.2f}", f"{cmp.relative_rotation_deg.max():.2f}",
             f"{100 * cmp.centre_error_m.mean():.1f}", f"{100 * cmp.centre_error_m.max():.1f}",
-            f"{100 * (1 / cmp.scale - 1):+.1f}", f"{up:.1f}", r.world.floor_from,
+            f"{100 * (1 / cmp.scale - 1):+.1f}", f"{cmp.up_deg:.1f}", r.world.floor_from,
             " ".join(f"{h:.2f}" for h in (r.people_heights_m or {}).values()),
             f"{sum(summary.swaps.values())}", f"{sum(summary.reassigned.values())}",
             f"{sum(summary.dropped.values())}", f"{secs:.0f}"]]

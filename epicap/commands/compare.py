@@ -7,8 +7,9 @@ calibration), B the one checked (e.g. epicap's). Printed per camera: the rotatio
 common rotation of B's world onto A's, the centre after a similarity alignment of B's centres onto
 A's (cm of A), the focal length and principal point differences B - A (pixels, and % of A's focal
 length and image width/height); per camera pair: the relative rotation error (degrees, needs no
-alignment); and the similarity's scale (1 when both are metric). A calibration with intrinsics
-only is compared on its intrinsics. --json prints one JSON object instead.
+alignment); the similarity's scale (1 when both are metric) and the angle between the two
+worlds' Z axes under it (how far B's vertical is from A's when both are Z up). A calibration
+with intrinsics only is compared on its intrinsics. --json prints one JSON object instead.
 
 --keypoints FILE (a keypoints2d.npz of a recording by these cameras) also checks both against
 the images: per camera, the median distance between its joints and their reprojection from the

@@ -21,7 +21,7 @@ from epicap.errors import InputError, check_shape
 from epicap.geometry.alignment import umeyama
 from epicap.geometry.camera import camera_centers
 
-__all__ = ["RigComparison", "compare_rigs", "rotation_angle_deg", "HeldOutFit",
+__all__ = ["RigComparison", "compare_rigs", "rotation_angle_deg", "z_angle_deg", "HeldOutFit",
            "held_out_fit"]
 
 
@@ -36,12 +36,20 @@ def rotation_angle_deg(R: np.ndarray) -> np.ndarray:
     return np.degrees(np.arctan2(sin, cos))
 
 
+def z_angle_deg(a_from_b: np.ndarray) -> float:
+    """The angle (degrees) between the Z axes of two world frames, given the rotation (3, 3)
+    that maps b's coordinates into a's: how far apart their "up" is when both are Z up (a
+    calibration-free world against a lab's)."""
+    return float(np.degrees(np.arccos(np.clip(np.asarray(a_from_b)[2, 2], -1.0, 1.0))))
+
+
 @dataclass
 class RigComparison:
     """rotation_deg: (C,) per camera after the best common rotation. relative_rotation_deg: (P,)
     over the camera pairs (a, b), a < b, in `pairs` order. centre_error_m: (C,) after a similarity
     alignment of the estimated centres onto the true ones. baseline_m: mean distance between true
-    centres. scale: the similarity's scale (1 for a correctly metric rig in metres)."""
+    centres. scale: the similarity's scale (1 for a correctly metric rig in metres). up_deg: the
+    angle between the two worlds' Z axes under that alignment (`z_angle_deg`)."""
 
     rotation_deg: np.ndarray
     relative_rotation_deg: np.ndarray
@@ -49,6 +57,7 @@ class RigComparison:
     centre_error_m: np.ndarray
     baseline_m: float
     scale: float
+    up_deg: float = float("nan")
 
     @property
     def centre_error_pct(self) -> np.ndarray:
@@ -95,7 +104,7 @@ def compare_rigs(R_true: np.ndarray, t_true: np.ndarray, R_est: np.ndarray,
     aligned = s * c_est @ Qc.T + p
     baseline = float(np.mean([np.linalg.norm(c_true[a] - c_true[b]) for a, b in pairs]))
     return RigComparison(rotation, relative, pairs, np.linalg.norm(aligned - c_true, axis=1),
-                         baseline, float(s))
+                         baseline, float(s), z_angle_deg(Qc))
 
 
 @dataclass

@@ -29,7 +29,7 @@ import numpy as np
 from epicap.errors import GeometryError, InputError
 from epicap.geometry.alignment import umeyama
 from epicap.geometry.camera import camera_centers
-from epicap.geometry.rig_metrics import HeldOutFit, rotation_angle_deg
+from epicap.geometry.rig_metrics import HeldOutFit, rotation_angle_deg, z_angle_deg
 from epicap.session.cameras import Cameras
 
 __all__ = ["CalibrationComparison", "compare_calibrations"]
@@ -41,7 +41,8 @@ class CalibrationComparison:
     focal_px, principal_px: (C, 2) b - a of (fx, fy) and (cx, cy), pixels. focal_pct: (C, 2) of
     a's focal lengths; principal_pct: (C, 2) of a's image width, height. pairs: the P camera
     pairs (names); relative_rotation_deg: (P,). rotation_deg, centre_error_m: (C,) after the
-    alignment. scale: of the similarity mapping b's world onto a's. alignment: how the centres
+    alignment. scale: of the similarity mapping b's world onto a's. up_deg: the angle between
+    their Z axes under it (both Z up: how far b's vertical is from a's). alignment: how the centres
     were aligned. All extrinsic fields are None when either calibration lacks extrinsics or
     fewer than 2 cameras are shared. notes: what could not be compared, and why. fit_a, fit_b:
     how well each explains a recording's 2D joints (`held_out_fit`), None without one."""
@@ -58,6 +59,7 @@ class CalibrationComparison:
     rotation_deg: np.ndarray | None = None
     centre_error_m: np.ndarray | None = None
     scale: float | None = None
+    up_deg: float | None = None
     alignment: str | None = None
     notes: list[str] = field(default_factory=list)
     fit_a: HeldOutFit | None = None
@@ -102,6 +104,7 @@ class CalibrationComparison:
             s["centres after alignment, mean / max (cm)"] = (
                 f"{100 * self.centre_error_m.mean():.2f} / {100 * self.centre_error_m.max():.2f}")
             s["scale (b to a)"] = f"{self.scale:.6g}"
+            s["Z axes, angle between (deg)"] = f"{self.up_deg:.2f}"
             s["alignment"] = self.alignment
         if self.fit_a is not None:
             s["held-out reprojection, median over cameras A / B (px)"] = (
@@ -131,7 +134,7 @@ class CalibrationComparison:
             for c, name in enumerate(self.cameras)]
         pairs = [{"cameras": list(p), "relative_rotation_deg": float(v)}
                  for p, v in zip(self.pairs, self.relative_rotation_deg)] if ext else []
-        return {"cameras": per_camera, "pairs": pairs, "scale": self.scale,
+        return {"cameras": per_camera, "pairs": pairs, "scale": self.scale, "up_deg": self.up_deg,
                 "alignment": self.alignment, "only_a": self.only_a, "only_b": self.only_b,
                 "notes": self.notes}
 
@@ -253,3 +256,4 @@ def _compare_extrinsics(result: CalibrationComparison, a: Cameras, b: Cameras) -
     aligned = s * c_b @ rotation.T + shift
     result.centre_error_m = np.linalg.norm(aligned - c_a, axis=1)
     result.scale = float(s)
+    result.up_deg = z_angle_deg(rotation)

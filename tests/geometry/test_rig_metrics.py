@@ -26,6 +26,8 @@ def test_a_rig_in_another_similar_world_frame_has_zero_error():
     np.testing.assert_allclose(cmp.relative_rotation_deg, 0, atol=1e-6)
     np.testing.assert_allclose(cmp.centre_error_m, 0, atol=1e-9)
     np.testing.assert_allclose(cmp.scale, 1 / s)
+    # the estimated world's Z is Q's third row in the true frame: its angle from the true Z
+    assert cmp.up_deg == pytest.approx(np.degrees(np.arccos(Q[2, 2])), abs=1e-6)
 
 
 def test_a_known_perturbation_is_measured():

@@ -48,6 +48,7 @@ def test_real_qualisys_against_its_own_exports(qualisys, tmp_path):
         assert cmp.relative_rotation_deg.shape == (6,)
         assert cmp.relative_rotation_deg.max() < 1e-6 and cmp.rotation_deg.max() < 1e-6
         assert cmp.centre_error_m.max() < 1e-9 and abs(cmp.scale - 1) < 1e-9
+        assert cmp.up_deg < 1e-6
         assert np.abs(cmp.focal_px).max() < 1e-9 and np.abs(cmp.principal_px).max() < 1e-9
 
 
@@ -69,6 +70,7 @@ def test_real_qualisys_against_a_perturbed_rig(qualisys):
     expected = [1.5 if "cam03" in pair else 0.0 for pair in cmp.pairs]
     np.testing.assert_allclose(cmp.relative_rotation_deg, expected, atol=1e-9)
     assert abs(cmp.scale - 1 / s) < 1e-9 and cmp.centre_error_m.max() < 1e-9
+    assert cmp.up_deg == pytest.approx(np.degrees(np.arccos(Q[2, 2])), abs=1e-6)  # Z vs Z
     np.testing.assert_allclose(cmp.focal_pct, [[0, 0], [1, 1], [0, 0], [0, 0]], atol=1e-9)
     np.testing.assert_allclose(cmp.focal_px[1], a.K[1, [0, 1], [0, 1]] * 0.01, atol=1e-9)
     np.testing.assert_allclose(cmp.principal_px, [[0, 0]] * 3 + [[5, 0]], atol=1e-9)
@@ -77,6 +79,7 @@ def test_real_qualisys_against_a_perturbed_rig(qualisys):
     assert cmp.rotation_deg.argmax() == 2 and 1.0 < cmp.rotation_deg[2] < 1.5
     text = cmp.table()
     assert "cam01-cam03 | 1.5" in text and "scale (b to a): 0.01" in text
+    assert f"Z axes, angle between (deg): {cmp.up_deg:.2f}" in text and cmp.to_dict()["up_deg"]
 
 
 def test_a_moved_centre_and_the_two_camera_case():
