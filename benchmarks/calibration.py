@@ -407,7 +407,7 @@ def real_section() -> None:
                           " ".join(f"{100 * v:.1f}" for v in err["centre"]),
                           None if focal is None else " ".join(f"{v:+.1f}" for v in focal),
                           fmt(err["scale"]), fmt(err["up"], 1),
-                          getattr(res.world, "floor_from", "-"), fmt(res.rms_px), fmt(elapsed, 1)])
+                          res.world.floor_from, fmt(res.rms_px), fmt(elapsed, 1)])
     print(format_table(real_rows, ["focal", "method", "rel rot deg (mean)",
                                    "rot deg per camera", "centre cm per camera",
                                    "focal err %", "scale %", "up deg", "floor from", "rms px",

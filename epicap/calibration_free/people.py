@@ -8,8 +8,9 @@ more people spread over the room give better-conditioned geometry.
 
 The world frame and the metric scale then come from one person alone, whose height
 `--subject-height` gives: person 0, the main subject, or the one `--subject` names. The floor and
-scale are estimated again on that person's adjusted joints and the rig moved once more. The other people's heights are measured in that frame and
-reported (`CalibrationResult.people_heights_m`), a check on the scale.
+scale are estimated again on that person's adjusted joints and the rig moved once more. The
+other people's heights are measured in that frame and reported
+(`CalibrationResult.people_heights_m`), a check on the scale.
 """
 from __future__ import annotations
 

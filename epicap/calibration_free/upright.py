@@ -70,8 +70,8 @@ def upright_share(points3d: np.ndarray, skeleton: JointSet, up: np.ndarray,
                   max_angle_deg: float = 10.0) -> float:
     """The share of the frames with a trunk (mid-hip to mid-shoulder) whose trunk is within
     `max_angle_deg` of `up` (3,): near 1 for someone standing or walking upright all along,
-    0.1-0.6 for dancing, kicking, jumping or getting up. points3d: (T, J, 3); 0 without hips
-    or shoulders."""
+    0.08-0.34 for dancing, kicking, jumping or getting up (synthetic clips). points3d: (T, J, 3);
+    0 without hips or shoulders."""
     trunk = _trunks(points3d, skeleton)
     if trunk is None:
         return 0.0

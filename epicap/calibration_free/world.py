@@ -35,6 +35,7 @@
 """
 from __future__ import annotations
 
+import functools
 import warnings
 from dataclasses import dataclass
 
@@ -76,15 +77,15 @@ BODY_HEIGHTS = {"knee": 0.285, "hip": 0.530, "shoulder": SHOULDER_HEIGHT}
 SEGMENT_RATIOS = {**HEIGHT_RATIOS, "trunk": 0.288, "shoulder_width": 0.259}
 # the floor's tilt from the foot contacts is trusted about an axis when its standard deviation
 # is at most this: the contacts' scatter off the plane over their spread across the axis times
-# the square root of the footprints (contacts within half the tolerance of each other count once:
-# a foot at rest gives one contact a frame, all with one error). The singular values used before
-# grow with the number of contacts and trusted every plane: on the Pose2Sim demo (a subject
-# balancing in place, contacts spread 3 cm across) the floor came out 22 deg off the lab's
-# vertical, on its two-person trial 28 deg; both are 2.6-3.1 deg here, and their people's up
-# 2-5 deg off it. Synthetic clips (1 cm noise, `tests/calibration_free/test_world.py`): a straight
-# run 2.4 (plane 11 deg off, the people's up 0.6); kicks, jumps, getting up 0.7-1.7 (the plane
-# kept, 0.1-3.9 deg off); one of two dances over it (a leaning dancer: 2.1 deg off with the
-# plane, 10 with the people's up), the other 1.2.
+# the square root of the footprints (contacts in one cell of a grid half the tolerance wide
+# count once: a foot at rest gives one contact a frame, all with one error). The singular values
+# used before grow with the number of contacts and trusted every plane: on the Pose2Sim demo (a
+# subject balancing in place, contacts spread 3 cm across) the floor came out 22 deg off the
+# lab's vertical, on its two-person trial 28 deg; both are 2.6-3.1 deg here, and their people's
+# up 2-5 deg off it. Synthetic clips (1 cm noise, `tests/calibration_free/test_world.py`): a
+# straight run 2.4 (plane 11 deg off, the people's up 0.6); kicks, jumps, getting up 0.7-1.7
+# (the plane kept, 0.1-3.9 deg off); one of two dances over it (a leaning dancer: 2.1 deg off
+# with the plane, 10 with the people's up), the other 1.2.
 MAX_FLOOR_TILT_SD_DEG = 2.0
 # someone whose trunk is within 10 deg of the people's up in this share of the frames stands or
 # walks upright all along: a floor plane more than MAX_PLANE_LEAN_DEG off that up comes from the
@@ -112,8 +113,9 @@ class WorldFrame:
     "<joints> + proportions" (the lowest joints seen lowered by their standing heights: knees,
     hips, shoulders or head) or "unknown" (no upright frame: z = 0 at the lowest joint seen).
     floor_rms_m: RMS distance of the contact inliers from the floor (without feet: the robust
-    spread of the per-frame floor estimates). height_from: "standing" (head above the floor in upright frames), "limbs" (arm
-    and leg lengths) or "segments" (the segments seen, no whole limb). upright_frames: how many
+    spread of the per-frame floor estimates). height_from: "standing" (head above the floor in
+    upright frames), "limbs" (arm and leg lengths) or "segments" (the segments seen, no whole
+    limb). upright_frames: how many
     frames were upright. up_from: as floor_from with the feet seen, or without feet
     "people" (upright trunks and thighs) or "cameras", + " + path" where the subject's path over
     the floor corrected it (`upright.people_up`).
@@ -279,21 +281,27 @@ def _floor(points3d, skeleton, cam_up, height, seed):
     if len(contacts) < 3:
         raise GeometryError("cannot find the floor: the feet (ankles) were not triangulated")
 
+    @functools.cache
     def prior():
         up, source = people_up(points3d, skeleton, cam_up, height)
         return (up, "people") if source.startswith("people") else None
 
     tol = 0.03 * height
     up, floor_from, inl = _fit_floor(contacts, cam_up, tol, seed, prior)
-    if floor_from == "feet":  # a plane tipped away from someone upright all along: their bias
-        people, source = people_up(points3d, skeleton, cam_up, height)
-        if source.startswith("people") and \
-                upright_share(points3d, skeleton, people) >= MIN_UPRIGHT_SHARE and \
+    if floor_from == "feet" and prior() is not None:  # tipped off someone upright all along?
+        people = prior()[0]
+        if upright_share(points3d, skeleton, people) >= MIN_UPRIGHT_SHARE and \
                 np.degrees(np.arccos(np.clip(up @ people, -1, 1))) > MAX_PLANE_LEAN_DEG:
-            h = contacts @ people
-            inl = np.abs(h - np.quantile(h, 0.1)) < tol
-            up, floor_from = people, "people"
+            up, floor_from, inl = people, "people", _lowest(contacts, people, tol)
     return up, float(np.median(contacts[inl] @ up)), floor_from, contacts, inl
+
+
+def _lowest(contacts, up, tol):
+    """(M,) bool: the contacts (M, 3) within `tol` of the lowest tenth along `up`; all when
+    none is (the floor level of an up that no plane fixed)."""
+    h = contacts @ up
+    near = np.abs(h - np.quantile(h, 0.1)) < tol
+    return near if near.any() else np.ones(len(h), bool)
 
 
 def estimate_world_frame(points3d: np.ndarray, skeleton: JointSet, R: np.ndarray,
@@ -404,9 +412,7 @@ def _fit_floor(contacts, cam_up, tol, seed, prior=None):
         n /= np.linalg.norm(n)
         full = np.abs(contacts @ n - np.median(P[inl] @ n)) < tol
         return n, "feet+" + name, full
-    h = contacts @ up
-    full = np.abs(h - np.quantile(h, 0.1)) < tol
-    return up, name, full if full.any() else np.ones(len(h), bool)
+    return up, name, _lowest(contacts, up, tol)
 
 
 def apply_world_frame(frame: WorldFrame, R: np.ndarray, t: np.ndarray,
