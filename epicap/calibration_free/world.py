@@ -365,35 +365,22 @@ def estimate_world_frame(points3d: np.ndarray, skeleton: JointSet, R: np.ndarray
 
 
 def _fit_floor(contacts, cam_up, tol, seed, prior=None):
-    """RANSAC plane through the lowest contacts, normal near cam_up; (normal, source, inliers).
+    """The floor plane through the lowest contacts, normal near cam_up; (normal, source, inliers).
 
-    The plane's tilt about each of its axes is trusted when fixed to within
-    `MAX_FLOOR_TILT_SD_DEG` (source "feet"). Otherwise the up across the contacts comes from
-    `prior()`, a callable giving (up, name) or None (then the cameras' up `cam_up`): made
-    perpendicular to the line the contacts spread along ("feet+<name>"), or as it is when they
-    do not spread ("<name>").
+    The plane (`_floor_plane`) is fitted to the lower half of the contacts along `cam_up`. Its
+    tilt about each of its axes is trusted when fixed to within `MAX_FLOOR_TILT_SD_DEG`
+    (source "feet"). Otherwise the up across the contacts comes from `prior()`, a callable
+    giving (up, name) or None (then the cameras' up `cam_up`): made perpendicular to the line
+    the contacts spread along ("feet+<name>"), or as it is when they do not spread ("<name>").
     """
-    h = contacts @ cam_up
-    low = h <= np.quantile(h, 0.5)
-    P = contacts[low]
     rng = np.random.default_rng(seed)
-    best_n, best_count = None, 0
-    for _ in range(300):
-        a, b, c = P[rng.choice(len(P), 3, replace=False)] if len(P) >= 3 else (P[0],) * 3
-        n = np.cross(b - a, c - a)
-        if np.linalg.norm(n) < 1e-12:
-            continue
-        n /= np.linalg.norm(n)
-        n = n if n @ cam_up > 0 else -n
-        if n @ cam_up < np.cos(np.radians(30)):
-            continue
-        count = int((np.abs((P - a) @ n) < tol).sum())
-        if count > best_count:
-            best_n, best_count = n, count
+    h = contacts @ cam_up
+    P = contacts[h <= np.quantile(h, 0.5)]
+    plane = _floor_plane(P, cam_up, tol, rng)
     line = None
-    if best_n is not None:
-        d = np.median(P @ best_n)
-        inl = np.abs(P @ best_n - d) < tol
+    if plane is not None:
+        n, d = plane
+        inl = np.abs(P @ n - d) < tol
         Q = P[inl] - P[inl].mean(axis=0)
         s, V = np.linalg.svd(Q, full_matrices=False)[1:]
         s = s / np.sqrt(inl.sum())  # standard deviations along V's axes; s[2]: off the plane
@@ -402,8 +389,7 @@ def _fit_floor(contacts, cam_up, tol, seed, prior=None):
         fixed = (s[:2] > tol / 4) & (tilt_sd <= MAX_FLOOR_TILT_SD_DEG)
         if inl.sum() >= 10 and fixed[1]:  # contacts spread in two directions: a plane
             n = V[2] if V[2] @ cam_up > 0 else -V[2]
-            full = np.abs(contacts @ n - np.median(P[inl] @ n)) < tol
-            return n, "feet", full
+            return n, "feet", np.abs(contacts @ n - np.median(P[inl] @ n)) < tol
         if inl.sum() >= 2 and fixed[0]:  # spread along one line: up is perpendicular to it
             line = V[0]
     up, name = (prior() if prior is not None else None) or (cam_up, "cameras")
@@ -413,6 +399,48 @@ def _fit_floor(contacts, cam_up, tol, seed, prior=None):
         full = np.abs(contacts @ n - np.median(P[inl] @ n)) < tol
         return n, "feet+" + name, full
     return up, name, _lowest(contacts, up, tol)
+
+
+def _floor_plane(P, cam_up, tol, rng, trials=300):
+    """(normal, level) of the plane through the contacts P (M, 3), normal within 30 deg of
+    `cam_up` and towards it, or None. MSAC (Torr & Zisserman 2000): each sampled plane is
+    scored by its residuals truncated at `tol`, not by how many contacts it touches. A plane
+    tipped across a strip of footprints touches nearly as many within a tolerance of 3% of the
+    body height as the floor does; counted, it won on straight runs, 31 deg off. The best
+    plane is then refitted (least squares) to the contacts within 3 robust sigmas of it, until
+    it settles: raised contacts inside the tolerance (a heel lifting) do not tip it."""
+    if len(P) < 3:
+        return None
+    best_n, best_cost = None, np.inf
+    for _ in range(trials):
+        a, b, c = P[rng.choice(len(P), 3, replace=False)]
+        n = np.cross(b - a, c - a)
+        if np.linalg.norm(n) < 1e-12:
+            continue
+        n /= np.linalg.norm(n)
+        n = n if n @ cam_up > 0 else -n
+        if n @ cam_up < np.cos(np.radians(30)):
+            continue
+        cost = float(np.minimum(((P - a) @ n) ** 2, tol ** 2).sum())
+        if cost < best_cost:
+            best_n, best_cost = n, cost
+    if best_n is None:
+        return None
+    n, d = best_n, float(np.median(P @ best_n))
+    for _ in range(10):
+        r = np.abs(P @ n - d)
+        sigma = 1.4826 * np.median(r[r < tol]) if (r < tol).any() else tol
+        near = r < min(tol, max(3 * sigma, 1e-3 * tol))
+        if near.sum() < 3:
+            break
+        m = P[near].mean(axis=0)
+        n_new = np.linalg.svd(P[near] - m, full_matrices=False)[2][2]
+        n_new = n_new if n_new @ cam_up > 0 else -n_new
+        settled = np.allclose(n_new, n, atol=1e-9)
+        n, d = n_new, float(m @ n_new)
+        if settled:
+            break
+    return n, d
 
 
 def apply_world_frame(frame: WorldFrame, R: np.ndarray, t: np.ndarray,
