@@ -49,17 +49,20 @@ def reprojection_residuals(cameras: Cameras, poses: Poses3D, keypoints: Keypoint
 
 def reproject(cameras: Cameras, poses: Poses3D, keypoints: Keypoints2D) -> np.ndarray:
     """(C, T, J, 2) pixels of the 3D joints in each camera of `keypoints`, in its order
-    ((C, T, P, J, 2) for several people)."""
+    ((C, T, P, J, 2) for several people); NaN for a camera the calibration does not hold (one
+    `calibrate` excluded)."""
     from epicap.viz.people import check_same_people
 
     if poses.joint_set != keypoints.joint_set:
         raise InputError(f"poses3d uses {poses.joint_set}, keypoints2d {keypoints.joint_set}: "
                          "cannot compare them joint by joint")
     check_same_people(keypoints, poses)
-    cams = cameras.select(keypoints.cameras)
+    held = [c for c, n in enumerate(keypoints.cameras) if n in cameras.names]
+    cams = cameras.select([keypoints.cameras[c] for c in held])
     T = min(keypoints.num_frames, poses.poses.shape[-3])
     X = poses.poses[..., :T, :, :].astype(np.float64)  # (T, J, 3) or (P, T, J, 3)
-    uv = cams.project(X.reshape(-1, 3)).reshape(len(cams), *X.shape[:-1], 2)
+    uv = np.full((len(keypoints.cameras), *X.shape[:-1], 2), np.nan)
+    uv[held] = cams.project(X.reshape(-1, 3)).reshape(len(cams), *X.shape[:-1], 2)
     return uv if poses.people is None else np.moveaxis(uv, 1, 2)  # people after frames
 
 

@@ -172,3 +172,26 @@ def test_contact_sheet_skips_padding_rows_and_missing_video_frames_say_so(tmp_pa
     h = frames[1].shape[0]
     band = frames[1][h // 2 - 20:h // 2 + 5]
     assert np.median(frames[1]) == CANVAS_GREY and (band < 40).all(-1).sum() > 50  # the words
+
+
+def test_a_camera_the_calibration_left_out_is_drawn_without_reprojections(tmp_path):
+    """`calibrate` may exclude a camera whose keypoints stay in keypoints2d.npz: its residuals
+    are NaN, the others' unchanged, and the report and the overlays are still made (they
+    stopped with "camera 'cam02' is not in the calibration")."""
+    from epicap.cli import main
+    from epicap.session import CAMERAS_FILE, Cameras
+
+    root = make_session(tmp_path / "s", T=6)
+    cams = Cameras.from_toml(root / CAMERAS_FILE)
+    source = OverlaySource.from_session(root)
+    before = reprojection_residuals(source.cameras, source.poses, source.keypoints)
+    kept = cams.select(["cam01", "cam03", "cam04"])
+    kept.to_toml(root / CAMERAS_FILE)
+    source = OverlaySource.from_session(root)
+    after = reprojection_residuals(source.cameras, source.poses, source.keypoints)
+    assert np.isnan(after[1]).all()
+    assert np.allclose(after[[0, 2, 3]], before[[0, 2, 3]], equal_nan=True)
+    assert np.isfinite(source.reprojected()[[0, 2, 3]]).any()
+    assert main(["report", str(root), "--no-snapshots", "--quiet"]) == 0
+    assert main(["view", str(root), "--overlays", str(tmp_path / "ov"), "--quiet"]) == 0
+    assert (tmp_path / "ov" / "overlay_contact_sheet.png").is_file()
