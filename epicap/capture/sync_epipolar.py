@@ -34,12 +34,13 @@ _CAUCHY = 2.385  # Cauchy constant with 95% efficiency on Gaussian residuals
 # off 2.2-22 px; one person in a circle: 0.72-0.81 px for both, which nothing can tell apart)
 _FIT_RATIO = 1.5
 _NOISE_RATIO = 2.5  # ... when the best fit is within this many high-passed spreads (noise level)
+_MIN_COMMON_SHARE = 0.5  # the joints seen at every offset of a search window, of those at any
 
 
 def _paired(reference: np.ndarray, moving: np.ndarray, offset: float, min_confidence: float
             ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(x1 (T1, J, 2), x2 (T1, J, 2), both (T1, J)): reference frame k with moving at k - offset."""
-    other = sample_at(moving, np.arange(len(reference)) - offset)
+    other = sample_at(moving, np.arange(len(reference)) - offset, pairs=True)
     both = (reference[..., 2] >= min_confidence) & (other[..., 2] >= min_confidence)
     return reference[..., :2].astype(np.float64), other[..., :2], both
 
@@ -125,18 +126,23 @@ def _frame_costs(reference, moving, F, grid, spread, hp, options
                  ) -> tuple[np.ndarray, np.ndarray]:
     """(G, T1) truncated squared normalized residual summed over joints, and their counts.
 
-    Each offset's cost is divided by its `interpolation_noise_factor`, so that no offset wins
-    by being read between frames.
+    Every offset of the grid is scored on the same joints: those seen at all of them, when they
+    are at least `_MIN_COMMON_SHARE` of those seen at any. Scored each on its own, the offsets
+    saw different joints (a joint flickering in and out of the moving view counts at some
+    offsets only), and the mean cost stepped at whole frames by more than the offset changed it:
+    on the Pose2Sim two-person videos at half size, a pair of cameras filmed in sync came out
+    1.1 frames off. Each offset's cost is divided by its `interpolation_noise_factor`, so that
+    no offset wins by being read between frames.
     """
-    sums = np.zeros((len(grid), len(reference)))
-    counts = np.zeros_like(sums)
-    for g, d in enumerate(grid):
-        e = pair_residuals(reference, moving, F, d, hp, options.min_confidence) / spread
-        ok = np.isfinite(e)
-        sums[g] = np.where(ok, np.minimum(e * e, _TRUNCATE ** 2), 0.0).sum(1) / \
-            interpolation_noise_factor(d, options.smooth_sigma_frames)
-        counts[g] = ok.sum(1)
-    return sums, counts
+    e = np.stack([pair_residuals(reference, moving, F, d, hp, options.min_confidence) / spread
+                  for d in grid])                                                  # (G, T1, J)
+    ok = np.isfinite(e)
+    common = ok.all(axis=0)
+    if common.sum() >= _MIN_COMMON_SHARE * ok.any(axis=0).sum():
+        ok = np.broadcast_to(common, ok.shape)
+    factor = np.array([interpolation_noise_factor(d, options.smooth_sigma_frames) for d in grid])
+    sums = np.where(ok, np.minimum(e * e, _TRUNCATE ** 2), 0.0).sum(2) / factor[:, None]
+    return sums, ok.sum(2).astype(np.float64)
 
 
 def _minimum(sums: np.ndarray, counts: np.ndarray, grid: np.ndarray, step: float
@@ -186,7 +192,15 @@ def refine_pair(reference: np.ndarray, moving: np.ndarray, centre: float, fps: f
     frames = np.flatnonzero(counts[k] > 0)
     if len(frames) < opt.min_overlap_frames:
         return None
-    std = _jackknife(sums, counts, grid, step, frames, opt.jackknife_blocks)
+    # the spread of the minimum without the interpolation correction: where the residuals are
+    # mostly a detector's bias and flicker rather than noise, the cost barely changes over a frame
+    # and the correction alone (<= 1.5% after smoothing) pins its minimum to a whole frame; the
+    # corrected jackknife then said 0.02 frame for a pair 1 frame off (Pose2Sim two-person
+    # videos, one camera started 3 frames late), the uncorrected one 0.7
+    plain = sums * np.array([interpolation_noise_factor(d, opt.smooth_sigma_frames)
+                             for d in grid])[:, None]
+    std = max(_jackknife(sums, counts, grid, step, frames, opt.jackknife_blocks),
+              _jackknife(plain, counts, grid, step, frames, opt.jackknife_blocks))
     e = pair_residuals(reference, moving, F, offset, hp, opt.min_confidence)
     raw = pair_residuals(reference, moving, F, offset, 0.0, opt.min_confidence)
     with warnings_off():
