@@ -281,8 +281,7 @@ JUMP_FACTOR = 4.0  # a joint moving this many times its median frame-to-frame mo
 JUMP_MIN_PX = 8.0  # ... and at least this far (pixels)
 
 
-def sample_at(keypoints: np.ndarray, positions: np.ndarray, jumps: bool = False,
-              pairs: bool = False) -> np.ndarray:
+def sample_at(keypoints: np.ndarray, positions: np.ndarray, jumps: bool = False) -> np.ndarray:
     """(K, J, 3) keypoints at fractional frame `positions`, linear between adjacent frames.
 
     keypoints: (T, J, 3) x, y pixels, confidence; missing (NaN, NaN, 0).
@@ -294,12 +293,6 @@ def sample_at(keypoints: np.ndarray, positions: np.ndarray, jumps: bool = False,
     joint) is taken from the nearer frame, not blended: half of a swap is no joint at all, while
     a whole one can still be found and undone later (for the keypoints sync writes; the offset
     search keeps plain blending, whose cost is smooth in the offset).
-    pairs: a joint needs the frame after an integer position too, as it needs both frames
-    around any other: the offset search then scores every offset on joints seen in two frames
-    in a row. Otherwise whole-frame offsets alone also score the joints seen in single frames
-    (a detector's flicker, often another person's joints under an occlusion): on the Pose2Sim
-    two-person videos at half size their cost was 25% above the offsets next to them, and a
-    pair of cameras filmed in sync came out 1.1 frames off.
     """
     T, J = keypoints.shape[:2]
     positions = np.asarray(positions, dtype=np.float64)
@@ -308,7 +301,7 @@ def sample_at(keypoints: np.ndarray, positions: np.ndarray, jumps: bool = False,
     i0 = np.floor(positions + 1e-9).astype(np.int64)
     w = np.clip(positions - i0, 0.0, 1.0)
     w[w < 1e-9] = 0.0
-    i1 = np.where((w > 0) | pairs, i0 + 1, i0)
+    i1 = np.where(w > 0, i0 + 1, i0)
     ok = (i0 >= 0) & (i1 <= T - 1)
     if not ok.any():
         return out

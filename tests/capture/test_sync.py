@@ -100,21 +100,6 @@ def test_sample_at_interpolates_only_between_present_frames():
     assert out[5, 0, 0] == 30.0 and np.isnan(out[6:, 0, 0]).all()  # outside: missing
 
 
-def test_sample_at_in_pairs_needs_the_next_frame_at_whole_positions_too():
-    """The offset search's reading: a frame seen alone (its neighbours missing) counts at no
-    offset, whole or not, so that every offset is scored on joints seen two frames in a row."""
-    kp = np.zeros((5, 1, 3))
-    kp[:, 0, 0] = [0.0, 10.0, 20.0, 30.0, 40.0]
-    kp[:, 0, 2] = 1.0
-    kp[[0, 2], 0] = (np.nan, np.nan, 0.0)  # frame 1 is seen alone
-    at = np.array([1.0, 0.5, 3.0, 3.25, 4.0])
-    plain, paired = S.sample_at(kp, at), S.sample_at(kp, at, pairs=True)
-    assert plain[0, 0, 0] == 10.0 and np.isnan(paired[0, 0, 0]) and paired[0, 0, 2] == 0
-    assert np.isnan(plain[1, 0, 0]) and np.isnan(paired[1, 0, 0])
-    assert paired[2, 0, 0] == plain[2, 0, 0] == 30.0 and paired[3, 0, 0] == 32.5
-    assert plain[4, 0, 0] == 40.0 and np.isnan(paired[4, 0, 0])  # the last frame has no next
-
-
 def test_resample_union_timeline_without_bridging_gaps():
     kp = np.zeros((2, 6, 1, 3), np.float32)
     kp[..., 0] = np.arange(6)[None, :, None] * 10.0
