@@ -152,6 +152,7 @@ def sync_session(session, method: str = "auto", reference: str | None = None,
     else:
         result = estimate_offsets(as_joints(kp.keypoints), kp.fps, kp.cameras, ref, options)
         times = [np.arange(T) + c.offset_frames for c in result.cameras]
+    result.several_people = kp.people is not None and stamps is None
     people = kp
     if rematch and kp.people is not None and min(c.confidence for c in result.cameras) >= 0.5:
         from epicap.capture.sync_people import rematch_people

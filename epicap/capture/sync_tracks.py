@@ -115,13 +115,16 @@ class SyncResult:
     """Offsets of every camera relative to `reference`, at `fps` frames per second.
 
     people_rematched: with several people, how many were matched again on the common timeline
-    by `sync_session` (None: the people were kept as detected).
+    by `sync_session` (None: the people were kept as detected). several_people: the offsets
+    came from several matched people (`sync_session` sets it; the warnings then say what an
+    uncertain offset may mean there).
     """
 
     reference: str
     fps: float
     cameras: list[CameraOffset] = field(default_factory=list)
     people_rematched: int | None = None
+    several_people: bool = False
 
     @property
     def offset_frames(self) -> np.ndarray:
@@ -145,6 +148,13 @@ class SyncResult:
                              f"(confidence {c.confidence:.2f} of being within half a frame): the "
                              "joints' motion does not pin it down; check that the cameras see the "
                              "same people, or record timestamps")
+        if self.several_people and any(c.confidence < min_confidence for c in self.cameras):
+            # measured (benchmarks/people_unsync.py, 3 people, 4 cameras): offsets up to 25
+            # frames at 30 fps were found within 0.2 frame, 40 frames not at all
+            lines.append("several people: their views are matched across cameras on each "
+                         "camera's own frames before sync, so cameras started more than about a "
+                         "second apart pair different people and no offset fits; if so, cut the "
+                         "videos to a common start (a clap) or record timestamps")
         return lines
 
 
