@@ -58,6 +58,9 @@ def reproject(cameras: Cameras, poses: Poses3D, keypoints: Keypoints2D) -> np.nd
                          "cannot compare them joint by joint")
     check_same_people(keypoints, poses)
     held = [c for c, n in enumerate(keypoints.cameras) if n in cameras.names]
+    if not held:
+        raise InputError(f"none of the keypoints' cameras ({', '.join(keypoints.cameras)}) is in "
+                         f"the calibration ({', '.join(cameras.names)})")
     cams = cameras.select([keypoints.cameras[c] for c in held])
     T = min(keypoints.num_frames, poses.poses.shape[-3])
     X = poses.poses[..., :T, :, :].astype(np.float64)  # (T, J, 3) or (P, T, J, 3)

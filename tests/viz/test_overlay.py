@@ -174,7 +174,7 @@ def test_contact_sheet_skips_padding_rows_and_missing_video_frames_say_so(tmp_pa
     assert np.median(frames[1]) == CANVAS_GREY and (band < 40).all(-1).sum() > 50  # the words
 
 
-def test_a_camera_the_calibration_left_out_is_drawn_without_reprojections(tmp_path):
+def test_a_camera_the_calibration_left_out_is_drawn_without_reprojections(tmp_path, capsys):
     """`calibrate` may exclude a camera whose keypoints stay in keypoints2d.npz: its residuals
     are NaN, the others' unchanged, and the report and the overlays are still made (they
     stopped with "camera 'cam02' is not in the calibration")."""
@@ -195,3 +195,11 @@ def test_a_camera_the_calibration_left_out_is_drawn_without_reprojections(tmp_pa
     assert main(["report", str(root), "--no-snapshots", "--quiet"]) == 0
     assert main(["view", str(root), "--overlays", str(tmp_path / "ov"), "--quiet"]) == 0
     assert (tmp_path / "ov" / "overlay_contact_sheet.png").is_file()
+    # no keypoints camera in the calibration at all: one clear line, exit 2
+    kp = source.keypoints
+    kp.cameras = ["left", "right", "top", "back"]
+    kp.save(root / "keypoints2d.npz")
+    capsys.readouterr()
+    assert main(["report", str(root), "--no-snapshots", "--quiet", "--force"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "none of the keypoints' cameras (left, right, top, back)" in err[0]
