@@ -122,6 +122,11 @@ def interpolation_noise_factor(offset: float, smooth_sigma_frames: float) -> flo
     return (1.0 + moving) / 2.0
 
 
+def _noise_factors(grid: np.ndarray, smooth_sigma_frames: float) -> np.ndarray:
+    """(G,) `interpolation_noise_factor` of each offset of `grid` (frames)."""
+    return np.array([interpolation_noise_factor(d, smooth_sigma_frames) for d in grid])
+
+
 def _frame_costs(reference, moving, F, grid, spread, hp, options
                  ) -> tuple[np.ndarray, np.ndarray]:
     """(G, T1) truncated squared normalized residual summed over joints, and their counts.
@@ -140,7 +145,7 @@ def _frame_costs(reference, moving, F, grid, spread, hp, options
     common = ok.all(axis=0)
     if common.sum() >= _MIN_COMMON_SHARE * ok.any(axis=0).sum():
         ok = np.broadcast_to(common, ok.shape)
-    factor = np.array([interpolation_noise_factor(d, options.smooth_sigma_frames) for d in grid])
+    factor = _noise_factors(grid, options.smooth_sigma_frames)
     sums = np.where(ok, np.minimum(e * e, _TRUNCATE ** 2), 0.0).sum(2) / factor[:, None]
     return sums, ok.sum(2).astype(np.float64)
 
@@ -197,8 +202,7 @@ def refine_pair(reference: np.ndarray, moving: np.ndarray, centre: float, fps: f
     # frame and the correction alone (<= 1.5% after smoothing) pins its minimum to a whole frame,
     # where every jackknife sample finds it (the Pose2Sim two-person videos with cam02 started 7
     # frames late: 5.88 +- 0.17 frames from the corrected spread, 6.29 +- 1.01 with both)
-    plain = sums * np.array([interpolation_noise_factor(d, opt.smooth_sigma_frames)
-                             for d in grid])[:, None]
+    plain = sums * _noise_factors(grid, opt.smooth_sigma_frames)[:, None]
     std = max(_jackknife(sums, counts, grid, step, frames, opt.jackknife_blocks),
               _jackknife(plain, counts, grid, step, frames, opt.jackknife_blocks))
     e = pair_residuals(reference, moving, F, offset, hp, opt.min_confidence)
