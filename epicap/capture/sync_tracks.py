@@ -149,12 +149,12 @@ class SyncResult:
                              "joints' motion does not pin it down; check that the cameras see the "
                              "same people, or record timestamps")
         if self.several_people and any(c.confidence < min_confidence for c in self.cameras):
-            # measured (benchmarks/people_unsync.py, 3 people, 4 cameras): offsets up to 25
-            # frames at 30 fps were found within 0.2 frame, 40 frames not at all
-            lines.append("several people: their views are matched across cameras on each "
-                         "camera's own frames before sync, so cameras started more than about a "
-                         "second apart pair different people and no offset fits; if so, cut the "
-                         "videos to a common start (a clap) or record timestamps")
+            # detect matches the people at offsets searched up to 2 s each way
+            # (`epicap.people.coarse_offsets`); beyond, people are paired wrongly
+            lines.append("several people: detect matched them across cameras at offsets it "
+                         "searched up to 2 s each way, so cameras started further apart pair "
+                         "different people and no offset fits; if so, cut the videos to a "
+                         "common start (a clap) or record timestamps")
         return lines
 
 

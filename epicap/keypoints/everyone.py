@@ -103,19 +103,27 @@ def match_people(detections, choice: PeopleChoice) -> PeopleKeypoints | None:
     """Match the people of `detections` (a Detections2D) across cameras and keep `choice`.
 
     Returns None when nobody is matched in `choice.min_cameras` cameras (the caller keeps each
-    camera's main subject). People seen by one camera only, and cameras with over 5% of their
-    views' left and right exchanged back, are named in `notes`.
+    camera's main subject). Cameras started apart are matched on one timeline at the offsets
+    found without identities (`epicap.people.coarse_offsets`), each camera's keypoints kept on
+    its own frames. People seen by one camera only, cameras with over 5% of their views' left
+    and right exchanged back, and offsets found are named in `notes`.
     """
     from epicap.people.assignment import gather
     from epicap.people.per_frame import exchanged_back
-    from epicap.people.uncalibrated import UncalibratedOptions, match_uncalibrated
+    from epicap.people.timeline import match_started_apart
+    from epicap.people.uncalibrated import UncalibratedOptions
 
     if len(detections.cameras) < 2 and choice.min_cameras > 1:
         return None
     flip = detections.skeleton.flip_index
-    result = match_uncalibrated(detections.keypoints, detections.image_size,
-                                UncalibratedOptions(min_cameras=choice.min_cameras),
-                                flip_index=flip)
+    result, coarse = match_started_apart(detections.keypoints, detections.image_size,
+                                         detections.fps,
+                                         UncalibratedOptions(min_cameras=choice.min_cameras),
+                                         flip_index=flip)
+    notes = []
+    if coarse.applied:
+        notes.append("the cameras started apart: people matched at offsets of "
+                     + coarse.describe(detections.cameras) + "; `epicap sync` measures them")
     P = result.num_people if choice.count is None else min(result.num_people, choice.count)
     if P == 0:
         return None
@@ -124,7 +132,7 @@ def match_people(detections, choice: PeopleChoice) -> PeopleKeypoints | None:
     kp = gather(exchanged_back(detections.keypoints, swapped, flip), assignment, P)
     names = [f"p{p}" for p in range(P)]
     seen = result.cameras_seen[:P]
-    notes = [f"person {names[p]} is seen by one camera only "
+    notes += [f"person {names[p]} is seen by one camera only "
              f"({detections.cameras[int(np.flatnonzero((assignment == p).any((1, 2)))[0])]}): "
              "kept in 2D, it cannot be triangulated" for p in range(P) if seen[p] == 1]
     views = (assignment >= 0).sum((1, 2))

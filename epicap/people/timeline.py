@@ -16,7 +16,8 @@ import numpy as np
 from epicap.errors import InputError, check_shape
 from epicap.people.uncalibrated import UncalibratedMatch, UncalibratedOptions, match_uncalibrated
 
-__all__ = ["frame_shifts", "to_common_frames", "to_camera_frames", "match_on_timeline"]
+__all__ = ["frame_shifts", "to_common_frames", "to_camera_frames", "match_on_timeline",
+           "match_started_apart"]
 
 
 def frame_shifts(offsets_frames) -> np.ndarray:
@@ -68,3 +69,23 @@ def match_on_timeline(detections: np.ndarray, image_size: np.ndarray, offsets_fr
     m.swapped = to_camera_frames(m.swapped, shifts, T)
     m.tracklets = to_camera_frames(m.tracklets, shifts, T)
     return m
+
+
+def match_started_apart(detections: np.ndarray, image_size: np.ndarray, fps: float,
+                        options: UncalibratedOptions | None = None,
+                        flip_index: np.ndarray | None = None):
+    """People matched across cameras whose start times are unknown: (UncalibratedMatch,
+    CoarseOffsets).
+
+    The offsets are searched first, from everyone in view and no identities
+    (`epicap.people.coarse_offsets`, up to 2 s each way on a 0.1 s grid); the people are then
+    matched on that timeline (`match_on_timeline`; on the cameras' own frames when no offset
+    was found). detections: (C, T, S, J, 3) raw detections, each camera in its own frames.
+    image_size: (C, 2) pixels. fps: frames per second. options, flip_index: as
+    `match_uncalibrated`. The match's arrays are in each camera's own frames.
+    """
+    from epicap.people.coarse_offsets import coarse_offsets
+
+    coarse = coarse_offsets(detections, image_size, fps)
+    return match_on_timeline(detections, image_size, coarse.offsets_frames, options,
+                             flip_index), coarse
