@@ -110,7 +110,9 @@ def scene_row(P: int, C: int, T: int, seed: int, offsets=OFFSETS) -> list:
                         ids if len(ids) > 1 else None)
     if found.people is None:
         found = Keypoints2D(found.keypoints[:, :, 0], cams.names, "coco17", cams.image_size, FPS)
-    sync = estimate_offsets(as_joints(found.keypoints), FPS, cams.names, 0)
+    # as `epicap sync` does: refined from the offsets the people were matched at, if any
+    sync = estimate_offsets(as_joints(found.keypoints), FPS, cams.names, 0,
+                            prior=coarse.offsets_frames if coarse.applied else None)
     estimated = np.array([c.offset_frames for c in sync.cameras])
     detected = m  # as matched at detect time, each camera on its own frames
     if frame_shifts(estimated).any():  # sync matches the people again on the common timeline

@@ -23,6 +23,7 @@ from epicap.capture.sync_people import as_joints, synced_keypoints
 from epicap.capture.sync_tracks import (CameraOffset, PairOffset, SyncOptions, SyncResult,
                                         coarse_lag, motion_signal, sample_at, smooth_tracks)
 from epicap.errors import InputError, check_shape
+from epicap.people.coarse_offsets import CoarseOptions
 
 __all__ = ["SyncOptions", "CameraOffset", "SyncResult", "PairOffset", "motion_signal",
            "coarse_lag", "smooth_tracks", "sample_at", "refine_pair", "solve_offsets",
@@ -107,7 +108,11 @@ def sync_session(session, method: str = "auto", reference: str | None = None,
     rematch, min_cameras, max_people: with several people and offsets of a frame or more, match
     the people again from `detections2d.npz` on the common timeline (`sync_people.rematch_people`;
     min_cameras and max_people as `--people` chose them at detection), unless an offset is
-    uncertain (confidence under 0.5, which `SyncResult.warnings` names).
+    uncertain (confidence under 0.5, which `SyncResult.warnings` names). With
+    `options.max_offset_s` beyond what detect searched before matching them (2 s), the people
+    are first matched again at offsets searched that far (`sync_people.match_apart`;
+    `SyncResult.searched_apart` gives them), and each offset is refined from there; as it is
+    from the offsets detect matched them at (`Detections2D.matched_offsets`), if any.
     """
     import json
     from pathlib import Path
@@ -145,25 +150,41 @@ def sync_session(session, method: str = "auto", reference: str | None = None,
         raise InputError(f"{session}: not every camera has recorded timestamps; "
                          "use --method keypoints")
     T = kp.num_frames
+    work, apart, prior = kp, None, None  # the people the offsets are measured on
+    several = rematch and kp.people is not None and stamps is None
+    detections = _detections(session)
+    if several and (options or SyncOptions()).max_offset_s > CoarseOptions().max_offset_s:
+        # further than detect searched: the people matched again at offsets searched that far
+        from epicap.capture.sync_people import match_apart
+
+        again, coarse = match_apart(kp, detections, (options or SyncOptions()).max_offset_s,
+                                    min_cameras, max_people)
+        if again is not None:
+            work, apart, prior = again, coarse.describe(kp.cameras), coarse.offsets_frames
+    elif (detections is not None and detections.matched_offsets is not None
+          and list(detections.cameras) == list(kp.cameras)
+          and detections.num_frames == kp.num_frames):
+        prior = detections.matched_offsets  # detect matched the people there: refined from it
     if stamps is not None:
         result = offsets_from_timestamps(stamps, kp.fps, kp.cameras, ref)
         t0 = float(np.median(np.asarray(stamps[ref]) * kp.fps - np.arange(len(stamps[ref]))))
         times = [np.asarray(s[:T], dtype=np.float64) * kp.fps - t0 for s in stamps]
     else:
-        result = estimate_offsets(as_joints(kp.keypoints), kp.fps, kp.cameras, ref, options)
+        result = estimate_offsets(as_joints(work.keypoints), kp.fps, kp.cameras, ref, options,
+                                  prior)
         times = [np.arange(T) + c.offset_frames for c in result.cameras]
     result.several_people = kp.people is not None and stamps is None
-    people = kp
-    if rematch and kp.people is not None and min(c.confidence for c in result.cameras) >= 0.5:
+    result.searched_apart = apart
+    people = work
+    if rematch and work.people is not None and min(c.confidence for c in result.cameras) >= 0.5:
         from epicap.capture.sync_people import rematch_people
-        from epicap.session.detections2d import DETECTIONS_FILE, Detections2D
 
-        found = session / DETECTIONS_FILE
-        again = rematch_people(kp, Detections2D.from_npz(found) if found.is_file() else None,
-                               result.offset_frames, min_cameras, max_people)
+        again = rematch_people(work, detections, result.offset_frames, min_cameras,
+                               max_people)
         if again is not None:
             people = again
-            result.people_rematched = 1 if again.people is None else len(again.people)
+        if again is not None or apart is not None:
+            result.people_rematched = 1 if people.people is None else len(people.people)
     resampled, first = resample_to_timeline(as_joints(people.keypoints), times)
     synced = synced_keypoints(people, resampled)  # several people: every person's joints count
     # Order matters for a kill at any point: the raw keypoints first, then the synced ones under
@@ -197,6 +218,14 @@ def sync_session(session, method: str = "auto", reference: str | None = None,
                 "\n# row 0 of keypoints2d.npz is common frame `first_frame`\n" + "\n".join(lines))
     os.replace(pending, current)
     return result
+
+
+def _detections(session):
+    """The session's Detections2D (`detections2d.npz`), or None when it has none."""
+    from epicap.session.detections2d import DETECTIONS_FILE, Detections2D
+
+    found = session / DETECTIONS_FILE
+    return Detections2D.from_npz(found) if found.is_file() else None
 
 
 def read_sync(path) -> dict:

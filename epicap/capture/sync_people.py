@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["as_joints", "from_joints", "synced_keypoints", "rematch_people"]
+__all__ = ["as_joints", "from_joints", "synced_keypoints", "rematch_people", "match_apart"]
 
 
 def as_joints(keypoints: np.ndarray) -> np.ndarray:
@@ -63,25 +63,58 @@ def rematch_people(kp, detections, offsets_frames, min_cameras: int = 2,
     found on the timeline exchanged back; None when nothing is to be done (one person, offsets
     under half a frame, detections that do not belong to `kp`, nobody matched).
     """
-    from epicap.people.assignment import gather
-    from epicap.people.per_frame import exchanged_back
     from epicap.people.timeline import frame_shifts, match_on_timeline
     from epicap.people.uncalibrated import UncalibratedOptions
+
+    if not _belong(kp, detections) or not frame_shifts(offsets_frames).any():
+        return None
+    m = match_on_timeline(detections.keypoints, detections.image_size, offsets_frames,
+                          UncalibratedOptions(min_cameras=min_cameras),
+                          detections.skeleton.flip_index)
+    return _matched_keypoints(kp, detections, m, max_people)
+
+
+def match_apart(kp, detections, max_offset_s: float, min_cameras: int = 2,
+                max_people: int | None = None):
+    """The people of `kp` matched again from the raw `detections` at offsets searched up to
+    `max_offset_s` seconds each way without identities (`epicap.people.coarse_offsets`), for
+    cameras started further apart than detect searched (2 s). Returns (Keypoints2D in each
+    camera's own frames, or None when no offset was found or nothing is to be done; the
+    CoarseOffsets, or None). Arguments as `rematch_people`."""
+    from epicap.people.coarse_offsets import CoarseOptions, coarse_offsets
+    from epicap.people.timeline import match_on_timeline
+    from epicap.people.uncalibrated import UncalibratedOptions
+
+    if not _belong(kp, detections):
+        return None, None
+    coarse = coarse_offsets(detections.keypoints, detections.image_size, detections.fps,
+                            CoarseOptions(max_offset_s=max_offset_s))
+    if not coarse.applied:
+        return None, coarse
+    m = match_on_timeline(detections.keypoints, detections.image_size, coarse.offsets_frames,
+                          UncalibratedOptions(min_cameras=min_cameras),
+                          detections.skeleton.flip_index)
+    return _matched_keypoints(kp, detections, m, max_people), coarse
+
+
+def _belong(kp, detections) -> bool:
+    """Several people, and `detections` are the ones they were matched from."""
+    return (kp.people is not None and detections is not None
+            and list(detections.cameras) == list(kp.cameras) and detections.joints == kp.joints
+            and detections.keypoints.shape[1] == kp.num_frames)
+
+
+def _matched_keypoints(kp, detections, m, max_people):
+    """A Keypoints2D like `kp` of the people of the match `m` (at most `max_people`), their
+    swaps exchanged back; None when nobody was matched."""
+    from epicap.people.assignment import gather
+    from epicap.people.per_frame import exchanged_back
     from epicap.session import Keypoints2D
 
-    if kp.people is None or detections is None:
-        return None
-    if (list(detections.cameras) != list(kp.cameras) or detections.joints != kp.joints
-            or detections.keypoints.shape[1] != kp.num_frames):
-        return None
-    if not frame_shifts(offsets_frames).any():
-        return None
-    flip = detections.skeleton.flip_index
-    m = match_on_timeline(detections.keypoints, detections.image_size, offsets_frames,
-                          UncalibratedOptions(min_cameras=min_cameras), flip)
     P = m.num_people if max_people is None else min(m.num_people, int(max_people))
     if P == 0:
         return None
+    flip = detections.skeleton.flip_index
     assignment = np.where(m.assignment < P, m.assignment, -1).astype(np.int32)
     people = gather(exchanged_back(detections.keypoints, m.swapped & (assignment >= 0), flip),
                     assignment, P)

@@ -117,7 +117,8 @@ class SyncResult:
     people_rematched: with several people, how many were matched again on the common timeline
     by `sync_session` (None: the people were kept as detected). several_people: the offsets
     came from several matched people (`sync_session` sets it; the warnings then say what an
-    uncertain offset may mean there).
+    uncertain offset may mean there). searched_apart: the coarse offsets the people were matched
+    at again, searched beyond detect's 2 s (`--max-offset`), as a line; None when not.
     """
 
     reference: str
@@ -125,6 +126,7 @@ class SyncResult:
     cameras: list[CameraOffset] = field(default_factory=list)
     people_rematched: int | None = None
     several_people: bool = False
+    searched_apart: str | None = None
 
     @property
     def offset_frames(self) -> np.ndarray:
@@ -153,8 +155,9 @@ class SyncResult:
             # (`epicap.people.coarse_offsets`); beyond, people are paired wrongly
             lines.append("several people: detect matched them across cameras at offsets it "
                          "searched up to 2 s each way, so cameras started further apart pair "
-                         "different people and no offset fits; if so, cut the videos to a "
-                         "common start (a clap) or record timestamps")
+                         "different people and no offset fits; if so, search further with "
+                         "--max-offset (seconds), cut the videos to a common start (a clap) or "
+                         "record timestamps")
         return lines
 
 

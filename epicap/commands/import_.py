@@ -100,13 +100,15 @@ def run(args) -> int:
         from epicap.keypoints.coco_json import read_coco_json
 
         kp = read_coco_json(args.inputs, **common)
-    from epicap.keypoints.everyone import keep_people, people_table, who_was_kept
+    from epicap.keypoints.everyone import (keep_people, people_table, record_matched_offsets,
+                                           who_was_kept)
     from epicap.session.detections2d import DETECTIONS_FILE
 
     made = [p for p in (target, out / DETECTIONS_FILE) if not p.exists()]
     try:  # the raw detections first: an unwritable session fails before any matching
         raw[0].save(out / DETECTIONS_FILE)
         people = keep_people(raw[0], choice, out)
+        record_matched_offsets(out / DETECTIONS_FILE, raw[0], people)
         _save(kp, target, out, videos, raw[0], people)
     except BaseException:
         for path in made:

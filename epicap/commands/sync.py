@@ -16,7 +16,9 @@ SESSION/keypoints2d_raw.npz, so sync can be rerun. Gaps are never interpolated.
 With several people, when the offsets found are a frame or more, the people are matched again
 from SESSION/detections2d.npz on the common timeline (matching pairs the views of one instant;
 cameras started at different times split people and swap identities); --people says who to keep,
-as it did for detect or import.
+as it did for detect or import. Detect matched them at offsets it searched up to 2 s each way; for
+cameras started further apart (by hand, one after the other), --max-offset beyond 2 s matches
+them again at offsets searched that far, then measures those to a fraction of a frame.
 
 Example:
     epicap sync my_session
@@ -36,7 +38,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="auto: timestamps when recorded, else keypoints (default)")
     parser.add_argument("--reference", metavar="CAM", help="camera with offset 0 (default: first)")
     parser.add_argument("--max-offset", type=float, default=2.0, metavar="S",
-                        help="largest offset searched, seconds (default 2)")
+                        help="largest offset searched, seconds (default 2; with several "
+                             "people, beyond 2 s also matches them again at offsets searched "
+                             "that far)")
     parser.add_argument("--people", metavar="N|all", default=None,
                         help="who to keep when the people are matched again on the common "
                              "timeline, as for detect: N people, 'all', or by default everyone "
@@ -71,6 +75,9 @@ def run(args: argparse.Namespace) -> int:
                  c.method) for c in result.cameras]
         print(format_table(rows, ["camera", "offset (frames)", "offset (s)", "confidence",
                                   "method"]))
+        if result.searched_apart is not None:
+            print(f"people matched again at the offsets found up to {args.max_offset:g} s "
+                  f"apart: {result.searched_apart}")
         if result.people_rematched is not None:
             print(f"{result.people_rematched} people matched again on the common timeline")
         print(f"wrote {session / SYNC_FILE}")

@@ -29,7 +29,7 @@ from epicap.errors import InputError
 
 __all__ = ["PeopleChoice", "parse_people", "detector_slots", "redetect_passes", "PeopleKeypoints", "match_people",
            "keep_people", "save_people_keypoints", "write_detected", "people_table",
-           "slots_warning", "who_was_kept"]
+           "slots_warning", "who_was_kept", "record_matched_offsets"]
 
 
 @dataclass(frozen=True)
@@ -89,6 +89,8 @@ class PeopleKeypoints:
     keypoints: (C, T, P, J, 3) float32 (P >= 1). people: P ids p0, p1, ...
     cameras_seen: (P,) cameras that see each person. assignment: (C, T, S) person per slot.
     fallback: why the main subject of each camera was kept instead (None when matched).
+    offsets_frames: (C,) int the offsets the people were matched at, where the cameras started
+    apart (`epicap.people.coarse_offsets`); None: on the cameras' own frames.
     """
 
     keypoints: np.ndarray
@@ -97,6 +99,7 @@ class PeopleKeypoints:
     assignment: np.ndarray
     fallback: str | None = None
     notes: list[str] = field(default_factory=list)
+    offsets_frames: np.ndarray | None = None
 
 
 def match_people(detections, choice: PeopleChoice) -> PeopleKeypoints | None:
@@ -139,7 +142,17 @@ def match_people(detections, choice: PeopleChoice) -> PeopleKeypoints | None:
     notes += [f"camera {name}: {n} of {views[c]} views had left and right exchanged by the "
               "detector; exchanged back, at a quarter of their confidence" for c, (name, n) in
               enumerate(zip(detections.cameras, swapped.sum((1, 2)).tolist())) if n > 0.05 * views[c]]
-    return PeopleKeypoints(kp, names, seen, assignment, None, notes)
+    return PeopleKeypoints(kp, names, seen, assignment, None, notes,
+                           coarse.offsets_frames if coarse.applied else None)
+
+
+def record_matched_offsets(path: str | os.PathLike, detections, people) -> None:
+    """Rewrite `detections2d.npz` at `path` with the offsets the people were matched at
+    (`Detections2D.matched_offsets`: sync refines each offset from there) when the cameras
+    started apart; nothing otherwise."""
+    if people is not None and people.offsets_frames is not None:
+        detections.matched_offsets = np.asarray(people.offsets_frames, dtype=np.int64)
+        detections.save(path)
 
 
 def save_people_keypoints(path: str | os.PathLike, detections, people: PeopleKeypoints) -> None:
@@ -171,6 +184,7 @@ def write_detected(session: str | os.PathLike, detections, main_subject, choice:
     session = Path(session)
     detections.save(session / DETECTIONS_FILE)
     people = keep_people(detections, choice, session)
+    record_matched_offsets(session / DETECTIONS_FILE, detections, people)
     if people is None:
         main_subject.save(session / KEYPOINTS_FILE)
     else:

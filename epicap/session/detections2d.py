@@ -6,6 +6,8 @@
 |           |                        | an empty slot or missing joint is (NaN, NaN, 0)           |
 | cameras | str (C,) | camera names |  joints | str (J,) |  joint_set | str () |
 | image_size | int (C, 2) | width, height |  fps | float () |  format_version | int () = 1 |
+| matched_offsets_frames | int (C,), optional | where the cameras started apart: the offsets   |
+|                        |                    | (frames) the people were matched at           |
 
 Slot s of camera c at frame t is *not* the same person as slot s at frame t + 1 or in another
 camera: `epicap.people` links slots into tracklets and people (an assignment (C, T, S) -> person).
@@ -38,6 +40,10 @@ class Detections2D:
         [0, 1]; empty slots and missing joints are (NaN, NaN, 0). S may be 0 (nobody anywhere).
     cameras: C names. joint_set: a built-in joint set name; joints: its J joint names in order.
     image_size: (C, 2) int width, height. fps: frames per second of the common timeline.
+    matched_offsets: (C,) int frames, camera c's frame i at common frame i + offset, where the
+        people were matched on that timeline (cameras started apart,
+        `epicap.people.coarse_offsets`; sync refines each offset from there); None: on the
+        cameras' own frames.
     """
 
     keypoints: np.ndarray
@@ -46,6 +52,7 @@ class Detections2D:
     image_size: np.ndarray
     fps: float
     joints: list[str] | None = None
+    matched_offsets: np.ndarray | None = None
 
     def __post_init__(self):
         self.cameras = [str(c) for c in self.cameras]
@@ -53,6 +60,12 @@ class Detections2D:
         self.image_size = np.asarray(self.image_size, dtype=np.int64)
         self.fps = float(self.fps)
         self.keypoints = self.validate(np.asarray(self.keypoints), "detections2d")
+        if self.matched_offsets is not None:
+            offsets = np.asarray(self.matched_offsets)
+            if offsets.shape != (len(self.cameras),) or offsets.dtype.kind not in "iu":
+                raise InputError(f"detections2d: matched_offsets_frames must be {len(self.cameras)}"
+                                 f" whole frames, one per camera, got {offsets.tolist()}")
+            self.matched_offsets = offsets.astype(np.int64)
 
     @property
     def skeleton(self) -> JointSet:
@@ -111,7 +124,8 @@ class Detections2D:
         try:
             return cls(keypoints=z["keypoints"], cameras=list(z["cameras"].reshape(-1)),
                        joint_set=str(z["joint_set"]), image_size=z["image_size"],
-                       fps=float(z["fps"]), joints=list(z["joints"].reshape(-1)))
+                       fps=float(z["fps"]), joints=list(z["joints"].reshape(-1)),
+                       matched_offsets=z.get("matched_offsets_frames"))
         except InputError as e:
             raise InputError(f"{path}: {e}".replace(": detections2d:", ":")) from None
         except (TypeError, ValueError) as e:
@@ -119,7 +133,7 @@ class Detections2D:
 
     def save(self, path: str | os.PathLike) -> None:
         """Write `detections2d.npz` atomically, laid out as the module docstring says."""
-        write_npz(path, {
+        fields = {
             "keypoints": self.keypoints.astype(np.float32),
             "cameras": np.array(self.cameras, dtype=str),
             "joints": np.array(self.joints, dtype=str),
@@ -127,7 +141,10 @@ class Detections2D:
             "image_size": self.image_size.astype(np.int64),
             "fps": np.array(self.fps, dtype=np.float64),
             "format_version": np.array(FORMAT_VERSION, dtype=np.int64),
-        })
+        }
+        if self.matched_offsets is not None:
+            fields["matched_offsets_frames"] = self.matched_offsets.astype(np.int64)
+        write_npz(path, fields)
 
 
 def stack_detections(people: Sequence[Sequence[np.ndarray | None]], num_joints: int,

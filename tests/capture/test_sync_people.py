@@ -145,3 +145,61 @@ def test_unsynchronized_people_matched_without_cameras_are_synced():
     kp = gather(unswap(scene.detections, m.swapped, flip), m.assignment, m.num_people)
     result = estimate_offsets(as_joints(kp), 30.0, cams.names)
     np.testing.assert_allclose(result.offset_frames, truth, atol=0.3)  # was -43 and -30 frames
+
+
+APART = [0.0, 96.4, 4.2, -7.7]  # frames at 30 fps: camera 1 started 3.2 s after the others
+
+
+@pytest.fixture(scope="module")
+def apart(tmp_path_factory):
+    cams = ring_rig(4, 6.0, 2.0, 1000.0, (1280, 720), seed=2)
+    scene = make_people_scene(cams, 400, PeopleOptions(num_people=3, noise_px=2.0, seed=2,
+                                                       offsets_frames=APART))
+    path = tmp_path_factory.mktemp("apart") / "s"
+    write_session(scene, path)
+    return path, scene
+
+
+def test_people_of_cameras_started_further_apart_than_detect_searched_are_matched_again(apart):
+    """Beyond detect's 2 s search camera 1's offset is not found; `--max-offset 4` searches that
+    far and matches everyone again there."""
+    from epicap.capture.sync_people import match_apart
+    from epicap.session.detections2d import Detections2D
+
+    path, scene = apart
+    kp = Keypoints2D.from_npz(path / "keypoints2d.npz")
+    det = Detections2D.from_npz(path / "detections2d.npz")
+    again, coarse = match_apart(kp, det, 2.0)  # the others found, camera 1 not
+    assert abs(coarse.offsets_frames[1] - APART[1]) > 30
+    again, coarse = match_apart(kp, det, 4.0)
+    assert coarse.applied
+    np.testing.assert_allclose(coarse.offsets_frames, APART, atol=2.0)
+    assert again.people == ["p0", "p1", "p2"]
+    # each person found is one true person in camera 1's own frames (any order)
+    gaps = np.array([[np.nanmedian(np.linalg.norm(again.keypoints[1, 10:390, p, :, :2]
+                                                  - scene.points2d_clean[1, 10:390, q], axis=-1))
+                      for q in range(3)] for p in range(3)])
+    assert sorted(gaps.argmin(1).tolist()) == [0, 1, 2] and (gaps.min(1) < 4.0).all(), gaps
+
+
+def test_offsets_the_people_were_matched_at_are_refined_from_there(apart):
+    """The walkers' steps repeat: searched over 4 s by correlation, camera 1 came out a gait
+    cycle early (-17.6 frames) at confidence 1. From the offsets the people were matched at
+    (detections2d.npz's matched_offsets_frames, as detect writes them) each is refined."""
+    from epicap.keypoints.everyone import record_matched_offsets
+    from epicap.session.detections2d import Detections2D
+
+    path, _ = apart
+    det = Detections2D.from_npz(path / "detections2d.npz")
+    assert det.matched_offsets is None
+
+    class Matched:  # what `match_people` returns, as far as the record reads it
+        offsets_frames = np.array([0, 96, 3, -9])
+
+    record_matched_offsets(path / "detections2d.npz", det, Matched())
+    assert Detections2D.from_npz(path / "detections2d.npz").matched_offsets.tolist() == \
+        [0, 96, 3, -9]
+    result = S.sync_session(path, method="keypoints")  # 2 s: the recorded offsets are used
+    np.testing.assert_allclose(result.offset_frames, APART, atol=0.3)
+    assert min(c.confidence for c in result.cameras) > 0.9
+    assert result.people_rematched == 3

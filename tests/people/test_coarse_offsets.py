@@ -90,3 +90,19 @@ def test_too_short_a_recording_or_one_camera_is_left_alone():
     assert not found.applied and found.offsets_frames.tolist() == [0]
     short = coarse_offsets(np.repeat(d, 3, 0)[:, :10], np.full((3, 2), 640), 30.0)
     assert not short.applied and short.offsets_frames.tolist() == [0, 0, 0]
+
+
+def test_detect_matches_people_at_the_offsets_found_and_says_so(apart, tmp_path):
+    from epicap.keypoints.everyone import PeopleChoice, match_people, record_matched_offsets
+    from epicap.session.detections2d import Detections2D
+
+    cams, scene = apart
+    det = Detections2D(scene.detections, cams.names, "coco17", cams.image_size, 30.0)
+    people = match_people(det, PeopleChoice())
+    assert people.people == ["p0", "p1", "p2"]
+    np.testing.assert_allclose(people.offsets_frames, APART, atol=2.0)
+    assert any("cameras started apart" in n and "cam02 +27" in n for n in people.notes)
+    det.save(tmp_path / "detections2d.npz")
+    record_matched_offsets(tmp_path / "detections2d.npz", det, people)
+    back = Detections2D.from_npz(tmp_path / "detections2d.npz")
+    assert back.matched_offsets.tolist() == people.offsets_frames.tolist()

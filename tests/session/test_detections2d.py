@@ -32,6 +32,15 @@ def test_round_trip_keeps_every_key_exactly(tmp_path):
     assert back.people_per_frame()[0].tolist() == [3, 2, 3, 3]
 
 
+def test_offsets_the_people_were_matched_at_round_trip(tmp_path):
+    d = _det()
+    d.matched_offsets = np.array([0, 57])
+    d.save(tmp_path / "detections2d.npz")
+    with np.load(tmp_path / "detections2d.npz", allow_pickle=False) as z:
+        assert z["matched_offsets_frames"].tolist() == [0, 57]
+    assert Detections2D.from_npz(tmp_path / "detections2d.npz").matched_offsets.tolist() == [0, 57]
+
+
 def test_missing_has_one_representation():
     kp = _det().keypoints.copy()
     kp[1, 2, 1, 4, 2] = 0.0      # confidence 0 with coordinates
@@ -62,6 +71,8 @@ def _save_raw(path, **overrides):
     (dict(image_size=np.array([[640, 480]])), "image_size"),
     (dict(keypoints=np.full((2, 4, 3, 17, 3), 2.0, np.float32)), "confidence must lie in"),
     (dict(keypoints=np.zeros((2, 0, 3, 17, 3), np.float32)), "holds no frames"),
+    (dict(matched_offsets_frames=np.array([0, 1, 2])), "matched_offsets_frames must be 2 whole"),
+    (dict(matched_offsets_frames=np.array([0.0, 1.5])), "matched_offsets_frames must be 2 whole"),
 ])
 def test_bad_files_fail_in_one_line_naming_file(tmp_path, override, message):
     path = _save_raw(tmp_path / "d.npz", **override)
