@@ -212,6 +212,9 @@ def sync_session(session, method: str = "auto", reference: str | None = None,
             lines.append(f"std_frames = {c.std_frames:.4f}")
         if c.estimated_frames is not None:
             lines.append(f"estimated_frames = {c.estimated_frames:.4f}")
+        if c.rivals_frames:  # offsets that fit as well: the one above is a guess among them
+            lines.append("rivals_frames = [" + ", ".join(f"{r:.2f}" for r in c.rivals_frames)
+                         + "]")
         lines.append("")
     with atomic_write(session / SYNC_FILE, "w") as f:
         f.write("# time offsets: camera frame i was taken at common time (i + offset_frames) / fps"

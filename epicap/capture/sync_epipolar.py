@@ -35,6 +35,11 @@ _CAUCHY = 2.385  # Cauchy constant with 95% efficiency on Gaussian residuals
 _FIT_RATIO = 1.5
 _NOISE_RATIO = 2.5  # ... when the best fit is within this many high-passed spreads (noise level)
 _MIN_COMMON_SHARE = 0.5  # the joints seen at every offset of a search window, of those at any
+_TIE_RATIO = 1.25  # candidates whose high-passed spread is within this of the least tie
+# a tied candidate at least this far from the one chosen is a rival (periodic motion: a walk's
+# stride, 1-1.3 s). Nearer ties are one minimum's neighbours: on the Pose2Sim videos 2-11
+# frames at 60 fps (under 0.2 s) from the chosen offset, which they confirm rather than contest
+RIVAL_GAP_S = 0.3
 
 
 def _paired(reference: np.ndarray, moving: np.ndarray, offset: float, min_confidence: float
@@ -372,12 +377,31 @@ def _choose(found: list[PairOffset | None]) -> PairOffset | None:
     found = [p for p in found if p is not None]
     if not found:
         return None
+    return min(_tied(found), key=lambda p: abs(p.offset_frames))
+
+
+def _tied(found: list[PairOffset]) -> list[PairOffset]:
+    """The candidates `_choose` chooses among: those whose epipolar geometry fits about as well
+    as the best one's (when it fits down to the noise), and of them those whose high-passed
+    spread is within `_TIE_RATIO` of the least."""
     if _fits_to_noise(found):
         least_fit = min(p.fit_px for p in found if np.isfinite(p.fit_px))
         found = [p for p in found if not p.fit_px > _FIT_RATIO * least_fit]
     least = min(p.spread_px for p in found)
-    return min((p for p in found if p.spread_px <= 1.25 * least),
-               key=lambda p: abs(p.offset_frames))
+    return [p for p in found if p.spread_px <= _TIE_RATIO * least]
+
+
+def _rivals(found: list[PairOffset | None], best: PairOffset, fps: float) -> list[float]:
+    """The offsets (frames) of the candidates that tied with `best` (`_tied`) at least
+    RIVAL_GAP_S away from it, one per minimum: `_choose` took the smallest offset among them,
+    a guess (cameras are usually started close together), not a measurement."""
+    out: list[float] = []
+    for p in sorted(_tied([p for p in found if p is not None]),
+                    key=lambda p: abs(p.offset_frames - best.offset_frames)):
+        if abs(p.offset_frames - best.offset_frames) >= RIVAL_GAP_S * fps and all(
+                abs(p.offset_frames - r) > 1.0 for r in out):
+            out.append(float(p.offset_frames))
+    return out
 
 
 def _fits_to_noise(found: list[PairOffset]) -> bool:
@@ -470,6 +494,7 @@ def estimate_offsets(keypoints: np.ndarray, fps: float, names: list[str],
             best = _choose(found)
             if best is not None:
                 best.first, best.second = i, j
+                best.rivals = _rivals(found, best, fps)
                 pairs.append(best)
                 if reference in (i, j):
                     coarse[j if i == reference else i] = best.coarse_frames * (
@@ -487,10 +512,36 @@ def estimate_offsets(keypoints: np.ndarray, fps: float, names: list[str],
             result.cameras.append(CameraOffset(name, 0.0, 0.0, 1.0, "reference"))
             continue
         confidence = math.erf(0.5 / (math.sqrt(2.0) * std[c])) if std[c] > 0 else 1.0
+        rivals = _camera_rivals(pairs, offsets, c)
+        confidence /= 1 + len(rivals)  # equally good offsets share it
         offset, estimated = float(offsets[c]), None
         if offset != 0 and abs(offset) <= opt.zero_within_std * std[c]:
             offset, estimated = 0.0, offset  # within its noise of no shift: keep 0 (and say so)
         result.cameras.append(CameraOffset(
             name, offset, offset / fps, float(confidence), "keypoints",
-            None if not np.isfinite(coarse[c]) else float(coarse[c]), float(std[c]), estimated))
+            None if not np.isfinite(coarse[c]) else float(coarse[c]), float(std[c]), estimated,
+            rivals))
     return result
+
+
+def _camera_rivals(pairs: list[PairOffset], offsets: np.ndarray, c: int) -> list[float]:
+    """Camera c's other offsets (frames) that fit as well, nearest first, at most 3: where every
+    pair it is in had rivals (`PairOffset.rivals`), each rival (and each pair's own choice where
+    the solution differs from it) moved to c's offset by the other camera's solved offset, and
+    kept unless c's offset is nearer 0 by half their gap (measured, one walker circling, 60 fps
+    cameras started 0.06-0.13 s apart: found, with rivals a stride, 38 frames, further out). Empty when some pair of c had none: that pair pins c down (and it
+    carries the solution, its rivals' pairs disagreeing with it)."""
+    mine = [p for p in pairs if c in (p.first, p.second)]
+    if not mine or not all(p.rivals for p in mine):
+        return []
+    out: list[float] = []
+    for p in mine:
+        other = p.first if p.second == c else p.second
+        for r in [p.offset_frames] + p.rivals:  # ~ o_second - o_first; the pair's own choice
+            alt = offsets[other] + r if p.second == c else offsets[other] - r  # may differ
+            if abs(alt - offsets[c]) > 1.0 and all(abs(alt - a) > 1.0 for a in out):
+                out.append(float(alt))
+    # cameras are usually started close together: an offset nearer 0 than a rival by half
+    # their gap or more is the likelier one, and keeps its confidence
+    out = [a for a in out if abs(a) < abs(offsets[c]) + abs(a - offsets[c]) / 2]
+    return sorted(out, key=lambda a: abs(a - offsets[c]))[:3]
