@@ -9,6 +9,10 @@ people found are painted over and two more landmarkers look again (about 2x the 
 people matched across cameras (--people: default everyone seen in at least two cameras, `all`
 also those seen by one, N at most N, 1 only the main subject, the same person in every camera;
 each camera's own main subject where nobody is matched across cameras).
+Cameras started apart (by hand, up to 2 s) are put on one timeline first: every camera pair's
+offset is searched without knowing who is who, by how many joints of everyone fit one epipolar
+geometry, and the people are matched there (a warning gives the offsets; `epicap sync` refines
+them).
 
 The model is FILE.task when given (e.g. Google's pose_landmarker_full.task), otherwise the one
 epicap builds from the mediapipe==0.10.21 wheel on PyPI (see `epicap models install`), cached and

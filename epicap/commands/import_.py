@@ -8,6 +8,10 @@ none, a session.toml.
 longest by most cameras); `all` keeps people seen by one camera too; N at most N people; 1 only
 the main subject, the same person in every camera (each camera's own, chosen and followed through
 the frames, where nobody is matched across cameras).
+Cameras started apart (by hand, up to 2 s) are put on one timeline first: every camera pair's
+offset is searched without knowing who is who, by how many joints of everyone fit one epipolar
+geometry, and the people are matched there (a warning gives the offsets; `epicap sync` refines
+them).
 
 Formats:
   openpose  one folder of per-frame JSON files per camera (OpenPose --write_json, Pose2Sim).
