@@ -160,7 +160,7 @@ def sync_session(session, method: str = "auto", reference: str | None = None,
         again, coarse = match_apart(kp, detections, (options or SyncOptions()).max_offset_s,
                                     min_cameras, max_people)
         if again is not None:
-            work, apart, prior = again, coarse.describe(kp.cameras), coarse.offsets_frames
+            work, apart, prior = again, coarse.describe(kp.cameras, kp.fps), coarse.offsets_frames
     elif (detections is not None and detections.matched_offsets is not None
           and list(detections.cameras) == list(kp.cameras)
           and detections.num_frames == kp.num_frames):

@@ -109,9 +109,10 @@ class CoarseOffsets:
     lags: np.ndarray
     support: np.ndarray
 
-    def describe(self, names) -> str:
-        """One line: the offsets in seconds per camera, and the gain."""
-        return ", ".join(f"{n} {o:+d}" for n, o in zip(names, self.offsets_frames.tolist())) \
+    def describe(self, names, fps: float) -> str:
+        """One line: each camera's offset in frames and seconds (at `fps`), and the gain."""
+        return ", ".join(f"{n} {o:+d} ({o / fps:+.2f} s)"
+                         for n, o in zip(names, self.offsets_frames.tolist())) \
             + f" frames (support x{self.gain:.2f} over no offsets)"
 
 

@@ -101,7 +101,7 @@ def test_detect_matches_people_at_the_offsets_found_and_says_so(apart, tmp_path)
     people = match_people(det, PeopleChoice())
     assert people.people == ["p0", "p1", "p2"]
     np.testing.assert_allclose(people.offsets_frames, APART, atol=2.0)
-    assert any("cameras started apart" in n and "cam02 +27" in n for n in people.notes)
+    assert any("cameras started apart" in n and "cam02 +27 (+0.90 s)" in n for n in people.notes)
     det.save(tmp_path / "detections2d.npz")
     record_matched_offsets(tmp_path / "detections2d.npz", det, people)
     back = Detections2D.from_npz(tmp_path / "detections2d.npz")
