@@ -173,8 +173,8 @@ class SyncResult:
             lines.append("several people: detect matched them across cameras at offsets it "
                          "searched up to 2 s each way, so cameras started further apart pair "
                          "different people and no offset fits; if so, search further with "
-                         "--max-offset (seconds), cut the videos to a common start (a clap) or "
-                         "record timestamps")
+                         "--max-offset (seconds; sync or run), cut the videos to a common start "
+                         "(a clap) or record timestamps")
         return lines
 
 

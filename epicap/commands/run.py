@@ -50,6 +50,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                              "imported keypoints2d.npz)")
     parser.add_argument("--no-sync", action="store_true",
                         help="the cameras are synchronized already: keep the timeline")
+    parser.add_argument("--max-offset", type=float, default=2.0, metavar="S",
+                        help="sync: the largest offset between cameras searched, seconds "
+                             "(default 2), as `epicap sync --max-offset`")
     parser.add_argument("--model", metavar="FILE.task", help="detect: a MediaPipe pose "
                         "landmarker bundle (default: the built one)")
     parser.add_argument("--people", metavar="N|all",
@@ -92,7 +95,8 @@ def run(args: argparse.Namespace) -> int:
         settings.append((key.strip(), value.strip()))
     options = RunOptions(
         train=args.train, until=args.until, start=args.start, force=args.force,
-        sync=not args.no_sync, model=args.model, people=args.people,
+        sync=not args.no_sync, max_offset_s=args.max_offset, model=args.model,
+        people=args.people,
         max_people=args.max_people,
         subject_height_m=args.subject_height, subject=args.subject, intrinsics=args.intrinsics,
         shared_focal=args.shared_focal, student=args.student, epochs=args.epochs,

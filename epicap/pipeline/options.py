@@ -26,6 +26,7 @@ class RunOptions:
     until: the last stage to run. start: rerun from this stage on even when done (`--from`).
     force: replace outputs that `run` did not make (an imported keypoints2d.npz is detected anew).
     sync: False keeps the keypoints' timeline as it is (data known to be synchronized).
+    max_offset_s: sync's largest offset searched, seconds (`epicap sync --max-offset`).
     model, people, max_people: detect (`--people` as `epicap detect` reads it: None everyone seen
     by two cameras, "1" the main subject only, "N", "all"; max_people None: `detector_slots`).
     subject_height_m, subject, intrinsics, shared_focal: calibrate (subject: the person id whose
@@ -39,6 +40,7 @@ class RunOptions:
     start: str | None = None
     force: bool = False
     sync: bool = True
+    max_offset_s: float = 2.0
     model: str | None = None
     people: str | None = None
     max_people: int | None = None
@@ -53,6 +55,8 @@ class RunOptions:
     snapshots: bool = True
 
     def __post_init__(self):
+        if not self.max_offset_s > 0:
+            raise InputError(f"--max-offset must be positive, got {self.max_offset_s}")
         for key in ("until", "start"):
             value = getattr(self, key)
             if value is not None and value not in STAGES:

@@ -192,7 +192,7 @@ def _plan_sync(ctx: Context):
     if (ctx.session / DETECTIONS_FILE).is_file():  # the people are matched again from them
         inputs[DETECTIONS_FILE] = ctx.session / DETECTIONS_FILE
     choice = parse_people(ctx.options.people)
-    return Plan(inputs, outputs, {"method": "auto", "max_offset_s": 2.0,
+    return Plan(inputs, outputs, {"method": "auto", "max_offset_s": ctx.options.max_offset_s,
                                   "people": ctx.options.people or "seen by two cameras",
                                   "min_cameras": choice.min_cameras})
 
@@ -222,7 +222,8 @@ def _run_sync(ctx: Context, plan: Plan, previous):
     from epicap.keypoints.everyone import parse_people
 
     choice = parse_people(ctx.options.people)
-    result = sync_session(ctx.session, "auto", None, SyncOptions(max_offset_s=2.0),
+    result = sync_session(ctx.session, "auto", None,
+                          SyncOptions(max_offset_s=plan.params["max_offset_s"]),
                           rematch=not choice.main_subject_only, min_cameras=choice.min_cameras,
                           max_people=choice.count)
     extra = {KEYPOINTS_FILE: current, RAW_KEYPOINTS: raw}
@@ -231,6 +232,8 @@ def _run_sync(ctx: Context, plan: Plan, previous):
     ctx.warnings += result.warnings()
     again = ("" if result.people_rematched is None else
              f"; {result.people_rematched} people matched again on the common timeline")
+    if result.searched_apart is not None:
+        again += f" at offsets searched up to {plan.params['max_offset_s']:g} s"
     return (f"offsets {offsets} frames (confidence >= {low:.2f}){again}",
             {"outputs": extra, "inputs": {KEYPOINTS_FILE: raw}})
 

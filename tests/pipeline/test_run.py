@@ -65,6 +65,11 @@ def test_a_changed_option_reruns_what_depends_on_it_and_nothing_else(session):
     both = np.isfinite(h0).all(1) & np.isfinite(h1).all(1)  # frames with every joint
     ratio = np.median(h1[both].max(1) / h0[both].max(1))
     assert ratio == pytest.approx(2.0 / 1.7, rel=0.05)  # the scale follows the subject's height
+    # another sync search range is sync's option: sync runs again; it finds the same offsets, so
+    # the keypoints it writes are the same and what follows is still up to date
+    wider = _run(session, subject_height_m=2.0, max_offset_s=1.0)
+    assert [wider[s] for s in ("sync", "calibrate", "triangulate")] == ["ran", "done", "done"]
+    assert RunRecord.load(session).stages["sync"].params["max_offset_s"] == 1.0
     # a changed input file (the keypoints) reruns everything after it
     kp = Keypoints2D.from_npz(session / "keypoints2d_raw.npz")
     kp.keypoints[0, :5] = np.nan
@@ -134,6 +139,8 @@ def test_the_command_prints_the_table_and_rejects_bad_input(session, capsys):
     assert "| calibrate" in out and "RMS" in out
     assert main(["run", str(session / "nope")]) == 2
     assert main(["run", str(session), "--set", "nope=1", "--train"]) == 2
+    assert main(["run", str(session), "--max-offset", "0"]) == 2
+    assert "--max-offset must be positive" in capsys.readouterr().err
     (session / RECORD_FILE).write_text("version = [")
     assert main(["run", str(session)]) == 2
     assert "run.toml: not a readable TOML file" in capsys.readouterr().err
