@@ -68,6 +68,20 @@ def test_rig_against_qualisys(trial):
     assert cmp.centre_error_m.mean() < 0.11, cmp.centre_error_m
 
 
+def test_a_sync_by_hand_does_not_make_run_detect_again(trial):
+    """`epicap sync` by hand rewrites keypoints2d.npz; the keypoints as detected are still
+    keypoints2d_raw.npz, so run syncs again (its own options) but keeps the detection (before:
+    MediaPipe ran again, 40 s, for the same file). Runs last on the shared session."""
+    session, qca = trial
+    assert main(["sync", str(session), "--quiet"]) == 0
+    statuses = {r.stage: r.status for r in run_session(
+        session, RunOptions(intrinsics=str(qca), snapshots=False))}
+    assert statuses["detect"] == "done" and statuses["sync"] == "ran", statuses
+    again = {r.stage: r.status for r in run_session(
+        session, RunOptions(intrinsics=str(qca), snapshots=False))}
+    assert all(again[s] == "done" for s in ("detect", "sync", "calibrate", "triangulate"))
+
+
 def test_synchronized_videos_at_half_size_keep_offset_zero(tmp_path):
     """The same videos at half their size, as lower-resolution cameras would film them. The
     offset search scored each offset on the joints seen at it: MediaPipe's flickering joints
