@@ -5,9 +5,10 @@ mocap clip, a ring of 4-8 cameras (6 m radius, 2 m high, 1000 px, 1280x720), 2 p
 the detected people left/right swapped, detector slots shuffled, and every camera but the first
 started at its own time (offsets of up to 7.7 frames at 30 fps, fractions included; `--apart`:
 up to 1.9 s). The path is the product's, stage by stage: the offsets searched without identities
-and matching without cameras on that timeline (`match_started_apart`, swaps undone) -> sync from every matched person, and the people matched again on the common
-timeline -> calibration from everyone (intrinsics given) -> matching with the recovered cameras
--> triangulation.
+and matching without cameras on that timeline (`match_started_apart`, swaps undone) -> sync
+from every matched person, refined from those offsets, and the people matched again on the
+common timeline -> calibration from everyone (intrinsics given) -> matching with the recovered
+cameras -> triangulation.
 
 Columns:
 - offsets: worst |estimated - true| time offset, frames.

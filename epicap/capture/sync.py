@@ -153,12 +153,12 @@ def sync_session(session, method: str = "auto", reference: str | None = None,
     work, apart, prior = kp, None, None  # the people the offsets are measured on
     several = rematch and kp.people is not None and stamps is None
     detections = _detections(session)
-    if several and (options or SyncOptions()).max_offset_s > CoarseOptions().max_offset_s:
+    max_offset = (options or SyncOptions()).max_offset_s
+    if several and max_offset > CoarseOptions().max_offset_s:
         # further than detect searched: the people matched again at offsets searched that far
         from epicap.capture.sync_people import match_apart
 
-        again, coarse = match_apart(kp, detections, (options or SyncOptions()).max_offset_s,
-                                    min_cameras, max_people)
+        again, coarse = match_apart(kp, detections, max_offset, min_cameras, max_people)
         if again is not None:
             work, apart, prior = again, coarse.describe(kp.cameras, kp.fps), coarse.offsets_frames
     elif (detections is not None and detections.matched_offsets is not None

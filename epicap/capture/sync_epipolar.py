@@ -528,9 +528,10 @@ def _camera_rivals(pairs: list[PairOffset], offsets: np.ndarray, c: int) -> list
     """Camera c's other offsets (frames) that fit as well, nearest first, at most 3: where every
     pair it is in had rivals (`PairOffset.rivals`), each rival (and each pair's own choice where
     the solution differs from it) moved to c's offset by the other camera's solved offset, and
-    kept unless c's offset is nearer 0 by half their gap (measured, one walker circling, 60 fps
-    cameras started 0.06-0.13 s apart: found, with rivals a stride, 38 frames, further out). Empty when some pair of c had none: that pair pins c down (and it
-    carries the solution, its rivals' pairs disagreeing with it)."""
+    kept unless c's offset is nearer 0 by half their gap (one synthetic walker circling, 30 fps:
+    a camera found at +7.7 frames, right, has rivals a stride, 38 frames, further out). Empty
+    when some pair of c had none: that pair pins c down (and it carries the solution, its
+    rivals' pairs disagreeing with it)."""
     mine = [p for p in pairs if c in (p.first, p.second)]
     if not mine or not all(p.rivals for p in mine):
         return []

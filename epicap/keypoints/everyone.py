@@ -126,7 +126,8 @@ def match_people(detections, choice: PeopleChoice) -> PeopleKeypoints | None:
     notes = []
     if coarse.applied:
         notes.append("the cameras started apart: people matched at offsets of "
-                     + coarse.describe(detections.cameras, detections.fps) + "; `epicap sync` measures them")
+                     + coarse.describe(detections.cameras, detections.fps)
+                     + "; `epicap sync` measures them")
     P = result.num_people if choice.count is None else min(result.num_people, choice.count)
     if P == 0:
         return None

@@ -160,33 +160,26 @@ def _pair_curve(d, ids, K, a, b, lags, window, thr, opt) -> np.ndarray:
         scorer = _PairScorer(da, _shifted(d[b], int(lag), empty), ia,
                              _shifted(ids[b], int(lag), -1), K[a], K[b], opt)
         out[k] = float(np.sum(_match_pair(scorer, thr, opt)[1]))
-        if _NORM == 1:
-            both = (ia >= 0).any(-1) & (_shifted(ids[b], int(lag), -1) >= 0).any(-1)
-            out[k] /= max(int(both.sum()), 1)
-        elif _NORM == 2:
-            out[k] /= max(float(scorer.count.sum()), 1.0)
-    return out
-import os
-_NORM = int(os.environ.get("NORM", "0"))
-
-
-def _at(support: np.ndarray, offsets: np.ndarray, lag_index: dict) -> np.ndarray:
-    """(C, C) each camera pair's support at its lag o_a - o_b; NaN outside the lags searched."""
-    C = len(offsets)
-    out = np.full((C, C), np.nan)
-    for a in range(C):
-        for b in range(C):
-            k = lag_index.get(int(offsets[a] - offsets[b]))
-            if a != b and k is not None:
-                out[a, b] = support[a, b, k]
     return out
 
 
-def _total(excess: np.ndarray, offsets: np.ndarray, lag_index: dict) -> float:
-    """The sum over camera pairs of their support over its median at o_a - o_b: 0 for a pair
-    whose lag was not searched (a pair of cameras further apart than `max_offset_s`, which
-    says nothing of the offsets, is neither for nor against them)."""
-    return float(np.nansum(np.triu(_at(excess, offsets, lag_index), 1)))
+def _at(support: np.ndarray, offsets: np.ndarray, lags: np.ndarray) -> np.ndarray:
+    """(..., C, C) each camera pair's support (C, C, L) at its lag o_a - o_b, for offsets
+    (..., C) frames on the lags' grid; NaN outside the lags searched and on the diagonal."""
+    C = support.shape[0]
+    step = int(lags[1] - lags[0]) if len(lags) > 1 else 1
+    k = (offsets[..., :, None] - offsets[..., None, :] - int(lags[0])) // step  # (..., C, C)
+    inside = (k >= 0) & (k < len(lags)) & ~np.eye(C, dtype=bool)
+    a, b = np.meshgrid(np.arange(C), np.arange(C), indexing="ij")
+    got = support[a, b, np.clip(k, 0, len(lags) - 1)]
+    return np.where(inside, got, np.nan)
+
+
+def _totals(excess: np.ndarray, offsets: np.ndarray, lags: np.ndarray) -> np.ndarray:
+    """(...,) the sum over camera pairs of their support over its median at o_a - o_b, for
+    offsets (..., C): 0 for a pair whose lag was not searched (a pair of cameras further apart
+    than `max_offset_s`, which says nothing of the offsets, is neither for nor against them)."""
+    return np.nansum(np.triu(_at(excess, offsets, lags), 1), axis=(-2, -1))
 
 
 def _solve(support: np.ndarray, lags: np.ndarray) -> np.ndarray:
@@ -198,9 +191,7 @@ def _solve(support: np.ndarray, lags: np.ndarray) -> np.ndarray:
         median = np.nanmedian(support, axis=-1, keepdims=True)
     support = support - median
     step = int(lags[1] - lags[0]) if len(lags) > 1 else 1
-    lag_index = {int(v): k for k, v in enumerate(lags)}
     grid = np.arange(-2 * int(lags[-1]), 2 * int(lags[-1]) + 1, step)
-    starts = [np.zeros(C, dtype=np.int64)]
     # a spanning tree (Prim) over the pairs by the prominence of their peaks
     peak = np.where(np.isfinite(support).any(-1), np.nanmax(np.nan_to_num(support, nan=-np.inf),
                                                             axis=-1), -1.0)
@@ -212,36 +203,32 @@ def _solve(support: np.ndarray, lags: np.ndarray) -> np.ndarray:
         a, b = max(((a, b) for a in inside for b in outside), key=lambda p: peak[p])
         tree[b] = tree[a] - best_lag[a, b]  # o_a - o_b = lag
         inside.append(b)
-    starts.append(tree)
-    best, best_total = starts[0], _total(support, starts[0], lag_index)
-    for o in starts:
-        o = o.copy()
-        for _ in range(10):
+    best, best_total = None, -np.inf
+    for o in (np.zeros(C, dtype=np.int64), tree):
+        total = float(_totals(support, o, lags))
+        for _ in range(10):  # sweeps of coordinate ascent, each camera over the whole grid
             moved = False
             for c in range(1, C):
                 trial = np.repeat(o[None], len(grid), 0)
                 trial[:, c] = grid
-                totals = [_total(support, t, lag_index) for t in trial]
+                totals = _totals(support, trial, lags)
                 k = int(np.argmax(totals))
-                if totals[k] > _total(support, o, lag_index) + 1e-9:
-                    o, moved = trial[k], True
+                if totals[k] > total + 1e-9:
+                    o, total, moved = trial[k], float(totals[k]), True
             if not moved:
                 break
-        total = _total(support, o, lag_index)
         if total > best_total + 1e-9:
             best, best_total = o, total
     return best
 
 
 def coarse_offsets(detections: np.ndarray, image_size: np.ndarray, fps: float,
-                   options: CoarseOptions | None = None,
-                   tracklets: np.ndarray | None = None) -> CoarseOffsets:
+                   options: CoarseOptions | None = None) -> CoarseOffsets:
     """Offsets of cameras started apart, from everyone in view, no identities (module doc).
 
     detections: (C, T, S, J, 3) raw detections (x, y pixels, confidence; empty slots NaN, NaN,
         0), each camera in its own frames. image_size: (C, 2) pixels. fps: frames per second.
-    tracklets: (C, T, S) ids from `link_tracklets` if already linked. A progress bar counts the
-    camera pairs on a terminal.
+    A progress bar counts the camera pairs on a terminal.
     Returns CoarseOffsets; with fewer than 2 cameras or too short a recording, zero offsets not
     applied. Cost: about 15 ms per camera pair and lag on 10 s of video (41 lags at 0.1 s
     steps over 2 s each way): 4 cameras 3-4 s, 8 cameras 30 s on one core.
@@ -268,7 +255,7 @@ def coarse_offsets(detections: np.ndarray, image_size: np.ndarray, fps: float,
         window = _window(d, length, reach)
     else:
         window = _window(d, min(int(round(opt.window_s * fps)), T), 0)
-    ids = link_tracklets(d) if tracklets is None else np.asarray(tracklets, dtype=np.int32)
+    ids = link_tracklets(d)
     K = [int(ids[c].max()) + 1 for c in range(C)]
     # lighter fits than matching's: 200 points, 2 seeds, 400 points scored per pairing (the
     # offsets found on the synthetic scenes unchanged, twice as fast)
@@ -285,11 +272,10 @@ def coarse_offsets(detections: np.ndarray, image_size: np.ndarray, fps: float,
         bar.update(1)
     bar.close()
     offsets = _solve(support, lags)
-    lag_index = {int(v): k for k, v in enumerate(lags)}
     # the raw support of the pairs searched at the offsets found, against theirs at no offsets
-    found = np.triu(_at(support, offsets, lag_index), 1)
+    found = np.triu(_at(support, offsets, lags), 1)
     pairs = np.isfinite(found)
-    at_zero = float(np.triu(_at(support, np.zeros(C, np.int64), lag_index), 1)[pairs].sum())
+    at_zero = float(np.triu(_at(support, np.zeros(C, np.int64), lags), 1)[pairs].sum())
     found = float(found[pairs].sum())
     gain = found / at_zero if at_zero > 0 else (np.inf if found > 0 else 1.0)
     applied = bool(offsets.any() and gain >= opt.min_gain)
