@@ -451,6 +451,35 @@ def _recheck(pairs: list[PairOffset], offsets: np.ndarray, tracks: list[np.ndarr
     return changed
 
 
+def _lost_message(pairs: list[PairOffset], offsets: np.ndarray, names: list[str],
+                  reference: int) -> str:
+    """Why some cameras could not be placed: the cameras outside the largest group that the
+    pairs found tie together. The reference camera seeing too little leaves every other camera
+    unplaced; it is then the one named, with the cameras that could be placed without it."""
+    C = len(names)
+    group = list(range(C))  # union-find over the pairs found
+
+    def root(c):
+        while group[c] != c:
+            c = group[c]
+        return c
+
+    for p in pairs:
+        group[root(p.first)] = root(p.second)
+    roots = [root(c) for c in range(C)]
+    sizes = {r: roots.count(r) for r in roots}
+    largest = max(sizes, key=lambda r: (sizes[r], r == roots[reference]))
+    lost = [names[c] for c in range(C) if roots[c] != largest]
+    if roots[reference] != largest and sizes[largest] >= 2:
+        placed = [names[c] for c in range(C) if roots[c] == largest]
+        return (f"{', '.join(lost)}: too few frames with the subject seen together with the "
+                f"other cameras to estimate the time offset ({', '.join(placed)} can be placed "
+                f"against each other: the reference camera {names[reference]} cannot)")
+    lost = lost or [names[c] for c in range(C) if not np.isfinite(offsets[c])]
+    return (f"{', '.join(lost)}: too few frames with the subject seen together with the other "
+            "cameras to estimate the time offset")
+
+
 def estimate_offsets(keypoints: np.ndarray, fps: float, names: list[str],
                      reference: int = 0, options: SyncOptions | None = None,
                      prior: np.ndarray | None = None) -> SyncResult:
@@ -502,10 +531,8 @@ def estimate_offsets(keypoints: np.ndarray, fps: float, names: list[str],
     offsets, std = _solve_trusting_fits(pairs, C, reference)
     if C > 2 and _recheck(pairs, offsets, tracks, fps, opt):
         offsets, std = _solve_trusting_fits(pairs, C, reference)
-    lost = [names[c] for c in range(C) if not np.isfinite(offsets[c])]
-    if lost:
-        raise GeometryError(f"{', '.join(lost)}: too few frames with the subject seen together "
-                            "with the other cameras to estimate the time offset")
+    if not np.isfinite(offsets).all():
+        raise GeometryError(_lost_message(pairs, offsets, names, reference))
     result = SyncResult(names[reference], float(fps))
     for c, name in enumerate(names):
         if c == reference:

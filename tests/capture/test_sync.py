@@ -209,6 +209,24 @@ def test_bad_input(tmp_path):
         S.sync_session(two, method="timestamps")
 
 
+def test_a_reference_camera_that_sees_too_little_is_the_one_named():
+    """Camera a sees the subject for 10 frames only: every other camera is unplaced against it,
+    and the error names a, not the cameras that share their frames with each other."""
+    from epicap.errors import GeometryError
+
+    kp = offset_keypoints(TRUTH, frames=240, noise_px=1.0)
+    kp[0, 10:] = (np.nan, np.nan, 0.0)
+    with pytest.raises(GeometryError) as err:
+        S.estimate_offsets(kp, 60.0, ["a", "b", "c", "d"])
+    message = str(err.value)
+    assert message.startswith("a: too few frames"), message
+    assert "b, c, d can be placed against each other: the reference camera a cannot" in message
+    blind = offset_keypoints(TRUTH, frames=240, noise_px=1.0)
+    blind[3, 10:] = (np.nan, np.nan, 0.0)  # another camera: it alone is named, as before
+    with pytest.raises(GeometryError, match=r"^d: too few frames .* time offset$"):
+        S.estimate_offsets(blind, 60.0, ["a", "b", "c", "d"])
+
+
 @pytest.mark.slow
 def test_pose2sim_demo_is_already_synchronized(tmp_path):
     """MediaPipe on all 100 frames of the demo's 4 cameras: offsets within 0.5 frame of zero."""
