@@ -229,8 +229,8 @@ def record_session(sources: Sequence, names: Sequence[str], out_dir: str | os.Pa
         c.reader.start()
     next_disk_check = 0.0
     try:
-        while any(c.reader.is_alive() for c in cams):
-            try:
+        try:  # Ctrl-C anywhere in the loop, its condition included, stops the recording
+            while any(c.reader.is_alive() for c in cams):
                 time.sleep(0.1)
                 elapsed = time.monotonic() - t0
                 result.duration_s = elapsed
@@ -244,16 +244,16 @@ def record_session(sources: Sequence, names: Sequence[str], out_dir: str | os.Pa
                     next_disk_check = elapsed + 1.0
                     free_mb = shutil.disk_usage(out).free / 2**20
                     if free_mb < opt.min_free_mb:
-                        result.stop_reason = (f"disk nearly full ({free_mb:.0f} MB left in {out}): "
-                                              "stopped, everything recorded so far is kept")
+                        result.stop_reason = (f"disk nearly full ({free_mb:.0f} MB left in "
+                                              f"{out}): stopped, everything recorded so far is "
+                                              "kept")
                         break
                 if on_tick is not None:
                     result.latest = {c.rec.name: c.latest for c in cams}
                     on_tick(result)
-            except KeyboardInterrupt:
-                result.interrupted = True
-                result.stop_reason = "stopped by Ctrl-C"
-                break
+        except KeyboardInterrupt:
+            result.interrupted = True
+            result.stop_reason = "stopped by Ctrl-C"
     finally:
         stop.set()
         _join_all(cams)

@@ -79,9 +79,16 @@ def test_duration(tmp_path):
 
 
 def test_ctrl_c_finalizes_every_file(tmp_path):
-    threading.Timer(0.5, lambda: os.kill(os.getpid(), signal.SIGINT)).start()
+    # Ctrl-C once the recording runs (a timer could fire while the cameras are still opening
+    # on a loaded machine); the duration only bounds the test if the signal were lost
+    def press_ctrl_c(result):
+        if result.duration_s >= 0.5 and not pressed:
+            pressed.append(True)
+            os.kill(os.getpid(), signal.SIGINT)
+
+    pressed = []
     res = record_session([SyntheticCamera(30, (64, 48)) for _ in range(2)], ["a", "b"],
-                         tmp_path / "s")
+                         tmp_path / "s", RecordOptions(duration_s=30.0), on_tick=press_ctrl_c)
     assert res.interrupted and res.stop_reason == "stopped by Ctrl-C"
     check_session(tmp_path / "s")
 
