@@ -30,6 +30,9 @@ not calibrated, with their reasons), "named" (calibrate raised InputError/Geomet
 message) or "UNEXPLAINED" (any other exception: a bug). "seen" is the least share of the motion's
 joint-frames a camera reports (in view, not lost, not dropped): below 10% the data cannot place
 that camera, and the output says so.
+"z" (JSON only): per calibrated camera, (estimate - truth) / the spread the calibration table
+reports for focal, cx, cy and k1; the summary's "how honest" table gives the median |z| (0.67
+when the spreads are honest) and the shares within 1, 2 and 3 spreads.
 Summary per intrinsics: rigs of 4+ cameras (the targets: ratio <= 1.05 on >= 95% of rigs; rot
 median <= 0.2 deg known, <= 0.3 unknown) and 2-3-camera rigs apart; median, p90, the worst rig
 (seed and description), whether the targets are met, every failure with its reason, and the
@@ -142,12 +145,50 @@ def sweep_row(seed: int, mode: str, frames: int = 200) -> dict:
         return {**row, "kind": "UNEXPLAINED", "reason": f"{type(e).__name__}: {e}",
                 "s": time.perf_counter() - t0}
     excluded = r["result"].excluded
-    return {**row, "kind": "excluded" if excluded else "ok",
+    return {**row, "kind": "excluded" if excluded else "ok", "z": spread_z(r["result"], cams),
             "reason": "; ".join(f"{n} (sees {100 * seen[n]:.0f}%) {why}"
                                 for n, why in excluded.items()),
             "turn_spread": r["result"].turn_spread_deg,
             **{k: r[k] for k in ("cams", "rot", "centre", "focal", "ratio", "mpjpe_mm",
                                  "mpjpe_true_mm", "s")}}
+
+
+Z_NAMES = ("focal", "cx", "cy", "k1")
+
+
+def spread_z(result, cams: Cameras) -> list[list[float | None]]:
+    """Per calibrated camera, (estimate - truth) / reported spread of focal, cx, cy, k1 (None where
+    not estimated): the calibration table's "value ± spread" checked against the truth. Honest
+    spreads give |z| a median of 0.67 (Gaussian errors)."""
+    out = []
+    for rep in result.reports:
+        if rep.excluded or rep.spread is None:
+            continue
+        c = cams.names.index(rep.name)
+        truth = (cams.K[c, 0, 0], cams.K[c, 0, 2], cams.K[c, 1, 2], cams.dist[c, 0])
+        pp = rep.principal_point if rep.principal_point is not None else (np.nan, np.nan)
+        k1 = rep.dist[0] if rep.dist is not None else np.nan
+        est = (rep.focal_px, pp[0], pp[1], k1)
+        out.append([round(float((e - t) / sd), 3) if np.isfinite(sd) and sd > 0 and
+                    np.isfinite(e) else None
+                    for e, t, sd in zip(est, truth, rep.spread[:4])])
+    return out
+
+
+def spread_table(rows: list[dict]) -> str:
+    """Per unknown-intrinsics mode: how honest the reported spreads are (`spread_z`): median |z|
+    (0.67 when honest) and the share within 1, 2 and 3 spreads (68, 95, 99.7% when honest), per
+    intrinsic over the cameras of 4+ camera rigs. "" without estimated intrinsics."""
+    out = []
+    for mode in MODES:
+        zs = [z for r in rows if r["mode"] == mode and r["C"] >= 4 for z in r.get("z") or []]
+        for k, name in enumerate(Z_NAMES):
+            v = np.abs([z[k] for z in zs if z[k] is not None])
+            if len(v):
+                out.append([mode, name, len(v), round(float(np.median(v)), 2),
+                            *(f"{100 * np.mean(v <= n):.0f}%" for n in (1, 2, 3))])
+    return format_table(out, ["intrinsics", "estimated", "cameras", "median |error / spread|",
+                              "within 1 spread", "within 2", "within 3"]) if out else ""
 
 
 def _fmt(v, p=3):
@@ -229,6 +270,11 @@ def summary(rows: list[dict]) -> str:
                      "length; 4+ cams): share of rigs with ratio <= 1.05, median ratio, median "
                      "rot deg\n")
         lines.append(spread)
+    honest = spread_table(rows)
+    if honest:
+        lines.append("\nHow honest the reported spreads are (the table's \"value ± spread\" "
+                     "against the truth, 4+ cams; honest: median 0.67, 68 / 95 / 99.7%)\n")
+        lines.append(honest)
     bad = [r for r in rows if r["kind"] != "ok"]
     if bad:
         lines.append("\nFailures and excluded cameras (seen: the camera's reported joint-frames; "
