@@ -41,9 +41,8 @@ frames its participant, so the others cross the images' edges; its description i
 column. The centres' alignment ("MPJPE ratio max", PCP) means little for cameras far from the
 people or in a line (where it falls back to the poses' own similarity): read "ratio max (poses
 aligned)". Measured (4 people, intrinsics unknown, ankles hidden, seeds 7-14): offsets within
-0.12 frame on 6 rigs; on 2 (seeds 7 and 12) a camera that sees mostly one person (an
-upper-body camera, one with 0.4 people per frame) was synced 1-1.3 s off at confidence 1, and
-the rig came out 41-92 deg off (`epicap.people.coarse_offsets`, "Limits").
+0.12 frame on 6 rigs; on 2 (seeds 7 and 12) one or two cameras were synced 1.2-1.3 s off at
+confidence 1, and the rig came out 41-92 deg off (`epicap.people.coarse_offsets`, "Limits").
 """
 from __future__ import annotations
 

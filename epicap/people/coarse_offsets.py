@@ -32,13 +32,15 @@ moved camera would see, so a gait cycle off fits nearly as well (it stays below 
 finds such offsets from the one person anyway). People who all move as one rigid body look the
 same shifted in time as from turned cameras: two synthetic walkers circling one centre at one
 speed gave offsets 2.5 s off once in three seeds (a bystander, or anyone moving otherwise,
-breaks it). The same holds for one camera that sees mostly one person (an upper-body camera
-framing the subject) among cameras that see everyone: the others fix their own offsets, that
-camera's can come out a stride off, and sync, refining it from there, finds it fitting its one
-person to the noise. Random realistic rigs with four people (cameras up to 0.26 s apart, 150
-frames) gave that on 2 of 8: an upper-body camera with k1 -0.32 (1.2 people per frame) and two
-cameras seeing 0.4 and 1.1 people per frame, offsets 1-1.3 s off at sync confidence 1. On the
-Pose2Sim two-person videos (1.7 s long) with cam02 and cam04 started 0.5 and
+breaks it). One camera among others can also come out a stride off while the others fix
+theirs, and sync, refining it from there, then finds it fitting to the noise: random realistic
+rigs with four people (`benchmarks/people_unsync.py --random-rigs 4`, cameras up to 0.26 s
+apart, 150 frames) gave that on 2 of 8, offsets 1.2-1.3 s off at sync confidence 1. On one
+(seed 7: two upper-body cameras with k1 -0.18; one of them and a camera seeing 0.44 people per
+frame came out wrong) the same rig and motion without lens distortion give every offset right:
+no F fits a strong lens's joints, and the right lag loses its edge. On the other (seed 12) the
+wrong camera frames the upper body only (two or more people in 49% of its frames), and without
+distortion the stride-off lag still wins. On the Pose2Sim two-person videos (1.7 s long) with cam02 and cam04 started 0.5 and
 0.2 s late, both were found, and cam03, whose detector mixes the two people in the second half,
 came out 1 s off.
 """
