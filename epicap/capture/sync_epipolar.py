@@ -454,24 +454,21 @@ def _recheck(pairs: list[PairOffset], offsets: np.ndarray, tracks: list[np.ndarr
 def _lost_message(pairs: list[PairOffset], offsets: np.ndarray, names: list[str],
                   reference: int) -> str:
     """Why some cameras could not be placed: the cameras outside the largest group that the
-    pairs found tie together. The reference camera seeing too little leaves every other camera
+    pairs found tie together (connected components of the graph of pairs). The reference camera seeing too little leaves every other camera
     unplaced; it is then the one named, with the cameras that could be placed without it."""
+    from scipy.sparse import coo_matrix
+    from scipy.sparse.csgraph import connected_components
+
     C = len(names)
-    group = list(range(C))  # union-find over the pairs found
-
-    def root(c):
-        while group[c] != c:
-            c = group[c]
-        return c
-
-    for p in pairs:
-        group[root(p.first)] = root(p.second)
-    roots = [root(c) for c in range(C)]
-    sizes = {r: roots.count(r) for r in roots}
-    largest = max(sizes, key=lambda r: (sizes[r], r == roots[reference]))
-    lost = [names[c] for c in range(C) if roots[c] != largest]
-    if roots[reference] != largest and sizes[largest] >= 2:
-        placed = [names[c] for c in range(C) if roots[c] == largest]
+    edges = np.array([(p.first, p.second) for p in pairs], dtype=np.int64).reshape(-1, 2)
+    graph = coo_matrix((np.ones(len(edges)), (edges[:, 0], edges[:, 1])), shape=(C, C))
+    _, group = connected_components(graph, directed=False)
+    sizes = np.bincount(group)
+    # the largest group; of equal ones, the reference's
+    largest = max(range(len(sizes)), key=lambda g: (sizes[g], g == group[reference]))
+    lost = [names[c] for c in range(C) if group[c] != largest]
+    if group[reference] != largest and sizes[largest] >= 2:
+        placed = [names[c] for c in range(C) if group[c] == largest]
         return (f"{', '.join(lost)}: too few frames with the subject seen together with the "
                 f"other cameras to estimate the time offset ({', '.join(placed)} can be placed "
                 f"against each other: the reference camera {names[reference]} cannot)")
