@@ -220,6 +220,19 @@ def scene_row(P: int, C: int, T: int, seed: int, offsets=OFFSETS, random_rig: bo
 
 
 
+def _named(row, P, C, T, seed, *args, **kwargs) -> list:
+    """`row(...)`, or where the product refuses the scene with a named reason (InputError,
+    GeometryError: what a user would read), a row saying so; any other exception is a bug and
+    is raised."""
+    from epicap.errors import GeometryError, InputError
+
+    try:
+        return row(P, C, T, seed, *args, **kwargs)
+    except (InputError, GeometryError) as e:
+        print(f"seed {seed}: named failure: {e}", file=sys.stderr)
+        return [f"{P} people", seed, f"named: {str(e)[:60]}"]
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--frames", type=int, default=150)
@@ -239,18 +252,19 @@ def main(argv=None) -> int:
     offsets = APART if args.apart else OFFSETS
     extra = dict(unknown=args.unknown_intrinsics, feet_hidden=args.feet_hidden)
     if args.random_rigs:
-        rows = [scene_row(args.random_rigs, 0, args.frames, seed, offsets, random_rig=True,
-                          **extra) for seed in args.seeds]
+        rows = [_named(scene_row, args.random_rigs, 0, args.frames, seed, offsets,
+                       random_rig=True, **extra) for seed in args.seeds]
     else:
-        rows = [scene_row(P, C, args.frames, seed, offsets, **extra) for seed in args.seeds
-                for P, C in SCENES]
+        rows = [_named(scene_row, P, C, args.frames, seed, offsets, **extra)
+                for seed in args.seeds for P, C in SCENES]
+    headers = (["scene", "seed", "offsets err max (frames)", "people at detect",
+                "idsw at detect", "people", "idsw", "cams", "rel rot deg (all unknown)",
+                "rel rot (true ids, sync)", "rel rot (person 0 alone)", "PCP min",
+                "PCP min (all true)", "MPJPE ratio max", "ratio max (poses aligned)", "s"]
+               + (["rig"] if args.random_rigs else []))
+    rows = [r + ["-"] * (len(headers) - len(r)) for r in rows]  # named failures: short rows
     print(f"offsets (frames at {FPS:g} fps): {', '.join(f'{o:g}' for o in offsets)}")
-    print(format_table(rows, ["scene", "seed", "offsets err max (frames)", "people at detect",
-                              "idsw at detect", "people", "idsw",
-                              "cams", "rel rot deg (all unknown)", "rel rot (true ids, sync)",
-                              "rel rot (person 0 alone)", "PCP min", "PCP min (all true)",
-                              "MPJPE ratio max", "ratio max (poses aligned)", "s"]
-                       + (["rig"] if args.random_rigs else [])))
+    print(format_table(rows, headers))
     return 0
 
 

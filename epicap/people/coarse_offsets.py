@@ -32,15 +32,17 @@ moved camera would see, so a gait cycle off fits nearly as well (it stays below 
 finds such offsets from the one person anyway). People who all move as one rigid body look the
 same shifted in time as from turned cameras: two synthetic walkers circling one centre at one
 speed gave offsets 2.5 s off once in three seeds (a bystander, or anyone moving otherwise,
-breaks it). One camera among others can also come out a stride off while the others fix
-theirs, and sync, refining it from there, then finds it fitting to the noise: random realistic
+breaks it). A camera that sees one walker nearly alone shares that limit: on random realistic
 rigs with four people (`benchmarks/people_unsync.py --random-rigs 4`, cameras up to 0.26 s
-apart, 150 frames) gave that on 2 of 8, offsets 1.2-1.3 s off at sync confidence 1. On one
-(seed 7: two upper-body cameras with k1 -0.18; one of them and a camera seeing 0.44 people per
-frame came out wrong) the same rig and motion without lens distortion give every offset right:
-no F fits a strong lens's joints, and the right lag loses its edge. On the other (seed 12) the
-wrong camera frames the upper body only (two or more people in 49% of its frames), and without
-distortion the stride-off lag still wins. On the Pose2Sim two-person videos (1.7 s long) with cam02 and cam04 started 0.5 and
+apart, 150 frames, feet hidden) one camera of seed 12 frames person 0's upper body, and comes
+out one gait cycle (1.26 s) off at sync confidence 1: the synthetic walker goes round a circle
+with an exactly periodic gait, so a cycle later the same poses are seen from a camera turned
+about the circle's centre, and the others pass too rarely through that camera's view to break
+it. Real walkers repeat neither path nor steps that exactly. Until the synthetic walkers were
+given their own cadences and phases (`epicap.synthetic.people`), they walked in lockstep, and
+seed 7 came out a cycle off too; it now ends in a named error (its fourth camera sees 0.44
+people a frame, too few to place it).
+On the Pose2Sim two-person videos (1.7 s long) with cam02 and cam04 started 0.5 and
 0.2 s late, both were found, and cam03, whose detector mixes the two people in the second half,
 came out 1 s off.
 """

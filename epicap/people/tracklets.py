@@ -33,9 +33,11 @@ def link_tracklets(keypoints: np.ndarray, options: TrackingOptions | None = None
     camera 1 are unrelated.
 
     The linking of `epicap.keypoints.tracking.link_slots` (same gates, costs and fragment
-    merging), batched over every camera and frame: the assignments between consecutive frames
-    are solved all at once (`assign_small`), then the ends of tracks are joined to starts up to
-    `max_gap` frames later, shortest gaps first, and chains are labelled by pointer jumping. With
+    merging, except that the size gate compares the extents of the joints both detections
+    show, where they share three or more), batched over every camera and frame: the
+    assignments between consecutive frames are solved all at once (`assign_small`), then the
+    ends of tracks are joined to starts up to `max_gap` frames later, shortest gaps first, and
+    chains are labelled by pointer jumping. With
     `ambiguity_margin` > 0 a link with a rival (another detection or track within twice its
     distance plus the margin; a detection sharing at most one joint with the chosen one is a
     fragment of it, no rival) is not made: the track ends there.
@@ -126,9 +128,28 @@ def _costs(a, b, size_a, size_b, centre_a, centre_b, gap, opt):
     big, small = np.maximum(size_a, size_b), np.minimum(size_a, size_b)
     rel = dist / np.maximum(big, 1e-9)
     ratio = big / np.maximum(small, 1e-9)
+    # the size change over the joints both show: a body half hidden in one frame and not in
+    # the next has the same size, its visible extent does not (a walker passing behind
+    # another: 85 -> 194 px, which ended the track, and another track's end took the start)
+    both = np.isfinite(d)                                                  # (N, J) in both
+    ext_a, ext_b = _extent(a, both), _extent(b, both)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        shared = np.maximum(ext_a, ext_b) / np.minimum(ext_a, ext_b)
+    ratio = np.where((both.sum(-1) >= 3) & (np.fmin(ext_a, ext_b) > 0), shared, ratio)
     with np.errstate(invalid="ignore"):
         ok = (rel <= opt.max_jump * np.sqrt(gap)) & (ratio <= opt.max_size_ratio)
     return rel, rel + np.log(np.maximum(ratio, 1.0)), ok
+
+
+def _extent(xy, keep):
+    """(N,) diagonal of the bounding box of the joints xy (N, J, 2) where keep (N, J); 0 where
+    none is kept."""
+    span = []
+    for axis in (0, 1):  # contiguous (N, J) per axis: reductions along the last axis are fast
+        v = xy[..., axis]
+        span.append(np.where(keep, v, -np.inf).max(-1) - np.where(keep, v, np.inf).min(-1))
+    with np.errstate(invalid="ignore"):
+        return np.nan_to_num(np.hypot(*span), nan=0.0, posinf=0.0, neginf=0.0)
 
 
 def _fragments(near, seen, link, valid):

@@ -26,7 +26,9 @@ people, people who never share a camera-frame but whose views fit the cameras' F
 (`merge_people`: one person clustered as two, each seen by some cameras), and every detection
 is re-matched frame by frame (`epicap.people.per_frame`; all frames of a camera in one batched
 assignment), straight or with its left and right exchanged (a detector's swap, found and undone
-here, before any calibration, when the joint set's left/right map is given). Person 0, the main
+here, before any calibration, when the joint set's left/right map is given); the last
+re-matching is followed by one more merge (it can leave a person as two ids that take turns,
+frame by frame, in each camera). Person 0, the main
 subject, is the most prominent: seen longest by most cameras, large and complete
 (`assignment.order_people`).
 
@@ -455,6 +457,12 @@ def match_uncalibrated(detections: np.ndarray, image_size: np.ndarray,
                 work = np.where(found[..., None, None], work[..., flip_index, :], work)
                 swapped ^= found
             assignment, P = order_people(assignment, P, weight)
+    if P and opt.refine:
+        # the last re-matching can leave one person as two that never share a camera-frame
+        # (each holding the person in some cameras, frame by frame): merged as above, under
+        # the pairs' F of that last round
+        assignment, P = merge_people(work, assignment, P, fundamentals, opt)
+        assignment, P = order_people(assignment, P, weight)
     if P:
         from epicap.people.assignment import person_frames
 

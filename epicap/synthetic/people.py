@@ -4,7 +4,12 @@ The people (PeopleOptions): person 0, the main subject, walks a circle round the
 the whole time; the other walkers circle on rings further out (alternately the other way round, so
 they pass each other and hide each other from the cameras); with 3 people or more the last one is
 a bystander standing still at the back and the one before enters the room a quarter of the way in
-and leaves at three quarters. Each person has their own height.
+and leaves at three quarters. Each person has their own height and their own gait: every walker
+but person 0 takes steps at their own cadence (`cadence_spread`) and starts at their own phase of
+the gait cycle. The walk clip is one gait cycle (1.27 s) played in a loop; people who all play it
+at one cadence and nearly one phase walk in lockstep, which no group of people does, and a camera
+shifted by a whole cycle then sees everyone's limbs in the same poses: the offset search without
+identities took such a shift for the right one on 2 of 8 random rigs.
 
 What a camera reports: every joint of every person projected (camera c's frame k shows the motion
 at time k + offset_c), hidden where another body is in front of it (each bone of a nearer person
@@ -34,8 +39,9 @@ from epicap.synthetic.mocap import load_clip
 
 __all__ = ["PeopleOptions", "PeopleScene", "make_people_scene", "person_ids"]
 
-_STREAMS = ("noise", "swap", "shuffle", "confidence", "height")
+_STREAMS = ("noise", "swap", "shuffle", "confidence", "height", "gait")
 WALK_SPEED_M_S = 1.0  # about the walk clip's speed: a ring of radius r needs a turn of speed / r
+WALK_CYCLE_S = 1.266616  # the walk clip: one gait cycle, looped
 
 
 def person_ids(num_people: int) -> list[str]:
@@ -56,6 +62,13 @@ class PeopleOptions:
         camera-frame whose left and right joints are exchanged. body_radius_m: capsule radius of a
         bone for occlusion. min_joints: fewer visible joints and the person is not detected.
     offsets_frames: per-camera time offsets (frames, fractions allowed); None: all zero.
+    cadence_spread: the walkers other than person 0 step at a cadence drawn in 1 -/+ this share
+        of person 0's (their speed along their ring changes with it), from a phase of the gait
+        cycle drawn uniformly; 0 with `lockstep` keeps every walker at person 0's cadence.
+        Adults' comfortable walking cadences spread by about that much (roughly 100-120 steps a
+        minute).
+    lockstep: every walker plays the walk at one cadence, each 1.3 s (about one cycle) further
+        on: the scenes before the gaits were drawn (kept to reproduce measurements made then).
     """
 
     num_people: int = 4
@@ -71,6 +84,8 @@ class PeopleOptions:
     min_joints: int = 4
     offsets_frames: Sequence[float] | None = None
     seed: int = 0
+    cadence_spread: float = 0.1
+    lockstep: bool = False
 
     def check(self, num_cameras: int) -> None:
         """InputError for options out of range or not matching the rig."""
@@ -81,6 +96,8 @@ class PeopleOptions:
                 raise InputError(f"{name} must be >= 0, got {getattr(self, name)}")
         if not 0 <= self.swap_fraction <= 1:
             raise InputError(f"swap_fraction must lie in [0, 1], got {self.swap_fraction}")
+        if not 0 <= self.cadence_spread < 1:
+            raise InputError(f"cadence_spread must lie in [0, 1), got {self.cadence_spread}")
         if not self.ring_step_m > 0:
             raise InputError(f"ring_step_m must be positive, got {self.ring_step_m}")
         if self.offsets_frames is not None:
@@ -105,6 +122,7 @@ class PeopleScene:
     detections: (C, T, S, J, 3) the raw detector slots (S = P), empty slots (NaN, NaN, 0).
     slot_person: (C, T, S) int32 the true person of each slot, -1 for an empty slot.
     offsets_frames: (C,). options: what the scene was made from.
+    cadences: (P,) each walker's cadence over person 0's (1 for the bystander's frozen pose too).
     """
 
     cameras: Cameras
@@ -120,6 +138,7 @@ class PeopleScene:
     slot_person: np.ndarray
     offsets_frames: np.ndarray
     options: PeopleOptions
+    cadences: np.ndarray | None = None
 
     @property
     def people(self) -> list[str]:
@@ -138,17 +157,21 @@ class PeopleScene:
 class _Person:
     """One person's motion: joints (..., J, 3) world metres at any (fractional) frame numbers."""
 
-    def __init__(self, p: int, opts: PeopleOptions, height_m: float, T: int):
+    def __init__(self, p: int, opts: PeopleOptions, height_m: float, T: int,
+                 cadence: float = 1.0, start_s: float | None = None):
         P = int(opts.num_people)
         self.static = opts.bystander and P >= 3 and p == P - 1
         self.span = ((T // 4, T - T // 4) if opts.enter_leave and P >= 3 and p == P - 2
                      else (-np.inf, np.inf))
         radius = (p + 1) * opts.ring_step_m
+        # the turn is per second of the clip: at any cadence the walker keeps to the ring
         turn = np.rad2deg(WALK_SPEED_M_S / radius) * (1 if p % 2 == 0 else -1)
-        full_circle = int(np.ceil(opts.fps * 360.0 / abs(turn))) + 1
+        clip_fps = opts.fps / cadence  # a frame of the scene advances the clip by cadence / fps
+        full_circle = int(np.ceil(clip_fps * 360.0 / abs(turn))) + 1
         # centred over a whole circle, so the circle's centre is the world origin
-        self.clip = load_clip("walk", opts.joint_set, opts.fps, height_m, full_circle,
-                              start_s=1.3 * p, turn_deg_per_s=turn)
+        self.clip = load_clip("walk", opts.joint_set, clip_fps, height_m, full_circle,
+                              start_s=1.3 * p if start_s is None else start_s,
+                              turn_deg_per_s=turn)
         angle = 2 * np.pi * p / max(P, 1)
         self.spot = ((P - 1) * opts.ring_step_m + 0.6) * np.array([np.cos(angle), np.sin(angle)])
 
@@ -182,7 +205,14 @@ def make_people_scene(cameras: Cameras, num_frames: int,
     rng = dict(zip(_STREAMS, (np.random.default_rng(s) for s in
                               np.random.SeedSequence(options.seed).spawn(len(_STREAMS)))))
     heights = np.r_[options.main_height_m, rng["height"].uniform(1.55, 1.90, P - 1)]
-    persons = [_Person(p, options, heights[p], T) for p in range(P)]
+    if options.lockstep:
+        gaits = [(1.0, None)] * P
+    else:
+        spread = float(options.cadence_spread)
+        cadence = np.r_[1.0, rng["gait"].uniform(1 - spread, 1 + spread, P - 1)]
+        phase = np.r_[0.0, rng["gait"].uniform(0.0, 1.0, P - 1)]
+        gaits = list(zip(cadence, phase * WALK_CYCLE_S))
+    persons = [_Person(p, options, heights[p], T, *gaits[p]) for p in range(P)]
     offsets = (np.zeros(C) if options.offsets_frames is None
                else np.asarray(options.offsets_frames, dtype=np.float64))
 
@@ -224,7 +254,8 @@ def make_people_scene(cameras: Cameras, num_frames: int,
     keypoints = Keypoints2D.stack(singles, person_ids(P))
     return PeopleScene(cameras, truth, heights, keypoints, clean, visible, occluded & in_view,
                        swapped, np.stack([m.present(frames) for m in persons]),
-                       detections.astype(np.float32), slot_person, offsets, options)
+                       detections.astype(np.float32), slot_person, offsets, options,
+                       np.array([g[0] for g in gaits], np.float64))
 
 
 def _occluded(pixels: np.ndarray, depth: np.ndarray, present: np.ndarray, focal_px: np.ndarray,

@@ -55,3 +55,21 @@ def test_a_body_split_in_two_detections_stays_one_tracklet():
     for c in range(2):
         assert len(np.unique(ids[c][truth[c] == 0])) == 1
         assert len(np.unique(ids[c][truth[c] == 1])) == 1
+
+
+def test_a_body_half_hidden_for_a_while_stays_one_tracklet():
+    """Person 0's legs and hands hidden in frames 10-29 (someone in front): the visible extent
+    halves and doubles again, the size of the joints shown in both frames does not. Gated on
+    the visible extents, the track ended at both changes (size ratio over 2)."""
+    s = make_people_scene(2, 2, num_frames=40)
+    d = s.detections.copy()
+    lower = np.arange(9, 17)  # coco17: wrists, hips, knees, ankles
+    for c in range(2):
+        for t in range(10, 30):
+            body = np.flatnonzero(s.truth[c, t] == 0)[0]
+            d[c, t, body, lower] = (np.nan, np.nan, 0)
+    ids = link_tracklets(d)
+    for c in range(2):
+        assert len(np.unique(ids[c][s.truth[c] == 0])) == 1
+        assert len(np.unique(ids[c][s.truth[c] == 1])) == 1
+    assert _pure(ids, s.truth)

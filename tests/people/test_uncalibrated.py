@@ -95,6 +95,27 @@ def test_merge_people_joins_a_person_split_between_cameras_and_nobody_else():
     assert P == 3 and identity_accuracy(kept, s.truth)[0] == identity_accuracy(apart, s.truth)[0]
 
 
+def test_a_split_person_holding_a_stray_detection_is_still_merged():
+    """Person 1 split as above, and in one camera-frame "person 3" (person 1 in cameras 2-3)
+    also took person 0's detection in camera 0, where person 1 is seen: the two share that
+    camera-frame. They are still one (1 shared in 180 camera-frames), and the stray detection
+    is left unassigned, not given to person 1."""
+    from epicap.people.per_frame import merge_people
+
+    s = make_people_scene(3, 4, num_frames=90)
+    split = s.truth.copy()
+    split[2:][split[2:] == 1] = 3
+    k = np.flatnonzero(split[0, 40] == 0)[0]
+    split[0, 40, k] = 3  # person 0's detection in camera 0, frame 40
+    merged, P = merge_people(s.detections, split, 4, _fundamentals(s.cameras, 13.0))
+    assert P == 3
+    assert merged[0, 40, k] == -1
+    rest = np.ones(merged.shape, bool)
+    rest[0, 40, k] = False
+    acc, mapping = identity_accuracy(np.where(rest, merged, -1), np.where(rest, s.truth, -1))
+    assert acc == 1.0 and sorted(mapping.values()) == [0, 1, 2]
+
+
 @pytest.mark.parametrize("C, P, seed", [(4, 6, 3), pytest.param(8, 6, 0, marks=pytest.mark.slow)])
 def test_no_identity_switch_on_crowded_scenes_with_a_bystander_and_a_visitor(C, P, seed):
     from epicap.synthetic import ring_rig

@@ -121,3 +121,51 @@ def test_synth_people_command(tmp_path, capsys):
     assert (out / "detections2d.npz").is_file() and (out / "truth" / "people.npz").is_file()
     assert main(["synth", "--out", str(tmp_path / "t"), "--people", "0"]) == 2
     assert "--people: between 1 and 6" in capsys.readouterr().err
+
+
+def _step_period(poses, skel):
+    """(P,) frames per gait cycle of each person: the first peak of the autocorrelation of the
+    distance between the ankles (twice a cycle: once per step)."""
+    a, b = skel.index("left_ankle"), skel.index("right_ankle")
+    out = []
+    for x in poses:
+        d = np.linalg.norm(x[:, a] - x[:, b], axis=-1)
+        d = d - d.mean()
+        ac = np.correlate(d, d, "full")[len(d) - 1:]
+        ac /= ac[0]
+        lag = 10 + int(np.argmax(ac[10:len(d) // 2]))   # one step: half a cycle, 15-25 frames
+        out.append(2 * lag if ac[lag] > 0.5 and lag < 30 else lag)
+    return np.array(out, float)
+
+
+def test_walkers_step_at_their_own_cadence_and_phase():
+    """Walkers drawn with their own cadence and phase step at that cadence; in lockstep (the
+    scenes before) they stepped at one cadence in nearly one phase."""
+    from epicap.joint_sets import get_joint_set
+    from epicap.synthetic.mocap import _dense_clip
+    from epicap.synthetic.people import WALK_CYCLE_S
+
+    assert WALK_CYCLE_S == pytest.approx(_dense_clip("walk").duration, abs=1e-6)
+    cams = ring_rig(4, 6.0, 2.0, 1000.0, (1280, 720))
+    skel = get_joint_set("coco17")
+    opts = PeopleOptions(num_people=3, bystander=False, enter_leave=False, noise_px=0.0, seed=3)
+    drawn = make_people_scene(cams, 300, opts)
+    locked = make_people_scene(cams, 300, PeopleOptions(**{**opts.__dict__, "lockstep": True}))
+    cadence = drawn.cadences
+    assert cadence[0] == 1.0 and np.all(np.abs(cadence - 1) <= 0.1)
+    assert np.abs(np.diff(cadence)).min() > 0.005          # three different cadences (seed 3)
+    np.testing.assert_allclose(locked.cadences, 1.0)
+    # person 0 walks as before; the others at their own cadence: cycle = 1.27 s * 30 fps / c
+    np.testing.assert_allclose(drawn.poses3d[0], locked.poses3d[0])
+    expected = WALK_CYCLE_S * 30 / cadence
+    for scene, want in ((drawn, expected), (locked, np.full(3, WALK_CYCLE_S * 30))):
+        np.testing.assert_allclose(_step_period(scene.poses3d, skel), want, atol=1.5)
+
+    # lockstep: person 1 strides as person 0 does (one cycle, 0.03 s apart); drawn: not
+    a, b = skel.index("left_ankle"), skel.index("right_ankle")
+
+    def stride_match(scene):  # (3, 3) correlations of the walkers' ankle distances over time
+        d = np.linalg.norm(scene.poses3d[:, :, a] - scene.poses3d[:, :, b], axis=-1)
+        return np.corrcoef(d)[np.triu_indices(3, 1)]
+
+    assert np.all(stride_match(locked) > 0.7) and np.median(np.abs(stride_match(drawn))) < 0.3
