@@ -15,6 +15,8 @@ Columns:
 - idsw: identity switches (true person, changes of the found id between consecutive matched
   frames, majority over cameras; summed over people). people: true / found. "at detect": as
   matched on each camera's own frames, before sync.
+- few inliers: the cameras the calibration from everything unknown marks "few inliers" (most of
+  their joints seen by three cameras do not fit the rig: the warning that it is probably off).
 - rel rot: mean relative rotation error over camera pairs (deg) of the rig from everything
   unknown, from the true identities and offsets, and from person 0 alone (true identities and
   offsets): "rig as accurate as with one person".
@@ -213,7 +215,9 @@ def scene_row(P: int, C: int, T: int, seed: int, offsets=OFFSETS, random_rig: bo
             f"{P}/{detected.num_people}",
             identity_switches(scene.slot_person, detected.assignment, P),
             f"{P}/{m.num_people}", identity_switches(scene.slot_person, m.assignment, P),
-            f"{len(r.cameras)}/{C}", f"{_rel_rot(cams, r.cameras):.3f}",
+            f"{len(r.cameras)}/{C}",
+            ", ".join(q.name for q in r.reports if q.few_inliers) or "-",
+            f"{_rel_rot(cams, r.cameras):.3f}",
             f"{_rel_rot(cams, known):.3f}", f"{_rel_rot(cams, alone):.3f}",
             f"{min(pcps):.1f}", f"{min(pcps_ref):.1f}", f"{max(ratios):.3f}",
             f"{max(ratios_fit):.3f}", f"{secs:.0f}", *layout]
@@ -258,7 +262,8 @@ def main(argv=None) -> int:
         rows = [_named(scene_row, P, C, args.frames, seed, offsets, **extra)
                 for seed in args.seeds for P, C in SCENES]
     headers = (["scene", "seed", "offsets err max (frames)", "people at detect",
-                "idsw at detect", "people", "idsw", "cams", "rel rot deg (all unknown)",
+                "idsw at detect", "people", "idsw", "cams", "few inliers",
+                "rel rot deg (all unknown)",
                 "rel rot (true ids, sync)", "rel rot (person 0 alone)", "PCP min",
                 "PCP min (all true)", "MPJPE ratio max", "ratio max (poses aligned)", "s"]
                + (["rig"] if args.random_rigs else []))

@@ -37,7 +37,7 @@ from epicap.calibration_free.pairs import best_pair, estimate_pairs, per_frame_p
 from epicap.calibration_free.options import METHODS, CalibrationOptions
 from epicap.calibration_free.register import (Registration, register_cameras,
                                               triangulate_joints)
-from epicap.calibration_free.report import CalibrationResult, CameraReport
+from epicap.calibration_free.report import CalibrationResult, CameraReport, few_inliers_warning
 from epicap.calibration_free.visibility import occlusion_weights
 from epicap.calibration_free.world import apply_world_frame, estimate_world_frame
 from epicap.errors import GeometryError, InputError
@@ -231,7 +231,7 @@ def _solve(keypoints, intrinsics, options, px, w, confidence, coverage, excluded
     inliers = np.zeros(C, dtype=np.int64)
     bar.phase("adjustment")
     if options.method == "epicap":
-        R, t, K, dist, X, rms, inliers, estimate = _adjust(
+        R, t, K, dist, X, rms, inliers, checked, estimate = _adjust(
             px, w, confidence, K, dist, R, t, X, used, options, intrinsics, skeleton, bar,
             keypoints.image_size, repeat_track)
         f = K[:, [0, 1], [0, 1]].mean(axis=1)
@@ -239,6 +239,7 @@ def _solve(keypoints, intrinsics, options, px, w, confidence, coverage, excluded
     else:
         X = triangulate_joints(R, t, xy, w, used, f, 2 * options.threshold_px)
         rms, inliers = _plain_errors(R, t, f, X, xy, w, used, options.threshold_px)
+        checked = None
     bar.phase("world frame")
     world = estimate_world_frame(X, skeleton, R[used], t[used], options.subject_height_m,
                                  options.seed)
@@ -246,15 +247,16 @@ def _solve(keypoints, intrinsics, options, px, w, confidence, coverage, excluded
     if options.method != "epicap":
         estimate = IntrinsicsEstimate(() if intrinsics is not None else ("focal",))
     return _result(keypoints, world, R, t, K, dist, X, rms, inliers, used, w, coverage, excluded,
-                   frames, warnings, options.method, pairs, estimate)
+                   frames, warnings, options.method, pairs, estimate, checked)
 
 
 def _result(keypoints, world, R, t, K, dist, X, rms, inliers, used, w, coverage, excluded,
-            frames, warnings, method, pairs, estimate=None) -> CalibrationResult:
+            frames, warnings, method, pairs, estimate=None, checked=None) -> CalibrationResult:
     """The CalibrationResult of a solve: rig and joints moved into `world`, reports, warnings.
 
     estimate: what was estimated of the intrinsics, how well (an IntrinsicsEstimate; None: all
-    given).
+    given). checked: (C, 2) per camera, its observations of joints seen by three cameras or
+    more and the inliers among them (-1: not counted), for `CameraReport.inlier_share`.
     """
     estimate = IntrinsicsEstimate(()) if estimate is None else estimate
     spread = estimate.spread
@@ -264,6 +266,7 @@ def _result(keypoints, world, R, t, K, dist, X, rms, inliers, used, w, coverage,
     cameras = Cameras([names[c] for c in used], keypoints.image_size[used], K[used], dist[used],
                       Rw, tw, float(np.sqrt(np.nanmean(rms[used] ** 2))))
     reports = []
+    checked = np.full((C, 2), -1) if checked is None else checked
     for c in range(C):
         vis = w[c] > 0
         reports.append(CameraReport(
@@ -271,9 +274,13 @@ def _result(keypoints, world, R, t, K, dist, X, rms, inliers, used, w, coverage,
             float(rms[c]), float(K[c, 0, 0]), float(coverage[c]), excluded.get(c),
             estimate.estimated, K[c, :2, 2].copy(), dist[c].copy(),
             None if spread is None else spread[c],
-            float("nan") if estimate.turn_deg is None else float(estimate.turn_deg[c])))
+            float("nan") if estimate.turn_deg is None else float(estimate.turn_deg[c]),
+            *(int(v) for v in checked[c])))
     for c, reason in excluded.items():
         warnings.append(f"{names[c]} was not calibrated: it {reason}")
+    few = few_inliers_warning(reports)
+    if few:
+        warnings.append(few)
     warnings += _spread_warnings(names, used, K, estimate)
     return CalibrationResult(cameras, reports, {names[c]: r for c, r in excluded.items()},
                              warnings, cameras.error_px, world, Xw, frames, method,
@@ -426,13 +433,20 @@ def _adjust(px, w, confidence, K, dist, R, t, X, used, options, intrinsics, skel
     R[used], t[used], K[used], dist[used] = ba.R, ba.t, ba.K, du
     rms = np.full(C, np.nan)
     inl = np.zeros(C, dtype=np.int64)
+    # the inlier check (`CameraReport.inlier_share`): among the adjusted observations of joints
+    # seen by three cameras or more, where a reprojection tests a camera against the others
+    # (with two, a joint is placed to fit both views across the epipolar line)
+    seen = np.isfinite(ba.residuals_px)
+    multi = seen & (seen.sum(axis=0) >= 3)
+    checked = np.full((C, 2), -1, dtype=np.int64)
     for k, c in enumerate(used):
         e = ba.residuals_px[k][ba.inliers[k]]
         rms[c] = float(np.sqrt(np.mean(e ** 2))) if len(e) else np.nan
         inl[c] = int(ba.inliers[k].sum())
+        checked[c] = int(multi[k].sum()), int((ba.inliers[k] & multi[k]).sum())
     estimated = () if intrinsics is not None else ("focal",) + (
         estimated_intrinsics(options)[1:] if kept else ())
-    return (R, t, K, dist, ba.points3d.reshape(F, J, 3), rms, inl,
+    return (R, t, K, dist, ba.points3d.reshape(F, J, 3), rms, inl, checked,
             IntrinsicsEstimate(estimated, spread, check, turn,
                                laplace.pair_turn_deg if laplace is not None else float("nan")))
 

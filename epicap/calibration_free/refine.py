@@ -85,13 +85,13 @@ def _refine_from(keypoints, init, options, px, w, confidence, coverage, excluded
             raise GeometryError(f"only {int(np.isfinite(X).all(-1).sum())} joints triangulate "
                                 "with the calibration to refine (is it for these cameras and "
                                 "this session?)")
-        R, t, _, _, Xa, rms, inliers, _ = _adjust(px, w, confidence, K, dist, R, t, X, used,
-                                                  options, init, keypoints.skeleton,
-                                                  repeat_track=repeat_track)
+        R, t, _, _, Xa, rms, inliers, checked, _ = _adjust(
+            px, w, confidence, K, dist, R, t, X, used, options, init, keypoints.skeleton,
+            repeat_track=repeat_track)
     s, Q, offset, _ = align_onto(R[used], t[used], init.R[used], init.t[used])
     world = WorldFrame(s, Q, offset, float("nan"), "initial", float("nan"))
     return _result(keypoints, world, R, t, K, dist, Xa, rms, inliers, used, w, coverage,
-                   excluded, frames, warnings, "refine", {})
+                   excluded, frames, warnings, "refine", {}, None, checked)
 
 
 def _loose_px(R, t, xy, w, used, f, tight) -> float:

@@ -281,8 +281,9 @@ def _run_calibrate(ctx: Context, plan: Plan, previous):
     result.save_record(ctx.session, ctx.session / CAMERAS_FILE, advice)  # for the report
     ctx.details += [result.table(), result.summary()]
     ctx.warnings += [*result.warnings, *advice]
+    few = [r.name for r in result.reports if r.few_inliers]
     return (f"{len(result.cameras)} of {len(keypoints.cameras)} cameras, RMS "
-            f"{result.rms_px:.2f} px", None)
+            f"{result.rms_px:.2f} px" + (f"; few inliers: {', '.join(few)}" if few else ""), None)
 
 
 def _plan_triangulate(ctx: Context):

@@ -86,6 +86,34 @@ def test_camera_that_sees_too_little_is_named(scene):
     assert _rel_rot(cams, res.cameras) < 0.2
 
 
+def test_a_camera_that_follows_another_person_is_flagged(scene):
+    """A wrong matching across cameras (cam4 follows someone else than the other three: the
+    people told apart wrongly, e.g. with the legs cut off) gives a rig tens of degrees off whose
+    RMS error over the inliers looks normal. The share of inliers gives it away: the table and
+    a warning name cam4. The sound scene (10% outliers) is not flagged."""
+    cams, X, kp = scene
+    intr = Cameras(cams.names, cams.image_size, cams.K, cams.dist)
+    sound = calibrate(kp, intr)
+    assert all(r.status() == "ok" and r.inlier_share > 0.85 for r in sound.reports)
+    assert not any("fit the calibrated rig" in w for w in sound.warnings)
+
+    other = observe(cams, person_motion(120, 5) + np.array([0.8, -0.5, 0.0]), noise_px=2.0,
+                    outliers=0.1, missing=0.1, seed=4)
+    k = kp.keypoints.copy()
+    k[3] = other.keypoints[3]
+    for intrinsics in (intr, None):
+        res = calibrate(Keypoints2D(k, kp.cameras, kp.joint_set, kp.image_size, kp.fps),
+                        intrinsics)
+        assert _rel_rot(cams, res.cameras) > 20  # what the flag is for: a rig far off
+        assert [r.name for r in res.reports if r.few_inliers] == ["cam4"]
+        assert res.reports[3].inlier_share < 0.3 and res.reports[3].status().startswith(
+            "few inliers (")
+        assert res.table_rows()[1][3][-1] == res.reports[3].status()
+        warning = [w for w in res.warnings if "fit the calibrated rig" in w]
+        assert len(warning) == 1 and "cam4" in warning[0] and "cam1" not in warning[0]
+        assert "the rig is probably off" in warning[0]
+
+
 def test_joints_outside_the_image_are_not_used(scene):
     """A detector guesses the joints of a body cut by the image's edge (OpenPose writes them
     outside the image): they must weigh nothing, exactly as if they were missing."""
