@@ -42,9 +42,12 @@ principal points off-centre; upper-body, part-time and lost cameras), framing pe
 frames its participant, so the others cross the images' edges; its description is the last
 column. The centres' alignment ("MPJPE ratio max", PCP) means little for cameras far from the
 people or in a line (where it falls back to the poses' own similarity): read "ratio max (poses
-aligned)". Measured (4 people, intrinsics unknown, ankles hidden, seeds 7-14): offsets within
-0.12 frame on 6 rigs; on 2 (seeds 7 and 12) one or two cameras were synced 1.2-1.3 s off at
-confidence 1, and the rig came out 41-92 deg off (`epicap.people.coarse_offsets`, "Limits").
+aligned)". Measured (4 people, intrinsics unknown, ankles hidden, seeds 7-14, walkers with their
+own cadence and phase): offsets within 0.12 frame on 6 rigs; seed 7 is refused with a named
+reason (cam04 sees the others too seldom to place it in time); on seed 12 one camera was synced
+a gait cycle (38 frames) off at confidence 1 and the rig came out 41 deg off, unflagged: the
+people walk a circle, so a cycle later they are where a turned camera would see them
+(`epicap.people.coarse_offsets`, "Limits").
 """
 from __future__ import annotations
 
