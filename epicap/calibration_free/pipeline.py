@@ -433,10 +433,10 @@ def _adjust(px, w, confidence, K, dist, R, t, X, used, options, intrinsics, skel
     R[used], t[used], K[used], dist[used] = ba.R, ba.t, ba.K, du
     rms = np.full(C, np.nan)
     inl = np.zeros(C, dtype=np.int64)
-    # the inlier check (`CameraReport.inlier_share`): among the adjusted observations of joints
-    # seen by three cameras or more, where a reprojection tests a camera against the others
-    # (with two, a joint is placed to fit both views across the epipolar line)
-    seen = np.isfinite(ba.residuals_px)
+    # the inlier check (`CameraReport.inlier_share`): among a camera's observations of joints
+    # that three cameras or more see (where its view is tested against the others'), those the
+    # last adjustment kept; a joint left out of the adjustment (no consistent 3D) counts against
+    seen = w[used].reshape(len(used), -1) > 0
     multi = seen & (seen.sum(axis=0) >= 3)
     checked = np.full((C, 2), -1, dtype=np.int64)
     for k, c in enumerate(used):
