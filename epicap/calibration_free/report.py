@@ -15,9 +15,11 @@ __all__ = ["CameraReport", "CalibrationResult", "FEW_INLIERS", "few_inliers_warn
 # outliers), except two cameras that see little (upper body only, part of the time; 0.52-0.56).
 # On the Pose2Sim two-person videos with the legs painted out, where the people come out matched
 # wrongly across cameras and the rig 87-102 deg off, the cameras keep 0.46-0.62, one or more of
-# them under 0.5; one camera of a synthetic ring that follows another person than the other
-# three keeps 0.11-0.22 (rig 19-77 deg off). Not caught: cameras split half and half between two
-# people can give a wrong rig that each half fits.
+# them under 0.5; on a synthetic ring, one camera that follows another person than the other
+# three keeps 0.10-0.17 (rig 19-77 deg off), and cameras split half and half between two people
+# keep 0.14-0.43 but for one camera at 0.64 (rig 25-118 deg off). Not caught: a camera synced a
+# gait cycle off while the people walk a circle (they are then where a turned camera would see
+# them, and the wrong rig fits).
 FEW_INLIERS = 0.5
 MIN_CHECKED = 50  # observations seen by three cameras or more a camera needs to be judged
 

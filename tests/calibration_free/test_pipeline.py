@@ -112,6 +112,11 @@ def test_a_camera_that_follows_another_person_is_flagged(scene):
         warning = [w for w in res.warnings if "fit the calibrated rig" in w]
         assert len(warning) == 1 and "cam4" in warning[0] and "cam1" not in warning[0]
         assert "the rig is probably off" in warning[0]
+    # cam3 and cam4 follow the other person: half and half, the rig far off again
+    k[2] = other.keypoints[2]
+    res = calibrate(Keypoints2D(k, kp.cameras, kp.joint_set, kp.image_size, kp.fps), intr)
+    assert _rel_rot(cams, res.cameras) > 20
+    assert len([r for r in res.reports if r.few_inliers]) >= 2
 
 
 def test_joints_outside_the_image_are_not_used(scene):
