@@ -34,6 +34,7 @@ table{border-collapse:collapse;font-size:.85em} td,th{border:1px solid #ccc;padd
 text-align:right} th{background:#f3f3f3} td:first-child,th:first-child{text-align:left}
 img{max-width:100%;border:1px solid #ddd;margin:.3em 0} .note{color:#666;font-size:.9em}
 .row{display:flex;flex-wrap:wrap;gap:.5em} .row img{max-width:49%}
+td.flag{color:#a00;font-weight:bold}
 """
 _SCRIPT = """
 window.addEventListener('load', function () {
@@ -50,14 +51,22 @@ def _img(png: bytes, alt: str) -> str:
     return f'<img alt="{html.escape(alt)}" src="data:image/png;base64,{data}">'
 
 
-def _table(headers: list[str], rows: list[list]) -> str:
+def _table(headers: list[str], rows: list[list], status: str | None = None) -> str:
+    """An HTML table; in the column named `status`, every cell other than "ok" stands out (a
+    camera excluded, or with few inliers)."""
     def cell(v):
         if v is None or (isinstance(v, float) and not np.isfinite(v)):
             return "-"
         return f"{v:.3f}" if isinstance(v, float) else html.escape(str(v))
 
+    flag = headers.index(status) if status in headers else -1
+
+    def td(i, v):
+        return f'<td class="flag">{cell(v)}</td>' if i == flag and v != "ok" else \
+            f"<td>{cell(v)}</td>"
+
     head = "".join(f"<th>{html.escape(h)}</th>" for h in headers)
-    body = "".join("<tr>" + "".join(f"<td>{cell(v)}</td>" for v in r) + "</tr>" for r in rows)
+    body = "".join("<tr>" + "".join(td(i, v) for i, v in enumerate(r)) + "</tr>" for r in rows)
     return f"<table><tr>{head}</tr>{body}</table>"
 
 
@@ -192,7 +201,7 @@ def build_report(session_dir: str | os.PathLike, run_dir: str | os.PathLike | No
     record = read_calibration_record(data.root, data.root / CAMERAS_FILE)
     if record is not None:
         parts += ["<h3>How the joints fix each camera</h3>",
-                  _table(record["header"], record["rows"]),
+                  _table(record["header"], record["rows"], status="status"),
                   f'<p class="note">{html.escape(record["summary"])}.</p>']
         if record["warnings"]:
             parts += ['<p class="note">What calibrate warned about:</p><ul class="note">'

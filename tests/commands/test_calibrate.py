@@ -144,6 +144,14 @@ def test_calibrate_keeps_its_table_for_the_report(tmp_path, capsys):
     html = build_report(tmp_path, snapshots=False)
     assert "What calibrate warned about" in html
     assert "only 5% of frames &amp; &lt;more&gt;" in html
+    assert '<td class="flag">' not in html  # every camera "ok"
+    status = record["header"].index("status")
+    rows = [list(r) for r in record["rows"]]
+    rows[1][status] = "few inliers (40%)"  # a camera whose joints mostly do not fit stands out
+    write_calibration_record(tmp_path / "calibration.toml", tmp_path / "cameras.toml",
+                             record["header"], rows, record["summary"], record["warnings"])
+    html = build_report(tmp_path, snapshots=False)
+    assert '<td class="flag">few inliers (40%)</td>' in html and html.count('class="flag"') == 1
     write_calibration_record(tmp_path / "calibration.toml", tmp_path / "cameras.toml",
                              record["header"], record["rows"], record["summary"],
                              record["warnings"])
