@@ -21,8 +21,11 @@ which was used.
 
 Prints a table per camera (frames and joints used, inliers, RMS reprojection error, how well
 its turn is fixed, focal length, share of frames with the subject in view) and warnings to act
-on. A camera that sees too little is left out of cameras.toml and named with the reason. The
-table and summary are kept in SESSION/calibration.toml, which `epicap report` shows.
+on. A camera that sees too little is left out of cameras.toml and named with the reason. A
+camera most of whose joints (those three cameras or more see) do not fit the rig has the status
+"few inliers (N%)" and a warning: the rig is probably off, most often because the cameras do
+not all follow the same people. The table and summary are kept in SESSION/calibration.toml,
+which `epicap report` shows.
 
 Intrinsics: --intrinsics FILE holds each camera's intrinsics and distortion (honoured), in any
 format `epicap compare` reads: cameras.toml, Qualisys .qca.txt, OpenCV YAML/XML, COLMAP; a size
