@@ -352,7 +352,9 @@ def _adjust(px, w, confidence, K, dist, R, t, X, used, options, intrinsics, skel
     of the frames say how well each intrinsic is determined (`intrinsics.bootstrap_spread`).
     repeat_track: (F,) the person of each frame: the reweighted adjustments also weigh each
     joint by what it adds over that person's other frames (`_repeat_factors`).
-    Returns R, t, K, dist, X (F, J, 3), rms (C,), inliers (C,) and an IntrinsicsEstimate.
+    Returns R, t, K, dist, X (F, J, 3), rms (C,), inliers (C,), checked (C, 2) (per camera,
+    its observations of joints three cameras or more see and the inliers among them; -1
+    for cameras not used) and an IntrinsicsEstimate.
     """
     C, F, J, _ = px.shape
     focal_mode = "fixed" if intrinsics is not None else (

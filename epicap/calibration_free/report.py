@@ -222,15 +222,15 @@ def few_inliers_warning(reports: list[CameraReport]) -> str | None:
 
     Such a camera usually follows other people than the cameras it is paired with (people
     matched wrongly across cameras: when the legs are cut off, or in a recording too short to
-    tell the people apart by their joints), or its detector fails, or the solve itself went
-    wrong (two cameras, unknown lenses); the rig can then be far off although each camera's
-    RMS error (over its inliers) looks normal."""
+    tell the people apart by their joints), or its detector fails there; the rig can then be
+    far off although each camera's RMS error (over its inliers) looks normal."""
     few = [r for r in reports if r.few_inliers]
     if not few:
         return None
     which = ", ".join(f"{r.name} {r.inlier_share:.0%}" for r in few)
     return (f"only part of the joints fit the calibrated rig ({which} of them, where sound "
-            "cameras keep 70% or more; under 50% is flagged): the rig is probably off; most often the cameras do not "
-            "all follow the same people (people matched wrongly across cameras, e.g. with the "
-            "legs cut off or in a short recording), or the detector fails there; look at the "
-            "overlays of `epicap report` (who is who in each camera) before trusting it")
+            f"cameras keep 70% or more; under {FEW_INLIERS:.0%} is flagged): the rig is "
+            "probably off; most often the cameras do not all follow the same people (people "
+            "matched wrongly across cameras, e.g. with the legs cut off or in a short "
+            "recording), or the detector fails there; look at the overlays of `epicap report` "
+            "(who is who in each camera) before trusting it")
