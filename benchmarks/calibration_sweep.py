@@ -32,7 +32,9 @@ joint-frames a camera reports (in view, not lost, not dropped): below 10% the da
 that camera, and the output says so.
 "z" (JSON only): per calibrated camera, (estimate - truth) / the spread the calibration table
 reports for focal, cx, cy and k1; the summary's "how honest" table gives the median |z| (0.67
-when the spreads are honest) and the shares within 1, 2 and 3 spreads.
+when the spreads are honest) and the shares within 1, 2 and 3 spreads. "turn_spread" (JSON
+only): the calibration's "relative turns fixed to ± x deg"; the "turn" table gives each rig's rot
+over the 0.92 x turn_spread it leads to expect (about 1 when honest).
 Summary per intrinsics: rigs of 4+ cameras (the targets: ratio <= 1.05 on >= 95% of rigs; rot
 median <= 0.2 deg known, <= 0.3 unknown) and 2-3-camera rigs apart; median, p90, the worst rig
 (seed and description), whether the targets are met, every failure with its reason, and the
@@ -191,6 +193,21 @@ def spread_table(rows: list[dict]) -> str:
                               "within 1 spread", "within 2", "within 3"]) if out else ""
 
 
+def turn_table(rows: list[dict]) -> str:
+    """Per intrinsics mode: how honest the reported turn spread is (the calibration's "relative
+    turns fixed to ± x deg", the covariance's root mean square over pairs): each rig's mean
+    relative rotation error over the 0.92 x spread it leads to expect; median, p90 and the
+    largest (about 1 when honest), over rigs of 4+ cameras. "" without spreads."""
+    out = []
+    for mode in MODES:
+        q = np.array([r["rot"] / (0.921 * r["turn_spread"]) for r in rows
+                      if r["mode"] == mode and r["C"] >= 4 and r.get("rot") is not None
+                      and r.get("turn_spread") and np.isfinite(r["turn_spread"])])
+        if len(q):
+            out.append([mode, len(q), _stat(q, 50), _stat(q, 90), round(float(q.max()), 2)])
+    return format_table(out, ["intrinsics", "rigs", "median", "p90", "largest"]) if out else ""
+
+
 def _fmt(v, p=3):
     return None if v is None else round(float(v), p)
 
@@ -275,6 +292,11 @@ def summary(rows: list[dict]) -> str:
         lines.append("\nHow honest the reported spreads are (the table's \"value ± spread\" "
                      "against the truth, 4+ cams; honest: median 0.67, 68 / 95 / 99.7%)\n")
         lines.append(honest)
+    turns = turn_table(rows)
+    if turns:
+        lines.append("\nHow honest the reported turn spread is (rot / (0.92 x the calibration's "
+                     "\"relative turns fixed to ± x deg\"), 4+ cams; honest: median about 1)\n")
+        lines.append(turns)
     bad = [r for r in rows if r["kind"] != "ok"]
     if bad:
         lines.append("\nFailures and excluded cameras (seen: the camera's reported joint-frames; "

@@ -113,3 +113,33 @@ def test_too_few_observations_give_none():
     X = person_motion(5, 0)[0, :3]
     uv = cams.project(X)
     assert adjustment_spread(uv, np.ones((2, 3)), cams.K, None, cams.R, cams.t, X) is None
+
+
+def test_principal_point_spreads_hold_for_long_lenses():
+    """A principal point shift and a turn differ by the perspective across the field of view,
+    which at a fixed pixel noise does not depend on the focal length: the rig seen through lenses
+    of 3000 and 5000 px (same views, images scaled alike) fixes its principal points equally in
+    pixels, and a looser prior never fixes them better. The covariance's turns are thousands of
+    pixels per radian beside the principal point's one per pixel; inverted without scaling, the
+    5000 px rig's spreads came out 10.4 px with the prior and 6.9 without (12.3 with either)."""
+    x = np.array([-3.0, -1.0, 1.0, 3.0])
+    centres = np.stack([x, np.full(4, -5.0), np.array([1.0, 2.5, 1.5, 3.0])], 1)
+    targets = np.stack([0.2 * x, np.zeros(4), np.full(4, 1.0)], 1)
+    frames = 400
+    X = person_motion(frames, 0).reshape(-1, 3)
+    groups = np.tile(np.arange(17), frames)
+    pp = {}
+    for focal in (3000.0, 5000.0):
+        size = (round(3840 * focal / 3000), round(2160 * focal / 3000))
+        cams = _look_at(centres, targets, focal=focal, size=size)
+        uv = cams.project(X)
+        for prior in (0.025, 1.0):
+            options = BundleAdjustmentOptions(focal="per_camera", principal_point=True,
+                                              radial=1, principal_point_prior=prior * 3000 / focal)
+            spread = adjustment_spread(uv, np.ones(uv.shape[:2]), cams.K, cams.dist, cams.R,
+                                       cams.t, X, groups, options, cams.image_size, noise_px=2.0)
+            pp[focal, prior] = spread.intrinsics[:, 1]
+    for prior in (0.025, 1.0):
+        np.testing.assert_allclose(pp[5000.0, prior], pp[3000.0, prior], rtol=0.02)
+    for focal in (3000.0, 5000.0):
+        assert np.all(pp[focal, 1.0] >= pp[focal, 0.025]), (focal, pp)
