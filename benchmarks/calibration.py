@@ -110,6 +110,10 @@ def triangulated(keypoints, cams: Cameras) -> np.ndarray:
     return triangulate(kp.points, cams.K, cams.R, cams.t, cams.dist, kp.confidence).points3d
 
 
+# radial distortion (k1, k2) of the four Human3.6M cameras as published for subject S1
+H36M_K1_K2 = np.array([[-0.2071, 0.2479], [-0.1942, 0.2404], [-0.2083, 0.2550],
+                       [-0.1982, 0.2185]])
+
 # clips that travel on (looping) circle with a radius of about 2 m, as a subject stays in a
 # capture volume; "run/straight" runs through the ring instead (in view for 60 of 300 frames)
 TURN_DEG_PER_S = {"walk": 28.0, "run": 100.0}
@@ -123,7 +127,8 @@ def synthetic_scene(clip_name, C, noise, bias, frames=300, seed=0, joint_set="co
     radial distortion k1 drawn in -0.35..0.1 (wide-angle and action cameras), uniformly (seed).
     off_centre="lab": a lab-like rig instead (issue 12): 4 cameras in the corners of the room
     (4 m from the middle, 2.5 m high), 1000x1000 px, focal 1145 px, principal points 9-20 px off
-    the centre per axis (random sign), no distortion.
+    the centre per axis (random sign), no distortion. "lab lens": that rig with the published
+    Human3.6M (S1) lenses' radial distortion, k1 -0.19..-0.21 and k2 +0.22..+0.26.
     """
     from epicap.synthetic import SceneOptions, load_clip, make_scene, ring_rig
 
@@ -133,12 +138,14 @@ def synthetic_scene(clip_name, C, noise, bias, frames=300, seed=0, joint_set="co
     heights = np.where(np.arange(C) % 2 == 0, 1.3, 2.3)
     cams = ring_rig(C, radius_m=4.5, height_m=heights, focal_px=1100.0, image_size=(1280, 720),
                     jitter_deg=3.0, jitter_m=0.3, seed=seed, look_at=(0, 0, 0.9))
-    if off_centre == "lab":
+    if off_centre in ("lab", "lab lens"):
         cams = ring_rig(C, radius_m=4.0, height_m=2.5, focal_px=1145.0, image_size=(1000, 1000),
                         jitter_deg=3.0, jitter_m=0.3, seed=seed, look_at=(0, 0, 0.9),
                         azimuth0_deg=45.0)
         rng = np.random.default_rng(50 + seed)
         cams.K[:, :2, 2] += rng.uniform(9, 20, (C, 2)) * rng.choice([-1, 1], (C, 2))
+        if off_centre == "lab lens":
+            cams.dist[:, :2] = np.resize(H36M_K1_K2, (C, 2))
     elif off_centre:
         rng = np.random.default_rng(1000 + seed)
         cams.K[:, :2, 2] += rng.uniform(-0.03, 0.03, (C, 2)) * cams.image_size
@@ -335,27 +342,34 @@ def intrinsics_section(quick=False, frames=300) -> None:
     """Print the unknown-intrinsics table (issue 12, item 2): principal point and k1 assumed
     (centred, zero: "before") or estimated ("after", the defaults), on synthetic rigs with
     centred principal points and no distortion, and with off-centre ones (up to 3% of the image)
-    and k1 in -0.35..0.1, 2 px noise; a lab-like rig (`synthetic_scene`'s "lab", 1 px noise);
-    then the real demo with unknown intrinsics."""
+    and k1 in -0.35..0.1, 2 px noise; a lab-like rig (`synthetic_scene`'s "lab", 1 px noise)
+    and the same with Human3.6M's lenses ("lab lens": k1 and k2), where k1 alone ("k1 only",
+    `--radial 1`) is measured too; then the real demo with unknown intrinsics."""
     fmt = lambda v, p=2: None if v is None else round(float(v), p)  # noqa: E731
     seeds = (0,) if quick else (0, 1, 2)
     cases = [(clip, C) for clip in ("walk", "dance_a") for C in (4, 8)]
     rows, summary = [], {}
-    for off in (False, True, "lab"):
-        for clip, C in ([("walk", 4)] if off == "lab" else cases[:1] if quick else cases):
-            for seed in (range(5) if off == "lab" and not quick else seeds):
-                for label, opts in (("before", CENTRED), ("after", {})):
-                    r = synthetic_row(clip, C, 1.0 if off == "lab" else 2.0, 0.0, "epicap",
+    for off in (False, True, "lab", "lab lens"):
+        lab = off in ("lab", "lab lens")
+        labels = (("before", CENTRED), ("k1 only", {"radial": 1}), ("after", {})) if lab else (
+            ("before", CENTRED), ("after", {}))
+        for clip, C in ([("walk", 4)] if lab else cases[:1] if quick else cases):
+            for seed in (range(5) if lab and not quick else seeds):
+                for label, opts in labels:
+                    r = synthetic_row(clip, C, 1.0 if lab else 2.0, 0.0, "epicap",
                                       focal_known=False,
                                       frames=frames, seed=seed, off_centre=off, **opts)
                     check = getattr(r.get("result"), "intrinsics_check", None)
+                    k2 = getattr(r.get("result"), "k2_check", None)
                     rows.append([RIG_NAMES[off], clip, C, seed,
                                  label, fmt(r.get("rot"), 3), fmt(r.get("focal")),
                                  fmt(r.get("pp"), 1), fmt(r.get("k1"), 3),
                                  fmt(r.get("ratio"), 3), fmt(r["s"], 1),
-                                 "" if check is None else ("kept" if check.kept else "rejected")
-                                 + f" {check.free_px:.2f}/{check.fixed_px:.2f}, z "
-                                 f"{check.sign_z:.1f}"])
+                                 ("" if check is None else ("kept" if check.kept else "rejected")
+                                  + f" {check.free_px:.2f}/{check.fixed_px:.2f}, z "
+                                  f"{check.sign_z:.1f}")
+                                 + ("" if k2 is None else f"; k2 {'kept' if k2.kept else 'no'}"
+                                    f" {k2.free_px:.2f}/{k2.fixed_px:.2f}, z {k2.sign_z:.1f}")])
                     summary.setdefault((off, label), []).append(
                         [r.get(k, np.nan) for k in ("rot", "focal", "pp", "k1", "ratio")])
                     print(format_table(rows[-1:], INTRINSICS_HEADERS), file=sys.stderr)
@@ -372,8 +386,9 @@ def intrinsics_section(quick=False, frames=300) -> None:
                      ("kept" if check.kept else "rejected")
                      + f" {check.free_px:.2f}/{check.fixed_px:.2f}, z {check.sign_z:.1f}"])
         print(format_table(rows[-1:], INTRINSICS_HEADERS), file=sys.stderr)
-    print("\n## Unknown intrinsics: principal point and k1 assumed (before) or estimated "
-          "(after); 2 px noise\n")
+    print("\n## Unknown intrinsics: principal point and distortion assumed (before), "
+          "estimated with k1 only (lab rigs), or estimated with k2 where held-out joints keep "
+          "it (after, the default); 2 px noise, lab rigs 1 px\n")
     print(format_table(rows, INTRINSICS_HEADERS))
     means = [[RIG_NAMES[off], label,
               *(fmt(v, 3) for v in np.nanmean(np.array(vals, dtype=float), axis=0))]
@@ -383,9 +398,11 @@ def intrinsics_section(quick=False, frames=300) -> None:
                                "MPJPE ratio"]))
 
 
-RIG_NAMES = {False: "centred, k1 = 0", True: "off-centre, k1", "lab": "lab corners, 1 px"}
-INTRINSICS_HEADERS = ["rig", "clip", "C", "seed", "pp, k1", "rot deg", "focal %", "pp err px",
-                      "k1 err", "MPJPE ratio", "s", "check (held-out px free/fixed, sign z)"]
+RIG_NAMES = {False: "centred, k1 = 0", True: "off-centre, k1", "lab": "lab corners, 1 px",
+             "lab lens": "lab corners, H36M k1 k2, 1 px"}
+INTRINSICS_HEADERS = ["rig", "clip", "C", "seed", "lens model", "rot deg", "focal %", "pp err px",
+                      "k1 err", "MPJPE ratio", "s",
+                      "check (held-out px free/fixed, sign z; k2: with/without)"]
 
 REFINE_HEADERS = ["data", "start", "start rel rot deg", "rel rot deg", "vs from nothing",
                   "kept", "centre cm (aligned)", "centre cm (no alignment)", "s",

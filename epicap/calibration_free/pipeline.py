@@ -286,7 +286,7 @@ def _result(keypoints, world, R, t, K, dist, X, rms, inliers, used, w, coverage,
                              warnings, cameras.error_px, world, Xw, frames, method,
                              {(names[p.i], names[p.j]): p for p in pairs.values()},
                              intrinsics_check=estimate.check,
-                             turn_spread_deg=estimate.pair_turn_deg)
+                             turn_spread_deg=estimate.pair_turn_deg, k2_check=estimate.k2_check)
 
 
 # warn when the data fix an estimated focal length worse than this (relative standard deviation)
@@ -399,22 +399,27 @@ def _adjust(px, w, confidence, K, dist, R, t, X, used, options, intrinsics, skel
             focal=focal_mode, offsets=options.offsets, rounds=3, focal_prior=options.focal_prior,
             loss=options.robust_loss, cauchy_scale=options.robust_scale)
         ba = bundle_adjust(points2d, weights, ba.K, du, ba.R, ba.t, ba.points3d, groups, final)
-    check, kept = None, False
+    check, k2_check, kept, radial_kept = None, None, False, 0
     if free_pp or radial:
-        # a shared focal length (kept from the search so far) is freed with them, still shared
+        # a shared focal length (kept from the search so far) is freed with them, still shared;
+        # with the check, k2 is tested against k1 alone on the same held-out joints
+        staged = options.intrinsics_check and radial > 1
         free = dataclasses.replace(
             final, focal="shared" if options.shared_focal else focal_mode,
-            principal_point=free_pp, radial=radial, focal_prior=options.free_focal_prior,
-            focal_spread_prior=options.free_focal_spread,
+            principal_point=free_pp, radial=1 if staged else radial,
+            focal_prior=options.free_focal_prior, focal_spread_prior=options.free_focal_spread,
             principal_point_prior=options.principal_point_prior,
             radial_prior=options.radial_prior,
             intrinsics_prior_weight=options.intrinsics_prior_weight)
+        more = dataclasses.replace(free, radial=radial) if staged else None
         held = ba
-        ba, check = free_intrinsics(points2d, weights, groups, held, final, free, size,
-                                    options.intrinsics_check, options.intrinsics_min_z,
-                                    tie=options.intrinsics_tie)
+        ba, check, k2_check = free_intrinsics(points2d, weights, groups, held, final, free, size,
+                                              options.intrinsics_check, options.intrinsics_min_z,
+                                              tie=options.intrinsics_tie, more=more)
         kept = ba is not held
-        final = free if kept else final
+        if kept:
+            final = more if k2_check is not None and k2_check.kept else free
+            radial_kept = final.radial
         du = ba.dist
     spread = None
     if intrinsics is None and options.bootstrap > 0 and again:
@@ -447,10 +452,12 @@ def _adjust(px, w, confidence, K, dist, R, t, X, used, options, intrinsics, skel
         inl[c] = int(ba.inliers[k].sum())
         checked[c] = int(multi[k].sum()), int((ba.inliers[k] & multi[k]).sum())
     estimated = () if intrinsics is not None else ("focal",) + (
-        estimated_intrinsics(options)[1:] if kept else ())
+        estimated_intrinsics(dataclasses.replace(options, radial=radial_kept))[1:]
+        if kept else ())
     return (R, t, K, dist, ba.points3d.reshape(F, J, 3), rms, inl, checked,
             IntrinsicsEstimate(estimated, spread, check, turn,
-                               laplace.pair_turn_deg if laplace is not None else float("nan")))
+                               laplace.pair_turn_deg if laplace is not None else float("nan"),
+                               k2_check))
 
 
 def _distinct_poses(px, w, track, options):

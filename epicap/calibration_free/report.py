@@ -79,8 +79,8 @@ class CameraReport:
         return f"few inliers ({self.inlier_share:.0%})" if self.few_inliers else "ok"
 
     def intrinsics_cells(self) -> list[str]:
-        """Table cells: focal, principal point, k1 (each "value ± spread" when estimated and
-        measured), and which intrinsics were estimated or assumed."""
+        """Table cells: focal, principal point, k1 and k2 where not 0 (each "value ± spread" when
+        estimated and measured), and which intrinsics were estimated or assumed."""
         spread = np.full(5, np.nan) if self.spread is None else np.asarray(self.spread)
         pm = lambda s, fmt: f" ± {s:{fmt}}" if np.isfinite(s) else ""  # noqa: E731
         pp = self.principal_point
@@ -88,10 +88,12 @@ class CameraReport:
         cells = [f"{self.focal_px:.1f}" + pm(spread[0], ".1f"),
                  "" if pp is None else f"{pp[0]:.1f}{pm(spread[1], '.1f')}, "
                                        f"{pp[1]:.1f}{pm(spread[2], '.1f')}",
-                 f"{dist[0]:+.3f}" + pm(spread[3], ".3f")]
+                 f"{dist[0]:+.3f}" + pm(spread[3], ".3f")
+                 + (f", k2 {dist[1]:+.3f}" + pm(spread[4], ".3f") if dist[1] != 0 else "")]
         if not self.estimated:
             return cells + ["given"]
-        assumed = [name for name, what in (("centred pp", "principal point"), ("k1 = 0", "k1"))
+        assumed = [name for name, what in (("centred pp", "principal point"), ("k1 = 0", "k1"),
+                                           ("k2 = 0", "k2"))
                    if what not in self.estimated]
         text = "estimated: " + ", ".join(self.estimated)
         return cells + [text + ("; assumed: " + ", ".join(assumed) if assumed else "")]
@@ -111,7 +113,8 @@ class CalibrationResult:
     calibrated frame, standing or from the limbs (`world.person_height`)}, the one whose given
     height set the scale first; None for one person.
     intrinsics_check: with unknown intrinsics, the held-out test that decided whether the
-    estimated principal points and distortion were kept (`intrinsics.IntrinsicsCheck`) or None.
+    estimated principal points and distortion were kept (`intrinsics.IntrinsicsCheck`) or None;
+    k2_check: the one that then decided whether k2 was estimated beside k1, or None.
     turn_spread_deg: how well the data fix the cameras' relative turns: the root mean square
     over camera pairs of the standard angle error, degrees, from the last adjustment's
     covariance (`bundle_adjustment.adjustment_spread`); NaN when not measured.
@@ -130,6 +133,7 @@ class CalibrationResult:
     people_heights_m: dict | None = None
     intrinsics_check: object | None = None
     turn_spread_deg: float = float("nan")
+    k2_check: object | None = None
 
     def table_rows(self) -> tuple[list[str], list[list]]:
         """(header, rows) of the per-camera table: one row per camera, None for an empty cell."""
@@ -141,7 +145,7 @@ class CalibrationResult:
                          *r.intrinsics_cells(), f"{100 * r.coverage:.0f}%",
                          r.status()])
         return (["camera", "frames", "joints", "inliers", "rms px", "turn ± deg", "focal px",
-                 "cx, cy px", "k1", "intrinsics", "in view", "status"], rows)
+                 "cx, cy px", "k1 (k2)", "intrinsics", "in view", "status"], rows)
 
     def table(self) -> str:
         """The per-camera table (Markdown) the command prints."""
@@ -197,13 +201,25 @@ class CalibrationResult:
             return (f"; principal points and distortion estimated (held-out joints cannot tell: "
                     f"{check.free_px:.2f} px, {check.fixed_px:.2f} px with them assumed, sign "
                     f"test z {check.sign_z:.1f}; the centred model would carry the lens in its "
-                    "focal lengths and turns)")
+                    "focal lengths and turns)" + self._k2_text())
         if check.kept:
             return (f"; principal points and distortion estimated (held-out joints reproject "
-                    f"{check.free_px:.2f} px, {check.fixed_px:.2f} px with them assumed)")
+                    f"{check.free_px:.2f} px, {check.fixed_px:.2f} px with them assumed)"
+                    + self._k2_text())
         return (f"; principal points at the image centres and no distortion assumed (estimating "
                 f"them fitted held-out joints no better: {check.free_px:.2f} px against "
                 f"{check.fixed_px:.2f} px, sign test z {check.sign_z:.1f})")
+
+    def _k2_text(self) -> str:
+        """Whether k2 was estimated beside k1 (`intrinsics.free_intrinsics`), when that was tested."""
+        k2 = self.k2_check
+        if k2 is None:
+            return ""
+        if k2.kept:
+            return (f"; k2 estimated beside k1 (held-out joints {k2.free_px:.2f} px against "
+                    f"{k2.fixed_px:.2f} px with k1 alone, sign test z {k2.sign_z:.1f})")
+        return (f"; k2 = 0 assumed (held-out joints fitted no better with it: {k2.free_px:.2f} px "
+                f"against {k2.fixed_px:.2f} px with k1 alone, sign test z {k2.sign_z:.1f})")
 
     def _people_text(self) -> str:
         """With several people: their heights measured in the calibrated frame (the first one's

@@ -34,9 +34,11 @@ Without it, focal lengths are estimated with the principal point at the image ce
 distortion: one focal length for all cameras is searched first (the one at which a whole solve
 fits the joints best), then each camera's own is refined from it; --shared-focal keeps the
 shared one (steadier when the cameras are alike). A last adjustment then frees each camera's
-principal point and radial distortion k1 (--radial 2: k1 and k2; priors toward the image
-centre and zero) and keeps them only if they fit held-out joints better than the centred,
-undistorted model (a detector's bias can pull them off); the table says per camera what was
+principal point and radial distortion k1 (priors toward the image centre and zero) and keeps
+them only if they fit held-out joints better than the centred, undistorted model (a detector's
+bias can pull them off); then k2 beside k1, kept only if held-out joints fit better again (a
+real lens bends the image's edges more than k1 alone says; --radial 1: never k2, --radial 0:
+no distortion estimated); the table says per camera what was
 estimated and what assumed, with each estimate's spread over bootstrap resamples of the frames,
 and cameras.toml carries the estimated matrix and distortions. --centred keeps the principal
 point at the image centre and no distortion.
@@ -87,9 +89,10 @@ def add_arguments(parser) -> None:
                         help="without --intrinsics: assume each principal point at the image "
                              "centre and no distortion (default: estimate them where the "
                              "joints fix them)")
-    parser.add_argument("--radial", type=int, default=1, metavar="N",
+    parser.add_argument("--radial", type=int, default=2, metavar="N",
                         help="without --intrinsics: radial distortion coefficients to estimate "
-                             "(0, 1: k1 (default), 2: k1 and k2)")
+                             "at most (0; 1: k1; 2 (default): k1, and k2 where held-out joints "
+                             "fit better with it)")
     parser.add_argument("--method", choices=("epicap", "pooled", "epipolarpose"),
                         default="epicap", help="the estimator (default epicap; the others are "
                                                "baselines)")
