@@ -20,7 +20,7 @@ from epicap.geometry.bundle_adjustment import (BundleAdjustmentOptions, BundleAd
                                                bundle_adjust)
 
 __all__ = ["INTRINSIC_NAMES", "IntrinsicsCheck", "IntrinsicsEstimate", "bootstrap_spread",
-           "estimated_intrinsics", "free_intrinsics"]
+           "estimated_intrinsics", "free_intrinsics", "lens_fold"]
 
 # the columns of a spread: fx (pixels), cx, cy (pixels), k1, k2
 INTRINSIC_NAMES = ("focal", "cx", "cy", "k1", "k2")
@@ -134,7 +134,9 @@ def free_intrinsics(points2d: np.ndarray, weights: np.ndarray, groups: np.ndarra
     halves adjust with `more` too, and k2 is kept only when it reprojects the held-out joints
     closer than `free` by the sign test (z above `min_z`) and the median (a tie keeps k1
     alone); k2_check says how that went (fixed_px, free_px: without and with k2), None when
-    not tested. Without `check`, `more` is adjusted directly when given.
+    not tested. A k2 that bends the model back inside the image (`lens_fold`) is refused too
+    (k2_check.implausible says so) and k1 alone adjusted. Without `check`, `more` is adjusted
+    directly when given.
     Returns `solution` itself when the check refuses or the adjustment fails.
     """
     check_result = k2_check = None
@@ -155,10 +157,13 @@ def free_intrinsics(points2d: np.ndarray, weights: np.ndarray, groups: np.ndarra
             k2_check = IntrinsicsCheck(k1_px, k2_px, bool(z2 > min_z and k2_px < k1_px),
                                        float(z2))
             chosen = more if k2_check.kept else free
-    result = bundle_adjust(points2d, weights, solution.K, solution.dist, solution.R, solution.t,
-                           solution.points3d, groups,
-                           dataclasses.replace(chosen, max_nfev=max(chosen.max_nfev, max_nfev)),
-                           image_size)
+    result = _adjusted(points2d, weights, groups, solution, chosen, max_nfev, image_size)
+    fold = ("" if not (result.success and chosen is more and image_size is not None)
+            else lens_fold(result.K, result.dist, image_size))
+    if fold:
+        # k2 bent the model into a fold inside the image, where a lens has none: k1 alone
+        k2_check = dataclasses.replace(k2_check, kept=False, implausible=fold)
+        result = _adjusted(points2d, weights, groups, solution, free, max_nfev, image_size)
     if not result.success:
         return solution, check_result, k2_check
     why = _implausible(result.K, image_size)
@@ -198,6 +203,17 @@ def _sign_test(a_e: np.ndarray, b_e: np.ndarray) -> tuple[float, float, float]:
     return float(np.median(a_e)), float(np.median(b_e)), float(z)
 
 
+def _adjusted(points2d, weights, groups, start: BundleAdjustmentResult,
+              options: BundleAdjustmentOptions, max_nfev: int, image_size
+              ) -> BundleAdjustmentResult:
+    """The adjustment on every joint from `start` under `options`, with up to `max_nfev`
+    residual evaluations per robust round."""
+    return bundle_adjust(points2d, weights, start.K, start.dist, start.R, start.t,
+                         start.points3d, groups,
+                         dataclasses.replace(options, max_nfev=max(options.max_nfev, max_nfev)),
+                         image_size)
+
+
 def _implausible(K: np.ndarray, image_size: np.ndarray | None) -> str:
     """Why the principal points of K (C, 3, 3) cannot be a lens's (the one furthest off the
     centre, when more than `MAX_CENTRE_SHIFT` of its image size), "" when they can."""
@@ -212,6 +228,38 @@ def _implausible(K: np.ndarray, image_size: np.ndarray | None) -> str:
     return (f"a principal point moved {100 * shift[worst, axis]:.0f}% of the image "
             f"{'width' if axis == 0 else 'height'} off its centre (more than "
             f"{100 * MAX_CENTRE_SHIFT:.0f}%: the joints' bias, not a lens)")
+
+
+def lens_fold(K: np.ndarray, dist: np.ndarray | None, image_size: np.ndarray) -> str:
+    """Why a camera's radial distortion folds back inside its image, "" when none does.
+
+    K: (C, 3, 3), dist: (C, 5) k1 k2 p1 p2 k3 (OpenCV's order; k1, k2 used) or None,
+    image_size: (C, 2) width, height pixels. A ray at normalised radius r lands at
+    r (1 + k1 r^2 + k2 r^4); a real lens keeps that growing out to its image corners, while a
+    fitted k1 < 0 (or k2 < 0) turns it back at some radius, beyond which two rays land on one
+    pixel and undistortion has no answer. The largest distorted radius the model reaches
+    (at the turn) must lie beyond the farthest image corner (normalised by the focal length,
+    from the principal point)."""
+    if dist is None:
+        return ""
+    size = np.asarray(image_size, np.float64)
+    r = np.linspace(0.0, 4.0, 801)
+    for c in range(len(K)):
+        k1, k2 = float(dist[c, 0]), float(dist[c, 1])
+        if k1 >= 0 and k2 >= 0:
+            continue
+        grows = 1 + 3 * k1 * r ** 2 + 5 * k2 * r ** 4 > 0
+        if grows.all():
+            continue
+        turn = r[np.argmin(grows)]
+        reach = turn * (1 + k1 * turn ** 2 + k2 * turn ** 4)
+        corners = np.array([[0, 0], [size[c, 0], 0], [0, size[c, 1]], size[c]]) - K[c, :2, 2]
+        corner = float(np.max(np.linalg.norm(corners / K[c, [0, 1], [0, 1]], axis=1)))
+        if reach <= corner:
+            return (f"camera {c + 1}'s distortion (k1 {k1:+.3f}, k2 {k2:+.3f}) folds back at "
+                    f"{reach:.2f} focal lengths from the centre, inside its image (corners at "
+                    f"{corner:.2f}): not a lens")
+    return ""
 
 
 def _held_out_errors(points2d, weights, ba) -> np.ndarray:

@@ -215,6 +215,10 @@ class CalibrationResult:
         k2 = self.k2_check
         if k2 is None:
             return ""
+        if k2.implausible:
+            return (f"; k2 = 0 assumed (estimating it fitted held-out joints better, "
+                    f"{k2.free_px:.2f} px against {k2.fixed_px:.2f} px with k1 alone, but "
+                    f"{k2.implausible})")
         if k2.kept:
             return (f"; k2 estimated beside k1 (held-out joints {k2.free_px:.2f} px against "
                     f"{k2.fixed_px:.2f} px with k1 alone, sign test z {k2.sign_z:.1f})")

@@ -240,3 +240,23 @@ def test_a_lens_with_k2_gets_k2_and_a_k1_lens_does_not(off_centre):
     assert not res["estimated"].k2_check.kept
     assert res["estimated"].cameras.dist[:, 1].tolist() == [0.0] * 4
     assert "k2 = 0 assumed" in res["estimated"].summary()
+
+
+def test_a_distortion_that_folds_back_inside_the_image_is_named():
+    """k1 < 0 alone turns the distorted radius back at 2 / (3 sqrt(-3 k1)) focal lengths (the
+    closed form); an image whose corners lie beyond that is not a lens's."""
+    from epicap.calibration_free.intrinsics import lens_fold
+
+    k1 = -0.35
+    fold = 2 / (3 * np.sqrt(-3 * k1))                                 # 0.651 focal lengths
+    dist = np.array([[k1, 0, 0, 0, 0]])
+    for corner, folds in ((0.98 * fold, False), (1.02 * fold, True)):
+        half = corner * 1000 / np.sqrt(2)                             # a square image
+        K = np.array([[[1000, 0, half], [0, 1000, half], [0, 0, 1.0]]])
+        message = lens_fold(K, dist, np.array([[2 * half, 2 * half]]))
+        assert bool(message) == folds, (corner, message)
+    assert "folds back at 0.65 focal lengths" in message
+    # Human3.6M's lens grows to its corners; a negative k2 on top of it does not
+    K = np.array([[[1145, 0, 500], [0, 1145, 500], [0, 0, 1.0]]])
+    assert lens_fold(K, np.array([[-0.207, 0.248, 0, 0, 0]]), np.array([[1000, 1000]])) == ""
+    assert lens_fold(K, np.array([[-0.207, -0.6, 0, 0, 0]]), np.array([[1000, 1000]]))
