@@ -10,7 +10,8 @@ missing, each camera losing the subject for 10% of the frames (`SceneOptions`, a
 Intrinsics: "known" passes the true K and distortion; "unknown" calibrates with
 `intrinsics=None` (each camera's focal length searched with the principal point centred and no
 distortion; the last adjustment then frees principal points and k1 when the held-out check keeps
-them, `calibration_free.intrinsics.free_intrinsics`); "ideal" is "unknown" on the same rigs with
+them, and k2 beside k1 when the same held-out joints fit better with it,
+`calibration_free.intrinsics.free_intrinsics`); "ideal" is "unknown" on the same rigs with
 the principal point centred and k1 = 0 in the truth: the gap between the two is what the lens
 model costs; "same" is "ideal" with every camera of a rig one model (the first camera's image
 size and focal length; other rigs, as the focal lengths change the distances): what is left of

@@ -211,7 +211,7 @@ class CalibrationResult:
                 f"{check.fixed_px:.2f} px, sign test z {check.sign_z:.1f})")
 
     def _k2_text(self) -> str:
-        """Whether k2 was estimated beside k1 (`intrinsics.free_intrinsics`), when that was tested."""
+        """Whether k2 was estimated beside k1 (`intrinsics.free_intrinsics`), when tested."""
         k2 = self.k2_check
         if k2 is None:
             return ""
