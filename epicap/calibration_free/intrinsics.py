@@ -129,7 +129,7 @@ def free_intrinsics(points2d: np.ndarray, weights: np.ndarray, groups: np.ndarra
     more: `free` with k2 freed as well (or None). Real lenses bend the image's edges by more
     than k1 r^2: the published Human3.6M cameras have k1 -0.19..-0.21 and k2 +0.22..+0.26,
     where a k1-only model, its own k1 pulled to -0.15, turned a synthetic 4-camera lab of them
-    by 0.42-0.63 deg (MPJPE ratio 1.07-1.10) against 0.15-0.17 deg (1.002-1.004) with k2. k2 is
+    by 0.42-0.63 deg (MPJPE ratio 1.07-1.10) against 0.10-0.21 deg (1.003-1.006) with k2. k2 is
     one more curve a detector's bias can bend, so once the free intrinsics are kept, the same
     halves adjust with `more` too, and k2 is kept only when it reprojects the held-out joints
     closer than `free` by the sign test (z above `min_z`) and the median (a tie keeps k1

@@ -55,7 +55,7 @@ class CalibrationOptions:
         with standard deviation `radial_prior`. With `intrinsics_check`, k2 is estimated only
         when held-out joints fit better with it than with k1 alone
         (`intrinsics.free_intrinsics`): on Human3.6M's published lenses (k1 about -0.2, k2
-        +0.24) that took a synthetic lab of them from 0.42-0.63 to 0.15-0.17 deg; with k1
+        +0.24) that took a synthetic lab of them from 0.42-0.63 to 0.10-0.21 deg; with k1
         alone in the truth, k2 was refused and nothing changed.
     intrinsics_prior_weight: how many observations' worth each of those priors weighs
         (`BundleAdjustmentOptions.intrinsics_prior_weight`; 1: a plain Gaussian prior).
