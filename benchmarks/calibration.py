@@ -447,12 +447,15 @@ def main(argv=None) -> int:
     parser.add_argument("--rigs", type=int, default=100, help="sweep: how many seeded rigs")
     parser.add_argument("--seed0", type=int, default=0, help="sweep: the first rig's seed")
     parser.add_argument("--intrinsics", default="known",
-                        choices=("known", "unknown", "ideal", "same", "focal", "both", "all"),
+                        choices=("known", "unknown", "ideal", "same", "focal", "k2",
+                                 "k2 as k1", "lens", "both", "all"),
                         help="sweep: intrinsics given (known), estimated (unknown), estimated "
                              "on the same rigs with ideal lenses (ideal: principal point "
                              "centred, k1 = 0), and with one camera model per rig too (same); "
                              "focal: the true focal lengths given, centred principal point, no "
-                             "distortion; both = known + unknown; all = the five")
+                             "distortion; k2: unknown, on rigs whose lenses have k2 too; "
+                             "'k2 as k1': those rigs estimated with k1 alone; lens = k2 + "
+                             "'k2 as k1'; both = known + unknown; all = the first five")
     parser.add_argument("--jsonl", help="sweep: append every rig's row to this file")
     parser.add_argument("--refine-alone", action="store_true",
                         help="refine rows: also what the refinement reaches without the solve "
@@ -467,7 +470,7 @@ def main(argv=None) -> int:
     if args.only == "sweep":
         from calibration_sweep import run_sweep
 
-        modes = {"both": ("known", "unknown"),
+        modes = {"both": ("known", "unknown"), "lens": ("k2", "k2 as k1"),
                  "all": ("known", "unknown", "ideal", "same", "focal")}.get(
             args.intrinsics, (args.intrinsics,))
         run_sweep(args.rigs, modes, sweep_frames or 200, args.seed0,

@@ -18,6 +18,9 @@ size and focal length; other rigs, as the focal lengths change the distances): w
 the gap comes from the focal lengths differing between cameras (one focal length is searched);
 "focal" gives the true focal lengths with the principal point at the centre and no distortion
 (a spec sheet's intrinsics) on the rigs of "known": the gap to "known" is the lens's alone.
+"k2" is "unknown" on rigs whose lenses also have k2 (uniform in `LENS_K2`, redrawn where the lens
+would fold inside the image); "k2 as k1" the same rigs calibrated with k1 alone (`--radial 1`):
+the gap is what estimating k2 where the held-out joints keep it recovers.
 
 Columns per rig (`scored_calibration` of calibration.py): rot = mean relative rotation error over
 camera pairs, deg; rot bound = its Cramer-Rao bound (`rotation_bound`: what the clean joints the
@@ -64,9 +67,13 @@ from epicap.session import Cameras
 # (clip, turn deg/s): the travelling clips circle (radius ~2 m) so the subject stays in a volume
 SWEEP_CLIPS = (("walk", 28.0), ("dance_a", 40.0), ("crawl", 20.0), ("jump", 60.0),
                ("kick", 0.0), ("getup_faceup", 0.0))
-MODES = ("known", "unknown", "ideal", "same", "focal")
+MODES = ("known", "unknown", "ideal", "same", "focal", "k2", "k2 as k1")
 TARGET_RATIO, TARGET_SHARE = 1.05, 0.95
-TARGET_ROT = {"known": 0.2, "unknown": 0.3, "ideal": 0.3, "same": 0.3, "focal": 0.3}
+TARGET_ROT = {"known": 0.2, "unknown": 0.3, "ideal": 0.3, "same": 0.3, "focal": 0.3,
+              "k2": 0.3, "k2 as k1": 0.3}
+# lenses with k2 as well ("k2" modes): k2 uniform in this range beside the family's k1 (the
+# published Human3.6M lenses: k1 about -0.2, k2 +0.22..+0.26)
+LENS_K2 = (0.0, 0.3)
 ROW_HEADERS = ["seed", "intrinsics", "layout", "cams", "clip", "rot deg", "rot bound deg",
                "centre %",
                "focal %", "ratio", "MPJPE mm (true cams)", "min seen %", "s", "status", "rig"]
@@ -81,7 +88,8 @@ def sweep_scene(seed: int, frames: int = 200, mode: str = "known"):
     name, turn = SWEEP_CLIPS[seed % len(SWEEP_CLIPS)]
     clip = load_clip(name, "coco17", fps=30, num_frames=frames, turn_deg_per_s=turn)
     family = (RigFamily(pp_offset=0.0, k1=(0.0, 0.0), same_camera=mode == "same")
-              if mode in ("ideal", "same") else RigFamily())
+              if mode in ("ideal", "same") else
+              RigFamily(k2=LENS_K2) if mode.startswith("k2") else RigFamily())
     rig = random_rig(seed, clip.positions, family)
     scene = make_scene(clip, rig.cameras, SceneOptions(
         noise_px=2.0, outlier_fraction=0.1, missing_fraction=0.1, lose_fraction=0.1,
@@ -138,7 +146,8 @@ def sweep_row(seed: int, mode: str, frames: int = 200) -> dict:
         K = cams.K.copy()
         K[:, :2, 2] = (cams.image_size - 1) / 2
         intr = Cameras(cams.names, cams.image_size, K, np.zeros((len(cams), 5)))
-    options = CalibrationOptions(subject_height_m=clip.subject_height_m)
+    options = CalibrationOptions(subject_height_m=clip.subject_height_m,
+                                 radial=1 if mode == "k2 as k1" else 2)
     t0 = time.perf_counter()
     try:
         r = scored_calibration(cams, scene, intr, options, align_joints=True)

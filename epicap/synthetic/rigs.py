@@ -62,8 +62,10 @@ class RigFamily:
     image_sizes: landscape (width, height) pixels, drawn uniformly; `portrait_share` of the
         cameras turn theirs to portrait.
     pp_offset: the principal point is off the image centre by up to this fraction of the image
-        width (x) and height (y), uniformly. k1: (min, max) radial distortion (k2 = p1 = p2 =
-        k3 = 0), uniform, within the monotonic limit of the module doc.
+        width (x) and height (y), uniformly. k1: (min, max) radial distortion, uniform, within
+        the monotonic limit of the module doc. k2: (min, max), uniform (default none: k2 = 0);
+        a draw whose lens folds back before its image corners (with `FOLD_MARGIN`) is
+        redrawn. p1 = p2 = k3 = 0.
     height_m: (min, max) camera heights above the floor. max_tilt_deg: steepest downward tilt;
         max_up_deg: steepest upward one (low cameras look up at the body).
     distance_m: (min, max) horizontal distance from the framed joints' centre.
@@ -88,6 +90,7 @@ class RigFamily:
     portrait_share: float = 0.25
     pp_offset: float = 0.03
     k1: tuple[float, float] = (-0.35, 0.1)
+    k2: tuple[float, float] = (0.0, 0.0)
     height_m: tuple[float, float] = (0.3, 3.5)
     max_tilt_deg: float = 45.0
     max_up_deg: float = 20.0
@@ -109,7 +112,7 @@ class RigFamily:
         if not 2 <= lo <= hi:
             raise InputError(f"num_cameras must be (min, max) with 2 <= min <= max, got "
                              f"{self.num_cameras}")
-        for name in ("focal_px", "fov_deg", "k1", "height_m", "distance_m", "fill",
+        for name in ("focal_px", "fov_deg", "k1", "k2", "height_m", "distance_m", "fill",
                      "lose_span"):
             lo, hi = getattr(self, name)
             if not lo <= hi:
@@ -246,14 +249,33 @@ def random_rig(seed: int, motion: np.ndarray, family: RigFamily = RigFamily(),
 def _lens(K: np.ndarray, sizes: np.ndarray, family: RigFamily,
           rng: np.random.Generator) -> np.ndarray:
     """Moves each principal point of K (C, 3, 3) off its image's centre (in place) and returns
-    the distortion (C, 5): k1 drawn in the family's range, above the monotonic limit."""
+    the distortion (C, 5): k1 drawn in the family's range, above the monotonic limit, and k2
+    in its range where the family has one."""
     dist = np.zeros((len(K), 5))
     for c, size in enumerate(sizes.astype(np.float64)):
         K[c, :2, 2] += rng.uniform(-1, 1, 2) * family.pp_offset * size
         corner = np.hypot(*np.maximum(K[c, :2, 2], size - 1 - K[c, :2, 2])) / K[c, 0, 0]
         lo = min(max(family.k1[0], -(2 / (3 * FOLD_MARGIN * corner)) ** 2 / 3), family.k1[1])
         dist[c, 0] = lo + rng.random() * (family.k1[1] - lo)
+        if family.k2 != (0.0, 0.0):
+            for _ in range(MAX_TRIES):
+                dist[c, 1] = rng.uniform(*family.k2)
+                if _reach(dist[c, 0], dist[c, 1]) > FOLD_MARGIN * corner:
+                    break
+            else:
+                dist[c, 1] = 0.0
     return dist
+
+
+def _reach(k1: float, k2: float) -> float:
+    """The largest normalised distorted radius r (1 + k1 r^2 + k2 r^4) reaches before it turns
+    back (inf when it keeps growing)."""
+    r = np.linspace(0.0, 4.0, 801)
+    grows = 1 + 3 * k1 * r ** 2 + 5 * k2 * r ** 4 > 0
+    if grows.all():
+        return float("inf")
+    turn = r[np.argmin(grows)]
+    return float(turn * (1 + k1 * turn ** 2 + k2 * turn ** 4))
 
 
 def visible(points: np.ndarray, cameras: Cameras) -> np.ndarray:
