@@ -38,10 +38,10 @@ principal point and radial distortion k1 (priors toward the image centre and zer
 them only if they fit held-out joints better than the centred, undistorted model (a detector's
 bias can pull them off); then k2 beside k1, kept only if held-out joints fit better again (a
 real lens bends the image's edges more than k1 alone says; --radial 1: never k2, --radial 0:
-no distortion estimated); the table says per camera what was
-estimated and what assumed, with each estimate's spread over bootstrap resamples of the frames,
-and cameras.toml carries the estimated matrix and distortions. --centred keeps the principal
-point at the image centre and no distortion.
+no distortion estimated). The table says per camera what was estimated and what assumed, each
+estimate ± its standard deviation (the larger of the last adjustment's covariance and the
+spread over bootstrap resamples of the frames), and cameras.toml carries the estimated matrix
+and distortions. --centred keeps the principal point at the image centre and no distortion.
 
 Refining: --refine FILE starts from an existing calibration (any of those formats, with
 intrinsics and extrinsics, e.g. from a board, after a camera was nudged) and adjusts every
