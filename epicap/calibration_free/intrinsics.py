@@ -18,6 +18,7 @@ import numpy as np
 
 from epicap.geometry.bundle_adjustment import (BundleAdjustmentOptions, BundleAdjustmentResult,
                                                bundle_adjust)
+from epicap.geometry.camera import radial_fold
 
 __all__ = ["INTRINSIC_NAMES", "IntrinsicsCheck", "IntrinsicsEstimate", "bootstrap_spread",
            "estimated_intrinsics", "free_intrinsics", "lens_fold"]
@@ -162,7 +163,9 @@ def free_intrinsics(points2d: np.ndarray, weights: np.ndarray, groups: np.ndarra
             else lens_fold(result.K, result.dist, image_size))
     if fold:
         # k2 bent the model into a fold inside the image, where a lens has none: k1 alone
-        k2_check = dataclasses.replace(k2_check, kept=False, implausible=fold)
+        k2_check = dataclasses.replace(
+            k2_check or IntrinsicsCheck(float("nan"), float("nan"), False), kept=False,
+            implausible=fold)
         result = _adjusted(points2d, weights, groups, solution, free, max_nfev, image_size)
     if not result.success:
         return solution, check_result, k2_check
@@ -233,33 +236,26 @@ def _implausible(K: np.ndarray, image_size: np.ndarray | None) -> str:
 def lens_fold(K: np.ndarray, dist: np.ndarray | None, image_size: np.ndarray) -> str:
     """Why a camera's radial distortion folds back inside its image, "" when none does.
 
-    K: (C, 3, 3), dist: (C, 5) k1 k2 p1 p2 k3 (OpenCV's order; k1, k2 used) or None,
-    image_size: (C, 2) width, height pixels. A ray at normalised radius r lands at
-    r (1 + k1 r^2 + k2 r^4); a real lens keeps that growing out to its image corners, while a
-    fitted k1 < 0 (or k2 < 0) turns it back at some radius, beyond which two rays land on one
-    pixel and undistortion has no answer. The largest distorted radius the model reaches
-    (at the turn) must lie beyond the farthest image corner (normalised by the focal length,
-    from the principal point)."""
+    K: (C, 3, 3), dist: (C, 5) k1 k2 p1 p2 k3 (OpenCV's order) or None, image_size: (C, 2)
+    width, height pixels. A real lens maps rays farther out all the way to its image corners;
+    a fitted k1 or k2 < 0 can turn that back (`geometry.camera.radial_fold`), beyond which two
+    rays land on one pixel and undistortion has no answer. The farthest distorted radius the
+    model reaches must lie beyond the farthest image corner (both in focal lengths from the
+    principal point); the first camera where it does not is named."""
     if dist is None:
         return ""
     size = np.asarray(image_size, np.float64)
-    r = np.linspace(0.0, 4.0, 801)
-    for c in range(len(K)):
-        k1, k2 = float(dist[c, 0]), float(dist[c, 1])
-        if k1 >= 0 and k2 >= 0:
-            continue
-        grows = 1 + 3 * k1 * r ** 2 + 5 * k2 * r ** 4 > 0
-        if grows.all():
-            continue
-        turn = r[np.argmin(grows)]
-        reach = turn * (1 + k1 * turn ** 2 + k2 * turn ** 4)
-        corners = np.array([[0, 0], [size[c, 0], 0], [0, size[c, 1]], size[c]]) - K[c, :2, 2]
-        corner = float(np.max(np.linalg.norm(corners / K[c, [0, 1], [0, 1]], axis=1)))
-        if reach <= corner:
-            return (f"camera {c + 1}'s distortion (k1 {k1:+.3f}, k2 {k2:+.3f}) folds back at "
-                    f"{reach:.2f} focal lengths from the centre, inside its image (corners at "
-                    f"{corner:.2f}): not a lens")
-    return ""
+    reach = radial_fold(dist)[1]                                               # (C,)
+    corners = np.stack([np.zeros_like(size), size * [1, 0], size * [0, 1], size], axis=1)
+    focal = np.stack([K[:, 0, 0], K[:, 1, 1]], axis=1)[:, None]                # (C, 1, 2)
+    corner = np.linalg.norm((corners - K[:, None, :2, 2]) / focal, axis=2).max(axis=1)
+    folded = np.flatnonzero(reach <= corner)
+    if not len(folded):
+        return ""
+    c = int(folded[0])
+    return (f"camera {c + 1}'s distortion (k1 {dist[c, 0]:+.3f}, k2 {dist[c, 1]:+.3f}) folds "
+            f"back at {reach[c]:.2f} focal lengths from the centre, inside its image (corners at "
+            f"{corner[c]:.2f}): not a lens")
 
 
 def _held_out_errors(points2d, weights, ba) -> np.ndarray:

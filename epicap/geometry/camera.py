@@ -11,6 +11,7 @@ from epicap.errors import InputError, check_shape
 __all__ = [
     "rotation_from_rodrigues", "rodrigues_from_rotation", "distort_normalized", "project_points",
     "undistort_points", "camera_centers", "projection_matrices", "pad_distortion",
+    "radial_fold",
 ]
 
 
@@ -68,6 +69,31 @@ def distort_normalized(xy: np.ndarray, dist: np.ndarray) -> np.ndarray:
     xd = x * radial + 2 * p1 * x * y + p2 * (r2 + 2 * x * x)
     yd = y * radial + p1 * (r2 + 2 * y * y) + 2 * p2 * x * y
     return np.stack([xd, yd], axis=-1)
+
+
+def radial_fold(dist: np.ndarray, max_radius: float = 10.0,
+                samples: int = 4001) -> tuple[np.ndarray, np.ndarray]:
+    """Where OpenCV's radial model stops mapping rays outward, per camera.
+
+    dist: (C, 5) k1 k2 p1 p2 k3 (or fewer, padded). A ray at undistorted normalised radius r
+    lands at r (1 + k1 r^2 + k2 r^4 + k3 r^6); that stops growing at the first r where its
+    derivative 1 + 3 k1 r^2 + 5 k2 r^4 + 7 k3 r^6 reaches 0 (r^2 = -1 / (3 k1) for k1 alone),
+    and rays beyond fold back onto pixels nearer the centre: no real lens does that inside its
+    image. Returns (fold, reach), each (C,): that undistorted radius and the distorted radius
+    it lands at, the farthest the model reaches from the principal point (both in focal
+    lengths; inf for a lens that keeps growing out to `max_radius`, searched on `samples`
+    radii)."""
+    d = pad_distortion(np.atleast_2d(dist))
+    r = np.linspace(0.0, max_radius, samples)
+    k1, k2, k3 = (d[:, i, None] for i in (0, 1, 4))
+    r2 = r * r
+    slope = 1 + r2 * (3 * k1 + r2 * (5 * k2 + 7 * k3 * r2))
+    folds = (slope <= 0).any(axis=1)
+    fold = np.where(folds, r[np.argmax(slope <= 0, axis=1)], np.inf)
+    f2 = np.where(folds, fold, 0.0) ** 2
+    reach = np.where(folds, fold * (1 + f2 * (k1[:, 0] + f2 * (k2[:, 0] + f2 * k3[:, 0]))),
+                     np.inf)
+    return fold, reach
 
 
 def project_points(points_world: np.ndarray, K: np.ndarray, R: np.ndarray, t: np.ndarray,

@@ -34,7 +34,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from epicap.errors import GeometryError, InputError
-from epicap.geometry.camera import project_points, rotation_from_rodrigues
+from epicap.geometry.camera import project_points, radial_fold, rotation_from_rodrigues
 from epicap.session.cameras import Cameras
 from epicap.synthetic.rig import look_at_rotation
 from epicap.synthetic.scene import lens_valid
@@ -260,22 +260,11 @@ def _lens(K: np.ndarray, sizes: np.ndarray, family: RigFamily,
         if family.k2 != (0.0, 0.0):
             for _ in range(MAX_TRIES):
                 dist[c, 1] = rng.uniform(*family.k2)
-                if _reach(dist[c, 0], dist[c, 1]) > FOLD_MARGIN * corner:
+                if radial_fold(dist[c])[1][0] > FOLD_MARGIN * corner:
                     break
             else:
                 dist[c, 1] = 0.0
     return dist
-
-
-def _reach(k1: float, k2: float) -> float:
-    """The largest normalised distorted radius r (1 + k1 r^2 + k2 r^4) reaches before it turns
-    back (inf when it keeps growing)."""
-    r = np.linspace(0.0, 4.0, 801)
-    grows = 1 + 3 * k1 * r ** 2 + 5 * k2 * r ** 4 > 0
-    if grows.all():
-        return float("inf")
-    turn = r[np.argmin(grows)]
-    return float(turn * (1 + k1 * turn ** 2 + k2 * turn ** 4))
 
 
 def visible(points: np.ndarray, cameras: Cameras) -> np.ndarray:

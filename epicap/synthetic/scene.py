@@ -20,7 +20,7 @@ from typing import Mapping, Sequence
 import numpy as np
 
 from epicap.errors import InputError
-from epicap.geometry.camera import project_points
+from epicap.geometry.camera import project_points, radial_fold
 from epicap.session.cameras import Cameras
 from epicap.session.keypoints2d import Keypoints2D
 from epicap.session.poses3d import Poses3D
@@ -175,11 +175,10 @@ def make_scene(clip: MocapClip, cameras: Cameras,
 def lens_valid(points_world: np.ndarray, cameras: Cameras) -> np.ndarray:
     """(C, N) bool: the points lie where each camera's radial distortion still maps them outward.
 
-    points_world: (N, 3) or (C, N, 3) world metres. The OpenCV radial model r (1 + k1 r^2 +
-    k2 r^4 + k3 r^6) of the undistorted normalized radius r stops growing at the first r where
-    its derivative 1 + 3 k1 r^2 + 5 k2 r^4 + 7 k3 r^6 reaches 0 (r^2 = -1 / (3 k1) for k1 alone):
-    points beyond fold back into the image, where no real lens shows them. False for points
-    behind a camera or NaN; True everywhere in front for a lens without such a fold.
+    points_world: (N, 3) or (C, N, 3) world metres. Points beyond the undistorted radius where
+    the radial model stops growing (`geometry.camera.radial_fold`) fold back into the image,
+    where no real lens shows them. False for points behind a camera or NaN; True everywhere in
+    front for a lens without such a fold.
     """
     X = np.asarray(points_world, dtype=np.float64)
     C = len(cameras)
@@ -188,11 +187,7 @@ def lens_valid(points_world: np.ndarray, cameras: Cameras) -> np.ndarray:
     x_cam = np.einsum("cij,cnj->cni", cameras.R, X) + cameras.t[:, None, :]
     with np.errstate(divide="ignore", invalid="ignore"):
         r = np.hypot(x_cam[..., 0], x_cam[..., 1]) / x_cam[..., 2]
-    grid = np.linspace(0.0, 10.0, 4001)
-    k1, k2, k3 = (cameras.dist[:, i, None] for i in (0, 1, 4))
-    slope = 1 + grid * grid * (3 * k1 + grid * grid * (5 * k2 + 7 * k3 * grid * grid))
-    folds = (slope <= 0).any(axis=1)
-    fold = np.where(folds, grid[np.argmax(slope <= 0, axis=1)], np.inf)  # (C,)
+    fold = radial_fold(cameras.dist)[0]                                        # (C,)
     with np.errstate(invalid="ignore"):
         return (x_cam[..., 2] > 0) & (r < fold[:, None])
 
