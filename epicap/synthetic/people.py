@@ -14,9 +14,11 @@ identities took such a shift for the right one on 2 of 8 random rigs.
 What a camera reports: every joint of every person projected (camera c's frame k shows the motion
 at time k + offset_c), hidden where another body is in front of it (each bone of a nearer person
 is a capsule of `body_radius_m`; a joint is occluded when its pixel falls inside the projection of
-a nearer capsule), outside the image or behind the camera; Gaussian noise; a person whose visible
-joints number fewer than `min_joints` is not detected at all. A fraction `swap_fraction` of the
-detected persons in a camera-frame have left and right exchanged (a detector's typical failure).
+a nearer capsule), outside the image, behind the camera or beyond the radius where its lens
+model folds back into the image (`scene.lens_valid`: no real lens shows those); Gaussian noise;
+a person whose visible joints number fewer than `min_joints` is not detected at all. A fraction
+`swap_fraction` of the detected persons in a camera-frame have left and right exchanged (a
+detector's typical failure).
 The detections then go into S = P slots in an order shuffled per camera-frame, as a detector
 reports them (`detections`, (C, T, S, J, 3)), with the true slot -> person map beside them.
 
@@ -36,6 +38,7 @@ from epicap.session.cameras import Cameras
 from epicap.session.keypoints2d import Keypoints2D
 from epicap.session.poses3d import Poses3D
 from epicap.synthetic.mocap import load_clip
+from epicap.synthetic.scene import lens_valid
 
 __all__ = ["PeopleOptions", "PeopleScene", "make_people_scene", "person_ids"]
 
@@ -229,6 +232,7 @@ def make_people_scene(cameras: Cameras, num_frames: int,
     with np.errstate(invalid="ignore"):
         in_view = (np.isfinite(clean).all(-1) & (clean >= -0.5).all(-1)
                    & (clean <= size - 0.5).all(-1) & present[..., None])
+    in_view &= lens_valid(seen.reshape(C, -1, 3), cameras).reshape(in_view.shape)
     occluded = _occluded(clean, depth, present, cameras.K[:, 0, 0], skel.bone_index,
                          options.body_radius_m)
     visible = in_view & ~occluded
