@@ -52,6 +52,7 @@ people walk a circle, so a cycle later they are where a turned camera would see 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import sys
 import time
 from pathlib import Path
@@ -65,6 +66,7 @@ from people import _aligned, identity_map, identity_switches, mpjpe_mm, pcp  # n
 
 from epicap.calibration_free.pipeline import CalibrationOptions, calibrate  # noqa: E402
 from epicap.capture.sync import resample_to_timeline  # noqa: E402
+from epicap.capture.sync_cameras import timed_keypoints  # noqa: E402
 from epicap.capture.sync_epipolar import estimate_offsets  # noqa: E402
 from epicap.capture.sync_people import as_joints, synced_keypoints  # noqa: E402
 from epicap.console import format_table  # noqa: E402
@@ -176,8 +178,10 @@ def scene_row(P: int, C: int, T: int, seed: int, offsets=OFFSETS, random_rig: bo
             found = Keypoints2D(found.keypoints[:, :, 0], cams.names, "coco17", cams.image_size,
                                 FPS)
     synced, first = _synced(found, estimated)
-    r = calibrate(synced, intrinsics, options)
+    # as `epicap calibrate` does: the offsets sync estimated are refined with the cameras
+    r = calibrate(synced, intrinsics, dataclasses.replace(options, refine_timing=sync.estimated))
     fixed, _ = rematch_keypoints(synced, r.cameras)
+    fixed, _ = timed_keypoints(fixed, r.cameras, sync.estimated)  # as `epicap triangulate`
     poses = triangulate_keypoints(fixed, r.cameras)[0].poses
     poses = _on_truth_timeline(poses.reshape((-1,) + poses.shape[-3:]), first, T)
     secs = time.perf_counter() - t0

@@ -106,6 +106,10 @@ def calibrate(keypoints: Keypoints2D, intrinsics: Cameras | None = None,
     cv2.setRNGSeed(options.seed)  # OpenCV's RANSACs: the same keypoints give the same rig
     if keypoints.people is None and options.subject not in ("", "p0"):
         raise InputError(f"--subject {options.subject}: the keypoints hold one person")
+    if options.refine_timing and initial is None:
+        from epicap.calibration_free.timing import calibrate_timed
+
+        return calibrate_timed(keypoints, intrinsics, options, repeat_track, calibrate)
     if keypoints.people is not None:
         from epicap.calibration_free.people import calibrate_people
 

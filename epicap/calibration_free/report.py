@@ -115,6 +115,8 @@ class CalibrationResult:
     intrinsics_check: with unknown intrinsics, the held-out test that decided whether the
     estimated principal points and distortion were kept (`intrinsics.IntrinsicsCheck`) or None;
     k2_check: the one that then decided whether k2 was estimated beside k1, or None.
+    timing: with `CalibrationOptions.refine_timing`, how far the keypoints' timeline was off per
+    camera, refined with the cameras (`timing.TimingRefinement`), or None.
     turn_spread_deg: how well the data fix the cameras' relative turns: the root mean square
     over camera pairs of the standard angle error, degrees, from the last adjustment's
     covariance (`bundle_adjustment.adjustment_spread`); NaN when not measured.
@@ -134,6 +136,7 @@ class CalibrationResult:
     intrinsics_check: object | None = None
     turn_spread_deg: float = float("nan")
     k2_check: object | None = None
+    timing: object | None = None
 
     def table_rows(self) -> tuple[list[str], list[list]]:
         """(header, rows) of the per-camera table: one row per camera, None for an empty cell."""
@@ -178,7 +181,8 @@ class CalibrationResult:
                 f"RMS reprojection error {self.rms_px:.2f} px; subject height "
                 f"{w.height_solve * w.scale:.2f} m (measured from "
                 f"{getattr(w, 'height_from', 'limbs')}) sets the scale; {w.describe()}"
-                + self._turn_text() + self._people_text() + self._intrinsics_text())
+                + self._turn_text() + self._people_text() + self._intrinsics_text()
+                + ("" if self.timing is None else "; " + self.timing.describe()))
 
     def _turn_text(self) -> str:
         """How well the data fix the cameras' relative turns, when measured."""

@@ -231,6 +231,28 @@ def _detections(session):
     return Detections2D.from_npz(found) if found.is_file() else None
 
 
+def estimated_offsets(session) -> tuple[str, ...]:
+    """The cameras of `session` whose offsets its `sync.toml` estimated from the keypoints and
+    applied (`SyncResult.estimated`); () without one, or when it is not the sync of the
+    keypoints now in place (keypoints2d.npz neither what sync wrote nor what triangulate's
+    re-check made of it)."""
+    from pathlib import Path
+
+    from epicap.assets import sha256_of
+    from epicap.capture.sync_tracks import estimated_cameras
+    from epicap.session.recheck import keypoints_before_recheck
+
+    session = Path(session)
+    previous = read_sync(session / SYNC_FILE)
+    synced = keypoints_before_recheck(session)
+    if not previous or not synced.is_file() or \
+            sha256_of(synced) != previous.get("synced_sha256"):
+        return ()
+    cams = previous.get("cameras", {})
+    return estimated_cameras([(n, c.get("method"), c.get("estimated_frames"))
+                              for n, c in cams.items() if isinstance(c, dict)])
+
+
 def read_sync(path) -> dict:
     """The previous sync.toml as a dict, {} when absent or unreadable."""
     import tomllib

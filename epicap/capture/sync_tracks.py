@@ -119,6 +119,13 @@ class CameraOffset:
     rivals_frames: list[float] = field(default_factory=list)
 
 
+def estimated_cameras(cameras) -> tuple[str, ...]:
+    """The names of (name, method, estimated_frames) triples whose offset was estimated from
+    the keypoints and applied: method "keypoints" and no estimate kept aside for 0."""
+    return tuple(name for name, method, kept_aside in cameras
+                 if method == "keypoints" and kept_aside is None)
+
+
 @dataclass
 class SyncResult:
     """Offsets of every camera relative to `reference`, at `fps` frames per second.
@@ -141,6 +148,13 @@ class SyncResult:
     def offset_frames(self) -> np.ndarray:
         """(C,) offsets in frames, in camera order."""
         return np.array([c.offset_frames for c in self.cameras], dtype=np.float64)
+
+    @property
+    def estimated(self) -> tuple[str, ...]:
+        """The cameras whose offset was estimated from the keypoints and applied (not the
+        reference, not timestamps, not kept at 0 as filmed in sync): the ones a calibration may
+        refine (`CalibrationOptions.refine_timing`)."""
+        return estimated_cameras([(c.name, c.method, c.estimated_frames) for c in self.cameras])
 
     def warnings(self, min_confidence: float = 0.5) -> list[str]:
         """One line per camera whose offset is more likely wrong than right (confidence, the

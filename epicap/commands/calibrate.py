@@ -51,6 +51,14 @@ only the starting poses (cameras matched by name). A solve from nothing runs alo
 explains the joints better (a start degrees off) it is kept, moved into the given world frame,
 and a warning says so.
 
+Timing: where `epicap sync` estimated a camera's time offset from the keypoints (cameras
+started apart, no timestamps), the offset is a tenth of a frame or so off, and people moving
+turn that into a 2D error the cameras would take up. Once the rig is calibrated, its cameras
+say how far each such camera's keypoints run ahead; where that clearly matters, the keypoints
+are shifted by it and the rig calibrated again (up to three times), and the summary gives the
+shifts (`epicap triangulate` applies the same). The reference camera, cameras on timestamps and
+cameras sync kept at 0 (filmed in sync) are never moved. --keep-offsets turns this off.
+
 Methods: epicap (default, the full pipeline), pooled (pooled pair estimates only, no
 adjustment) and epipolarpose (EpipolarPose's per-frame estimate, the published baseline).
 
@@ -98,6 +106,10 @@ def add_arguments(parser) -> None:
                                                "baselines)")
     parser.add_argument("--max-frames", type=int, default=400, metavar="N",
                         help="adjust at most N frames, spread over the recording (default 400)")
+    parser.add_argument("--keep-offsets", action="store_true",
+                        help="do not refine the sub-frame time offsets sync estimated from the "
+                             "keypoints with the cameras found (default: refined, and the rig "
+                             "calibrated again on keypoints shifted by them where they matter)")
     parser.add_argument("--out", metavar="FILE",
                         help="where to write the calibration (default SESSION/cameras.toml)")
     parser.add_argument("--no-occlusion", action="store_true",
@@ -114,6 +126,7 @@ def add_arguments(parser) -> None:
 
 def run(args) -> int:
     from epicap.calibration_free.pipeline import CalibrationOptions, calibrate
+    from epicap.capture.sync import estimated_offsets
     from epicap.console import warn
     from epicap.pipeline.advice import recording_advice
     from epicap.pipeline.inputs import detected_keypoints
@@ -139,7 +152,9 @@ def run(args) -> int:
                                  max_frames=args.max_frames, occlusion=not args.no_occlusion,
                                  robust_loss=args.robust_loss, robust_scale=args.robust_scale,
                                  principal_point=not args.centred,
-                                 radial=0 if args.centred else args.radial)
+                                 radial=0 if args.centred else args.radial,
+                                 refine_timing=() if args.keep_offsets or initial is not None
+                                 else estimated_offsets(session))
     result = calibrate(keypoints, intrinsics, options, initial=initial)
     advice = recording_advice(keypoints)
     result.cameras.to_toml(out)

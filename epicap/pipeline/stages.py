@@ -261,6 +261,7 @@ def _plan_calibrate(ctx: Context):
 
 def _run_calibrate(ctx: Context, plan: Plan, previous):
     from epicap.calibration_free.pipeline import CalibrationOptions, calibrate
+    from epicap.capture.sync import estimated_offsets
     from epicap.pipeline.advice import recording_advice
     from epicap.session import Keypoints2D
     from epicap.session.calibration_formats import load_for_session
@@ -275,7 +276,7 @@ def _run_calibrate(ctx: Context, plan: Plan, previous):
     result = calibrate(keypoints, intrinsics, CalibrationOptions(
         method=p["method"], shared_focal=p["shared_focal"],
         subject_height_m=p["subject_height_m"], subject=p.get("subject", ""),
-        max_frames=p["max_frames"]))
+        max_frames=p["max_frames"], refine_timing=estimated_offsets(ctx.session)))
     advice = recording_advice(keypoints)
     result.cameras.to_toml(ctx.session / CAMERAS_FILE)
     result.save_record(ctx.session, ctx.session / CAMERAS_FILE, advice)  # for the report

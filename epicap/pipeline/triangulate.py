@@ -7,6 +7,8 @@ from pathlib import Path
 
 import numpy as np
 
+from epicap.capture.sync import estimated_offsets
+from epicap.capture.sync_cameras import timed_keypoints
 from epicap.errors import InputError
 from epicap.geometry.filtering import SmoothingOptions, far_joints, smooth_poses
 from epicap.geometry.pose_triangulation import ConsistencyOptions, triangulate_poses
@@ -51,6 +53,7 @@ class TriangulationSummary:
     people: dict[str, float] | None = None
     untriangulated: list[str] = field(default_factory=list)
     matching: object | None = None  # pipeline.rematch.RematchSummary when re-checked first
+    timing: tuple | None = None  # (camera names, capture.sync_cameras.TimingFit) when refined
 
     def rows(self) -> list[tuple[str, object]]:
         """(name, value) rows for `epicap.console.format_table`."""
@@ -72,6 +75,8 @@ class TriangulationSummary:
                 rows.append(("not triangulated (one camera)", ", ".join(self.untriangulated)))
         if self.matching is not None:
             rows += self.matching.rows()
+        if self.timing is not None:
+            rows.append(("sync offsets refined with the cameras", _timing_text(*self.timing)))
         if self.output is not None:
             rows.append(("written", str(self.output)))
         return rows
@@ -256,9 +261,16 @@ def triangulate_session(session_dir: str | os.PathLike,
         from epicap.session.recheck import UNMATCHED_FILE, record_recheck
 
         keypoints, matching = rematch_keypoints(keypoints, cameras)
-    poses, summary = triangulate_keypoints(keypoints, cameras, options, smoothing,
+    # offsets sync estimated from the keypoints alone: their sub-frame timing refined with the
+    # cameras, as `calibrate` did (`capture.sync_cameras`); keypoints2d.npz keeps sync's timeline
+    timed, timing = keypoints, None
+    refinable = estimated_offsets(session)
+    if refinable:
+        timed, timing = timed_keypoints(keypoints, cameras, refinable)
+    poses, summary = triangulate_keypoints(timed, cameras, options, smoothing,
                                            max_extent_m, consistency, source=str(calib_path))
     summary.warnings[:0] = fitted
+    summary.timing = None if timing is None else (list(keypoints.cameras), timing)
     if matching is not None:
         unmatched = session / UNMATCHED_FILE
         if matching.changed and source.resolve() != unmatched.resolve():
@@ -272,6 +284,16 @@ def triangulate_session(session_dir: str | os.PathLike,
     poses.save(output)
     summary.output = output
     return poses, summary
+
+
+def _timing_text(names: list[str], fit) -> str:
+    """The timing row's value: the shifts applied (frames), or why none."""
+    if fit.doubt():
+        return f"not applied: {fit.doubt()}"
+    if not fit.significant().any():
+        return "none needed"
+    return ", ".join(f"{n} {s:+.2f}" for n, s in zip(names, fit.shift_frames) if s != 0.0) + \
+        " frames"
 
 
 def copy_atomic(source: Path, target: Path) -> None:

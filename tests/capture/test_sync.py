@@ -342,3 +342,26 @@ def test_an_offset_within_its_noise_of_zero_is_kept_at_zero_and_said():
         zero_within_std=0.0))
     assert np.allclose(off.offset_frames[1:], [c.estimated_frames for c in moved])
     assert all(c.estimated_frames is None for c in off.cameras)
+
+
+def test_estimated_offsets_names_the_cameras_sync_moved(tmp_path):
+    """The cameras a calibration may refine (`CalibrationOptions.refine_timing`): those whose
+    offsets sync estimated from the keypoints and applied, while its output is in place."""
+    from epicap.session import Keypoints2D
+
+    assert S.estimated_offsets(tmp_path) == ()  # never synced
+    _session(tmp_path, [0.0, 3.0, -7.0])
+    result = S.sync_session(tmp_path)
+    assert result.estimated == ("cam02", "cam03") == S.estimated_offsets(tmp_path)
+    # in sync: sync keeps the offsets at 0 and there is nothing to refine
+    _session(tmp_path, [0.0, 0.0, 0.0])
+    S.sync_session(tmp_path)
+    doc = tomllib.loads((tmp_path / "sync.toml").read_text())
+    kept = [n for n, c in doc["cameras"].items() if "estimated_frames" in c]
+    assert S.estimated_offsets(tmp_path) == tuple(n for n in ("cam02", "cam03") if n not in kept)
+    # keypoints that are not sync's output (a new detect): its offsets no longer apply
+    _session(tmp_path, [0.0, 3.0, -7.0])
+    raw = Keypoints2D.from_npz(tmp_path / "keypoints2d.npz")
+    raw.keypoints[0, 0, 0, 0] += 1.0
+    raw.save(tmp_path / "keypoints2d.npz")
+    assert S.estimated_offsets(tmp_path) == ()

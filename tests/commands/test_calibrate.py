@@ -182,3 +182,29 @@ def test_a_calibration_record_keeps_the_warnings_and_reads_older_ones(tmp_path):
                       if not line.startswith("warnings"))
     (tmp_path / "calibration.toml").write_text(older)
     assert read_calibration_record(tmp_path, cams) == {**record, "warnings": []}
+
+
+def test_calibrate_and_triangulate_refine_the_offsets_sync_estimated(tmp_path, capsys):
+    """Cameras started apart (offsets of whole frames and fractions): after `epicap sync`, the
+    calibration refines the sub-frame offsets with the cameras it finds and says so, and
+    triangulate applies the same; --keep-offsets leaves them as sync found them."""
+    from epicap.synthetic import SceneOptions, load_clip, make_scene
+    from epicap.synthetic.rigs import RigFamily, random_rig
+
+    clip = load_clip("walk", "coco17", fps=30, num_frames=150, turn_deg_per_s=28)
+    rig = random_rig(1, clip.positions, RigFamily(num_cameras=(4, 5))).cameras
+    scene = make_scene(clip, rig, SceneOptions(noise_px=2.0, offsets_frames=[0, 3.15, -2.12, 1.1],
+                                               seed=1))
+    scene.keypoints.save(tmp_path / "keypoints2d.npz")
+    Cameras(rig.names, rig.image_size, rig.K, rig.dist).to_toml(tmp_path / "intr.toml")
+    assert main(["sync", str(tmp_path)]) == 0
+    capsys.readouterr()
+    intr = str(tmp_path / "intr.toml")
+    assert main(["calibrate", str(tmp_path), "--intrinsics", intr]) == 0
+    out = capsys.readouterr().out
+    assert "sync offsets refined with the cameras (cam02" in out
+    assert main(["triangulate", str(tmp_path)]) == 0
+    assert "sync offsets refined with the cameras | cam02" in capsys.readouterr().out
+    assert main(["calibrate", str(tmp_path), "--intrinsics", intr, "--keep-offsets",
+                 "--force"]) == 0
+    assert "sync offsets" not in capsys.readouterr().out
