@@ -22,6 +22,11 @@ something changed; the table says what, per camera). Triangulating again re-chec
 as they were, with the cameras of now. --no-match skips this step and triangulates
 keypoints2d.npz as it is.
 
+Where `epicap sync` estimated cameras' time offsets from the keypoints (no timestamps), their
+sub-frame timing is refined with the cameras, as `epicap calibrate` does, and the keypoints
+are shifted by it before triangulating where it clearly matters (a row of the table gives the
+shifts; keypoints2d.npz keeps sync's timeline).
+
 Prints frames, the share of joints triangulated, reprojection error percentiles, mean views and
 the share of each camera's detections kept; refuses to overwrite poses3d.npz without --force.
 
