@@ -29,8 +29,9 @@ class TimingRefinement:
     names: the cameras of the keypoints. shift_frames: (C,) the shift applied to each camera's
     keypoints (its row t showed the instant t + shift; `capture.sync_cameras.shift_keypoints`
     undoes it); 0 for cameras held (offsets not estimated from the keypoints) or not calibrated.
-    refined: the cameras whose offsets were refined. last: the last TimingFit (what was left).
-    rounds: calibrations run after the first.
+    refined: the cameras whose offsets were refined. last: the last TimingFit computed (the one
+    that stopped the rounds, or led to the last calibration when `max_rounds` ran out; None
+    when there was nothing to refine). rounds: calibrations run after the first.
     """
 
     names: list[str]
