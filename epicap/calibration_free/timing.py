@@ -15,7 +15,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from epicap.capture.sync_cameras import TimingFit, shift_keypoints, timed_keypoints
+from epicap.capture.sync_cameras import (TimingFit, shift_keypoints, shift_text,
+                                         timed_keypoints)
 
 __all__ = ["TimingRefinement", "calibrate_timed"]
 
@@ -29,14 +30,13 @@ class TimingRefinement:
     names: the cameras of the keypoints. shift_frames: (C,) the shift applied to each camera's
     keypoints (its row t showed the instant t + shift; `capture.sync_cameras.shift_keypoints`
     undoes it); 0 for cameras held (offsets not estimated from the keypoints) or not calibrated.
-    refined: the cameras whose offsets were refined. last: the last TimingFit computed (the one
-    that stopped the rounds, or led to the last calibration when `max_rounds` ran out; None
-    when there was nothing to refine). rounds: calibrations run after the first.
+    last: the last TimingFit computed (the one that stopped the rounds, or led to the last
+    calibration when `max_rounds` ran out; None when there was nothing to refine). rounds:
+    calibrations run after the first.
     """
 
     names: list[str]
     shift_frames: np.ndarray
-    refined: tuple[str, ...]
     last: TimingFit | None
     rounds: int
 
@@ -49,9 +49,8 @@ class TimingRefinement:
             why = (f"not applied, {self.last.doubt()}" if self.last.doubt() else
                    "no camera's keypoints run ahead of the others")
             return f"sync offsets checked with the cameras: {why}"
-        moved = ", ".join(f"{n} {s:+.2f}" for n, s in zip(self.names, self.shift_frames)
-                          if s != 0.0)
-        return (f"sync offsets refined with the cameras ({moved} frames; the rig calibrated "
+        shifts = shift_text(self.names, self.shift_frames)
+        return (f"sync offsets refined with the cameras ({shifts}; the rig calibrated "
                 f"{self.rounds + 1} times)")
 
 
@@ -78,7 +77,5 @@ def calibrate_timed(keypoints, intrinsics, options, repeat_track, calibrate,
         now = dataclasses.replace(keypoints, keypoints=shift_keypoints(keypoints.keypoints, total))
         result = calibrate(now, intrinsics, inner, None, repeat_track)
         rounds += 1
-    result.timing = TimingRefinement(names, total, tuple(n for n in names
-                                                         if n in options.refine_timing),
-                                     fit, rounds)
+    result.timing = TimingRefinement(names, total, fit, rounds)
     return result

@@ -248,7 +248,9 @@ def estimated_offsets(session) -> tuple[str, ...]:
     if not previous or not synced.is_file() or \
             sha256_of(synced) != previous.get("synced_sha256"):
         return ()
-    cams = previous.get("cameras", {})
+    cams = previous.get("cameras")
+    if not isinstance(cams, dict):  # a sync.toml edited by hand: nothing to go on
+        return ()
     return estimated_cameras([(n, c.get("method"), c.get("estimated_frames"))
                               for n, c in cams.items() if isinstance(c, dict)])
 

@@ -28,7 +28,8 @@ from epicap.errors import check_shape
 from epicap.geometry.camera import project_points
 from epicap.geometry.linear_triangulation import normalize_views, solve_dlt
 
-__all__ = ["TimingFit", "refine_timing", "shift_keypoints", "timed_keypoints"]
+__all__ = ["TimingFit", "refine_timing", "shift_keypoints", "shift_text",
+           "timed_keypoints"]
 
 _CAUCHY = 2.5  # Cauchy scale of the residuals, in robust standard deviations
 _STEP_M = 1e-4  # metres: central differences of the projection for the point Jacobians
@@ -74,6 +75,12 @@ class TimingFit:
             return (f"a shift of {np.abs(self.shift_frames).max():.2f} frame: the sync or the "
                     "rig is off, not the timing")
         return ""
+
+
+def shift_text(names: list[str], shift_frames: np.ndarray) -> str:
+    """"cam02 +0.10, cam03 -0.13 frames": the cameras of `names` whose shift is not 0."""
+    return ", ".join(f"{n} {s:+.2f}" for n, s in zip(names, shift_frames) if s != 0.0) + \
+        " frames"
 
 
 def shift_keypoints(keypoints: np.ndarray, shift_frames: np.ndarray) -> np.ndarray:

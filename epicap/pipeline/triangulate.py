@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 
 from epicap.capture.sync import estimated_offsets
-from epicap.capture.sync_cameras import timed_keypoints
+from epicap.capture.sync_cameras import shift_text, timed_keypoints
 from epicap.errors import InputError
 from epicap.geometry.filtering import SmoothingOptions, far_joints, smooth_poses
 from epicap.geometry.pose_triangulation import ConsistencyOptions, triangulate_poses
@@ -292,8 +292,7 @@ def _timing_text(names: list[str], fit) -> str:
         return f"not applied: {fit.doubt()}"
     if not fit.significant().any():
         return "none needed"
-    return ", ".join(f"{n} {s:+.2f}" for n, s in zip(names, fit.shift_frames) if s != 0.0) + \
-        " frames"
+    return shift_text(names, fit.shift_frames)
 
 
 def copy_atomic(source: Path, target: Path) -> None:

@@ -365,3 +365,9 @@ def test_estimated_offsets_names_the_cameras_sync_moved(tmp_path):
     raw.keypoints[0, 0, 0, 0] += 1.0
     raw.save(tmp_path / "keypoints2d.npz")
     assert S.estimated_offsets(tmp_path) == ()
+    # a sync.toml edited by hand into something else: nothing to go on, no crash
+    from epicap.assets import sha256_of
+
+    (tmp_path / "sync.toml").write_text(
+        f'synced_sha256 = "{sha256_of(tmp_path / "keypoints2d.npz")}"\ncameras = "edited"\n')
+    assert S.estimated_offsets(tmp_path) == ()
