@@ -28,7 +28,10 @@ is re-matched frame by frame (`epicap.people.per_frame`; all frames of a camera 
 assignment), straight or with its left and right exchanged (a detector's swap, found and undone
 here, before any calibration, when the joint set's left/right map is given); the last
 re-matching is followed by one more merge (it can leave a person as two ids that take turns,
-frame by frame, in each camera). Person 0, the main
+frame by frame, in each camera). Last, an id's early piece that the tracklets of two cameras
+continue as another id takes that id, and an id that starts where another ended, after the
+person was hidden from every camera for a while, is merged into it
+(`epicap.people.continuity`). Person 0, the main
 subject, is the most prominent: seen longest by most cameras, large and complete
 (`assignment.order_people`).
 
@@ -43,6 +46,7 @@ import numpy as np
 from epicap.errors import check_shape
 from epicap.geometry.epipolar import sampson_error
 from epicap.people.assignment import gather, order_people, prominence
+from epicap.people.continuity import rejoin_over_gaps, rejoin_pieces
 from epicap.people.per_frame import merge_people, refine_per_frame
 from epicap.people.tracklets import link_tracklets
 
@@ -462,6 +466,11 @@ def match_uncalibrated(detections: np.ndarray, image_size: np.ndarray,
         # (each holding the person in some cameras, frame by frame): merged as above, under
         # the pairs' F of that last round
         assignment, P = merge_people(work, assignment, P, fundamentals, opt)
+        # an id holding one person early and another later (a tracklet carried from one to
+        # the other): the early piece joins the id its tracklets continue as
+        assignment, P = rejoin_pieces(work, assignment, P, ids, fundamentals, opt)
+        # a person hidden from every camera for a while, back as a new id: the old one
+        assignment, P = rejoin_over_gaps(work, assignment, P)
         assignment, P = order_people(assignment, P, weight)
     if P:
         from epicap.people.assignment import person_frames
