@@ -14,7 +14,8 @@ Columns:
 - offsets: worst |estimated - true| time offset, frames.
 - idsw: identity switches (true person, changes of the found id between consecutive matched
   frames, majority over cameras; summed over people). people: true / found. "at detect": as
-  matched on each camera's own frames, before sync.
+  matched on each camera's own frames, before sync. "idsw 3D": those of the poses written,
+  whose people were matched again with the recovered cameras (`switches_3d`).
 - few inliers: the cameras the calibration from everything unknown marks "few inliers" (most of
   their joints seen by three cameras do not fit the rig: the warning that it is probably off).
 - rel rot: mean relative rotation error over camera pairs (deg) of the rig from everything
@@ -121,6 +122,25 @@ def _on_truth_timeline(poses: np.ndarray, first: int, T: int) -> np.ndarray:
     return out
 
 
+def switches_3d(found: np.ndarray, truth: np.ndarray, max_m: float = 0.3) -> int:
+    """Identity switches of the poses written: per true person and frame, the found person
+    whose joints lie nearest (mean distance, at most `max_m`); changes of it between the frames
+    where one is found, summed over the true people.
+
+    found: (P', T, J, 3) the triangulated people mapped into the truth's frame; truth:
+    (P, T, J, 3) metres. The identities after the matching with the recovered cameras
+    (`rematch_keypoints`), what `poses3d.npz` holds; "idsw" counts those of the matching
+    without cameras.
+    """
+    gap = np.linalg.norm(found[:, None] - truth[None], axis=-1)              # (P', P, T, J)
+    seen = np.isfinite(gap)
+    n = seen.sum(-1)
+    mean = np.where(n > 0, np.where(seen, gap, 0.0).sum(-1) / np.maximum(n, 1), np.inf)
+    best = mean.argmin(0)                                                   # (P, T)
+    near = np.take_along_axis(mean, best[None], 0)[0] <= max_m
+    return int(sum(np.count_nonzero(np.diff(best[p][near[p]])) for p in range(truth.shape[0])))
+
+
 def _rel_rot(truth: Cameras, est: Cameras) -> float:
     """Mean relative rotation error over camera pairs, deg (`epicap compare`'s: also where the
     centres lie on one line)."""
@@ -221,6 +241,7 @@ def scene_row(P: int, C: int, T: int, seed: int, offsets=OFFSETS, random_rig: bo
     ok = np.isfinite(raw).all(-1) & np.isfinite(scene.poses3d).all(-1)
     s_, Q, t_ = umeyama(raw[ok], scene.poses3d[ok])
     fitted = s_ * raw @ Q.T + t_
+    idsw_3d = switches_3d(s_ * poses @ Q.T + t_, scene.poses3d)
     rec = [_into_truth(poses[mapping[p]], r.cameras, cams, fitted[p]) if mapping[p] >= 0 else
            np.full_like(ref[p], np.nan) for p in range(P)]
     seen_truth = [j for j in range(len(skel.joints)) if j not in hidden]
@@ -236,7 +257,7 @@ def scene_row(P: int, C: int, T: int, seed: int, offsets=OFFSETS, random_rig: bo
     return [f"{P} people, {C} cams", seed, f"{np.abs(estimated - offsets).max():.2f}",
             f"{P}/{detected.num_people}",
             identity_switches(scene.slot_person, detected.assignment, P),
-            f"{P}/{m.num_people}", identity_switches(scene.slot_person, m.assignment, P),
+            f"{P}/{m.num_people}", identity_switches(scene.slot_person, m.assignment, P), idsw_3d,
             f"{len(r.cameras)}/{C}",
             ", ".join(q.name for q in r.reports if q.few_inliers) or "-",
             f"{_rel_rot(cams, r.cameras):.3f}",
@@ -284,7 +305,7 @@ def main(argv=None) -> int:
         rows = [_named(scene_row, P, C, args.frames, seed, offsets, **extra)
                 for seed in args.seeds for P, C in SCENES]
     headers = (["scene", "seed", "offsets err max (frames)", "people at detect",
-                "idsw at detect", "people", "idsw", "cams", "few inliers",
+                "idsw at detect", "people", "idsw", "idsw 3D", "cams", "few inliers",
                 "rel rot deg (all unknown)",
                 "rel rot (true ids, sync)", "rel rot (person 0 alone)", "PCP min",
                 "PCP min (all true)", "MPJPE ratio max", "ratio max (poses aligned)", "s"]
