@@ -22,7 +22,9 @@ A person hidden from every camera for longer than a tracklet bridges (a bystande
 people walking past) comes back as a new id. `rejoin_over_gaps` gives it the old one where, in
 two cameras or more, the new id's first detection lies where the old id's last one was, within
 the tracklets' own gate for that gap (relative distance at most `max_jump` times the square
-root of the gap, body size within `max_size_ratio`), and no camera sees them apart.
+root of the gap, body size within `max_size_ratio`), and no camera sees them apart. Limit:
+someone leaving where someone else of the same size enters, within that gap and in two
+cameras alike (a door), is taken for one person.
 """
 from __future__ import annotations
 
