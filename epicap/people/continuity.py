@@ -203,9 +203,9 @@ def rejoin_over_gaps(detections: np.ndarray, assignment: np.ndarray, num_people:
         e, b = last[c, p], first[c, q]
         xy = np.where(people[..., 2:3] >= opt.min_confidence, people[..., :2], np.nan)
         a_xy, b_xy = xy[c, e, p], xy[c, b, q]                                 # (N, J, 2)
-        with np.errstate(invalid="ignore"):
+        with np.errstate(invalid="ignore", divide="ignore"):
             ext = [np.fmax.reduce(v, axis=-2) - np.fmin.reduce(v, axis=-2) for v in (a_xy, b_xy)]
-            mid = [np.nanmean(v, axis=-2) for v in (a_xy, b_xy)]
+            mid = [np.nansum(v, -2) / np.isfinite(v).sum(-2) for v in (a_xy, b_xy)]
         size = [np.nan_to_num(np.hypot(*x.T)) for x in ext]
         _, _, ok = _costs(a_xy, b_xy, size[0], size[1], mid[0], mid[1], b - e, opt)
         votes = np.zeros((P, P), dtype=int)
