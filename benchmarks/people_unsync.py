@@ -13,9 +13,10 @@ cameras -> triangulation.
 Columns:
 - offsets: worst |estimated - true| time offset, frames.
 - idsw: identity switches (true person, changes of the found id between consecutive matched
-  frames, majority over cameras; summed over people). people: true / found. "at detect": as
-  matched on each camera's own frames, before sync. "idsw 3D": those of the poses written,
-  whose people were matched again with the recovered cameras (`switches_3d`).
+  frames, majority over cameras; summed over people). people: true people in view (of any
+  camera) / found. "at detect": as matched on each camera's own frames, before sync.
+  "idsw 3D": those of the poses written, whose people were matched again with the recovered
+  cameras (`switches_3d`).
 - few inliers: the cameras the calibration from everything unknown marks "few inliers" (most of
   their joints seen by three cameras do not fit the rig: the warning that it is probably off).
 - rel rot: mean relative rotation error over camera pairs (deg) of the rig from everything
@@ -58,12 +59,13 @@ ratio max (poses aligned), before -> after): 8 0.221 -> 0.168 deg, 1.110 -> 1.04
 3.860 -> 1.089; 10, 12 and 14 unchanged (10: a person split in two; 12: synced a stride off).
 Measured again once people are rejoined over time (`epicap.people.continuity`; before -> after):
 seed 10's standing bystander, hidden from every camera for 10 frames and split in two, is one
-person again (people 4/5 -> 4/4; rel rot 0.324 -> 0.238 deg, ratio 1.139 -> 1.113); seed 16's
-person 0, split in three, is one (4/4 -> 4/2 found: person 2 is never seen and person 3 by
-one camera only; idsw 2 -> 0; rel rot 1.150 -> 1.204 against 1.145 with the true identities,
-ratio 1.089 -> 1.246, that line of four cameras being as poorly fixed as said above); 8, 9,
-11, 13 (0.250 deg, 1.623, the same before the change), 14 and 15 within 0.05 deg. `--apart`:
-4 people, 6 cams had 2 identity switches, now 0 (3 and 6 people: 0 before and after).
+person again (people found 5 -> 4; rel rot 0.324 -> 0.238 deg, ratio 1.139 -> 1.113); seed 16's
+person 0, split in three, is one (people 3/4 -> 3/2: person 2 is never in view and person 3
+is seen by one camera only, kept in 2D; idsw 2 -> 0; rel rot 1.150 -> 1.204 against 1.145
+with the true identities, ratio 1.089 -> 1.246, that line of four cameras being as poorly
+fixed as said above); 8, 9, 11, 13 (0.250 deg, 1.623, the same before the change), 14 (3/3:
+its person 3 never enters a view) and 15 within 0.05 deg. `--apart`: 4 people, 6 cams had 2
+identity switches, now 0 (3 and 6 people: 0 before and after).
 "idsw 3D" (the poses written) on seeds 8-16: 0 everywhere but seed 9, 2 (its person 2 walks
 out of three cameras' views as the other two pick them up, with one frame seen by both: a new
 id without cameras, joined with them but for 3 frames), against idsw 1-3 on seeds 8-11.
@@ -244,6 +246,7 @@ def scene_row(P: int, C: int, T: int, seed: int, offsets=OFFSETS, random_rig: bo
     ok = np.isfinite(raw).all(-1) & np.isfinite(scene.poses3d).all(-1)
     s_, Q, t_ = umeyama(raw[ok], scene.poses3d[ok])
     fitted = s_ * raw @ Q.T + t_
+    in_view = len(np.unique(scene.slot_person[scene.slot_person >= 0]))
     idsw_3d = switches_3d(s_ * poses @ Q.T + t_, scene.poses3d)
     rec = [_into_truth(poses[mapping[p]], r.cameras, cams, fitted[p]) if mapping[p] >= 0 else
            np.full_like(ref[p], np.nan) for p in range(P)]
@@ -258,9 +261,10 @@ def scene_row(P: int, C: int, T: int, seed: int, offsets=OFFSETS, random_rig: bo
     pcps_ref = [pcp(ref[p], scene.poses3d[p], bones, seen2[:, p]) for p in range(P)]
     layout = [drawn.describe()] if drawn else []
     return [f"{P} people, {C} cams", seed, f"{np.abs(estimated - offsets).max():.2f}",
-            f"{P}/{detected.num_people}",
+            f"{in_view}/{detected.num_people}",
             identity_switches(scene.slot_person, detected.assignment, P),
-            f"{P}/{m.num_people}", identity_switches(scene.slot_person, m.assignment, P), idsw_3d,
+            f"{in_view}/{m.num_people}", identity_switches(scene.slot_person, m.assignment, P),
+            idsw_3d,
             f"{len(r.cameras)}/{C}",
             ", ".join(q.name for q in r.reports if q.few_inliers) or "-",
             f"{_rel_rot(cams, r.cameras):.3f}",
