@@ -25,7 +25,8 @@ keypoints2d.npz as it is.
 Where `epicap sync` estimated cameras' time offsets from the keypoints (no timestamps), their
 sub-frame timing is refined with the cameras, as `epicap calibrate` does, and the keypoints
 are shifted by it before triangulating where it clearly matters (a row of the table gives the
-shifts; keypoints2d.npz keeps sync's timeline).
+shifts; keypoints2d.npz keeps sync's timeline). --keep-offsets triangulates on sync's offsets
+as they are (use it where the rig was calibrated with `epicap calibrate --keep-offsets`).
 
 Prints frames, the share of joints triangulated, reprojection error percentiles, mean views and
 the share of each camera's detections kept; refuses to overwrite poses3d.npz without --force.
@@ -63,6 +64,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="triangulate keypoints2d.npz as it is, without re-checking the "
                              "people (left/right swaps, views of the wrong person) with the "
                              "cameras")
+    parser.add_argument("--keep-offsets", action="store_true",
+                        help="do not refine the sub-frame time offsets sync estimated from the "
+                             "keypoints with the cameras (default: refined, and the keypoints "
+                             "shifted by them where they matter)")
     parser.add_argument("--force", action="store_true", help="overwrite an existing poses3d.npz")
 
 
@@ -81,7 +86,8 @@ def run(args: argparse.Namespace) -> int:
     _, summary = triangulate_session(args.session, args.cameras, options, smoothing, args.force,
                                      args.max_extent if args.max_extent > 0 else None,
                                      None if args.no_consistency else ConsistencyOptions(),
-                                     match_people=not args.no_match)
+                                     match_people=not args.no_match,
+                                     refine_timing=not args.keep_offsets)
     for message in summary.warnings:
         warn(message)
     print(format_table(summary.rows(), ["triangulation", "value"]))

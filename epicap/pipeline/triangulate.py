@@ -222,7 +222,7 @@ def triangulate_session(session_dir: str | os.PathLike,
                         max_extent_m: float | None = 2.0,
                         consistency: ConsistencyOptions | None = ConsistencyOptions(),
                         match_people: bool = True, keypoints_path: str | os.PathLike | None = None,
-                        ) -> tuple[Poses3D, TriangulationSummary]:
+                        refine_timing: bool = True) -> tuple[Poses3D, TriangulationSummary]:
     """Triangulate a session folder and write its `poses3d.npz` atomically.
 
     session_dir: the session (holds `keypoints2d.npz`, usually `cameras.toml`).
@@ -237,6 +237,9 @@ def triangulate_session(session_dir: str | os.PathLike,
         with new cameras starts from the detector's views.
     keypoints_path: read the keypoints from this file instead (`epicap run` passes the
         unmatched copy when it triangulates again).
+    refine_timing: refine the offsets `sync` estimated from the keypoints with the cameras and
+        triangulate keypoints shifted by them where they matter (`capture.sync_cameras.
+        timed_keypoints`, as `epicap calibrate` does); False: sync's offsets as they are.
     Returns the poses written and a summary.
     """
     session = Path(session_dir)
@@ -264,7 +267,7 @@ def triangulate_session(session_dir: str | os.PathLike,
     # offsets sync estimated from the keypoints alone: their sub-frame timing refined with the
     # cameras, as `calibrate` did (`capture.sync_cameras`); keypoints2d.npz keeps sync's timeline
     timed, timing = keypoints, None
-    refinable = estimated_offsets(session)
+    refinable = estimated_offsets(session) if refine_timing else ()
     if refinable:
         timed, timing = timed_keypoints(keypoints, cameras, refinable)
     poses, summary = triangulate_keypoints(timed, cameras, options, smoothing,

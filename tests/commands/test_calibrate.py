@@ -187,7 +187,7 @@ def test_a_calibration_record_keeps_the_warnings_and_reads_older_ones(tmp_path):
 def test_calibrate_and_triangulate_refine_the_offsets_sync_estimated(tmp_path, capsys):
     """Cameras started apart (offsets of whole frames and fractions): after `epicap sync`, the
     calibration refines the sub-frame offsets with the cameras it finds and says so, and
-    triangulate applies the same; --keep-offsets leaves them as sync found them."""
+    triangulate applies the same; --keep-offsets (of both) leaves them as sync found them."""
     from epicap.synthetic import SceneOptions, load_clip, make_scene
     from epicap.synthetic.rigs import RigFamily, random_rig
 
@@ -207,4 +207,6 @@ def test_calibrate_and_triangulate_refine_the_offsets_sync_estimated(tmp_path, c
     assert "sync offsets refined with the cameras | cam02" in capsys.readouterr().out
     assert main(["calibrate", str(tmp_path), "--intrinsics", intr, "--keep-offsets",
                  "--force"]) == 0
+    assert "sync offsets" not in capsys.readouterr().out
+    assert main(["triangulate", str(tmp_path), "--keep-offsets", "--force"]) == 0
     assert "sync offsets" not in capsys.readouterr().out
