@@ -55,8 +55,9 @@ MAX_SHARED = 0.01
 def _runs(assignment: np.ndarray, tracklets: np.ndarray):
     """Detections grouped into runs of one tracklet and one id, in time order.
 
-    Returns (cam, frame, slot, run) of every detection that has a tracklet and a person, sorted
-    by camera, tracklet and frame, and each run's camera and person.
+    assignment, tracklets: (C, T, S) person and tracklet of each slot, -1 for none.
+    Returns (c, t, s, k, run): (N,) camera, frame, slot, tracklet and run of every detection that
+    has a tracklet and a person, sorted by camera, tracklet and frame; and (R,) each run's person.
     """
     has = (assignment >= 0) & (tracklets >= 0)
     c, t, s = np.nonzero(has)
@@ -66,7 +67,7 @@ def _runs(assignment: np.ndarray, tracklets: np.ndarray):
     new = np.ones(len(c), dtype=bool)
     new[1:] = (c[1:] != c[:-1]) | (k[1:] != k[:-1]) | (p[1:] != p[:-1])
     run = np.cumsum(new) - 1
-    return c, t, s, k, run, c[new], p[new]
+    return c, t, s, k, run, p[new]
 
 
 def _pieces(detections, assignment, P, run_of, run_person, fundamentals, opt) -> np.ndarray:
@@ -113,7 +114,7 @@ def rejoin_pieces(detections: np.ndarray, assignment: np.ndarray, num_people: in
     if P < 2:
         return assignment, P
     C, T, _ = assignment.shape
-    c, t, s, k, run, run_cam, run_person = _runs(assignment, tracklets)
+    c, t, s, k, run, run_person = _runs(assignment, tracklets)
     R = len(run_person)
     run_of = np.full((C, T, P), -1, dtype=np.int64)                       # (C, T, P) -> run
     run_of[c, t, run_person[run]] = run
@@ -127,19 +128,20 @@ def rejoin_pieces(detections: np.ndarray, assignment: np.ndarray, num_people: in
     step = (c[1:] == c[:-1]) & (k[1:] == k[:-1]) & (run[1:] != run[:-1])
     r0, r1 = run[:-1][step], run[1:][step]
     cams = c[1:][step]
-    votes: dict[tuple[int, int], set] = {}
-    for u, q, cam in zip(np.r_[piece[r0], piece[r1]], np.r_[run_person[r1], run_person[r0]],
-                         np.r_[cams, cams]):
-        votes.setdefault((int(u), int(q)), set()).add(int(cam))
+    # distinct (piece, person, camera) triples, then cameras per (piece, person), most first
+    triples = np.unique(np.stack([np.r_[piece[r0], piece[r1]],
+                                  np.r_[run_person[r1], run_person[r0]],
+                                  np.r_[cams, cams]], axis=1), axis=0)
+    pairs, n_cams = np.unique(triples[:, :2], axis=0, return_counts=True)
     piece_person = np.zeros(piece.max() + 1, dtype=np.int64)
     piece_person[piece] = run_person
     occupied = np.zeros((P, C, T), dtype=bool)
     occupied[assignment[c, t, s], c, t] = True
     det_piece = piece[run]
     moved = False
-    for (u, q), cams_u in sorted(votes.items(), key=lambda v: -len(v[1])):
-        p = int(piece_person[u])
-        if len(cams_u) < MIN_VOTES or q == p or not split[p]:
+    for i in np.argsort(-n_cams, kind="stable"):
+        (u, q), p = pairs[i].tolist(), int(piece_person[pairs[i, 0]])
+        if n_cams[i] < MIN_VOTES or q == p or not split[p]:
             continue
         mine = det_piece == u
         here = np.zeros((C, T), dtype=bool)
@@ -148,7 +150,7 @@ def rejoin_pieces(detections: np.ndarray, assignment: np.ndarray, num_people: in
             continue
         assignment = assignment.copy() if not moved else assignment
         assignment[c[mine], t[mine], s[mine]] = q
-        occupied[p][here] = False
+        occupied[p] = (assignment == p).any(-1)  # p may keep another slot of those frames
         occupied[q] |= here
         piece_person[u] = q
         moved = True
