@@ -74,7 +74,8 @@ def calibrate_timed(keypoints, intrinsics, options, repeat_track, calibrate,
             step = step / (1.0 - ratio)
         last = fit.shift_frames
         total += step
-        now = dataclasses.replace(keypoints, keypoints=shift_keypoints(keypoints.keypoints, total))
+        moved = shift_keypoints(keypoints.keypoints, total, keypoints.skeleton.flip_index)
+        now = dataclasses.replace(keypoints, keypoints=moved)
         result = calibrate(now, intrinsics, inner, None, repeat_track)
         rounds += 1
     result.timing = TimingRefinement(names, total, fit, rounds)

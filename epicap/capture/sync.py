@@ -48,8 +48,8 @@ def offsets_from_timestamps(timestamps: list[np.ndarray], fps: float, names: lis
     return result
 
 
-def resample_to_timeline(keypoints: np.ndarray, frame_times: list[np.ndarray]
-                         ) -> tuple[np.ndarray, int]:
+def resample_to_timeline(keypoints: np.ndarray, frame_times: list[np.ndarray],
+                         flip_index: np.ndarray | None = None) -> tuple[np.ndarray, int]:
     """(C, K, J, 3) keypoints on the common integer timeline, and its first frame.
 
     keypoints: (C, T, J, 3), missing (NaN, NaN, 0).
@@ -58,7 +58,9 @@ def resample_to_timeline(keypoints: np.ndarray, frame_times: list[np.ndarray]
     The timeline runs over every integer time covered by some camera (their union); a camera
     is interpolated only between two of its frames less than 1.5 frames apart (no gaps bridged),
     and a joint that jumps between them (a left/right swap) is taken from the nearer frame
-    (`sample_at` with `jumps`).
+    (`sample_at` with `jumps`). flip_index: (J0,) the joint set's left/right exchange, J a
+    whole number of people of J0 joints (`sync_people.as_joints`): a person left/right swapped
+    in one of the two frames takes the nearer frame's labels whole (`sample_at`).
     Returns (resampled keypoints float32, the common time of its first row).
     """
     check_shape(keypoints, "C, T, J, 3", "keypoints")
@@ -85,7 +87,7 @@ def resample_to_timeline(keypoints: np.ndarray, frame_times: list[np.ndarray]
         gap_ok[inside] = (times[np.minimum(idx + 1, len(times) - 1)] - times[idx]) < 1.5
         pos = np.where(exact, np.round(pos), np.where(gap_ok, pos, np.nan))
         pos = np.where(np.isfinite(pos), pos, -10.0)  # -10: outside, stays missing
-        out[c] = sample_at(keypoints[c, :len(times)], pos, jumps=True)
+        out[c] = sample_at(keypoints[c, :len(times)], pos, jumps=True, flip_index=flip_index)
     return out, lo
 
 
@@ -185,7 +187,8 @@ def sync_session(session, method: str = "auto", reference: str | None = None,
             people = again
         if again is not None or apart is not None:
             result.people_rematched = 1 if people.people is None else len(people.people)
-    resampled, first = resample_to_timeline(as_joints(people.keypoints), times)
+    resampled, first = resample_to_timeline(as_joints(people.keypoints), times,
+                                           people.skeleton.flip_index)
     synced = synced_keypoints(people, resampled)  # several people: every person's joints count
     # Order matters for a kill at any point: the raw keypoints first, then the synced ones under
     # a temporary name, then sync.toml naming both by hash, then the rename into place. A rerun

@@ -83,7 +83,8 @@ def shift_text(names: list[str], shift_frames: np.ndarray) -> str:
         " frames"
 
 
-def shift_keypoints(keypoints: np.ndarray, shift_frames: np.ndarray) -> np.ndarray:
+def shift_keypoints(keypoints: np.ndarray, shift_frames: np.ndarray,
+                    flip_index: np.ndarray | None = None) -> np.ndarray:
     """Keypoints moved along each camera's timeline by `shift_frames`.
 
     keypoints: (C, T, ..., 3) x, y pixels, confidence on a common timeline, missing
@@ -93,7 +94,9 @@ def shift_keypoints(keypoints: np.ndarray, shift_frames: np.ndarray) -> np.ndarr
     nearer one: `sample_at`), with the nearer row's confidence (a small shift leaves the
     weights as they were). A joint missing in one of the two rows is taken from the nearer row
     where it is there (as it was, for shifts under half a frame): occlusions and dropped
-    detections would otherwise take out the neighbours of every gap.
+    detections would otherwise take out the neighbours of every gap. flip_index: (J0,) the
+    joint set's left/right exchange for keypoints of whole people of J0 joints: a person
+    swapped in one of the two rows takes the nearer row's labels whole (`sample_at`).
     """
     k = np.asarray(keypoints)
     C, T = k.shape[:2]
@@ -105,7 +108,7 @@ def shift_keypoints(keypoints: np.ndarray, shift_frames: np.ndarray) -> np.ndarr
         if shift[c] == 0.0:
             continue
         at = np.arange(T) - shift[c]
-        moved = sample_at(flat[c], at, jumps=True)
+        moved = sample_at(flat[c], at, jumps=True, flip_index=flip_index)
         nearest = np.clip(np.round(at).astype(np.int64), 0, T - 1)
         near = flat[c, nearest]
         gap = ~(moved[..., 2] > 0) & (near[..., 2] > 0)
@@ -226,5 +229,6 @@ def timed_keypoints(keypoints, cameras, refinable, min_confidence: float = 0.2):
     if not fit.significant().any():
         return keypoints, whole
     return (dataclasses.replace(keypoints,
-                                keypoints=shift_keypoints(keypoints.keypoints, whole.shift_frames)),
+                                keypoints=shift_keypoints(keypoints.keypoints, whole.shift_frames,
+                                                          keypoints.skeleton.flip_index)),
             whole)

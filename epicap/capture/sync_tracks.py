@@ -49,7 +49,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from epicap.errors import check_shape
+from epicap.errors import InputError, check_shape
 
 __all__ = ["SyncOptions", "CameraOffset", "SyncResult", "PairOffset", "motion_signal",
            "correlation_scores", "coarse_lag", "smooth_tracks", "sample_at"]
@@ -329,7 +329,8 @@ JUMP_FACTOR = 4.0  # a joint moving this many times its median frame-to-frame mo
 JUMP_MIN_PX = 8.0  # ... and at least this far (pixels)
 
 
-def sample_at(keypoints: np.ndarray, positions: np.ndarray, jumps: bool = False) -> np.ndarray:
+def sample_at(keypoints: np.ndarray, positions: np.ndarray, jumps: bool = False,
+              flip_index: np.ndarray | None = None) -> np.ndarray:
     """(K, J, 3) keypoints at fractional frame `positions`, linear between adjacent frames.
 
     keypoints: (T, J, 3) x, y pixels, confidence; missing (NaN, NaN, 0).
@@ -341,6 +342,13 @@ def sample_at(keypoints: np.ndarray, positions: np.ndarray, jumps: bool = False)
     joint) is taken from the nearer frame, not blended: half of a swap is no joint at all, while
     a whole one can still be found and undone later (for the keypoints sync writes; the offset
     search keeps plain blending, whose cost is smooth in the offset).
+    flip_index: (J0,) the joint set's left/right exchange, J = k * J0 (k people's joints one
+    after the other, as `sync_people.as_joints` lays them out). Where a person's detection in
+    one of the two frames is the other's with left and right exchanged (its sided joints, the
+    body's motion taken out, over twice as near to the other frame's exchanged than as they
+    are), it is exchanged to the nearer frame's labels before blending: the whole detection
+    then carries one frame's labelling, which a later swap test can undo, instead of joints
+    blended or taken from either frame, which none can.
     """
     T, J = keypoints.shape[:2]
     positions = np.asarray(positions, dtype=np.float64)
@@ -354,6 +362,8 @@ def sample_at(keypoints: np.ndarray, positions: np.ndarray, jumps: bool = False)
     if not ok.any():
         return out
     a, b, wk = keypoints[i0[ok]].astype(np.float64), keypoints[i1[ok]].astype(np.float64), w[ok]
+    if flip_index is not None:
+        a, b = _nearer_labels(a, b, wk, np.asarray(flip_index))
     xy = (1 - wk)[:, None, None] * a[..., :2] + wk[:, None, None] * b[..., :2]
     if jumps and T > 1:
         steps = np.linalg.norm(np.diff(keypoints[..., :2].astype(np.float64), axis=0), axis=-1)
@@ -370,3 +380,41 @@ def sample_at(keypoints: np.ndarray, positions: np.ndarray, jumps: bool = False)
     res[~present] = (np.nan, np.nan, 0.0)
     out[ok] = res
     return out
+
+
+def _nearer_labels(a: np.ndarray, b: np.ndarray, w: np.ndarray, flip_index: np.ndarray
+                   ) -> tuple[np.ndarray, np.ndarray]:
+    """(a, b) (K, k * J0, 3) with, per row and person, the farther frame's detection exchanged
+    left for right where it is the nearer one's swap (`sample_at`, flip_index). w: (K,) the
+    weight of b (b is the nearer frame from 0.5)."""
+    K, J = a.shape[:2]
+    J0 = len(flip_index)
+    if J % J0:
+        raise InputError(f"{J} joints are not whole people of {J0} (flip_index)")
+    A, B = a.reshape(K, -1, J0, 3), b.reshape(K, -1, J0, 3)
+    sided = flip_index != np.arange(J0)
+    a_xy, b_xy = A[..., sided, :2], B[..., sided, :2]                                # (K, k, J', 2)
+    b_crossed = B[..., flip_index, :][..., sided, :2]
+    # the body's motion between the frames, which a swap leaves alone: the mean displacement
+    # of the joints whose left/right partner is seen too, in both frames (a fast mover's motion
+    # is as large as a side view's left-right distance)
+    pair = np.isfinite(a_xy).all(-1) & np.isfinite(b_xy).all(-1) & \
+        np.isfinite(A[..., flip_index, :][..., sided, :2]).all(-1) & np.isfinite(b_crossed).all(-1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        motion = np.where(pair[..., None], b_xy - a_xy, 0.0).sum(-2) / pair.sum(-1)[..., None]
+    motion = np.nan_to_num(motion)[..., None, :]                                    # (K, k, 1, 2)
+    straight = np.linalg.norm(b_xy - a_xy - motion, axis=-1)                        # (K, k, J')
+    crossed = np.linalg.norm(b_crossed - a_xy - motion, axis=-1)
+    both = np.isfinite(straight) & np.isfinite(crossed)
+    n = both.sum(-1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        e0 = np.where(both, straight, 0.0).sum(-1) / n
+        e1 = np.where(both, crossed, 0.0).sum(-1) / n
+    swap = (n >= 4) & (e0 > JUMP_MIN_PX) & (e1 < 0.5 * e0)                       # (K, k)
+    if not swap.any():
+        return a, b
+    near_a = (w < 0.5)[:, None]
+    B = np.where((swap & near_a)[..., None, None], B[..., flip_index, :], B)
+    A = np.where((swap & ~near_a)[..., None, None], A[..., flip_index, :], A)
+    return A.reshape(a.shape), B.reshape(b.shape)
+

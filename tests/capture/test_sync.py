@@ -6,6 +6,7 @@ import pytest
 
 from epicap.capture import sync as S
 from epicap.errors import InputError
+from epicap.joint_sets import get_joint_set
 from epicap.session import Keypoints2D
 from tests.capture.sync_scene import offset_keypoints
 
@@ -133,6 +134,37 @@ def test_resampling_does_not_blend_a_left_right_swap():
     assert left[10] == pytest.approx(kp[0, 10, 0, 0]) and left[15] == pytest.approx(kp[0, 15, 0, 0])
     plain = S.sample_at(kp[0], np.array([9.75]))  # the offset search still blends
     assert plain[0, 0, 0] == pytest.approx(0.25 * kp[0, 9, 0, 0] + 0.75 * kp[0, 10, 0, 0])
+
+
+def test_resampling_keeps_a_swapped_person_whole():
+    # two coco17 people walking 12 px a frame; the first turned sideways (left and right 5 px
+    # apart at the head and shoulders, under the per-joint jump limit, 60 px at the hips and
+    # below), the detector swaps them in frames 10-14. Common frame k is camera frame k - 0.25.
+    skel = get_joint_set("coco17")
+    flip = skel.flip_index
+    J, T = len(flip), 30
+    rng = np.random.default_rng(0)
+    base = rng.uniform(200, 600, (2, J, 2))
+    apart = np.where(np.arange(J) < 11, 5.0, 60.0)
+    sided = flip != np.arange(J)
+    left = sided & (np.arange(J) % 2 == 1)                  # coco17: odd joints are the left
+    base[:, flip[left], 0] = base[:, left, 0] + apart[left]
+    base[:, flip[left], 1] = base[:, left, 1]
+    kp = np.ones((1, T, 2, J, 3), np.float32)
+    kp[0, :, :, :, :2] = base[None] + (12.0 * np.arange(T))[:, None, None, None]
+    kp[0, 10:15, 0] = kp[0, 10:15, 0][:, flip]
+    times = [np.arange(T) + 0.25]
+    plain, _ = S.resample_to_timeline(kp.reshape(1, T, 2 * J, 3), times)
+    whole, _ = S.resample_to_timeline(kp.reshape(1, T, 2 * J, 3), times, flip)
+    plain, whole = plain.reshape(-1, 2, J, 3), whole.reshape(-1, 2, J, 3)
+    # common frame 10 = camera frame 9.75: frame 10's labels (swapped), moved as the body moves
+    expect = 0.25 * kp[0, 9, 0][flip, :2] + 0.75 * kp[0, 10, 0, :, :2]
+    np.testing.assert_allclose(whole[10, 0, :, :2], expect, atol=1e-3)
+    # without the joint set, the close joints are blended: half of a swap
+    assert np.abs(plain[10, 0, :11, :2] - expect[:11]).max() > 1.0
+    # the second person, never swapped, is interpolated as before
+    np.testing.assert_allclose(whole[10, 1], plain[10, 1], atol=1e-4)
+    np.testing.assert_allclose(whole[:, 1, :, 0], plain[:, 1, :, 0], atol=1e-4)
 
 
 def test_offsets_from_timestamps_ignore_a_late_frame():
