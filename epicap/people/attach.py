@@ -11,6 +11,8 @@ nearer detections win a contested person.
 """
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 
 from epicap.geometry.camera import undistort_points
@@ -76,36 +78,64 @@ def attach_leftovers(detections: np.ndarray, cameras: Cameras, assignment: np.nd
 
 def swaps_over_time(detections: np.ndarray, cameras: Cameras, assignment: np.ndarray,
                     points3d: np.ndarray, flip_index: np.ndarray,
-                    candidates: np.ndarray | None = None, min_distance_m: float = 0.05,
-                    ratio: float = 0.5, min_joints: int = 4,
-                    min_confidence: float = 0.05) -> np.ndarray:
-    """(C, T, S) bool: assigned detections whose left/right exchanged rays pass `ratio` times
-    nearer the person's 3D of the neighbouring frames (mean of t - 1 and t + 1) than their own,
-    and their own farther than `min_distance_m`: swaps a two-view frame cannot show.
+                    swapped: np.ndarray | None = None, min_distance_m: float = 0.05,
+                    ratio: float = 0.5, min_joints: int = 4, min_confidence: float = 0.05,
+                    window_frames: int = 3) -> np.ndarray:
+    """(C, T, S) bool: the assigned detections whose left and right are exchanged, judged
+    against the person's 3D of the neighbouring frames (the median of t - window_frames ..
+    t + window_frames without t itself, so that a swap lasting two frames is outvoted).
+
+    A detection is swapped when its left/right-exchanged rays pass `ratio` times nearer that 3D
+    than its own and its own lie farther than `min_distance_m` (a swap a two-view frame cannot
+    show); it is straight when the converse holds. Where neither holds (the neighbours unknown,
+    a person standing still facing the camera), the verdict so far stands.
 
     detections: (C, T, S, J, 3); assignment: (C, T, S); points3d: (P, T, J, 3) world metres.
-    candidates: (C, T, S) bool, the detections to test (default: every assigned one).
+    swapped: (C, T, S) bool, the verdicts so far (default: none swapped), for instance of the
+    leave-one-out test within each frame. A clear verdict over time overrides it: in a frame
+    where two of five views were swapped, the leave-one-out test may exchange the other three
+    instead, mirroring the person's whole 3D in that one frame, which its neighbours show.
     """
     C, T, S, J, _ = detections.shape
     P = points3d.shape[0]
-    out = np.zeros((C, T, S), dtype=bool)
+    out = np.zeros((C, T, S), dtype=bool) if swapped is None else swapped.copy()
+    out &= assignment >= 0
     seen = (detections[..., 2] >= min_confidence) & np.isfinite(detections[..., :2]).all(-1)
-    test = assignment >= 0 if candidates is None else candidates & (assignment >= 0)
-    c, t, s = np.nonzero(test)
+    c, t, s = np.nonzero(assignment >= 0)
     if P == 0 or len(c) == 0:
         return out
-    pad = np.full((P, 1, J, 3), np.nan)
-    around = np.concatenate([pad, points3d, pad], axis=1)
-    prev, nxt = around[:, :-2], around[:, 2:]                                 # (P, T, J, 3)
-    with np.errstate(invalid="ignore"):
-        ref = np.where(np.isnan(prev), nxt, np.where(np.isnan(nxt), prev, (prev + nxt) / 2))
+    ref = _around(points3d, window_frames)
     p = assignment[c, t, s]
     X = ref[p, t][None]                                                       # (1, M, J, 3)
     d = _rays(detections, cameras, c, t, s, seen)
     straight, flipped = (x[0] for x in _ray_costs(X, d, cameras.centers[c], flip_index,
                                                   min_joints))
-    out[c, t, s] = (straight > min_distance_m) & (flipped < ratio * straight)
+    exchange = _clearly_nearer(flipped, straight, min_distance_m, ratio)
+    keep = _clearly_nearer(straight, flipped, min_distance_m, ratio)
+    out[c, t, s] = np.where(exchange, True, np.where(keep, False, out[c, t, s]))
     return out
+
+
+def _clearly_nearer(a: np.ndarray, b: np.ndarray, min_distance_m: float, ratio: float
+                    ) -> np.ndarray:
+    """(M,) bool: mean ray distances a (M,) clearly nearer than b (M,), metres: b beyond
+    min_distance_m and a under ratio x b. Where b is inf (under min_joints of the view's joints
+    have a point: a side view of a person whose 3D has only the other side), a must fit by
+    itself, under min_distance_m: a poor fit is no evidence."""
+    return (b > min_distance_m) & (a < ratio * b) & (np.isfinite(b) | (a < min_distance_m))
+
+
+def _around(points3d: np.ndarray, k: int) -> np.ndarray:
+    """(P, T, J, 3) per frame, the median of the person's 3D at the k frames before and the k
+    after it (not the frame itself), each joint and coordinate over the frames that have it;
+    NaN where none does. Symmetric, so that steady motion does not bias it."""
+    P, T = points3d.shape[:2]
+    pad = np.full((P, k) + points3d.shape[2:], np.nan)
+    around = np.concatenate([pad, points3d, pad], axis=1)
+    shifted = [around[:, k + o:k + o + T] for o in range(-k, k + 1) if o != 0]
+    with warnings.catch_warnings():  # all-NaN windows: NaN, as meant
+        warnings.simplefilter("ignore", RuntimeWarning)
+        return np.nanmedian(np.stack(shifted), axis=0)
 
 
 def _rays(detections, cameras, c, t, s, seen) -> np.ndarray:

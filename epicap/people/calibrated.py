@@ -24,7 +24,8 @@ index or -1, the number of people P, and the camera-frames whose left and right 
 5. Leftovers (`epicap.people.attach`): detections in no cluster of two views go to the person
    whose 3D (now or a few frames away) their rays pass through; then every view is tested for
    a swap against the person's 3D of the neighbouring frames (two-view frames have no other
-   test).
+   test), and a clear verdict there overrides step 2's (where two of five views were swapped,
+   step 2 may exchange the other three instead: the whole person mirrored in one frame).
 """
 from __future__ import annotations
 
@@ -58,7 +59,8 @@ class MatchOptions:
     track: the 3D tracking over time. attach: give leftover detections to the person whose 3D
         (at that frame or at most attach_gap_frames away) their rays pass through
         (`epicap.people.attach`). swaps_over_time: also test every assigned view against the
-        person's 3D of the neighbouring frames (catches swaps in two-view frames).
+        person's 3D of the neighbouring frames (catches swaps in two-view frames, and undoes
+        the leave-one-out test's where its neighbours clearly disagree).
     workers: threads for the per-frame work (chunks of frames; numpy releases the GIL).
     """
 
@@ -265,9 +267,8 @@ def match_calibrated(detections: np.ndarray, cameras: Cameras, flip_index: np.nd
             options.min_shared_joints, options.attach_gap_frames, options.min_confidence)
         swapped_cts |= exchanged
     if options.swaps_over_time:  # two-view clusters have no leave-one-out test
-        swapped_cts |= swaps_over_time(detections, cameras, assignment, points3d, flip_index,
-                                       candidates=~swapped_cts,
-                                       min_confidence=options.min_confidence)
+        swapped_cts = swaps_over_time(detections, cameras, assignment, points3d, flip_index,
+                                      swapped_cts, min_confidence=options.min_confidence)
     ordered, P_seen = order_people(assignment, P, prominence(detections, cameras.image_size))
     order = np.full(P_seen, -1)
     seen_as = assignment >= 0
