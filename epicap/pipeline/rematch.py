@@ -7,10 +7,13 @@ person. Once the cameras are known, `rematch_keypoints` feeds the session's matc
 (C, T, P, J, 3), each person as one detection slot, to `epicap.people.calibrated.match_calibrated`
 (rays across views, 3D tracking over time, left/right swap tests) and writes back:
 
-- views whose left and right were exchanged, exchanged back (counted per camera);
+- views whose left and right were exchanged, exchanged back (counted per camera); a view kept
+  in its slot that no found person took (too few joints in common with the other views) is
+  tested against its own person's 3D of the neighbouring frames;
 - views that the cameras give to another person of the file, moved to that person's slot;
-- views that fit nobody and lie off their own person's 3D at that frame (median joint-to-ray
-  distance over twice the matching's ray distance), dropped (NaN, 0).
+- views that fit nobody and lie off their own person's 3D at that frame, or at the nearest
+  frame at most `NEAR_FRAMES` away where that frame has none (median joint-to-ray distance over
+  twice the matching's ray distance), dropped (NaN, 0).
 
 Identities stay those of the file: each person found with the cameras takes the id of the file's
 person whose views it holds most (Hungarian matching on the overlap; fragments of a person's track
@@ -32,6 +35,8 @@ from epicap.session import Cameras, Keypoints2D
 from epicap.session.recheck import UNMATCHED_FILE
 
 __all__ = ["RematchSummary", "rematch_keypoints", "UNMATCHED_FILE"]
+
+NEAR_FRAMES = 2  # a walker moves under 10 cm in 2 frames at 30 fps, against 30 cm allowed
 
 
 @dataclass
@@ -96,6 +101,7 @@ def rematch_keypoints(keypoints: Keypoints2D, cameras: Cameras, options=None
     Frames, people and their ids are kept; only views change (module doc).
     """
     from epicap.people.assignment import gather
+    from epicap.people.attach import nearest_in_time, swaps_over_time
     from epicap.people.calibrated import MatchOptions, match_calibrated, unswap
 
     options = MatchOptions() if options is None else options
@@ -114,15 +120,24 @@ def rematch_keypoints(keypoints: Keypoints2D, cameras: Cameras, options=None
     rig = cameras.select(names)
     dets = slots[sel]
     m = match_calibrated(dets, rig, skel.flip_index, skel.bone_index, options)
-    far = _far_views(dets, rig, m.points3d, 2 * options.max_ray_distance_m)      # (C', T, F)
-    new = _to_file_ids(m.assignment, m.num_people, P, far, occupied[sel])         # (C', T, P)
-    fixed = unswap(dets, m.swapped & (new >= 0), skel.flip_index)
+    # a person without 3D at a frame (their views there attached one by one, `attach`) is
+    # judged by their 3D of the nearest frame, at most NEAR_FRAMES away
+    near = nearest_in_time(m.points3d, NEAR_FRAMES)
+    far = _far_views(dets, rig, near, 2 * options.max_ray_distance_m)              # (C', T, F)
+    new, main = _to_file_ids(m.assignment, m.num_people, P, far, occupied[sel])   # (C', T, P)
+    swapped = m.swapped
+    kept = (m.assignment < 0) & (new >= 0)  # in their slot, no found person: judged by theirs
+    if options.swaps_over_time and kept.any():
+        judged = np.where(kept, main[np.maximum(new, 0)], m.assignment)
+        swapped = swaps_over_time(dets, rig, judged, m.points3d, skel.flip_index, swapped,
+                                  min_confidence=options.min_confidence)
+    fixed = unswap(dets, swapped & (new >= 0), skel.flip_index)
     out = slots.copy()
     out[sel] = gather(fixed, new, P)
     own = np.arange(P)[None, None, :]
     occ = occupied[sel]
     for k, n in enumerate(names):
-        summary.swaps[n] = int((m.swapped[k] & (new[k] >= 0) & occ[k]).sum())
+        summary.swaps[n] = int((swapped[k] & (new[k] >= 0) & occ[k]).sum())
         summary.reassigned[n] = int(((new[k] >= 0) & (new[k] != own[0]) & occ[k]).sum())
         summary.dropped[n] = int(((new[k] < 0) & occ[k]).sum())
     result = Keypoints2D(out[:, :, 0] if single else out, keypoints.cameras, keypoints.joint_set,
@@ -161,8 +176,9 @@ def _far_views(views: np.ndarray, cameras: Cameras, points3d: np.ndarray,
 
 
 def _to_file_ids(assignment: np.ndarray, found: int, P: int, far: np.ndarray,
-                 occupied: np.ndarray) -> np.ndarray:
-    """(C, T, P) the file's person slot each view goes to, -1 to drop it.
+                 occupied: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """((C, T, P) the file's person slot each view goes to, -1 to drop it; (P,) the found
+    person whose id each file person takes, -1 for none).
 
     assignment: (C, T, P) person found with the cameras for each view of slot p (-1: none).
     found: people found. far: (C, T, P, found) the view lies off that person's 3D (`_far_views`).
@@ -175,7 +191,7 @@ def _to_file_ids(assignment: np.ndarray, found: int, P: int, far: np.ndarray,
     C, T, _ = assignment.shape
     own = np.broadcast_to(np.arange(P), (C, T, P))
     if found == 0:
-        return np.where(occupied, own, -1).astype(np.int32)
+        return np.where(occupied, own, -1).astype(np.int32), np.full(P, -1)
     overlap = np.zeros((found, P), dtype=np.int64)
     a = assignment >= 0
     np.add.at(overlap, (assignment[a], own[a]), 1)
@@ -203,4 +219,4 @@ def _to_file_ids(assignment: np.ndarray, found: int, P: int, far: np.ndarray,
                 first = np.argmax(new == p, axis=-1)
                 later = (new == p) & rest[..., None] & (own != first[..., None])
                 new = np.where(later, -1, new)
-    return np.where(occupied, new, -1).astype(np.int32)
+    return np.where(occupied, new, -1).astype(np.int32), main

@@ -87,3 +87,23 @@ def test_a_view_of_someone_else_in_a_one_person_file_is_dropped(scene):
     assert summary.dropped[scene.cameras.names[0]] == other.sum()
     kept = _same(fixed.keypoints[1:], wrong.keypoints[1:]) | (scene.swapped[1:, :, 0])
     assert kept.mean() >= 0.99  # the other cameras lose nothing
+
+
+def test_someone_else_s_view_is_dropped_where_the_person_has_3d_a_frame_away(scene):
+    # frame 10: camera 0 gives person 1's view (1.7 m away) to person 0, whom only camera 1
+    # sees there (no 3D at that frame, 3D at the frames around it); person 1 is seen by camera
+    # 0 alone from frame 4 to 16, so no 3D of theirs claims the view
+    f = 10
+    kp = scene.keypoints.keypoints.copy()
+    apart = np.linalg.norm(np.nanmean(scene.poses3d[0, f] - scene.poses3d[1, f], axis=0))
+    assert (apart > 1.5 and scene.visible[0, f, 1].sum() >= 4
+            and scene.visible[1, f, 0].sum() >= 4
+            and scene.visible[:, [f - 1, f + 1], 0].any(-1).sum(0).min() >= 2)
+    kp[1:, f - 6:f + 7, 1] = (np.nan, np.nan, 0.0)
+    kp[2:, f, 0] = (np.nan, np.nan, 0.0)
+    kp[0, f, 0], kp[0, f, 1] = kp[0, f, 1], (np.nan, np.nan, 0.0)
+    wrong = Keypoints2D(kp, scene.cameras.names, "coco17", scene.cameras.image_size, 30.0,
+                        None, scene.keypoints.people)
+    fixed, summary = rematch_keypoints(wrong, scene.cameras)
+    assert (fixed.keypoints[0, f, :2, :, 2] == 0).all()
+    assert summary.dropped[scene.cameras.names[0]] == 1
