@@ -26,6 +26,7 @@ Each kind of randomness draws from its own seeded stream.
 """
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 from typing import Sequence
 
@@ -274,7 +275,8 @@ def _occluded(pixels: np.ndarray, depth: np.ndarray, present: np.ndarray, focal_
     hidden = np.zeros((C, T, P, J), dtype=bool)
     bone_depth = 0.5 * (depth[..., bones[:, 0]] + depth[..., bones[:, 1]])  # (C, T, P, B)
     radius_px = radius_m * focal_px[:, None, None, None] / bone_depth
-    with np.errstate(invalid="ignore"):
+    with np.errstate(invalid="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # someone out of view: NaN, as meant
         # candidate (c, t, p, q): q present, nearer than p somewhere, boxes overlapping
         reach = np.nanmax(radius_px, axis=-1, initial=0.0)                     # (C, T, P)
         lo = np.nanmin(pixels, axis=3) - reach[..., None]                      # (C, T, P, 2)
