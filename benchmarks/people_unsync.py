@@ -24,9 +24,10 @@ Columns:
   offsets): "rig as accurate as with one person".
 - PCP min: Shelf-style correct parts, worst person, over the frames where the person is seen by
   two cameras (recovered poses mapped into the true frame by the similarity of the camera
-  centres); "all true": the same with the true cameras, identities and offsets. ratio max: MPJPE with everything recovered / MPJPE with the true cameras, identities
-  and offsets (same triangulator, same 2D), worst person; "poses aligned": the recovered poses
-  mapped by one similarity fitted on all people's joints at once (the calibration benchmark's
+  centres); "all true": the same with the true cameras, identities and offsets. ratio max:
+  MPJPE with everything recovered / MPJPE with the true cameras, identities and offsets (same
+  triangulator, same 2D), worst person; "poses aligned": the recovered poses mapped by one
+  similarity fitted on all people's joints at once (the calibration benchmark's
   alignment), so that the rig's centre errors are not charged to the poses. A sync error of
   0.08 frame at 30 fps is 2-3 mm for a walking person, against about 12 mm of MPJPE at 2 px.
 Targets (issue 11): 0 identity switches, PCP >= 95 for every person, ratio <= 1.10, rig as
@@ -69,6 +70,17 @@ identity switches, now 0 (3 and 6 people: 0 before and after).
 "idsw 3D" (the poses written) on seeds 8-16: 0 everywhere but seed 9, 2 (its person 2 walks
 out of three cameras' views as the other two pick them up, with one frame seen by both: a new
 id without cameras, joined with them but for 3 frames), against idsw 1-3 on seeds 8-11.
+Measured again once left/right swaps survive resampling whole (`capture.sync_tracks.
+sample_at` with the joint set), a swap verdict over time overrides a frame's leave-one-out one
+(`people.attach.swaps_over_time`), and the re-check with the cameras judges kept views by
+their person's 3D a frame or two away (`pipeline.rematch`); rel rot deg and ratio max (poses
+aligned), before -> after: 8 0.164 -> 0.171, 1.053 -> 1.029; 9 0.254 -> 0.223, 1.217 ->
+1.035 (another person's view in person 2's slot, triangulated 1.2 m off, now dropped);
+10 0.238 -> 0.190, 1.113 -> 1.137 (a swapped view left in a frame whose other views are
+6.5 deg away: one elbow 1.9 m off); 11 0.442 -> 0.423, 1.048 -> 1.050; 13 0.250 -> 0.188,
+1.623 -> 1.070 (2 of 5 views swapped in one frame mirrored person 2 there; half-swaps blended
+by the resampling); 14 0.212 -> 0.188, 1.088 -> 1.090; 15 0.477 -> 0.486, 1.058 -> 1.067;
+16 1.204 -> 1.167, 1.246 -> 1.188; identities unchanged.
 """
 from __future__ import annotations
 
@@ -114,7 +126,8 @@ def _synced(kp: Keypoints2D, offsets: np.ndarray) -> tuple[Keypoints2D, int]:
     """`kp` resampled on the common timeline given per-camera offsets (frames), and the common
     frame of its first row (as `epicap sync` does)."""
     times = [np.arange(kp.num_frames) + o for o in offsets]
-    resampled, first = resample_to_timeline(as_joints(kp.keypoints), times)
+    resampled, first = resample_to_timeline(as_joints(kp.keypoints), times,
+                                            kp.skeleton.flip_index)
     return synced_keypoints(kp, resampled), first
 
 

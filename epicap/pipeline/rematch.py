@@ -10,7 +10,11 @@ person. Once the cameras are known, `rematch_keypoints` feeds the session's matc
 - views whose left and right were exchanged, exchanged back (counted per camera); a view kept
   in its slot that no found person took (too few joints in common with the other views) is
   tested against its own person's 3D of the neighbouring frames;
-- views that the cameras give to another person of the file, moved to that person's slot;
+- views that the cameras give to another person of the file, moved to that person's slot; a
+  view no found person took (its person seen by too few cameras for a moment) follows its
+  camera slot's nearest view that one took, at most `CONTINUE_FRAMES` away, unless it lies off
+  that person's 3D (one detector track keeps its person: a person handed from some cameras
+  to others keeps one id);
 - views that fit nobody and lie off their own person's 3D at that frame, or at the nearest
   frame at most `NEAR_FRAMES` away where that frame has none (median joint-to-ray distance over
   twice the matching's ray distance), dropped (NaN, 0).
@@ -26,6 +30,7 @@ were.
 """
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
@@ -37,6 +42,8 @@ from epicap.session.recheck import UNMATCHED_FILE
 __all__ = ["RematchSummary", "rematch_keypoints", "UNMATCHED_FILE"]
 
 NEAR_FRAMES = 2  # a walker moves under 10 cm in 2 frames at 30 fps, against 30 cm allowed
+CONTINUE_FRAMES = 5  # a view no found person took follows its camera slot's nearest one ...
+STEP_M = 0.05  # ... unless it lies off that person's 3D by more, allowing this much a frame
 
 
 @dataclass
@@ -124,11 +131,17 @@ def rematch_keypoints(keypoints: Keypoints2D, cameras: Cameras, options=None
     # judged by their 3D of the nearest frame, at most NEAR_FRAMES away
     near = nearest_in_time(m.points3d, NEAR_FRAMES)
     far = _far_views(dets, rig, near, 2 * options.max_ray_distance_m)              # (C', T, F)
-    new, main = _to_file_ids(m.assignment, m.num_people, P, far, occupied[sel])   # (C', T, P)
+    reach = nearest_in_time(m.points3d, CONTINUE_FRAMES)
+    on = _view_distances(dets, rig, reach) <= 2 * options.max_ray_distance_m + \
+        CONTINUE_FRAMES * STEP_M
+    unknown = ~np.isfinite(reach).all(-1).any(-1)                                  # (F, T)
+    enough = (dets[..., 2] > 0).sum(-1) >= options.min_shared_joints              # (C', T, P)
+    assignment = _continued(m.assignment, on, unknown, enough, CONTINUE_FRAMES)
+    new, main = _to_file_ids(assignment, m.num_people, P, far, occupied[sel])     # (C', T, P)
     swapped = m.swapped
-    kept = (m.assignment < 0) & (new >= 0)  # in their slot, no found person: judged by theirs
-    if options.swaps_over_time and kept.any():
-        judged = np.where(kept, main[np.maximum(new, 0)], m.assignment)
+    unjudged = (m.assignment < 0) & (new >= 0)  # continued or kept: not swap-tested yet
+    if options.swaps_over_time and unjudged.any():
+        judged = np.where(assignment >= 0, assignment, main[np.maximum(new, 0)])
         swapped = swaps_over_time(dets, rig, judged, m.points3d, skel.flip_index, swapped,
                                   min_confidence=options.min_confidence)
     fixed = unswap(dets, swapped & (new >= 0), skel.flip_index)
@@ -154,6 +167,14 @@ def _far_views(views: np.ndarray, cameras: Cameras, points3d: np.ndarray,
     to the view's ray exceeds `max_distance_m`, with `min_joints` such joints or more (a robust
     test: a few outlier joints do not make a view someone else's).
     """
+    return _view_distances(views, cameras, points3d, min_joints) > max_distance_m
+
+
+def _view_distances(views: np.ndarray, cameras: Cameras, points3d: np.ndarray,
+                    min_joints: int = 4) -> np.ndarray:
+    """(C, T, P, F) the median over joints seen in both of the distance (metres) from found
+    person f's 3D joint at frame t to view (c, t, p)'s ray; NaN with fewer than `min_joints`
+    such joints. views: (C, T, P, J, 3) pixels and confidence; points3d: (F, T, J, 3)."""
     from epicap.geometry.camera import undistort_points
 
     C, T, P, J, _ = views.shape
@@ -164,15 +185,48 @@ def _far_views(views: np.ndarray, cameras: Cameras, points3d: np.ndarray,
     d = np.matmul(np.concatenate([xy, np.ones_like(xy[..., :1])], -1).reshape(C, -1, 3),
                   cameras.R).reshape(C, T, P, J, 3)                          # R^T @ d_cam
     d /= np.linalg.norm(d, axis=-1, keepdims=True)
-    far = np.zeros((C, T, P, F), dtype=bool)
+    out = np.full((C, T, P, F), np.nan)
     for f in range(F):
         v = points3d[f][None, :, None] - cameras.centers[:, None, None, None]  # (C, T, 1, J, 3)
         dist = np.linalg.norm(np.cross(v, d), axis=-1)                         # (C, T, P, J)
         n = np.isfinite(dist).sum(-1)
-        with np.errstate(all="ignore"):
-            far[..., f] = (n >= min_joints) & (np.nanmedian(np.where(n[..., None] > 0, dist, 0),
-                                                            axis=-1) > max_distance_m)
-    return far
+        with np.errstate(all="ignore"), warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            out[..., f] = np.where(n >= min_joints, np.nanmedian(dist, axis=-1), np.nan)
+    return out
+
+
+def _continued(assignment: np.ndarray, on: np.ndarray, unknown: np.ndarray, enough: np.ndarray,
+               max_gap: int) -> np.ndarray:
+    """(C, T, P) `assignment` with the views no found person took given to the found person of
+    the nearest frame (at most max_gap away, earlier wins a tie) where the same camera's same
+    slot was taken: one detector track, for instance a person seen by too few cameras for a
+    moment to be clustered, keeps its person.
+
+    assignment: (C, T, P) found person per view or -1. on: (C, T, P, F) bool, the view lies on
+    found person f's 3D (at the nearest frame with 3D; `_view_distances`). unknown: (F, T) bool,
+    f has no 3D within reach of frame t. enough: (C, T, P) bool, the view has enough joints.
+    A view is continued where it has enough joints and lies on that person, or that person's 3D
+    is unknown then; and not where that person already has a view of that camera and frame
+    (the first slot wins among continued views).
+    """
+    C, T, P = assignment.shape
+    have = assignment >= 0
+    frames = np.arange(T)[None, :, None]
+    before = np.maximum.accumulate(np.where(have, frames, -1), axis=1)
+    after = np.minimum.accumulate(np.where(have, frames, T)[:, ::-1], axis=1)[:, ::-1]
+    gap_b = np.where(before >= 0, frames - before, T + 1)
+    gap_a = np.where(after < T, after - frames, T + 1)
+    source = np.clip(np.where(gap_b <= gap_a, before, after), 0, T - 1)
+    person = np.take_along_axis(assignment, source, axis=1)
+    c, t, p = np.nonzero(~have & enough & (np.minimum(gap_b, gap_a) <= max_gap))
+    f = person[c, t, p]
+    ok = (on[c, t, p, f] | unknown[f, t]) & ~(assignment[c, t] == f[:, None]).any(-1)
+    c, t, p, f = c[ok], t[ok], p[ok], f[ok]
+    _, first = np.unique((c * T + t) * on.shape[-1] + f, return_index=True)
+    out = assignment.copy()
+    out[c[first], t[first], p[first]] = f[first]
+    return out
 
 
 def _to_file_ids(assignment: np.ndarray, found: int, P: int, far: np.ndarray,

@@ -107,3 +107,23 @@ def test_someone_else_s_view_is_dropped_where_the_person_has_3d_a_frame_away(sce
     fixed, summary = rematch_keypoints(wrong, scene.cameras)
     assert (fixed.keypoints[0, f, :2, :, 2] == 0).all()
     assert summary.dropped[scene.cameras.names[0]] == 1
+
+
+def test_a_person_seen_by_one_camera_for_a_while_keeps_their_id(scene):
+    # only camera 0 sees person 0 in frames 14-27 (no 3D for 14 frames: views further than 5
+    # frames from it are attached to nobody), and the matching without cameras gave camera 0's
+    # views of frames 20-31 to a new id (slot 3)
+    kp = scene.keypoints.keypoints
+    C, T, P = kp.shape[:3]
+    four = np.concatenate([kp, np.full((C, T, 1) + kp.shape[3:], np.nan)], axis=2)
+    four[..., 3, :, 2] = 0.0
+    frames = np.arange(20, 32)
+    assert scene.visible[0, frames, 0].sum(-1).min() >= 4
+    four[1:, 14:28, 0] = (np.nan, np.nan, 0.0)
+    four[0, frames, 3], four[0, frames, 0] = four[0, frames, 0], (np.nan, np.nan, 0.0)
+    wrong = Keypoints2D(four, scene.cameras.names, "coco17", scene.cameras.image_size, 30.0,
+                        None, list(scene.keypoints.people) + ["p3"])
+    fixed, _ = rematch_keypoints(wrong, scene.cameras)
+    assert (fixed.keypoints[0, frames, 3, :, 2] == 0).all()
+    right = _same(fixed.keypoints[0, frames, 0], _clean(scene)[0, frames, 0])
+    assert right.all()
