@@ -11,8 +11,6 @@ nearer detections win a contested person.
 """
 from __future__ import annotations
 
-import warnings
-
 import numpy as np
 
 from epicap.geometry.camera import undistort_points
@@ -132,10 +130,12 @@ def _around(points3d: np.ndarray, k: int) -> np.ndarray:
     P, T = points3d.shape[:2]
     pad = np.full((P, k) + points3d.shape[2:], np.nan)
     around = np.concatenate([pad, points3d, pad], axis=1)
-    shifted = [around[:, k + o:k + o + T] for o in range(-k, k + 1) if o != 0]
-    with warnings.catch_warnings():  # all-NaN windows: NaN, as meant
-        warnings.simplefilter("ignore", RuntimeWarning)
-        return np.nanmedian(np.stack(shifted), axis=0)
+    shifted = np.sort(np.stack([around[:, k + o:k + o + T] for o in range(-k, k + 1)
+                                if o != 0]), axis=0)                            # NaN last
+    n = np.isfinite(shifted).sum(0)
+    lo = np.take_along_axis(shifted, np.maximum(n - 1, 0)[None] // 2, axis=0)[0]
+    hi = np.take_along_axis(shifted, (n // 2)[None], axis=0)[0]
+    return np.where(n > 0, (lo + hi) / 2, np.nan)  # np.nanmedian, several times faster
 
 
 def _rays(detections, cameras, c, t, s, seen) -> np.ndarray:
