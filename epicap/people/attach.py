@@ -16,23 +16,29 @@ import numpy as np
 from epicap.geometry.camera import undistort_points
 from epicap.session.cameras import Cameras
 
-__all__ = ["nearest_in_time", "attach_leftovers", "swaps_over_time"]
+__all__ = ["nearest_frames", "nearest_in_time", "attach_leftovers", "swaps_over_time"]
+
+
+def nearest_frames(have: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """((..., T) source, (..., T) gap): per frame, the nearest frame along the last axis where
+    `have` (..., T) bool holds (earlier wins a tie), and how many frames away it is (T + 1
+    where there is none)."""
+    T = have.shape[-1]
+    frames = np.arange(T)
+    before = np.maximum.accumulate(np.where(have, frames, -1), axis=-1)
+    after = np.minimum.accumulate(np.where(have, frames, T)[..., ::-1], axis=-1)[..., ::-1]
+    gap_b = np.where(before >= 0, frames - before, T + 1)
+    gap_a = np.where(after < T, after - frames, T + 1)
+    source = np.clip(np.where(gap_b <= gap_a, before, after), 0, T - 1)
+    return source, np.minimum(gap_b, gap_a)
 
 
 def nearest_in_time(points3d: np.ndarray, max_gap_frames: int) -> np.ndarray:
     """(P, T, J, 3) each person's 3D with missing frames taken from the nearest frame that has
     any joint, at most `max_gap_frames` away (earlier wins a tie); NaN beyond."""
-    P, T = points3d.shape[:2]
-    have = np.isfinite(points3d).all(-1).any(-1)                              # (P, T)
-    frames = np.arange(T)
-    before = np.maximum.accumulate(np.where(have, frames, -1), axis=1)
-    after = np.minimum.accumulate(np.where(have, frames, T)[:, ::-1], axis=1)[:, ::-1]
-    gap_b = np.where(before >= 0, frames - before, T + 1)
-    gap_a = np.where(after < T, after - frames, T + 1)
-    source = np.where(gap_b <= gap_a, before, after)
-    ok = np.minimum(gap_b, gap_a) <= max_gap_frames
-    out = np.take_along_axis(points3d, np.clip(source, 0, T - 1)[..., None, None], axis=1)
-    return np.where(ok[..., None, None], out, np.nan)
+    source, gap = nearest_frames(np.isfinite(points3d).all(-1).any(-1))          # (P, T)
+    out = np.take_along_axis(points3d, source[..., None, None], axis=1)
+    return np.where((gap <= max_gap_frames)[..., None, None], out, np.nan)
 
 
 def attach_leftovers(detections: np.ndarray, cameras: Cameras, assignment: np.ndarray,

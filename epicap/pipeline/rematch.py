@@ -108,7 +108,7 @@ def rematch_keypoints(keypoints: Keypoints2D, cameras: Cameras, options=None
     Frames, people and their ids are kept; only views change (module doc).
     """
     from epicap.people.assignment import gather
-    from epicap.people.attach import nearest_in_time, swaps_over_time
+    from epicap.people.attach import nearest_frames, swaps_over_time
     from epicap.people.calibrated import MatchOptions, match_calibrated, unswap
 
     options = MatchOptions() if options is None else options
@@ -127,23 +127,24 @@ def rematch_keypoints(keypoints: Keypoints2D, cameras: Cameras, options=None
     rig = cameras.select(names)
     dets = slots[sel]
     m = match_calibrated(dets, rig, skel.flip_index, skel.bone_index, options)
-    # a person without 3D at a frame (their views there attached one by one, `attach`) is
-    # judged by their 3D of the nearest frame, at most NEAR_FRAMES away
-    near = nearest_in_time(m.points3d, NEAR_FRAMES)
-    far = _far_views(dets, rig, near, 2 * options.max_ray_distance_m)              # (C', T, F)
-    reach = nearest_in_time(m.points3d, CONTINUE_FRAMES)
-    on = _view_distances(dets, rig, reach) <= 2 * options.max_ray_distance_m + \
-        CONTINUE_FRAMES * STEP_M
-    unknown = ~np.isfinite(reach).all(-1).any(-1)                                  # (F, T)
+    # each found person's 3D at a frame, or where it has none (their views there attached one
+    # by one, `attach`) at the nearest frame: within NEAR_FRAMES it tells a view that fits
+    # nobody from theirs, within CONTINUE_FRAMES whether a view continues them
+    source, gap = nearest_frames(np.isfinite(m.points3d).all(-1).any(-1))        # (F, T)
+    reach = np.take_along_axis(m.points3d, source[..., None, None], axis=1)
+    dist = _view_distances(dets, rig, reach)                                       # (C', T, P, F)
+    far = (dist > 2 * options.max_ray_distance_m) & (gap <= NEAR_FRAMES).T[None, :, None]
+    on = dist <= 2 * options.max_ray_distance_m + CONTINUE_FRAMES * STEP_M
     enough = (dets[..., 2] > 0).sum(-1) >= options.min_shared_joints              # (C', T, P)
-    assignment = _continued(m.assignment, on, unknown, enough, CONTINUE_FRAMES)
+    assignment = _continued(m.assignment, on, gap > CONTINUE_FRAMES, enough, CONTINUE_FRAMES)
     new, main = _to_file_ids(assignment, m.num_people, P, far, occupied[sel])     # (C', T, P)
     swapped = m.swapped
     unjudged = (m.assignment < 0) & (new >= 0)  # continued or kept: not swap-tested yet
     if options.swaps_over_time and unjudged.any():
-        judged = np.where(assignment >= 0, assignment, main[np.maximum(new, 0)])
-        swapped = swaps_over_time(dets, rig, judged, m.points3d, skel.flip_index, swapped,
-                                  min_confidence=options.min_confidence)
+        person = np.where(assignment >= 0, assignment, main[np.maximum(new, 0)])
+        over_time = swaps_over_time(dets, rig, np.where(unjudged, person, -1), m.points3d,
+                                    skel.flip_index, min_confidence=options.min_confidence)
+        swapped = np.where(unjudged, over_time, swapped)
     fixed = unswap(dets, swapped & (new >= 0), skel.flip_index)
     out = slots.copy()
     out[sel] = gather(fixed, new, P)
@@ -156,18 +157,6 @@ def rematch_keypoints(keypoints: Keypoints2D, cameras: Cameras, options=None
     result = Keypoints2D(out[:, :, 0] if single else out, keypoints.cameras, keypoints.joint_set,
                          keypoints.image_size, keypoints.fps, keypoints.joints, keypoints.people)
     return result, summary
-
-
-def _far_views(views: np.ndarray, cameras: Cameras, points3d: np.ndarray,
-               max_distance_m: float, min_joints: int = 4) -> np.ndarray:
-    """(C, T, P, F) bool: view (c, t, p) lies off found person f's 3D at frame t.
-
-    views: (C, T, P, J, 3) pixels and confidence. points3d: (F, T, J, 3) world metres, NaN where
-    unknown. Off: the median over joints seen in both of the distance (metres) from the 3D joint
-    to the view's ray exceeds `max_distance_m`, with `min_joints` such joints or more (a robust
-    test: a few outlier joints do not make a view someone else's).
-    """
-    return _view_distances(views, cameras, points3d, min_joints) > max_distance_m
 
 
 def _view_distances(views: np.ndarray, cameras: Cameras, points3d: np.ndarray,
@@ -210,16 +199,14 @@ def _continued(assignment: np.ndarray, on: np.ndarray, unknown: np.ndarray, enou
     is unknown then; and not where that person already has a view of that camera and frame
     (the first slot wins among continued views).
     """
-    C, T, P = assignment.shape
+    from epicap.people.attach import nearest_frames
+
+    T = assignment.shape[1]
     have = assignment >= 0
-    frames = np.arange(T)[None, :, None]
-    before = np.maximum.accumulate(np.where(have, frames, -1), axis=1)
-    after = np.minimum.accumulate(np.where(have, frames, T)[:, ::-1], axis=1)[:, ::-1]
-    gap_b = np.where(before >= 0, frames - before, T + 1)
-    gap_a = np.where(after < T, after - frames, T + 1)
-    source = np.clip(np.where(gap_b <= gap_a, before, after), 0, T - 1)
+    source, gap = nearest_frames(np.moveaxis(have, 1, -1))                         # (C, P, T)
+    source, gap = np.moveaxis(source, -1, 1), np.moveaxis(gap, -1, 1)              # (C, T, P)
     person = np.take_along_axis(assignment, source, axis=1)
-    c, t, p = np.nonzero(~have & enough & (np.minimum(gap_b, gap_a) <= max_gap))
+    c, t, p = np.nonzero(~have & enough & (gap <= max_gap))
     f = person[c, t, p]
     ok = (on[c, t, p, f] | unknown[f, t]) & ~(assignment[c, t] == f[:, None]).any(-1)
     c, t, p, f = c[ok], t[ok], p[ok], f[ok]
@@ -235,7 +222,8 @@ def _to_file_ids(assignment: np.ndarray, found: int, P: int, far: np.ndarray,
     person whose id each file person takes, -1 for none).
 
     assignment: (C, T, P) person found with the cameras for each view of slot p (-1: none).
-    found: people found. far: (C, T, P, found) the view lies off that person's 3D (`_far_views`).
+    found: people found. far: (C, T, P, found) the view lies off that person's 3D
+    (`_view_distances`).
     occupied: (C, T, P) view present.
     A found person takes the file id it shares most views with (Hungarian, then fragments join
     the id they overlap most). A view kept by its found person goes to that id; of two views of
