@@ -1,6 +1,8 @@
 """Sync accuracy: synthetic offsets (known truth) and the Pose2Sim demo (synchronized: 0).
 
 Run: python benchmarks/sync.py   (target: every offset within 0.5 frame)
+     python benchmarks/sync.py --long   (only the long recordings: the search on a window of
+                                         the recording against all of it, same run)
 """
 import sys
 import time
@@ -102,8 +104,45 @@ def demo() -> None:
                        ["camera", "offset (frames)", "coarse", "std (frames)", "confidence"]))
 
 
+def long_recordings(whole_up_to_s: float = 60.0) -> None:
+    """4 cameras, 4 people walking (synthetic, true identities, 2 px), 30 fps, offsets up to 0.7
+    s: `estimate_offsets` on the busiest 30 s (`SyncOptions.window_s`, the default) against the
+    search over the whole recording (window_s 0, the baseline; recordings up to
+    `whole_up_to_s` long, the longer take minutes)."""
+    from epicap.capture.sync import SyncOptions
+    from epicap.capture.sync_people import as_joints
+    from epicap.synthetic import ring_rig
+    from epicap.synthetic.people import PeopleOptions, make_people_scene
+
+    truth = np.array([0.0, 7.3, -12.6, 21.2])
+    cams = ring_rig(4, 6.0, 2.0, 1000.0, (1280, 720), seed=1)
+    rows = []
+    for seconds in (30, 60, 180):
+        scene = make_people_scene(cams, int(30 * seconds), PeopleOptions(
+            num_people=4, noise_px=2.0, seed=3, offsets_frames=truth.tolist()))
+        kp = as_joints(scene.keypoints.keypoints)
+        for window in (0.0, SyncOptions().window_s):
+            if window == 0 and seconds > whole_up_to_s:
+                continue
+            start = time.perf_counter()
+            result = estimate_offsets(kp, 30.0, cams.names, options=SyncOptions(window_s=window))
+            err = result.offset_frames - truth
+            rows.append((f"{seconds} s", "all of it (baseline)" if window == 0 else
+                         f"busiest {window:.0f} s", " ".join(f"{e:+.3f}" for e in err[1:]),
+                         round(float(max(c.std_frames for c in result.cameras[1:])), 3),
+                         round(time.perf_counter() - start, 1)))
+    print("\nlong recordings: 4 cameras, 4 people walking, 30 fps, 2 px, offsets +7.3 -12.6 "
+          "+21.2 frames")
+    print(format_table(rows, ["recording", "searched", "errors (frames)", "std max (frames)",
+                              "seconds"]))
+
+
 if __name__ == "__main__":
+    if "--long" in sys.argv[1:]:
+        long_recordings()
+        sys.exit(0)
     synthetic()
     biased()
     openpose_demo()
     demo()
+    long_recordings()

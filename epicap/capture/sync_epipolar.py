@@ -21,7 +21,7 @@ from epicap.geometry.epipolar import signed_sampson
 
 __all__ = ["signed_sampson", "fit_fundamental", "pair_residuals", "refine_pair",
            "interpolation_noise_factor",
-           "solve_offsets", "estimate_offsets"]
+           "solve_offsets", "estimate_offsets", "busiest_window"]
 
 _TRUNCATE = 3.0  # residuals beyond this many robust spreads count as this many
 _MAX_REFITS = 6  # fits of F while the offset it leads to keeps moving (a fixed F pulls the
@@ -492,14 +492,21 @@ def estimate_offsets(keypoints: np.ndarray, fps: float, names: list[str],
         well: searched over 4 s, a walker 3.2 s late came out a gait cycle early at
         confidence 1.
     An offset within `options.zero_within_std` of its standard deviations of 0 is kept at 0,
-    the estimate in `CameraOffset.estimated_frames`. Raises GeometryError naming the cameras
-    that share too little motion or too few joints with the others to be placed.
+    the estimate in `CameraOffset.estimated_frames`. A recording longer than
+    `options.window_s` is searched on its busiest stretch that long (`busiest_window`).
+    Raises GeometryError naming the cameras that share too little motion or too few joints
+    with the others to be placed.
     """
     opt = options or SyncOptions()
     dims = check_shape(keypoints, "C, T, J, 3", "keypoints")
     C = dims["C"]
     if C < 2:
         raise InputError("one camera: nothing to synchronize")
+    if opt.window_s > 0:
+        span = max(opt.window_s, 4 * opt.max_offset_s) * fps
+        start, stop = busiest_window(keypoints, int(math.ceil(span)), opt.min_confidence)
+        keypoints = keypoints[:, start:stop]
+        dims["T"] = stop - start
     max_lag = max(1, min(int(round(opt.max_offset_s * fps)), dims["T"] - opt.min_overlap_frames))
     tracks = [smooth_tracks(keypoints[c], opt.smooth_sigma_frames) for c in range(C)]
     signals = [motion_signal(t, opt.min_confidence) for t in tracks]
@@ -546,6 +553,22 @@ def estimate_offsets(keypoints: np.ndarray, fps: float, names: list[str],
             None if not np.isfinite(coarse[c]) else float(coarse[c]), float(std[c]), estimated,
             rivals))
     return result
+
+
+def busiest_window(keypoints: np.ndarray, frames: int, min_confidence: float = 0.3
+                   ) -> tuple[int, int]:
+    """(start, stop): the `frames` consecutive frames (all of them when there are fewer) whose
+    joints seen with at least `min_confidence`, summed over the cameras, are the most; the
+    earliest such stretch. keypoints: (C, T, J, 3) x, y pixels, confidence, every camera on its
+    own frame numbering (cutting all cameras at the same frames leaves their offsets as they
+    are)."""
+    T = keypoints.shape[1]
+    if frames >= T:
+        return 0, T
+    seen = (np.nan_to_num(keypoints[..., 2]) >= min_confidence).sum(axis=(0, 2))   # (T,)
+    total = np.concatenate([[0], np.cumsum(seen)])
+    start = int(np.argmax(total[frames:] - total[:-frames]))
+    return start, start + frames
 
 
 def _camera_rivals(pairs: list[PairOffset], offsets: np.ndarray, c: int) -> list[float]:

@@ -5,6 +5,9 @@ estimates the offsets from the 2D keypoints: coarse lags by cross-correlating th
 motion, refined below a frame per camera pair by the offset that best satisfies the epipolar
 constraint (detector bias, which changes slowly, is filtered out), then solved over all pairs at
 once so that one bad pair is outvoted. The subject must move: a still subject has no timing.
+A recording longer than 30 s is searched on its busiest 30 s (the frames where the cameras
+see the most joints, every camera cut at the same frames): the offsets are the same, and a
+long recording takes as long as 30 s of it.
 The confidence column is the probability that the offset is within half a frame (1 for
 timestamps); below about 0.9, check the result. An estimate within two of its standard
 deviations of 0 is not told apart from no shift: 0 is kept, with a warning giving the estimate.

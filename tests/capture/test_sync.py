@@ -37,6 +37,45 @@ def test_recovers_offsets_despite_detector_bias():
     assert min(c.confidence for c in result.cameras) > 0.9, result.cameras
 
 
+def test_busiest_window_is_the_stretch_with_the_most_joints():
+    from epicap.capture.sync_epipolar import busiest_window
+
+    kp = np.zeros((2, 50, 3, 3))
+    kp[0, 10:20, :, 2] = 1.0                    # camera 0 sees everyone in frames 10-19
+    kp[1, 30:34, :2, 2] = 1.0                   # camera 1 sees two joints in frames 30-33
+    kp[1, 12:15, 0, 2] = np.nan                 # a missing joint counts as unseen
+    assert busiest_window(kp, 8) == (10, 18)    # the earliest of the best stretches
+    assert busiest_window(kp, 30) == (4, 34)
+    assert busiest_window(kp, 60) == (0, 50)    # shorter than the window: all of it
+
+
+def test_a_long_recording_is_searched_on_its_busiest_stretch(monkeypatch):
+    """Cutting every camera at the same frames leaves the offsets as they are: the same offsets
+    from a 3 s window of an 8 s recording as from all of it, and the search sees 3 s."""
+    from epicap.capture import sync_epipolar
+
+    kp = offset_keypoints(TRUTH, frames=480, noise_px=1.0, seed=4)
+    kp[:, :100, :, :2] = np.nan                 # nobody in view for the first 100 frames
+    kp[:, :100, :, 2] = 0.0
+    lengths = []
+    real = sync_epipolar.refine_pair
+
+    def spy(reference, moving, centre, fps, options=None):
+        lengths.append(len(reference))
+        return real(reference, moving, centre, fps, options)
+
+    monkeypatch.setattr(sync_epipolar, "refine_pair", spy)
+    options = S.SyncOptions(window_s=3.0, max_offset_s=0.5)
+    windowed = S.estimate_offsets(kp, 60.0, ["a", "b", "c", "d"], options=options)
+    assert set(lengths) == {180}
+    lengths.clear()
+    whole = S.estimate_offsets(kp, 60.0, ["a", "b", "c", "d"],
+                               options=S.SyncOptions(window_s=0.0, max_offset_s=0.5))
+    assert set(lengths) == {480}
+    assert np.abs(windowed.offset_frames - TRUTH).max() < 0.3, windowed.offset_frames
+    assert np.abs(whole.offset_frames - TRUTH).max() < 0.3, whole.offset_frames
+
+
 def test_refine_pair_finds_the_true_offset_from_a_wrong_start():
     kp = offset_keypoints([0.0, 5.0], frames=180, noise_px=0.5)
     for start in (3.0, 5.0, 7.0):  # the window follows the minimum beyond +-2 frames
