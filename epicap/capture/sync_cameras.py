@@ -23,6 +23,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from epicap.capture.sync_epipolar import busiest_window
 from epicap.capture.sync_tracks import sample_at
 from epicap.errors import check_shape
 from epicap.geometry.camera import project_points
@@ -202,13 +203,16 @@ def _step(kp, K, dist, R, t, P, free, min_confidence):
     return step, std, points
 
 
-def timed_keypoints(keypoints, cameras, refinable, min_confidence: float = 0.2):
+def timed_keypoints(keypoints, cameras, refinable, min_confidence: float = 0.2,
+                    window_s: float = 30.0):
     """(keypoints, fit): a `Keypoints2D` shifted by the timing its cameras find, or as it was.
 
     keypoints: a Keypoints2D on a common timeline (one person or several). cameras: Cameras
     with extrinsics, matched by name (cameras it lacks are held and not shifted). refinable:
     names of the cameras whose offsets `sync` estimated from the keypoints (`sync.
-    estimated_offsets`); the others are held. Returns the keypoints shifted where the fit is
+    estimated_offsets`); the others are held. window_s: the timing is fitted on the busiest
+    stretch this long of a longer recording (as `sync` searches it: `SyncOptions.window_s`;
+    0: all of it) and applied to all of it. Returns the keypoints shifted where the fit is
     significant (`TimingFit.significant`: then every refined camera is shifted by its
     estimate), and the fit over the keypoints' cameras (None when there was nothing to refine:
     fewer than three calibrated cameras, none refinable or none held).
@@ -221,8 +225,12 @@ def timed_keypoints(keypoints, cameras, refinable, min_confidence: float = 0.2):
     if len(idx) < 3 or not free.any() or free.all():
         return keypoints, None
     rig = cameras.select([names[i] for i in idx])
-    fit = refine_timing(np.asarray(keypoints.keypoints)[idx], rig.K, rig.dist, rig.R, rig.t, free,
-                        min_confidence)
+    kp = np.asarray(keypoints.keypoints)[idx]
+    if window_s > 0:
+        start, stop = busiest_window(kp.reshape(kp.shape[:2] + (-1, 3)),
+                                     int(np.ceil(window_s * keypoints.fps)), min_confidence)
+        kp = kp[:, start:stop]
+    fit = refine_timing(kp, rig.K, rig.dist, rig.R, rig.t, free, min_confidence)
     whole = TimingFit(np.zeros(len(names)), np.zeros(len(names)), fit.converged,
                       fit.iterations, fit.points)
     whole.shift_frames[idx], whole.std_frames[idx] = fit.shift_frames, fit.std_frames

@@ -78,6 +78,35 @@ def test_timed_keypoints_holds_what_sync_did_not_estimate():
     assert timed_keypoints(kp, rig, tuple(rig.names))[1] is None
 
 
+def test_timed_keypoints_fits_a_long_recording_on_its_busiest_stretch(monkeypatch):
+    """A 6 s recording fitted on 1 s: the frames where everyone is in view, the same shifts
+    within their spread, and the whole recording shifted."""
+    import epicap.capture.sync_cameras as sync_cameras
+
+    rig = _rig()
+    raw = offset_keypoints(PLANTED, frames=360, noise_px=1.0)
+    raw[:, 200:] = (np.nan, np.nan, 0.0)            # nobody in view after frame 200
+    kp = Keypoints2D(raw, rig.names, "coco17", rig.image_size, 60.0)
+    seen = []
+    real = sync_cameras.refine_timing
+
+    def spy(keypoints, *args, **kwargs):
+        seen.append(np.asarray(keypoints).shape[1])
+        return real(keypoints, *args, **kwargs)
+
+    monkeypatch.setattr(sync_cameras, "refine_timing", spy)
+    refinable = ("cam02", "cam03", "cam04")
+    timed, fit = timed_keypoints(kp, rig, refinable, window_s=1.0)
+    whole, fit_all = timed_keypoints(kp, rig, refinable, window_s=0.0)
+    assert seen == [60, 360]
+    assert np.abs(fit.shift_frames - PLANTED).max() < 4 * fit.std_frames.max() + 0.02
+    assert (fit.std_frames[1:] > fit_all.std_frames[1:]).all()   # fewer joints
+    assert timed.keypoints.shape == kp.keypoints.shape
+    # every frame is shifted by the fit: rows after the window move as well
+    again = shift_keypoints(kp.keypoints, fit.shift_frames, kp.skeleton.flip_index)
+    np.testing.assert_array_equal(timed.keypoints, again)
+
+
 def test_a_shift_that_keeps_moving_is_not_applied():
     rig = _rig()
     kp = offset_keypoints(PLANTED, frames=180, noise_px=1.0)
