@@ -31,7 +31,7 @@ were.
 from __future__ import annotations
 
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 from scipy.optimize import linear_sum_assignment
@@ -52,7 +52,10 @@ class RematchSummary:
 
     swaps: views whose left/right were exchanged back. reassigned: views moved to another person.
     dropped: views that fit nobody (their person seen in 3D at that frame elsewhere). views: views
-    (camera, frame, person with a joint) checked. people: P of the file.
+    (camera, frame, person with a joint) checked. people: P of the file. merged: {person id:
+    the id that took its views} for the file's people whose every view with enough joints the
+    cameras gave to someone else (the matching without cameras had split one person in two);
+    their views of a few joints were dropped with them, and they are left empty.
     """
 
     cameras: list[str]
@@ -61,6 +64,7 @@ class RematchSummary:
     dropped: dict[str, int]
     views: dict[str, int]
     people: int
+    merged: dict[str, str] = field(default_factory=dict)
 
     @property
     def changed(self) -> int:
@@ -95,6 +99,9 @@ class RematchSummary:
                 out.append(f"camera {c}: {fixed} of {n} views fixed with the cameras "
                            f"({self.swaps[c]} left/right swaps, {self.reassigned[c]} moved to "
                            f"another person, {self.dropped[c]} dropped)")
+        out += [f"person {a}: the cameras gave every view of it to {b} (the matching without "
+                f"cameras had split one person in two); {a} is left empty"
+                for a, b in self.merged.items()]
         return out
 
 
@@ -138,6 +145,7 @@ def rematch_keypoints(keypoints: Keypoints2D, cameras: Cameras, options=None
     enough = (dets[..., 2] > 0).sum(-1) >= options.min_shared_joints              # (C', T, P)
     assignment = _continued(m.assignment, on, gap > CONTINUE_FRAMES, enough, CONTINUE_FRAMES)
     new, main = _to_file_ids(assignment, m.num_people, P, far, occupied[sel])     # (C', T, P)
+    new = _without_emptied(new, enough & occupied[sel], keypoints.people, summary)
     swapped = m.swapped
     unjudged = (m.assignment < 0) & (new >= 0)  # continued or kept: not swap-tested yet
     if options.swaps_over_time and unjudged.any():
@@ -213,6 +221,25 @@ def _continued(assignment: np.ndarray, on: np.ndarray, unknown: np.ndarray, enou
     _, first = np.unique((c * T + t) * on.shape[-1] + f, return_index=True)
     out = assignment.copy()
     out[c[first], t[first], p[first]] = f[first]
+    return out
+
+
+def _without_emptied(new: np.ndarray, full: np.ndarray, people: list[str] | None,
+                     summary: RematchSummary) -> np.ndarray:
+    """`new` (C, T, P) without the file's people whose every view with enough joints (full:
+    (C, T, P) of their slot, before) went to someone else: their views of a few joints (an arm
+    at the image's edge, which the cameras cannot place) would keep a shell of a person.
+    Records in `summary.merged` who took each (the id most of its full views went to)."""
+    P = new.shape[-1]
+    out = new
+    for p in range(P):
+        if not full[..., p].any() or ((new == p) & full).any():
+            continue
+        out = np.where(out == p, -1, out)
+        if people is not None:
+            went = new[..., p][full[..., p] & (new[..., p] >= 0)]
+            if len(went):
+                summary.merged[people[p]] = people[int(np.bincount(went).argmax())]
     return out
 
 

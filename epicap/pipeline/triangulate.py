@@ -186,7 +186,8 @@ def _triangulate_people(keypoints: Keypoints2D, cameras: Cameras, options, smoot
                 summaries.append((summary, int(seen.sum())))
                 fractions[name] = summary.triangulated_fraction
                 continue
-        untriangulated.append(name)
+        if seen.any():  # a person left without views (the re-check merged them) is said there
+            untriangulated.append(name)
         fractions[name] = 0.0
         singles.append(Poses3D(np.full((T, J, 3), np.nan, np.float32),
                                np.full((T, J), np.nan, np.float32), np.zeros((T, J), np.uint8),
