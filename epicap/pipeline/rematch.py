@@ -53,9 +53,9 @@ class RematchSummary:
     swaps: views whose left/right were exchanged back. reassigned: views moved to another person.
     dropped: views that fit nobody (their person seen in 3D at that frame elsewhere). views: views
     (camera, frame, person with a joint) checked. people: P of the file. merged: {person id:
-    the id that took its views} for the file's people whose every view with enough joints the
-    cameras gave to someone else (the matching without cameras had split one person in two);
-    their views of a few joints were dropped with them, and they are left empty.
+    the id that took its views, "" if none did} for the file's people none of whose views with
+    enough joints the cameras kept for them (the matching without cameras had split one person
+    in two); their views of a few joints were dropped with them, and they are left empty.
     """
 
     cameras: list[str]
@@ -90,7 +90,8 @@ class RematchSummary:
                                    "moved to another person", "dropped (fit nobody)"])
 
     def warnings(self) -> list[str]:
-        """One line per camera with many fixes (over 5% of its views): the detector's fault."""
+        """One line per camera with many fixes (over 5% of its views): the detector's fault;
+        one per person left empty (`merged`)."""
         out = []
         for c in self.cameras:
             n = self.views[c]
@@ -100,7 +101,8 @@ class RematchSummary:
                            f"({self.swaps[c]} left/right swaps, {self.reassigned[c]} moved to "
                            f"another person, {self.dropped[c]} dropped)")
         out += [f"person {a}: the cameras gave every view of it to {b} (the matching without "
-                f"cameras had split one person in two); {a} is left empty"
+                f"cameras had split one person in two); {a} is left empty" if b else
+                f"person {a}: none of its views fits the cameras' 3D of anyone; {a} is left empty"
                 for a, b in self.merged.items()]
         return out
 
@@ -238,8 +240,8 @@ def _without_emptied(new: np.ndarray, full: np.ndarray, people: list[str] | None
         out = np.where(out == p, -1, out)
         if people is not None:
             went = new[..., p][full[..., p] & (new[..., p] >= 0)]
-            if len(went):
-                summary.merged[people[p]] = people[int(np.bincount(went).argmax())]
+            summary.merged[people[p]] = (people[int(np.bincount(went).argmax())] if len(went)
+                                         else "")
     return out
 
 

@@ -158,3 +158,27 @@ def test_a_person_the_cameras_merge_into_another_is_left_empty(scene, tmp_path):
                for w in summary.warnings())
     _, tri = triangulate_keypoints(fixed, scene.cameras)
     assert tri.untriangulated == [] and not any("p3" in w for w in tri.warnings)
+
+
+def test_an_id_whose_whole_views_all_go_is_emptied_and_named():
+    from epicap.pipeline.rematch import RematchSummary, _without_emptied
+
+    full = np.zeros((2, 3, 3), bool)
+    full[:, :, 0] = full[0, :2, 1] = full[1, 0, 2] = True
+    new = np.broadcast_to(np.arange(3), (2, 3, 3)).copy()     # each view stays in its slot
+    new[0, :2, 1] = 0                                          # p1's whole views go to p0
+    new[1, 0, 2] = -1                                          # p2's one whole view is dropped
+    new[1, 2, 0] = 1                                           # p0's view given to p1: kept
+    summary = RematchSummary([], {}, {}, {}, {}, 3)
+    out = _without_emptied(new, full, ["p0", "p1", "p2"], summary)
+    assert summary.merged == {"p2": ""}                       # p1 holds p0's whole view
+    assert (out[..., 2] == -1).all() and (out[new != 2] == new[new != 2]).all()
+    new[1, 2, 0] = 0
+    summary = RematchSummary([], {}, {}, {}, {}, 3)
+    out = _without_emptied(new, full, ["p0", "p1", "p2"], summary)
+    assert summary.merged == {"p1": "p0", "p2": ""}
+    assert not np.isin(out, [1, 2]).any()
+    assert summary.warnings() == [
+        "person p1: the cameras gave every view of it to p0 (the matching without cameras had "
+        "split one person in two); p1 is left empty",
+        "person p2: none of its views fits the cameras' 3D of anyone; p2 is left empty"]
