@@ -24,7 +24,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from epicap.capture.sync_epipolar import busiest_window
-from epicap.capture.sync_tracks import sample_at
+from epicap.capture.sync_tracks import SyncOptions, sample_at
 from epicap.errors import check_shape
 from epicap.geometry.camera import project_points
 from epicap.geometry.linear_triangulation import normalize_views, solve_dlt
@@ -204,7 +204,7 @@ def _step(kp, K, dist, R, t, P, free, min_confidence):
 
 
 def timed_keypoints(keypoints, cameras, refinable, min_confidence: float = 0.2,
-                    window_s: float = 30.0):
+                    window_s: float = SyncOptions.window_s):
     """(keypoints, fit): a `Keypoints2D` shifted by the timing its cameras find, or as it was.
 
     keypoints: a Keypoints2D on a common timeline (one person or several). cameras: Cameras
@@ -229,7 +229,7 @@ def timed_keypoints(keypoints, cameras, refinable, min_confidence: float = 0.2,
     if window_s > 0:
         start, stop = busiest_window(kp.reshape(kp.shape[:2] + (-1, 3)),
                                      int(np.ceil(window_s * keypoints.fps)), min_confidence)
-        kp = kp[:, start:stop]
+        kp = kp[:, start:stop]                                   # every camera cut alike
     fit = refine_timing(kp, rig.K, rig.dist, rig.R, rig.t, free, min_confidence)
     whole = TimingFit(np.zeros(len(names)), np.zeros(len(names)), fit.converged,
                       fit.iterations, fit.points)

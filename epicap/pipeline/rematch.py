@@ -228,20 +228,20 @@ def _continued(assignment: np.ndarray, on: np.ndarray, unknown: np.ndarray, enou
 
 def _without_emptied(new: np.ndarray, full: np.ndarray, people: list[str] | None,
                      summary: RematchSummary) -> np.ndarray:
-    """`new` (C, T, P) without the file's people whose every view with enough joints (full:
-    (C, T, P) of their slot, before) went to someone else: their views of a few joints (an arm
-    at the image's edge, which the cameras cannot place) would keep a shell of a person.
-    Records in `summary.merged` who took each (the id most of its full views went to)."""
-    P = new.shape[-1]
+    """`new` (C, T, P) without the file's people none of whose views with enough joints (full:
+    (C, T, P) of their slot, before) stayed theirs (each went to someone else or was dropped):
+    their views of a few joints (an arm at the image's edge, which the cameras cannot place)
+    would keep a shell of a person. Records in `summary.merged` who took each (the id most of
+    its full views went to; "" when all were dropped). people None (one person): `new`."""
+    if people is None:
+        return new
     out = new
-    for p in range(P):
+    for p in range(new.shape[-1]):
         if not full[..., p].any() or ((new == p) & full).any():
             continue
         out = np.where(out == p, -1, out)
-        if people is not None:
-            went = new[..., p][full[..., p] & (new[..., p] >= 0)]
-            summary.merged[people[p]] = (people[int(np.bincount(went).argmax())] if len(went)
-                                         else "")
+        went = new[..., p][full[..., p] & (new[..., p] >= 0)]
+        summary.merged[people[p]] = people[int(np.bincount(went).argmax())] if len(went) else ""
     return out
 
 

@@ -36,6 +36,7 @@ class TriangulationSummary:
     threshold_px: the outlier threshold used. output: the file written (None if not).
     people: for several people, each person's share of joints triangulated (None for one).
     untriangulated: people seen by fewer than two cameras at once: kept in 2D, no 3D.
+    empty: people with no views at all (an id the re-check with the cameras emptied).
     """
 
     frames: int
@@ -52,6 +53,7 @@ class TriangulationSummary:
     warnings: list[str] = field(default_factory=list)
     people: dict[str, float] | None = None
     untriangulated: list[str] = field(default_factory=list)
+    empty: list[str] = field(default_factory=list)
     matching: object | None = None  # pipeline.rematch.RematchSummary when re-checked first
     timing: tuple | None = None  # (camera names, capture.sync_cameras.TimingFit) when refined
 
@@ -170,7 +172,7 @@ def _triangulate_people(keypoints: Keypoints2D, cameras: Cameras, options, smoot
                         ) -> tuple[Poses3D, TriangulationSummary]:
     """`triangulate_keypoints` for several people: one person at a time, stacked."""
     T, J = keypoints.num_frames, len(keypoints.joints)
-    singles, summaries, fractions, untriangulated = [], [], {}, []
+    singles, summaries, fractions, untriangulated, empty = [], [], {}, [], []
     for p, name in enumerate(keypoints.people):
         one = keypoints.person(p)
         seen = one.confidence >= max(options.min_confidence, 1e-12)           # (C, T, J)
@@ -186,8 +188,7 @@ def _triangulate_people(keypoints: Keypoints2D, cameras: Cameras, options, smoot
                 summaries.append((summary, int(seen.sum())))
                 fractions[name] = summary.triangulated_fraction
                 continue
-        if seen.any():  # a person left without views (the re-check merged them) is said there
-            untriangulated.append(name)
+        (untriangulated if seen.any() else empty).append(name)
         fractions[name] = 0.0
         singles.append(Poses3D(np.full((T, J, 3), np.nan, np.float32),
                                np.full((T, J), np.nan, np.float32), np.zeros((T, J), np.uint8),
@@ -210,9 +211,10 @@ def _triangulate_people(keypoints: Keypoints2D, cameras: Cameras, options, smoot
         rejected_off_body=sum(s.rejected_off_body for s, _ in summaries),
         reselected=sum(s.reselected for s, _ in summaries), threshold_px=first.threshold_px,
         warnings=list(dict.fromkeys(w for s, _ in summaries for w in s.warnings)),
-        people=fractions, untriangulated=untriangulated)
+        people=fractions, untriangulated=untriangulated, empty=empty)
     summary.warnings += [f"person {name} is never seen by two cameras at once: kept in 2D, not "
                          "triangulated" for name in untriangulated]
+    summary.warnings += [_empty_text(name) for name in empty]
     return poses, summary
 
 
@@ -284,10 +286,16 @@ def triangulate_session(session_dir: str | os.PathLike,
             keypoints.save(session / KEYPOINTS_FILE)
         record_recheck(session, matching.changed or from_unmatched)
         summary.matching = matching
-        summary.warnings += matching.warnings()
+        said = {_empty_text(name) for name in matching.merged}  # the re-check says why
+        summary.warnings = [w for w in summary.warnings if w not in said] + matching.warnings()
     poses.save(output)
     summary.output = output
     return poses, summary
+
+
+def _empty_text(name: str) -> str:
+    """The warning for a person with no views at all."""
+    return f"person {name} has no views: left empty"
 
 
 def _timing_text(names: list[str], fit) -> str:

@@ -157,7 +157,8 @@ def test_a_person_the_cameras_merge_into_another_is_left_empty(scene, tmp_path):
     assert any(w.startswith("person p3: the cameras gave every view of it to p1")
                for w in summary.warnings())
     _, tri = triangulate_keypoints(fixed, scene.cameras)
-    assert tri.untriangulated == [] and not any("p3" in w for w in tri.warnings)
+    assert tri.untriangulated == [] and tri.empty == ["p3"]
+    assert [w for w in tri.warnings if "p3" in w] == ["person p3 has no views: left empty"]
 
 
 def test_an_id_whose_whole_views_all_go_is_emptied_and_named():

@@ -54,3 +54,26 @@ def test_session_file_and_command(tmp_path, scene, capsys):
     assert main(["triangulate", str(tmp_path / "s"), "--cameras",
                  str(tmp_path / "s" / "truth" / "cameras.toml"), "--force"]) == 0
     assert "person p2" in capsys.readouterr().out
+
+
+def test_an_id_the_re_check_empties_is_said_once_and_stays_empty_after(tmp_path, scene):
+    """The file split p0 (slot 3 holds them in frames 10-24): triangulate's re-check gives the
+    views back and says so once; triangulating its output again without the re-check names the
+    empty id as empty, not as someone seen by one camera."""
+    write_session(scene, tmp_path / "s")
+    cams = tmp_path / "s" / "truth" / "cameras.toml"
+    kp = scene.keypoints.keypoints
+    C, T = kp.shape[:2]
+    four = np.concatenate([kp, np.full((C, T, 1) + kp.shape[3:], np.nan)], axis=2)
+    four[..., 3, :, 2] = 0.0
+    split = np.arange(10, 25)
+    four[:, split, 3], four[:, split, 0] = four[:, split, 0], (np.nan, np.nan, 0.0)
+    Keypoints2D(four, scene.cameras.names, "coco17", scene.cameras.image_size, 30.0, None,
+                ["p0", "p1", "p2", "p3"]).save(tmp_path / "s" / "keypoints2d.npz")
+    _, summary = triangulate_session(tmp_path / "s", cams, force=True)
+    about = [w for w in summary.warnings if "p3" in w]
+    assert about == ["person p3: the cameras gave every view of it to p0 (the matching without "
+                     "cameras had split one person in two); p3 is left empty"]
+    assert summary.untriangulated == [] and summary.empty == ["p3"]
+    _, again = triangulate_session(tmp_path / "s", cams, force=True, match_people=False)
+    assert [w for w in again.warnings if "p3" in w] == ["person p3 has no views: left empty"]
